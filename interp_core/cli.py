@@ -1,0 +1,193 @@
+"""``python -m interp_core``: recipes, train, explain, bench, ship.
+
+With ``--json`` the last line printed on stdout is one JSON object (metrics, or {"error": ...}).
+A user's mistake exits with code 2 and one sentence on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Callable
+
+from interp_core.errors import InterpError, RecipeError
+
+# KIND -> function(args) -> dict of metrics. Each family page registers its kind here.
+EXPLAINERS: dict[str, Callable[[argparse.Namespace], dict]] = {}
+EXPLAIN_KINDS = ("prototypes", "sae", "concepts", "attributions", "rules")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
+    parser.add_argument("--store", default=None, help="artifact folder (default: $INTERP_STORE or ~/.cache/interp-explorer/store)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed on the CPU gives the same metrics")
+    parser.add_argument("--json", action="store_true", help="print one JSON object of metrics as the last line")
+    parser.add_argument("--data", default=None, help="a user file: CSV (with --target) or NPZ with X and y")
+    parser.add_argument("--target", default=None, help="the target column of a CSV file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m interp_core", description="Interp Explorer engine: train models, compute explanations, benchmark.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("recipes", help="list the named recipes and whether each is trained")
+    p.add_argument("--family", default=None, help="only this family's recipes")
+    _common(p)
+
+    p = sub.add_parser("train", help="train a recipe (or the default model on --data) and save it in the store")
+    p.add_argument("recipe", nargs="?", help="recipe name (see 'recipes'); omit with --data")
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's maximum number of epochs")
+    p.add_argument("--no-umap", action="store_true", help="skip the UMAP map at train time (PCA only)")
+    _common(p)
+
+    p = sub.add_parser("explain", help="compute a family's explanations and their faithfulness metrics")
+    p.add_argument("kind", choices=EXPLAIN_KINDS, help="which family")
+    p.add_argument("recipe", nargs="?", help="recipe name; omit with --data")
+    _common(p)
+
+    p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run")
+    p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run)")
+    p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
+    _common(p)
+
+    p = sub.add_parser("ship", help="retrain the shipped demo checkpoints into assets/store (for maintainers)")
+    _common(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = COMMANDS[args.command](args)
+    except InterpError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(exc)}))
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was saved.", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False) and result is not None:
+        print(json.dumps(result, default=str))
+    return 0
+
+
+def _catalog(args):
+    from interp_core.store import Catalog, Store
+
+    return Catalog(Store(args.store) if args.store else Store())
+
+
+def _progress_bar(desc: str):
+    """A tqdm bar on stderr fed by the fit loop's ProgressEvents."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, desc=desc, unit="step", file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
+
+    def update(event) -> None:
+        if bar.total != event.total:
+            bar.total = event.total
+        postfix = {"loss": f"{event.loss:.4f}", "epoch": event.epoch}
+        if event.metric is not None:
+            postfix["val"] = f"{event.metric:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(event.step - bar.n)  # tqdm throttles redraws to mininterval
+
+    return bar, update
+
+
+def cmd_recipes(args) -> dict:
+    from interp_core import recipes
+
+    catalog = _catalog(args)
+    rows = [recipes.recipe_status(r, catalog) for r in recipes.list_recipes(args.family)]
+    if not args.json:
+        header = f"{'recipe':<24} {'family':<14} {'dataset':<15} {'status':<20} {'test acc':>8}"
+        print(header)
+        print("-" * len(header))
+        for row in rows:
+            acc = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.3f}"
+            print(f"{row['recipe']:<24} {row['family']:<14} {row['dataset']:<15} {row['status']:<20} {acc:>8}")
+    return {"recipes": rows}
+
+
+def _user_recipe(args):
+    """The family's default architecture for a user file: MLP for tables and images, FCN for series."""
+    from interp_core.data import load_user_file
+    from interp_core.recipes import Recipe
+
+    dataset = load_user_file(args.data, target=args.target)
+    arch, family = ("fcn", "timeseries") if dataset.modality == "series" else ("mlp", "classifier")
+    recipe = Recipe(f"user-{dataset.name}-{arch}", family, dataset.name, arch, {}, {"epochs": 100, "patience": 20}, f"Default {arch} on {dataset.source}")
+    return recipe, dataset
+
+
+def cmd_train(args) -> dict:
+    from interp_core import recipes
+    from interp_core.store import Store
+
+    if args.recipe and args.data:
+        raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
+    if args.recipe:
+        recipe, dataset = recipes.get_recipe(args.recipe), None
+    elif args.data:
+        recipe, dataset = _user_recipe(args)
+    else:
+        raise RecipeError("train needs a RECIPE (see: python -m interp_core recipes) or --data FILE.")
+    store = Store(args.store) if args.store else Store()
+    bar, update = _progress_bar(f"train {recipe.name}")
+    start = time.perf_counter()
+    try:
+        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs, progress=update, umap=not args.no_umap)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    metrics = trained.metrics
+    if not args.json:
+        print(f"{recipe.name}: test accuracy {metrics['test_accuracy']:.4f} on {trained.manifest['device_name']} in {seconds:.1f} s")
+        print(f"saved to {trained.artifact.path}")
+    return {
+        "recipe": recipe.name,
+        "test_accuracy": metrics["test_accuracy"],
+        "train_accuracy": metrics["train_accuracy"],
+        "device": trained.device.type,
+        "device_name": trained.manifest["device_name"],
+        "seconds": round(seconds, 3),
+        "epochs_run": metrics["epochs_run"],
+        "artifact": str(trained.artifact.path),
+    }
+
+
+def cmd_explain(args) -> dict:
+    if args.kind not in EXPLAINERS:
+        raise RecipeError(f"'explain {args.kind}' is not available yet: its page has not been built; available now: {', '.join(sorted(EXPLAINERS)) or 'none'}.")
+    return EXPLAINERS[args.kind](args)
+
+
+def cmd_bench(args) -> dict:
+    from interp_core import bench
+
+    return bench.run(args)
+
+
+def cmd_ship(args) -> dict:
+    from interp_core import recipes
+    from interp_core.store import SHIPPED_ROOT, Store
+
+    store = Store(args.store or SHIPPED_ROOT)
+    rows = {}
+    for recipe in recipes.list_recipes():
+        bar, update = _progress_bar(f"ship {recipe.name}")
+        try:
+            trained = recipes.train(recipe, store=store, device="cpu", seed=args.seed, progress=update)
+        finally:
+            bar.close()
+        rows[recipe.name] = trained.metrics["test_accuracy"]
+        print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
+    return {"shipped": rows, "store": str(store.root)}
+
+
+COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "bench": cmd_bench, "ship": cmd_ship}

@@ -1,0 +1,94 @@
+"""Datasets that ship inside installed packages: scikit-learn's and aeon's bundled copies.
+
+Nothing here downloads: aeon's loaders read the files inside the aeon package when no
+extract_path is given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from interp_core.data.dataset import Dataset, encode_labels, split_arrays
+
+
+def _sklearn_tabular(loader, name: str, description: str) -> Dataset:
+    bunch = loader()
+    X_train, X_test, y_train, y_test = split_arrays(bunch.data.astype(np.float32), bunch.target.astype(np.int64))
+    return Dataset(
+        name=name,
+        modality="tabular",
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        class_names=[str(c) for c in bunch.target_names],
+        feature_names=[str(f) for f in bunch.feature_names],
+        description=description,
+        source="scikit-learn (bundled)",
+    )
+
+
+def load_breast_cancer() -> Dataset:
+    from sklearn.datasets import load_breast_cancer as loader
+
+    return _sklearn_tabular(loader, "breast_cancer", "Wisconsin diagnostic breast cancer: 30 cell-nucleus measurements, malignant vs benign.")
+
+
+def load_wine() -> Dataset:
+    from sklearn.datasets import load_wine as loader
+
+    return _sklearn_tabular(loader, "wine", "Wine recognition: 13 chemical measurements, three cultivars.")
+
+
+def load_digits() -> Dataset:
+    from sklearn.datasets import load_digits as loader
+
+    bunch = loader()
+    images = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]  # (n, 1, 8, 8) in [0, 1]
+    X_train, X_test, y_train, y_test = split_arrays(images, bunch.target.astype(np.int64))
+    return Dataset(
+        name="digits",
+        modality="image",
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        class_names=[str(c) for c in range(10)],
+        feature_names=[f"pixel {r},{c}" for r in range(8) for c in range(8)],
+        description="Handwritten digits, 8x8 grey images scaled to [0, 1], ten classes.",
+        source="scikit-learn (bundled)",
+    )
+
+
+def _aeon_series(loader, name: str, description: str) -> Dataset:
+    X_train, y_train_raw = loader(split="train")
+    X_test, y_test_raw = loader(split="test")
+    labels, class_names = encode_labels(np.concatenate([y_train_raw, y_test_raw]))
+    n_train = len(y_train_raw)
+    channels = X_train.shape[1]
+    return Dataset(
+        name=name,
+        modality="series",
+        X_train=np.asarray(X_train, dtype=np.float32),
+        y_train=labels[:n_train],
+        X_test=np.asarray(X_test, dtype=np.float32),
+        y_test=labels[n_train:],
+        class_names=class_names,
+        feature_names=[f"channel {c}" for c in range(channels)],
+        description=description,
+        source="aeon (bundled UCR/UEA copy, original train/test split)",
+    )
+
+
+def load_gunpoint() -> Dataset:
+    from aeon.datasets import load_gunpoint as loader
+
+    return _aeon_series(loader, "gunpoint", "GunPoint: hand position over 150 steps, drawing a gun vs pointing a finger.")
+
+
+def load_basic_motions() -> Dataset:
+    from aeon.datasets import load_basic_motions as loader
+
+    ds = _aeon_series(loader, "basic_motions", "BasicMotions: 6-channel accelerometer and gyroscope, four activities, 100 steps.")
+    ds.feature_names = [f"{sensor} {axis}" for sensor in ("accel", "gyro") for axis in ("x", "y", "z")]
+    return ds

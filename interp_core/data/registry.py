@@ -1,0 +1,42 @@
+"""Named datasets: one loader per name, loaded once per process."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Callable
+
+from interp_core.data import bundled
+from interp_core.data.dataset import Dataset
+from interp_core.errors import DataError
+
+# name -> (loader, one-line description); later issues register more with register_dataset.
+_DATASETS: dict[str, tuple[Callable[[], Dataset], str]] = {
+    "digits": (bundled.load_digits, "8x8 handwritten digits (scikit-learn)"),
+    "breast_cancer": (bundled.load_breast_cancer, "30 tabular features, 2 classes (scikit-learn)"),
+    "wine": (bundled.load_wine, "13 tabular features, 3 classes (scikit-learn)"),
+    "gunpoint": (bundled.load_gunpoint, "univariate series, 150 steps, 2 classes (aeon)"),
+    "basic_motions": (bundled.load_basic_motions, "6-channel series, 100 steps, 4 classes (aeon)"),
+}
+
+
+def register_dataset(name: str, loader: Callable[[], Dataset], description: str) -> None:
+    _DATASETS[name] = (loader, description)
+    _load_cached.cache_clear()
+
+
+def list_datasets() -> dict[str, str]:
+    return {name: desc for name, (_, desc) in _DATASETS.items()}
+
+
+@lru_cache(maxsize=32)
+def _load_cached(name: str) -> Dataset:
+    loader, _ = _DATASETS[name]
+    return loader()
+
+
+def load_dataset(name: str) -> Dataset:
+    """Load a bundled dataset by name; a copy, so callers may modify it freely."""
+    if name not in _DATASETS:
+        raise DataError(f"Unknown dataset '{name}'; expected one of: {', '.join(sorted(_DATASETS))}.")
+    return copy.deepcopy(_load_cached(name))

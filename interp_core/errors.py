@@ -1,0 +1,33 @@
+"""User-facing errors: each carries one sentence that says what is wrong and what was expected.
+
+The CLI prints the sentence and exits with code 2; the app shows it in an error box.
+Anything that is not an InterpError is a bug and keeps its traceback.
+"""
+
+
+class InterpError(Exception):
+    """Base class of every error a user can cause (bad file, unknown recipe, corrupt artifact)."""
+
+
+class DataError(InterpError):
+    """A dataset or user file that cannot be used."""
+
+
+class RecipeError(InterpError):
+    """An unknown recipe or an invalid combination of options."""
+
+
+class StoreError(InterpError):
+    """An artifact that is missing, incomplete, or fails its checksum."""
+
+
+class ArtifactMissing(StoreError):
+    pass
+
+
+class ArtifactCorrupted(StoreError):
+    pass
+
+
+class TrainingCancelled(InterpError):
+    """Raised inside the fit loop when the caller asked to stop."""

@@ -1,0 +1,270 @@
+"""Named (dataset, model, hyper-parameters) combinations, and training or loading them.
+
+``train_or_load(name)`` returns a TrainedModel: the user's store first, then the shipped demo
+store in assets/, else it trains. A family registers its recipes with ``register``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from interp_core.data import Dataset, load_dataset
+from interp_core.device import device_name, resolve_device
+from interp_core.errors import ArtifactMissing, RecipeError, StoreError
+from interp_core.models import build_model, count_parameters, load_state
+from interp_core.projection import pca_2d, projection_file, umap_2d
+from interp_core.store import Artifact, Catalog, Store, config_hash
+from interp_core.training import FitResult, ProgressCallback, TrainConfig, batched, fit, predict_logits
+
+FAMILIES = {
+    "classifier": "Classifier",
+    "prototypes": "Prototypes",
+    "sae": "SAE features",
+    "concepts": "Concepts",
+    "timeseries": "Time series",
+    "rules": "Rules",
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    family: str
+    dataset: str
+    arch: str
+    model_config: dict = field(default_factory=dict)
+    train_config: dict = field(default_factory=dict)
+    description: str = ""
+
+    def config(self) -> dict:
+        return {"dataset": self.dataset, "arch": self.arch, "model_config": self.model_config, "train_config": self.train_config}
+
+    def config_hash(self, seed: int) -> str:
+        return config_hash({**self.config(), "seed": int(seed)})
+
+
+_RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    if recipe.family not in FAMILIES:
+        raise ValueError(f"unknown family {recipe.family!r}")
+    _RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def list_recipes(family: str | None = None) -> list[Recipe]:
+    return [r for r in _RECIPES.values() if family is None or r.family == family]
+
+
+def get_recipe(name: str) -> Recipe:
+    if name in _RECIPES:
+        return _RECIPES[name]
+    close = difflib.get_close_matches(name, list(_RECIPES), n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"expected one of: {', '.join(sorted(_RECIPES))}."
+    raise RecipeError(f"Unknown recipe '{name}'; {hint}")
+
+
+@dataclass
+class TrainedModel:
+    """A model ready to explain: the module (eval mode, on ``device``), its data and its manifest."""
+
+    name: str
+    model: nn.Module
+    dataset: Dataset
+    manifest: dict
+    artifact: Artifact
+    device: torch.device
+    fit_result: FitResult | None = None
+
+    @property
+    def status(self) -> str:
+        return "shipped" if self.artifact.shipped else "trained"
+
+    @property
+    def metrics(self) -> dict:
+        return self.manifest.get("metrics", {})
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return torch.softmax(torch.as_tensor(predict_logits(self.model, X, self.device)), dim=1).numpy()
+
+    def embed(self, X: np.ndarray) -> np.ndarray:
+        self.model.eval()
+        return batched(self.model.embed, X, self.device)
+
+
+def evaluate(model: nn.Module, dataset: Dataset, device: torch.device | str = "cpu") -> dict:
+    """Metrics recorded in every classifier's manifest (and re-checked against shipped ones by the tests)."""
+    test_pred = predict_logits(model, dataset.X_test, device).argmax(1)
+    train_pred = predict_logits(model, dataset.X_train, device).argmax(1)
+    return {
+        "test_accuracy": round(float((test_pred == dataset.y_test).mean()), 6),
+        "train_accuracy": round(float((train_pred == dataset.y_train).mean()), 6),
+        "n_parameters": count_parameters(model),
+    }
+
+
+def build_for(recipe: Recipe, dataset: Dataset) -> tuple[nn.Module, dict]:
+    config = {"input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes, **recipe.model_config}
+    return build_model(recipe.arch, config), config
+
+
+def train(
+    recipe: Recipe | str,
+    *,
+    store: Store | None = None,
+    dataset: Dataset | None = None,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    epochs: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+    umap: bool = True,
+) -> TrainedModel:
+    """Train a recipe from scratch and save it; nothing is written if training fails or is cancelled."""
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    store = store or Store()
+    device = resolve_device(device)
+    dataset = dataset or load_dataset(recipe.dataset)
+    train_config = TrainConfig.from_dict({**recipe.train_config, **({"epochs": epochs} if epochs else {})})
+    torch.manual_seed(seed)
+    model, model_config = build_for(recipe, dataset)
+    if hasattr(model, "fit_input_scale"):
+        model.fit_input_scale(dataset.X_train)
+    start = time.perf_counter()
+    result = fit(model, (dataset.X_train, dataset.y_train), train_config, device=device, seed=seed, progress=progress, cancel=cancel)
+    seconds = time.perf_counter() - start
+    metrics = evaluate(model, dataset, device)
+    embedding = batched(model.embed, dataset.X_test, device)
+    maps = {"pca": pca_2d(embedding)}
+    if umap:
+        maps["umap"] = umap_2d(embedding, seed=seed)
+    manifest = {
+        "recipe": recipe.name,
+        "family": recipe.family,
+        "description": recipe.description,
+        "dataset": dataset.summary(),
+        "arch": recipe.arch,
+        "model_config": model_config,
+        "train_config": train_config.to_dict(),
+        "seed": int(seed),
+        "config_hash": recipe.config_hash(seed),
+        "metrics": {**metrics, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run},
+        "device": device.type,
+        "device_name": device_name(device),
+        "train_seconds": round(seconds, 3),
+    }
+    files = {
+        "model.safetensors": {k: v for k, v in model.state_dict().items()},
+        "history.json": result.history,
+        projection_file("test-embedding"): maps,
+    }
+    artifact = store.save(recipe.name, files, manifest)
+    return TrainedModel(recipe.name, model, dataset, artifact.manifest, artifact, device, result)
+
+
+def load(name: str, catalog: Catalog | None = None, device: str | torch.device = "auto", dataset: Dataset | None = None) -> TrainedModel:
+    """Load a stored artifact (verified by sha256) into its architecture; nothing is unpickled."""
+    catalog = catalog or Catalog()
+    artifact = catalog.find(name)
+    if artifact is None:
+        raise ArtifactMissing(f"Recipe '{name}' has not been trained yet; train it in the model hub or with: python -m interp_core train {name}")
+    manifest = artifact.manifest
+    device = resolve_device(device)
+    try:
+        model = build_model(manifest["arch"], manifest["model_config"])
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"Artifact '{name}' has a manifest this version cannot build ({exc}); retrain it.") from None
+    load_state(model, catalog.store_for(artifact).read_tensors(artifact))
+    model.to(device).eval()
+    dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    return TrainedModel(name, model, dataset, manifest, artifact, device)
+
+
+def train_or_load(
+    recipe: Recipe | str,
+    catalog: Catalog | None = None,
+    *,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    retrain: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> TrainedModel:
+    """Load the stored model when its configuration matches the recipe's; otherwise train it."""
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    catalog = catalog or Catalog()
+    if not retrain:
+        artifact = catalog.find(recipe.name)
+        if artifact is not None and artifact.manifest.get("config_hash") == recipe.config_hash(artifact.manifest.get("seed", seed)):
+            return load(recipe.name, catalog, device)
+    return train(recipe, store=catalog.store, device=device, seed=seed, progress=progress, cancel=cancel)
+
+
+def recipe_status(recipe: Recipe, catalog: Catalog) -> dict:
+    """One model-hub row: where the model stands and its headline numbers; never raises on bad artifacts."""
+    row = {
+        "recipe": recipe.name,
+        "family": FAMILIES[recipe.family],
+        "dataset": recipe.dataset,
+        "status": "not trained",
+        "test_accuracy": None,
+        "device": None,
+        "trained": None,
+        "message": "",
+    }
+    try:
+        artifact = catalog.find(recipe.name)
+    except StoreError as exc:
+        return {**row, "status": "corrupted", "message": str(exc)}
+    if artifact is None:
+        return row
+    manifest = artifact.manifest
+    stale = manifest.get("config_hash") != recipe.config_hash(manifest.get("seed", 0))
+    return {
+        **row,
+        "status": ("shipped" if artifact.shipped else "trained") + (" (outdated)" if stale else ""),
+        "test_accuracy": manifest.get("metrics", {}).get("test_accuracy"),
+        "device": manifest.get("device_name") or manifest.get("device"),
+        "trained": manifest.get("created"),
+    }
+
+
+# -- the foundation's recipes: plain classifiers the pages build on --------------------------
+register(Recipe(
+    "digits-mlp", "classifier", "digits", "mlp",
+    {"hidden": [128], "dropout": 0.2},
+    {"epochs": 60, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "patience": 15},
+    "MLP on 8x8 handwritten digits; its hidden layer feeds the SAE page.",
+))
+register(Recipe(
+    "breast-cancer-mlp", "classifier", "breast_cancer", "mlp",
+    {"hidden": [32], "dropout": 0.1},
+    {"epochs": 80, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-3, "patience": 20},
+    "MLP black box on 30 cell measurements (malignant vs benign).",
+))
+register(Recipe(
+    "wine-mlp", "classifier", "wine", "mlp",
+    {"hidden": [32], "dropout": 0.1},
+    {"epochs": 80, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3, "patience": 20},
+    "MLP black box on 13 chemical measurements (three cultivars).",
+))
+register(Recipe(
+    "gunpoint-cnn", "timeseries", "gunpoint", "fcn",
+    {"channels": [32, 64, 32], "kernels": [7, 5, 3]},
+    {"epochs": 150, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-4, "patience": 40, "val_fraction": 0.2},
+    "Fully convolutional network on GunPoint (gun draw vs point).",
+))
+register(Recipe(
+    "basicmotions-cnn", "timeseries", "basic_motions", "fcn",
+    {"channels": [32, 64, 32], "kernels": [7, 5, 3]},
+    {"epochs": 100, "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4, "patience": 30, "val_fraction": 0.2},
+    "Fully convolutional network on BasicMotions (6 sensor channels, four activities).",
+))
