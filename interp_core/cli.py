@@ -99,6 +99,13 @@ def _progress_bar(desc: str):
     return bar, update
 
 
+def _stage_printer(bar):
+    def show(text: str) -> None:
+        bar.write(f"{text}...", file=sys.stderr)
+
+    return show
+
+
 def cmd_recipes(args) -> dict:
     from interp_core import recipes
 
@@ -141,7 +148,7 @@ def cmd_train(args) -> dict:
     bar, update = _progress_bar(f"train {recipe.name}")
     start = time.perf_counter()
     try:
-        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs, progress=update, umap=not args.no_umap)
+        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs, progress=update, umap=not args.no_umap, on_stage=_stage_printer(bar))
     finally:
         bar.close()
     seconds = time.perf_counter() - start

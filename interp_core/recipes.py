@@ -127,8 +127,13 @@ def train(
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
     umap: bool = True,
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainedModel:
-    """Train a recipe from scratch and save it; nothing is written if training fails or is cancelled."""
+    """Train a recipe from scratch and save it; nothing is written if training fails or is cancelled.
+
+    ``on_stage`` hears a short phrase as each phase starts (the progress bar covers only training).
+    """
+    stage = on_stage or (lambda _text: None)
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     store = store or Store()
     device = resolve_device(device)
@@ -138,13 +143,16 @@ def train(
     model, model_config = build_for(recipe, dataset)
     if hasattr(model, "fit_input_scale"):
         model.fit_input_scale(dataset.X_train)
+    stage(f"Training {recipe.name} on {device_name(device)}")
     start = time.perf_counter()
     result = fit(model, (dataset.X_train, dataset.y_train), train_config, device=device, seed=seed, progress=progress, cancel=cancel)
     seconds = time.perf_counter() - start
+    stage("Evaluating on the test set")
     metrics = evaluate(model, dataset, device)
     embedding = batched(model.embed, dataset.X_test, device)
     maps = {"pca": pca_2d(embedding)}
     if umap:
+        stage("Computing the UMAP map of the test set (the first map in a process compiles numba code)")
         maps["umap"] = umap_2d(embedding, seed=seed)
     manifest = {
         "recipe": recipe.name,
@@ -166,6 +174,7 @@ def train(
         "history.json": result.history,
         projection_file("test-embedding"): maps,
     }
+    stage("Saving to the store")
     artifact = store.save(recipe.name, files, manifest)
     return TrainedModel(recipe.name, model, dataset, artifact.manifest, artifact, device, result)
 

@@ -1,0 +1,100 @@
+"""Home: what the explorer is for, one card per family, the model hub, and the recipe in use."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from interp_core import recipes
+from interp_core.errors import InterpError
+from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
+from ui import cache, state, training_panel
+from ui.catalog import FAMILY_PAGES
+from ui.components import chart, show_error
+
+st.title("Interp Explorer")
+st.markdown(
+    "See **how a neural network decides**, from the whole model down to one example. "
+    "Each page explains a model in a different way, and every explanation comes with a number "
+    "that says how faithful it is. No code needed: pick a recipe, click around, share the URL."
+)
+
+st.subheader("Five ways to look inside a model")
+for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
+    with column.container(border=True, height="stretch"):
+        st.markdown(f"**{family.title}**")
+        st.caption(family.pitch)
+        if family.path:
+            st.page_link(family.path, label=f"Open {family.title}", icon=family.icon)
+        else:
+            st.caption(":grey[**Not built yet**: this page arrives in a later release.]")
+
+st.subheader("Model hub")
+st.caption("Every recipe is a dataset, a model and its settings. Shipped models come with the app; train or retrain any of them here.")
+catalog = cache.catalog()
+rows = pd.DataFrame([recipes.recipe_status(r, catalog) for r in recipes.list_recipes()])
+st.dataframe(
+    rows.drop(columns=["message"]),
+    hide_index=True,
+    column_config={
+        "recipe": "Recipe", "family": "Family", "dataset": "Dataset", "status": "Status",
+        "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
+        "device": "Trained on", "trained": "When (UTC)",
+    },
+)
+for row in rows.itertuples():
+    if row.status == "corrupted":
+        st.error(f"{row.recipe}: {row.message}")
+training_panel.render()
+
+name = st.session_state["recipe"]
+st.subheader(f"Recipe in use: {name}")
+recipe = recipes.get_recipe(name)
+st.caption(recipe.description)
+try:
+    model = cache.trained_model(name)
+except InterpError as exc:
+    show_error(exc, f"Loading {name}")
+    st.stop()
+if model is None:
+    st.info(f"{name} is not trained yet: train it in the model hub above.")
+    st.stop()
+
+stamp = cache.artifact_stamp(name)
+metrics = model.metrics
+cols = st.columns(5)
+cols[0].metric("Test accuracy", f"{metrics['test_accuracy']:.3f}")
+cols[1].metric("Train accuracy", f"{metrics['train_accuracy']:.3f}")
+cols[2].metric("Parameters", f"{metrics['n_parameters']:,}")
+cols[3].metric("Epochs (kept)", f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})")
+cols[4].metric("Status", model.status)
+st.caption(f"{model.dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')}.")
+
+left, right = st.columns(2)
+with left:
+    chart(training_curve(cache.history(name, stamp), metrics.get("best_epoch")), "training_curve", key="home_curve")
+with right:
+    maps = cache.embedding_maps(name, stamp)
+    methods = [m for m in ("umap", "pca") if m in maps]
+    method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_map") if len(methods) > 1 else methods[0]
+    probabilities = cache.test_probabilities(name, stamp)
+    predictions = probabilities.argmax(1)
+    example = state.get_int("example", 0)
+    fig = embedding_map(maps[method], model.dataset.y_test, model.dataset.class_names, predictions, example, method.upper())
+    event = chart(fig, "embedding_map", key=f"home_map_{name}_{method}", on_select="rerun", selection_mode="points")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    clicked = [p.get("customdata") for p in points if p.get("customdata") is not None]
+    if clicked:
+        chosen = int(np.ravel(clicked[0])[0])
+        if chosen != example and st.session_state.get("_last_click") != (name, method, chosen):
+            st.session_state["_last_click"] = (name, method, chosen)
+            state.request(example=chosen)
+
+st.subheader(f"Example {example}")
+x = model.dataset.X_test[example]
+true_class = int(model.dataset.y_test[example])
+left, right = st.columns(2)
+with left:
+    title = f"Example {example}: true class {model.dataset.class_names[true_class]}"
+    chart(example_input(x, model.dataset.modality, model.dataset.feature_names, title), "example_input", key="home_example")
+with right:
+    chart(class_probabilities(probabilities[example], model.dataset.class_names, true_class), "class_probabilities", key="home_probs")

@@ -1,0 +1,1 @@
+"""The only Streamlit-aware shared code: URL state, cached adapters over interp_core, components."""

@@ -1,0 +1,89 @@
+"""Cached adapters over interp_core. Models are shared resources (read-only after loading,
+used under torch.no_grad, so safe across sessions); arrays are cached data."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from interp_core import recipes
+from interp_core.device import device_name
+from interp_core.errors import InterpError
+from interp_core.projection import projection_file, stored_projection
+from interp_core.store import Catalog, Store, default_root
+
+
+@st.cache_resource(show_spinner=False)
+def _catalog(root: str) -> Catalog:
+    return Catalog(Store(root))
+
+
+def catalog() -> Catalog:
+    return _catalog(str(default_root()))
+
+
+@st.cache_resource(show_spinner=False)
+def device_label() -> str:
+    return device_name("auto")
+
+
+def artifact_stamp(name: str) -> str | None:
+    """Changes whenever the stored artifact changes (retrain, corruption): the cache key of its model."""
+    try:
+        artifact = catalog().find(name, verify=False)
+    except InterpError:
+        return "unreadable"
+    if artifact is None:
+        return None
+    return f"{artifact.path}:{artifact.manifest.get('created')}:{artifact.manifest.get('config_hash')}"
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16)
+def _trained(name: str, stamp: str) -> recipes.TrainedModel:
+    return recipes.load(name, catalog())
+
+
+def trained_model(name: str) -> recipes.TrainedModel | None:
+    """The stored model for a recipe, or None when it has never been trained; corrupt ones raise StoreError."""
+    stamp = artifact_stamp(name)
+    if stamp is None:
+        return None
+    return _trained(name, stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def test_probabilities(name: str, stamp: str) -> np.ndarray:
+    model = _trained(name, stamp)
+    return model.predict_proba(model.dataset.X_test)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def history(name: str, stamp: str) -> dict:
+    model = _trained(name, stamp)
+    store = catalog().store_for(model.artifact)
+    return store.read_json(model.artifact, "history.json")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def embedding_maps(name: str, stamp: str) -> dict[str, np.ndarray]:
+    """Stored maps of the test-set embedding; PCA is computed at once if none was stored."""
+    model = _trained(name, stamp)
+    store = catalog().store_for(model.artifact)
+    maps = {}
+    if projection_file("test-embedding") in model.artifact.manifest["files"]:
+        maps = dict(store.read_arrays(model.artifact, projection_file("test-embedding")))
+    if "pca" not in maps:
+        from interp_core.projection import pca_2d
+
+        maps["pca"] = pca_2d(model.embed(model.dataset.X_test))
+    return maps
+
+
+def clear_model_caches() -> None:
+    _trained.clear()
+    test_probabilities.clear()
+    history.clear()
+    embedding_maps.clear()
+
+
+__all__ = ["artifact_stamp", "catalog", "clear_model_caches", "device_label", "embedding_maps", "history", "stored_projection", "test_probabilities", "trained_model"]

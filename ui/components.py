@@ -1,0 +1,33 @@
+"""Small layout components shared by pages: a chart with its how-to-read line, error boxes."""
+
+from __future__ import annotations
+
+import logging
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from interp_core.errors import InterpError
+from interp_core.figures import HOW_TO_READ
+
+log = logging.getLogger("interp_explorer")
+PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=None, selection_mode=None):
+    """Draw a figure with its one-line "how to read this" underneath; returns the selection event if any."""
+    kwargs = {"config": PLOTLY_CONFIG, "key": key}
+    if on_select:
+        kwargs.update(on_select=on_select, selection_mode=selection_mode or "points")
+    event = st.plotly_chart(fig, **kwargs)
+    st.caption(f"How to read this: {HOW_TO_READ.get(how_to_read, how_to_read)}")
+    return event
+
+
+def show_error(exc: BaseException, context: str) -> None:
+    """One clear sentence for the user; unexpected errors are logged with their traceback, not shown."""
+    if isinstance(exc, InterpError):
+        st.error(str(exc))
+    else:
+        log.exception("%s failed", context)
+        st.error(f"{context} failed: {type(exc).__name__}: {str(exc)[:200]}. The app keeps running; nothing saved was changed.")

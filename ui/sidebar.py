@@ -1,0 +1,49 @@
+"""The sidebar every page shares: device, store, the recipe in use and the selected example."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interp_core import recipes
+from interp_core.errors import InterpError
+from ui import cache, state
+
+
+def recipe_options(family: str | None = None) -> list[str]:
+    return [r.name for r in recipes.list_recipes() if family is None or r.family == family]
+
+
+def render(family: str | None = None) -> None:
+    """Draw the shared sidebar. ``family`` limits the recipe list to a page's family."""
+    options = recipe_options(family) or recipe_options()
+    if st.session_state.get("recipe") not in options:
+        st.session_state["recipe"] = options[0]
+    with st.sidebar:
+        st.markdown(f"**Device:** {cache.device_label()}")
+        st.markdown(f"**Store:** `{cache.catalog().store.root}`")
+        st.selectbox("Recipe in use", options, key="recipe", help="The trained model the pages explain. Train more in the model hub on Home.")
+        _example_picker(st.session_state["recipe"])
+
+
+def _example_picker(name: str) -> None:
+    try:
+        model = cache.trained_model(name)
+    except InterpError as exc:
+        st.warning(str(exc))
+        return
+    if model is None:
+        st.caption(f"'{name}' is not trained yet: train it in the model hub on Home.")
+        return
+    n_test = len(model.dataset.y_test)
+    current = state.get_int("example", 0)
+    if current is None or not 0 <= current < n_test:
+        st.session_state["example"] = 0
+    else:
+        st.session_state["example"] = current
+    st.number_input(f"Example (test set, 0-{n_test - 1})", min_value=0, max_value=n_test - 1, step=1, key="example")
+    index = int(st.session_state["example"])
+    probabilities = cache.test_probabilities(name, cache.artifact_stamp(name))
+    truth = model.dataset.class_names[model.dataset.y_test[index]]
+    predicted = int(probabilities[index].argmax())
+    mark = "" if model.dataset.class_names[predicted] == truth else " (wrong)"
+    st.caption(f"True class **{truth}**, predicted **{model.dataset.class_names[predicted]}** ({probabilities[index, predicted]:.2f}){mark}")
