@@ -7,10 +7,11 @@ import streamlit as st
 from interp_core import recipes
 from interp_core.errors import InterpError
 from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
-from ui import cache, state, training_panel
+from ui import cache, sidebar, state, training_panel
 from ui.catalog import FAMILY_PAGES
 from ui.components import chart, show_error
 
+sidebar.render()
 st.title("Interp Explorer")
 st.markdown(
     "See **how a neural network decides**, from the whole model down to one example. "

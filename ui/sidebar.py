@@ -14,7 +14,10 @@ def recipe_options(family: str | None = None) -> list[str]:
 
 
 def render(family: str | None = None) -> None:
-    """Draw the shared sidebar. ``family`` limits the recipe list to a page's family."""
+    """Draw the shared sidebar and mirror the view state into the URL; every page calls this first.
+
+    ``family`` limits the recipe list to a page's family.
+    """
     options = recipe_options(family) or recipe_options()
     if st.session_state.get("recipe") not in options:
         st.session_state["recipe"] = options[0]
@@ -23,6 +26,7 @@ def render(family: str | None = None) -> None:
         st.markdown(f"**Store:** `{cache.catalog().store.root}`")
         st.selectbox("Recipe in use", options, key="recipe", help="The trained model the pages explain. Train more in the model hub on Home.")
         _example_picker(st.session_state["recipe"])
+    state.write_url()
 
 
 def _example_picker(name: str) -> None:

@@ -1,0 +1,105 @@
+"""The shell and Home page, driven in-process with streamlit.testing (no browser)."""
+
+import shutil
+
+import pytest
+
+from interp_core import recipes
+from interp_core.errors import InterpError
+from interp_core.store import SHIPPED_ROOT, Store
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_home_renders_with_shipped_models(app):
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Interp Explorer"
+    sidebar = texts(at.sidebar.markdown)
+    assert "Device:" in sidebar and "CPU" in sidebar
+    hub = at.dataframe[0].value
+    assert set(hub["recipe"]) == {r.name for r in recipes.list_recipes()}
+    assert set(hub["status"]) == {"shipped"}
+    assert hub["test_accuracy"].min() > 0.9
+    # one card per family, each either linking to its page or saying it is not built yet
+    captions = texts(at.caption)
+    assert captions.count("Not built yet") == 5
+    assert at.query_params["recipe"] == "digits-mlp"
+
+
+def test_url_state_opens_the_same_view(app):
+    at = app(recipe="gunpoint-cnn", example="7").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="recipe").value == "gunpoint-cnn"
+    assert at.sidebar.number_input(key="example").value == 7
+    headers = texts(at.subheader)
+    assert "Recipe in use: gunpoint-cnn" in headers and "Example 7" in headers
+
+
+def test_bad_url_values_fall_back_quietly(app):
+    at = app(recipe="no-such-recipe", example="not-a-number").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="recipe").value == "digits-mlp"
+    assert at.sidebar.number_input(key="example").value == 0
+
+
+def test_changing_recipe_and_example_updates_the_url(app):
+    at = app().run()
+    at.sidebar.selectbox(key="recipe").set_value("wine-mlp").run()
+    at.sidebar.number_input(key="example").set_value(4).run()
+    assert not at.exception
+    assert at.query_params["recipe"] == "wine-mlp"
+    assert at.query_params["example"] == "4"
+    assert "Example 4" in texts(at.subheader)
+
+
+def test_an_out_of_range_example_is_clamped(app):
+    at = app(recipe="wine-mlp", example="100000").run()
+    assert not at.exception
+    assert at.sidebar.number_input(key="example").value == 0
+
+
+def test_training_from_the_hub_saves_a_model(app, user_store):
+    at = app().run()
+    at.selectbox(key="hub_train_recipe").set_value("wine-mlp")
+    at.button(key="hub_train").click().run()
+    assert not at.exception
+    assert not at.error, texts(at.error)
+    manifest = Store(user_store).open("wine-mlp").manifest
+    assert manifest["metrics"]["test_accuracy"] > 0.8
+    at.run()
+    hub = at.dataframe[0].value.set_index("recipe")
+    assert hub.loc["wine-mlp", "status"] == "trained"
+
+
+def test_a_training_failure_is_one_sentence_and_the_app_keeps_working(app, monkeypatch):
+    def broken(*args, **kwargs):
+        raise InterpError("The disk is full; free some space and try again.")
+
+    monkeypatch.setattr(recipes, "train", broken)
+    at = app().run()
+    at.button(key="hub_train").click().run()
+    assert not at.exception
+    assert "The disk is full" in texts(at.error)
+    assert at.title[0].value == "Interp Explorer"
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_corrupted_artifact_gives_a_clear_message(app, user_store, damage):
+    shutil.copytree(SHIPPED_ROOT / "wine-mlp", user_store / "wine-mlp")
+    weights = user_store / "wine-mlp" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    if damage == "flip":
+        data[-10] ^= 0xFF
+    else:
+        data = data[: len(data) // 2]
+    weights.write_bytes(bytes(data))
+    at = app(recipe="wine-mlp").run()
+    assert not at.exception
+    errors = texts(at.error)
+    assert "wine-mlp" in errors and ("sha256" in errors or "truncated" in errors)
+    hub = at.dataframe[0].value.set_index("recipe")
+    assert hub.loc["wine-mlp", "status"] == "corrupted"
+    assert hub.loc["digits-mlp", "status"] == "shipped"
