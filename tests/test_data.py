@@ -438,7 +438,7 @@ def _check_loads_or_refuses(frame: pd.DataFrame) -> None:
 @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=numeric_csvs(rows_per_class_at_least=4))
 def test_property_small_numeric_csv_with_enough_rows_per_class_loads_or_is_refused(frame):
-    """Tables with at least 4 rows per class (so the 25% test share can hold every class)."""
+    """Tables with at least 4 rows per possible label (so the 25% test share can hold one row of every class)."""
     _check_loads_or_refuses(frame)
 
 
