@@ -144,6 +144,9 @@ def cmd_train(args) -> dict:
         recipe, dataset = _user_recipe(args)
     else:
         raise RecipeError("train needs a RECIPE (see: python -m interp_core recipes) or --data FILE.")
+    from interp_core.device import resolve_device
+
+    resolve_device(args.device)  # a bad --device fails before any progress bar is drawn
     store = Store(args.store) if args.store else Store()
     bar, update = _progress_bar(f"train {recipe.name}")
     start = time.perf_counter()

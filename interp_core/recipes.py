@@ -46,8 +46,12 @@ class Recipe:
     def config(self) -> dict:
         return {"dataset": self.dataset, "arch": self.arch, "model_config": self.model_config, "train_config": self.train_config}
 
-    def config_hash(self, seed: int) -> str:
-        return config_hash({**self.config(), "seed": int(seed)})
+    def config_hash(self, seed: int, train_config: dict | None = None) -> str:
+        """Hash of what was trained: the recipe's settings, or the effective ones after overrides."""
+        config = self.config()
+        if train_config is not None:
+            config["train_config"] = {**self.train_config, **{k: v for k, v in train_config.items() if self.train_config.get(k, v) != v}}
+        return config_hash({**config, "seed": int(seed)})
 
 
 _RECIPES: dict[str, Recipe] = {}
@@ -163,7 +167,7 @@ def train(
         "model_config": model_config,
         "train_config": train_config.to_dict(),
         "seed": int(seed),
-        "config_hash": recipe.config_hash(seed),
+        "config_hash": recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
         "metrics": {**metrics, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run},
         "device": device.type,
         "device_name": device_name(device),
@@ -206,6 +210,7 @@ def train_or_load(
     retrain: bool = False,
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
+    umap: bool = True,
 ) -> TrainedModel:
     """Load the stored model when its configuration matches the recipe's; otherwise train it."""
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
@@ -214,7 +219,7 @@ def train_or_load(
         artifact = catalog.find(recipe.name)
         if artifact is not None and artifact.manifest.get("config_hash") == recipe.config_hash(artifact.manifest.get("seed", seed)):
             return load(recipe.name, catalog, device)
-    return train(recipe, store=catalog.store, device=device, seed=seed, progress=progress, cancel=cancel)
+    return train(recipe, store=catalog.store, device=device, seed=seed, progress=progress, cancel=cancel, umap=umap)
 
 
 def recipe_status(recipe: Recipe, catalog: Catalog) -> dict:

@@ -173,7 +173,11 @@ class Store:
             if final.exists():
                 trash = self.root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(final, trash)
-                os.replace(staging, final)
+                try:
+                    os.replace(staging, final)
+                except BaseException:
+                    os.replace(trash, final)  # put the previous artifact back
+                    raise
                 shutil.rmtree(trash, ignore_errors=True)
             else:
                 os.replace(staging, final)
@@ -233,6 +237,8 @@ class Store:
         return Artifact(name, path, manifest, shipped=self.readonly)
 
     def _verify_file(self, name: str, path: Path, file: str, entry: dict) -> None:
+        if not isinstance(entry, dict):
+            raise ArtifactCorrupted(f"Artifact '{name}' has an unreadable manifest entry for {file}; retrain it or delete {path}.")
         file_path = path / _check_file_name(file)
         if not file_path.is_file():
             raise ArtifactCorrupted(f"Artifact '{name}' is missing its file {file}; retrain it or delete {path}.")

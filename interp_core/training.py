@@ -214,6 +214,6 @@ def fit(
     model.eval()
     result.best_metric = best
     result.seconds = time.perf_counter() - start
-    if progress is not None:
+    if progress is not None and step != total:  # early stop: tell listeners the run is complete
         progress(ProgressEvent(total, total, result.history["train_loss"][-1], last_metric, result.epochs_run, config.epochs))
     return result

@@ -331,7 +331,6 @@ def test_truncated_npz():
     refused("not a valid NPZ|truncated or damaged", raw[: len(raw) // 2], filename="cut.npz")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a .npy file under a .npz name raises AttributeError ('numpy.ndarray' object has no attribute 'files') instead of DataError")
 def test_npy_file_named_npz():
     buffer = io.BytesIO()
     np.save(buffer, np.zeros((20, 3)))
@@ -386,7 +385,6 @@ def test_feature_names_count_mismatch():
     refused("feature_names has 2 entries", raw, filename="t.npz")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: split_arrays stratifies whenever every class has 2+ rows, and scikit-learn raises ValueError when the 25% test share is smaller than the number of classes")
 def test_many_small_classes_give_a_dataset_or_a_data_error():
     frame = pd.DataFrame({"a": np.arange(10.0), "label": np.repeat(np.arange(5), 2)})
     try:
@@ -397,7 +395,6 @@ def test_many_small_classes_give_a_dataset_or_a_data_error():
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
-@pytest.mark.xfail(strict=True, reason="BUG: values beyond float32's range pass the float64 finiteness check and become inf in X_train/X_test")
 def test_values_beyond_float32_range_are_refused_or_finite():
     frame = pd.DataFrame({"a": [1e39] + list(range(11)), "label": [0, 1] * 6})
     try:
@@ -442,7 +439,6 @@ def test_property_small_numeric_csv_with_enough_rows_per_class_loads_or_is_refus
     _check_loads_or_refuses(frame)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: same as test_many_small_classes_give_a_dataset_or_a_data_error (ValueError from the stratified split)")
 @settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=numeric_csvs())
 @example(frame=pd.DataFrame({"f0": np.arange(10.0), "target": np.repeat(np.arange(5), 2)}))

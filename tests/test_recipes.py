@@ -62,7 +62,10 @@ def test_train_writes_a_complete_manifest(trained_wine):
     manifest = store.open("wine-mlp").manifest
     assert manifest == trained.manifest
     assert manifest["recipe"] == "wine-mlp" and manifest["family"] == "classifier" and manifest["arch"] == "mlp"
-    assert manifest["config_hash"] == recipe.config_hash(0)
+    # an --epochs override is part of what was trained, so it is not the recipe's own model
+    assert manifest["config_hash"] == recipe.config_hash(0, {"epochs": 5})
+    assert manifest["config_hash"] != recipe.config_hash(0)
+    assert recipe.config_hash(0, {"epochs": recipe.train_config["epochs"]}) == recipe.config_hash(0)
     assert 0.0 <= manifest["metrics"]["test_accuracy"] <= 1.0
     assert manifest["metrics"]["test_accuracy"] > 0.6  # three classes, five epochs: well above chance
     assert manifest["metrics"]["epochs_run"] <= 5

@@ -163,7 +163,6 @@ def test_unreadable_manifest(tmp_store, text):
     assert_clear(str(info.value), "unreadable manifest")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a manifest whose file entry is not an object raises AttributeError ('str' object has no attribute 'get') in Store._verify_file instead of ArtifactCorrupted")
 def test_manifest_with_non_object_file_entry(tmp_store):
     save_sample(tmp_store)
     path = tmp_store.root / "demo" / MANIFEST
@@ -278,7 +277,6 @@ def test_failure_moving_the_old_artifact_aside_keeps_it(tmp_store, monkeypatch):
     _assert_previous_intact(tmp_store)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Store.save moves the old artifact to .trash-* before renaming the new one in; if that second rename fails the old artifact is left in the trash folder and the name disappears")
 def test_failure_renaming_the_new_artifact_in_keeps_the_old_one(tmp_store, monkeypatch):
     save_sample(tmp_store)
     _failing_replace_on_call(monkeypatch, fail_on=2)

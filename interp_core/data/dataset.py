@@ -96,7 +96,11 @@ def split_arrays(
     """
     index = np.arange(len(y))
     counts = np.bincount(y) if len(y) else np.array([])
-    stratify = y if counts.size and counts.min() >= 2 else None
+    n_classes = int((counts > 0).sum())
+    n_test = int(np.ceil(test_size * len(y)))
+    # Stratify only when both splits can hold every class (scikit-learn refuses otherwise).
+    can_stratify = counts.size and counts[counts > 0].min() >= 2 and n_test >= n_classes and len(y) - n_test >= n_classes
+    stratify = y if can_stratify else None
     train_idx, test_idx = train_test_split(index, test_size=test_size, random_state=seed, stratify=stratify)
     out = [X[train_idx], X[test_idx], y[train_idx], y[test_idx]]
     for arr in extra:

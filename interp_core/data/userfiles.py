@@ -107,6 +107,7 @@ def _load_csv(raw: bytes, filename: str, target: str | None) -> Dataset:
         raise DataError(f"'{name}' has {int(labels.isna().sum())} empty value(s) in target column '{target}'; expected a label in every row.")
     X = features.to_numpy(dtype=np.float64)
     _check_finite(X, name, "the feature columns")
+    _check_float32_range(X, name, "the feature columns")
     y, class_names = _labels(labels.to_numpy(), name)
     return _finish(name, "tabular", X, y, class_names, feature_names=[str(c) for c in features.columns], source=f"user file {name}")
 
@@ -117,6 +118,8 @@ def _load_npz(raw: bytes, filename: str, modality: str | None) -> Dataset:
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise DataError(f"'{name}' is not a valid NPZ archive ({_first_line(exc)}); expected a file written by numpy.savez.") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"'{name}' holds a single .npy array, not an NPZ archive; expected numpy.savez(file, X=..., y=...).")
     try:
         arrays = {key: archive[key] for key in archive.files}
     except ValueError:
@@ -136,6 +139,7 @@ def _load_npz(raw: bytes, filename: str, modality: str | None) -> Dataset:
     X, modality = _shape_for_modality(X, name, modality)
     X = X.astype(np.float64)
     _check_finite(X, name, "X")
+    _check_float32_range(X, name, "X")
     y, class_names = _labels(labels, name)
     mask = _optional_aligned(arrays, "mask", X.shape, name)
     concepts = _optional_concepts(arrays, len(X), name)
@@ -179,6 +183,14 @@ def _check_finite(X: np.ndarray, name: str, what: str) -> None:
     if bad.any():
         n_nan, n_inf = int(np.isnan(X).sum()), int(np.isinf(X).sum())
         raise DataError(f"'{name}' has {n_nan} NaN and {n_inf} infinite value(s) in {what}; expected finite numbers only (fill or drop those rows).")
+
+
+def _check_float32_range(X: np.ndarray, name: str, what: str) -> None:
+    """Models compute in float32: a value beyond its range would silently become infinite."""
+    limit = float(np.finfo(np.float32).max)
+    too_large = int((np.abs(X) > limit).sum())
+    if too_large:
+        raise DataError(f"'{name}' has {too_large} value(s) in {what} beyond +/-{limit:.2e}; expected numbers that fit 32-bit floats (rescale them).")
 
 
 def _labels(labels: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:

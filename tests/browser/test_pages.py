@@ -1,0 +1,57 @@
+"""Every page in headless Chromium: renders without exceptions or console errors, and the
+interactions AppTest cannot drive (Plotly clicks, deep links in a fresh browser)."""
+
+import re
+
+import pytest
+
+from ui.catalog import built_pages
+
+pytestmark = pytest.mark.browser
+PAGES = [("", "Interp Explorer")] + [(p.url_path, p.title) for p in built_pages()]
+
+
+@pytest.mark.parametrize("url_path,heading", PAGES, ids=[p[0] or "home" for p in PAGES])
+def test_every_page_renders_cleanly(server, tab, url_path, heading):
+    tab.open(f"{server.url}/{url_path}")
+    shot = tab.screenshot(url_path or "home")
+    assert tab.problems() == [], tab.problems()
+    assert heading in tab.page.locator("h1").first.inner_text()
+    assert tab.page.locator(".js-plotly-plot").count() >= 1 or url_path != ""
+    assert shot.stat().st_size > 20_000  # a real picture, not a blank page
+
+
+def test_a_deep_link_reproduces_the_view_in_a_fresh_browser(server, tab):
+    tab.open(f"{server.url}/?recipe=gunpoint-cnn&example=5")
+    assert tab.problems() == []
+    sidebar = tab.page.locator("[data-testid=stSidebar]")
+    assert sidebar.get_by_role("combobox", name="Recipe in use").input_value() == "gunpoint-cnn"
+    assert sidebar.get_by_role("spinbutton").input_value() == "5"
+    assert tab.page.get_by_role("heading", name="Example 5").count() == 1
+    assert "recipe=gunpoint-cnn" in tab.page.url and "example=5" in tab.page.url
+
+
+def test_clicking_a_point_on_the_map_selects_that_example(server, tab):
+    tab.open(f"{server.url}/?recipe=wine-mlp&example=0")
+    points = tab.page.locator("[data-testid=stPlotlyChart]").nth(1).locator(".scatterlayer .trace .points path")
+    assert points.count() > 10
+    points.nth(7).click(force=True)
+    tab.page.wait_for_url(re.compile(r"example=(?!0\b)\d+"), timeout=30_000)
+    tab.wait_ready()
+    chosen = int(re.search(r"example=(\d+)", tab.page.url).group(1))
+    assert chosen != 0
+    assert tab.page.get_by_role("heading", name=f"Example {chosen}").count() == 1
+    assert tab.problems() == []
+
+
+def test_training_in_the_browser_shows_progress_and_finishes(server, tab):
+    tab.open(f"{server.url}/?recipe=wine-mlp")
+    tab.page.get_by_role("button", name="Train", exact=True).click()
+    tab.page.get_by_text(re.compile(r"Trained wine-mlp: test accuracy [01]\.\d+")).wait_for(timeout=180_000)
+    tab.wait_ready()
+    assert tab.problems() == []
+    assert tab.page.locator("[data-testid=stProgress]").count() == 1
+    tab.page.reload()
+    tab.wait_ready()
+    assert tab.page.get_by_text("Status").count() >= 1
+    assert tab.page.locator("[data-testid=stMetricValue]").filter(has_text="trained").count() == 1
