@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("ship", help="retrain the shipped demo checkpoints into assets/store (for maintainers)")
+    p.add_argument("recipes", nargs="*", help="only these recipes (default: all)")
+    p.add_argument("--family", default=None, help="only this family's recipes")
     _common(p)
     return parser
 
@@ -172,6 +174,9 @@ def cmd_train(args) -> dict:
 
 
 def cmd_explain(args) -> dict:
+    from interp_core.families import load_all
+
+    load_all()
     if args.kind not in EXPLAINERS:
         raise RecipeError(f"'explain {args.kind}' is not available yet: its page has not been built; available now: {', '.join(sorted(EXPLAINERS)) or 'none'}.")
     return EXPLAINERS[args.kind](args)
@@ -189,7 +194,8 @@ def cmd_ship(args) -> dict:
 
     store = Store(args.store or SHIPPED_ROOT)
     rows = {}
-    for recipe in recipes.list_recipes():
+    chosen = [recipes.get_recipe(n) for n in args.recipes] if args.recipes else recipes.list_recipes(args.family)
+    for recipe in chosen:
         bar, update = _progress_bar(f"ship {recipe.name}")
         try:
             trained = recipes.train(recipe, store=store, device="cpu", seed=args.seed, progress=update)

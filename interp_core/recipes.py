@@ -42,6 +42,7 @@ class Recipe:
     model_config: dict = field(default_factory=dict)
     train_config: dict = field(default_factory=dict)
     description: str = ""
+    trainer: str = "classifier"  # a key of TRAINERS: how this recipe is trained and loaded
 
     def config(self) -> dict:
         return {"dataset": self.dataset, "arch": self.arch, "model_config": self.model_config, "train_config": self.train_config}
@@ -57,6 +58,28 @@ class Recipe:
 _RECIPES: dict[str, Recipe] = {}
 
 
+@dataclass(frozen=True)
+class Trainer:
+    """How a kind of recipe is trained and loaded. ``train(recipe, **options) -> TrainedModel``
+    takes the options of ``recipes.train``; ``load(artifact, catalog, device) -> TrainedModel``."""
+
+    train: Callable[..., "TrainedModel"]
+    load: Callable[..., "TrainedModel"]
+
+
+TRAINERS: dict[str, Trainer] = {}
+
+
+def register_trainer(name: str, trainer: Trainer) -> None:
+    TRAINERS[name] = trainer
+
+
+def _families() -> None:
+    from interp_core.families import load_all
+
+    load_all()
+
+
 def register(recipe: Recipe) -> Recipe:
     if recipe.family not in FAMILIES:
         raise ValueError(f"unknown family {recipe.family!r}")
@@ -65,10 +88,12 @@ def register(recipe: Recipe) -> Recipe:
 
 
 def list_recipes(family: str | None = None) -> list[Recipe]:
+    _families()
     return [r for r in _RECIPES.values() if family is None or r.family == family]
 
 
 def get_recipe(name: str) -> Recipe:
+    _families()
     if name in _RECIPES:
         return _RECIPES[name]
     close = difflib.get_close_matches(name, list(_RECIPES), n=3)
@@ -87,6 +112,7 @@ class TrainedModel:
     artifact: Artifact
     device: torch.device
     fit_result: FitResult | None = None
+    extras: dict = field(default_factory=dict)  # family-specific companions (e.g. an SAE's base model)
 
     @property
     def status(self) -> str:
@@ -95,6 +121,11 @@ class TrainedModel:
     @property
     def metrics(self) -> dict:
         return self.manifest.get("metrics", {})
+
+    @property
+    def is_classifier(self) -> bool:
+        """True when predict_proba/embed work on dataset.X_test (Home's drill-down and the sidebar use them)."""
+        return bool(self.extras.get("classifier", True))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return torch.softmax(torch.as_tensor(predict_logits(self.model, X, self.device)), dim=1).numpy()
@@ -137,10 +168,28 @@ def train(
 
     ``on_stage`` hears a short phrase as each phase starts (the progress bar covers only training).
     """
-    stage = on_stage or (lambda _text: None)
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     store = store or Store()
     device = resolve_device(device)
+    options = dict(store=store, dataset=dataset, device=device, seed=seed, epochs=epochs, progress=progress, cancel=cancel, umap=umap, on_stage=on_stage)
+    return TRAINERS[recipe.trainer].train(recipe, **options)
+
+
+def train_classifier(
+    recipe: Recipe,
+    *,
+    store: Store,
+    dataset: Dataset | None,
+    device: torch.device,
+    seed: int,
+    epochs: int | None,
+    progress: ProgressCallback | None,
+    cancel: Callable[[], bool] | None,
+    umap: bool,
+    on_stage: Callable[[str], None] | None,
+) -> TrainedModel:
+    """The default trainer: a classifier fitted on (X, y) with the shared fit loop."""
+    stage = on_stage or (lambda _text: None)
     dataset = dataset or load_dataset(recipe.dataset)
     train_config = TrainConfig.from_dict({**recipe.train_config, **({"epochs": epochs} if epochs else {})})
     torch.manual_seed(seed)
@@ -160,6 +209,7 @@ def train(
         maps["umap"] = umap_2d(embedding, seed=seed)
     manifest = {
         "recipe": recipe.name,
+        "trainer": recipe.trainer,
         "family": recipe.family,
         "description": recipe.description,
         "dataset": dataset.summary(),
@@ -189,8 +239,16 @@ def load(name: str, catalog: Catalog | None = None, device: str | torch.device =
     artifact = catalog.find(name)
     if artifact is None:
         raise ArtifactMissing(f"Recipe '{name}' has not been trained yet; train it in the model hub or with: python -m interp_core train {name}")
-    manifest = artifact.manifest
-    device = resolve_device(device)
+    _families()
+    trainer = TRAINERS.get(artifact.manifest.get("trainer", "classifier"))
+    if trainer is None:
+        raise StoreError(f"Artifact '{name}' was made by a trainer this version does not know ({artifact.manifest.get('trainer')}); retrain it.")
+    return trainer.load(artifact, catalog, resolve_device(device), dataset=dataset)
+
+
+def load_classifier(artifact: Artifact, catalog: Catalog, device: torch.device, dataset: Dataset | None = None) -> TrainedModel:
+    """The default loader: rebuild the architecture from the manifest and load the safetensors weights."""
+    name, manifest = artifact.name, artifact.manifest
     try:
         model = build_model(manifest["arch"], manifest["model_config"])
     except (KeyError, TypeError) as exc:
@@ -249,6 +307,9 @@ def recipe_status(recipe: Recipe, catalog: Catalog) -> dict:
         "device": manifest.get("device_name") or manifest.get("device"),
         "trained": manifest.get("created"),
     }
+
+
+register_trainer("classifier", Trainer(train_classifier, load_classifier))
 
 
 # -- the foundation's recipes: plain classifiers the pages build on --------------------------

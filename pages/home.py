@@ -59,6 +59,12 @@ except InterpError as exc:
 if model is None:
     st.info(f"{name} is not trained yet: train it in the model hub above.")
     st.stop()
+if not model.is_classifier:
+    family_page = next((p for p in FAMILY_PAGES if p.family == recipe.family and p.path), None)
+    st.info(f"{name} is not a plain classifier: explore it on its family's page.")
+    if family_page:
+        st.page_link(family_page.path, label=f"Open {family_page.title}", icon=family_page.icon)
+    st.stop()
 
 stamp = cache.artifact_stamp(name)
 metrics = model.metrics

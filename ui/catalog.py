@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 
 @dataclass(frozen=True)
@@ -11,16 +14,20 @@ class FamilyPage:
     title: str
     icon: str
     pitch: str
-    path: str | None  # pages/<file>.py once built; None shows "not built yet"
     url_path: str
+
+    @property
+    def path(self) -> str | None:
+        """pages/<family>.py once that page exists; None shows "not built yet" on Home."""
+        return f"pages/{self.family}.py" if (PAGES_DIR / f"{self.family}.py").is_file() else None
 
 
 FAMILY_PAGES = [
-    FamilyPage("prototypes", "Prototypes", ":material/photo_library:", "A network that decides by similarity to learned cases: \"this looks like that\", with uncertainty.", None, "prototypes"),
-    FamilyPage("sae", "SAE features", ":material/scatter_plot:", "A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.", None, "sae"),
-    FamilyPage("concepts", "Concepts", ":material/lightbulb:", "TCAV scores with significance tests, and a concept-bottleneck model you can steer by hand.", None, "concepts"),
-    FamilyPage("timeseries", "Time series", ":material/show_chart:", "Which part of a signal drove a classification: attributions scored against ground truth.", None, "time-series"),
-    FamilyPage("rules", "Rules", ":material/account_tree:", "A black box explained by surrogate decision rules, with fidelity, paths and counterfactuals.", None, "rules"),
+    FamilyPage("prototypes", "Prototypes", ":material/photo_library:", "A network that decides by similarity to learned cases: \"this looks like that\", with uncertainty.", "prototypes"),
+    FamilyPage("sae", "SAE features", ":material/scatter_plot:", "A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.", "sae"),
+    FamilyPage("concepts", "Concepts", ":material/lightbulb:", "TCAV scores with significance tests, and a concept-bottleneck model you can steer by hand.", "concepts"),
+    FamilyPage("timeseries", "Time series", ":material/show_chart:", "Which part of a signal drove a classification: attributions scored against ground truth.", "time-series"),
+    FamilyPage("rules", "Rules", ":material/account_tree:", "A black box explained by surrogate decision rules, with fidelity, paths and counterfactuals.", "rules"),
 ]
 
 

@@ -38,6 +38,8 @@ def _example_picker(name: str) -> None:
     if model is None:
         st.caption(f"'{name}' is not trained yet: train it in the model hub on Home.")
         return
+    if not model.is_classifier:
+        return
     n_test = len(model.dataset.y_test)
     current = state.get_int("example", 0)
     if current is None or not 0 <= current < n_test:

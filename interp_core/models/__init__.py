@@ -27,6 +27,10 @@ def register_architecture(name: str, cls: Callable[..., nn.Module]) -> None:
 
 def build_model(arch: str, config: dict) -> nn.Module:
     if arch not in ARCHITECTURES:
+        from interp_core.families import load_all
+
+        load_all()
+    if arch not in ARCHITECTURES:
         raise RecipeError(f"Unknown architecture '{arch}'; expected one of: {', '.join(sorted(ARCHITECTURES))}.")
     return ARCHITECTURES[arch](**config)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser.harness import AppServer, launch_browser
+from interp_core.apprunner import AppServer, launch_browser
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def browser():
 
 @pytest.fixture
 def tab(browser):
-    from tests.browser.harness import AppPage
+    from interp_core.apprunner import AppPage
 
     page = AppPage(browser)
     yield page

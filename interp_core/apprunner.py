@@ -1,5 +1,9 @@
 """Drive the running app in headless Chromium: start the server, open pages, wait until the
-script has finished and every element has rendered, fail on exceptions and console errors."""
+script has finished and every element has rendered, collect exceptions and console errors.
+
+Used by the browser tests and by ``python -m interp_core bench``. Playwright (a test
+requirement) is imported by the caller; this module only starts processes.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = REPO / "tests" / "artifacts" / "screenshots"
