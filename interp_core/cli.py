@@ -16,6 +16,8 @@ from interp_core.errors import InterpError, RecipeError
 
 # KIND -> function(args) -> dict of metrics. Each family page registers its kind here.
 EXPLAINERS: dict[str, Callable[[argparse.Namespace], dict]] = {}
+# bench TARGET -> function(args) -> dict of figures; families add theirs (e.g. "sae", "attributions").
+BENCHES: dict[str, Callable[[argparse.Namespace], dict]] = {}
 EXPLAIN_KINDS = ("prototypes", "sae", "concepts", "attributions", "rules")
 
 
@@ -47,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", nargs="?", help="recipe name; omit with --data")
     _common(p)
 
-    p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run")
+    p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run (or a family's TARGET)")
+    p.add_argument("target", nargs="?", default=None, help="a family benchmark (e.g. sae, attributions); default: the app and engine")
     p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run)")
     p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
     _common(p)
@@ -184,8 +187,14 @@ def cmd_explain(args) -> dict:
 
 def cmd_bench(args) -> dict:
     from interp_core import bench
+    from interp_core.families import load_all
 
-    return bench.run(args)
+    if args.target is None:
+        return bench.run(args)
+    load_all()
+    if args.target not in BENCHES:
+        raise RecipeError(f"Unknown benchmark '{args.target}'; available: {', '.join(sorted(BENCHES)) or 'none yet'} (or no target for the app and engine).")
+    return BENCHES[args.target](args)
 
 
 def cmd_ship(args) -> dict:
