@@ -18,7 +18,7 @@ from interp_core.errors import InterpError, RecipeError
 EXPLAINERS: dict[str, Callable[[argparse.Namespace], dict]] = {}
 # bench TARGET -> function(args) -> dict of figures; families add theirs (e.g. "sae", "attributions").
 BENCHES: dict[str, Callable[[argparse.Namespace], dict]] = {}
-EXPLAIN_KINDS = ("prototypes", "sae", "concepts", "attributions", "rules")
+EXPLAIN_KINDS = ("prototypes", "sae", "concepts", "attributions", "rules", "groups")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

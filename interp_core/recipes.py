@@ -30,6 +30,7 @@ FAMILIES = {
     "concepts": "Concepts",
     "timeseries": "Time series",
     "rules": "Rules",
+    "mechanisms": "Mechanisms",
 }
 
 

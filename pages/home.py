@@ -19,7 +19,7 @@ st.markdown(
     "that says how faithful it is. No code needed: pick a recipe, click around, share the URL."
 )
 
-st.subheader("Five ways to look inside a model")
+st.subheader("Ways to look inside a model")
 for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
     with column.container(border=True, height="stretch"):
         st.markdown(f"**{family.title}**")

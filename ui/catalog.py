@@ -28,6 +28,7 @@ FAMILY_PAGES = [
     FamilyPage("concepts", "Concepts", ":material/lightbulb:", "TCAV scores with significance tests, and a concept-bottleneck model you can steer by hand.", "concepts"),
     FamilyPage("timeseries", "Time series", ":material/show_chart:", "Which part of a signal drove a classification: attributions scored against ground truth.", "time-series"),
     FamilyPage("rules", "Rules", ":material/account_tree:", "A black box explained by surrogate decision rules, with fidelity, paths and counterfactuals.", "rules"),
+    FamilyPage("mechanisms", "Mechanisms", ":material/hub:", "Reverse-engineer networks trained on group operations, and check the explanation against brute force.", "mechanisms"),
 ]
 
 
