@@ -26,7 +26,8 @@ def training_curve(history: dict, best_epoch: int | None = None, metric_name: st
         fig.add_vline(x=best_epoch, line_dash="dot", line_color="grey", annotation_text="kept", annotation_position="top")
     styled(fig, "Training curve", "epoch", "loss", height=360)
     fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
-    fig.update_yaxes(title_text=metric_name, secondary_y=True, range=[0, 1.02] if "accuracy" in metric_name else None)
+    # Plotly syncs the second axis's ticks to the first by default, which gives labels like 0.213.
+    fig.update_yaxes(title_text=metric_name, secondary_y=True, tickmode="auto", showgrid=False, range=[0, 1.02] if "accuracy" in metric_name else None)
     return fig
 
 
