@@ -1,4 +1,4 @@
-"""``python -m interp_core``: recipes, train, explain, bench, ship.
+"""``python -m interp_core``: recipes, train, explain, load-model, bench, ship.
 
 With ``--json`` the last line printed on stdout is one JSON object (metrics, or {"error": ...}).
 A user's mistake exits with code 2 and one sentence on stderr, never a traceback.
@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=EXPLAIN_KINDS, help="which family")
     p.add_argument("recipe", nargs="?", help="recipe name; omit with --data")
     _common(p)
+
+    p = sub.add_parser("load-model", help="validate a model file (.safetensors + JSON config, or a .pt2 torch.export program) and summarise it")
+    p.add_argument("file", help="the model file; pickle checkpoints (.pt, .pth, .ckpt, .pkl) are refused unopened")
+    p.add_argument("--config", default=None, help="JSON config for .safetensors weights: a store manifest.json or {\"arch\": ..., \"model_config\": {...}}")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
     p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run (or a family's TARGET)")
     p.add_argument("target", nargs="?", default=None, help="a family benchmark (e.g. sae, attributions); default: the app and engine")
@@ -185,6 +190,18 @@ def cmd_explain(args) -> dict:
     return EXPLAINERS[args.kind](args)
 
 
+def cmd_load_model(args) -> dict:
+    from interp_core.modelfiles import load_model_file
+
+    summary = load_model_file(args.file, args.config).summary
+    if not args.json:
+        print(f"{summary.file}: {summary.format}, {summary.architecture}")
+        print(f"  parameters {summary.n_parameters:,} in {summary.tensors} tensors; input shape {summary.input_shape}; outputs {summary.n_outputs}")
+        for note in summary.notes:
+            print(f"  note: {note}")
+    return summary.to_dict()
+
+
 def cmd_bench(args) -> dict:
     from interp_core import bench
     from interp_core.families import load_all
@@ -215,4 +232,4 @@ def cmd_ship(args) -> dict:
     return {"shipped": rows, "store": str(store.root)}
 
 
-COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "bench": cmd_bench, "ship": cmd_ship}
+COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "ship": cmd_ship}
