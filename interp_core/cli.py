@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="compute a family's explanations and their faithfulness metrics")
     p.add_argument("kind", choices=EXPLAIN_KINDS, help="which family")
     p.add_argument("recipe", nargs="?", help="recipe name; omit with --data")
+    p.add_argument("--k", type=int, default=None, help="rules: how many top-ranked features the surrogate may use")
+    p.add_argument("--depth", type=int, default=None, help="rules: the surrogate tree's maximum depth")
     _common(p)
 
     p = sub.add_parser("load-model", help="validate a model file (.safetensors + JSON config, or a .pt2 torch.export program) and summarise it")
