@@ -209,16 +209,54 @@ class Store:
             raise StoreError(f"The store at {self.root} is read-only (shipped demo artifacts); train into your own store instead.")
 
     # -- reading ---------------------------------------------------------------------------
+    def recover(self, name: str) -> bool:
+        """Undo a save that was killed between its two renames: put the previous artifact back.
+
+        Returns True when something was restored. Called before every read, so a killed process
+        leaves the last good artifact (or none), never a half one.
+        """
+        final = self.root / check_name(name)
+        if self.readonly or final.exists() or not self.root.is_dir():
+            return False
+        trashed = sorted(self.root.glob(f".trash-{name}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for candidate in trashed:
+            if (candidate / MANIFEST).is_file():
+                try:
+                    os.replace(candidate, final)
+                    return True
+                except OSError:
+                    return False
+        return False
+
+    def cleanup(self, older_than_s: float = 3600) -> int:
+        """Remove leftovers of interrupted writes (temporary and trash folders) older than ``older_than_s``."""
+        import time
+
+        if self.readonly or not self.root.is_dir():
+            return 0
+        for path in self.root.glob(".trash-*"):
+            self.recover(path.name[len(".trash-"):].rsplit("-", 1)[0])
+        removed = 0
+        for path in list(self.root.glob(".tmp-*")) + list(self.root.glob(".trash-*")):
+            if time.time() - path.stat().st_mtime > older_than_s:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def exists(self, name: str) -> bool:
+        self.recover(name)
         return (self.root / check_name(name) / MANIFEST).is_file()
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
+        for path in self.root.glob(".trash-*"):
+            self.recover(path.name[len(".trash-"):].rsplit("-", 1)[0])
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file())
 
     def open(self, name: str, verify: bool = True) -> Artifact:
         """Read an artifact's manifest; with ``verify`` every listed file is checked by size and sha256."""
+        self.recover(name)
         path = self.root / check_name(name)
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
@@ -286,6 +324,7 @@ class Catalog:
         self.shipped = shipped if shipped is not None else Store(SHIPPED_ROOT, readonly=True)
 
     def find(self, name: str, verify: bool = True) -> Artifact | None:
+        self.store.recover(name)
         for store in (self.store, self.shipped):
             path = store.root / check_name(name)
             if path.is_dir():

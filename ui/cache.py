@@ -15,7 +15,9 @@ from interp_core.store import Catalog, Store, default_root
 
 @st.cache_resource(show_spinner=False)
 def _catalog(root: str) -> Catalog:
-    return Catalog(Store(root))
+    store = Store(root)
+    store.cleanup()  # leftovers of writes interrupted over an hour ago (a killed process)
+    return Catalog(store)
 
 
 def catalog() -> Catalog:
