@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", nargs="?", help="recipe name; omit with --data")
     p.add_argument("--k", type=int, default=None, help="rules: how many top-ranked features the surrogate may use")
     p.add_argument("--depth", type=int, default=None, help="rules: the surrogate tree's maximum depth")
+    p.add_argument("--methods", default=None, help="attributions: comma-separated methods (default: all six), e.g. integrated_gradients,occlusion+tsr")
     _common(p)
 
     p = sub.add_parser("load-model", help="validate a model file (.safetensors + JSON config, or a .pt2 torch.export program) and summarise it")
