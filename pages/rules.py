@@ -1,0 +1,250 @@
+"""Rules: a black box explained by surrogate rules on its top-k features, how far to trust them,
+and one example's path and nearest counterfactual."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from interp_core.errors import InterpError
+from interp_core.explain import rules as rx
+from interp_core.figures.models import example_input
+from interp_core.figures.rules import examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
+from ui import cache, sidebar, state
+from ui import rules as cached
+from ui.components import chart, show_error
+
+sidebar.render("rules")
+st.title("Rules")
+st.markdown(
+    "A neural network (the **black box**) explained by **decision rules**: its features are ranked by how much it relies on them, "
+    "a small tree is fitted to *the black box's own answers* on the top k features, and every leaf becomes a readable rule. "
+    "**Fidelity** says how often the rules give the black box's answer on held-out data: the number that says how far to trust them."
+)
+
+name = st.session_state["recipe"]
+try:
+    trained = cache.trained_model(name)
+except InterpError as exc:
+    show_error(exc, f"Loading {name}")
+    st.stop()
+if trained is None:
+    st.info(f"{name} is not trained yet: train it in the model hub on Home.")
+    st.stop()
+
+stamp = cache.artifact_stamp(name)
+try:
+    data = cached.model_data(name, stamp)
+    ranker = cached.ranker(name, stamp)
+except InterpError as exc:
+    show_error(exc, f"Explaining {name}")
+    st.stop()
+n_features = data.X_train.shape[1]
+n_classes = len(data.class_names)
+
+
+def choice_state(key: str, options: list, default) -> None:
+    """Keep a URL-supplied choice only if it is one of the options."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def int_state(key: str, default: int, low: int, high: int) -> None:
+    """Keep a URL-supplied number only if it parses and lies in [low, high]."""
+    value = state.get_int(key, None)
+    st.session_state[key] = value if value is not None and low <= value <= high else default
+
+
+# -- settings --------------------------------------------------------------------------------
+default_k, default_depth = rx.default_setting(name, n_features)
+k_max = min(n_features, 40)
+kinds = list(rx.SURROGATE_KINDS)
+methods = ["combined", *ranker.importances_]
+choice_state("v_surrogate", kinds, "tree")
+choice_state("v_rank", methods, "combined")
+int_state("v_k", min(default_k, k_max), 1, k_max)
+int_state("v_depth", default_depth, 1, 8)
+columns = st.columns([1.3, 1.3, 1, 1, 1.2] if n_classes > 2 else [1.3, 1.3, 1, 1])
+kind = columns[0].selectbox("Surrogate", kinds, format_func=rx.SURROGATE_KINDS.get, key="v_surrogate",
+                            help="A decision tree splits the data into boxes; a rule list is an ordered 'if ... else if ...' list (imodels' GreedyRuleList).")
+method = columns[1].selectbox("Rank features by", methods, format_func=rx.RANKING_LABELS.get, key="v_rank",
+                              help="Which importance picks the top k features. Combined averages integrated gradients and permutation importance.")
+k = columns[2].slider("k (top features)", 1, k_max, key="v_k", help="How many of the top-ranked features the surrogate may split on.")
+depth_label = "Depth" if kind == "tree" else "Rules (max)"
+depth = columns[3].slider(depth_label, 1, 8, key="v_depth", help="The tree's maximum depth, or the rule list's maximum number of rules.")
+positive_class = None
+if n_classes > 2:
+    choice_state("v_positive", [str(i) for i in range(n_classes)], str(n_classes - 1))
+    positive = columns[4].selectbox("Rule list: class vs rest", [str(i) for i in range(n_classes)], format_func=lambda i: data.class_names[int(i)],
+                                    key="v_positive", disabled=kind == "tree", help="A rule list answers a yes/no question: is it this class or not?")
+    positive_class = int(positive) if kind == "rulelist" else None
+
+try:
+    report = cached.report(name, stamp, kind, method, k, depth, positive_class)
+except InterpError as exc:
+    show_error(exc, "Fitting the surrogate")
+    st.stop()
+surrogate = report.surrogate
+example = state.get_int("example", 0) or 0
+example = example if 0 <= example < len(data.y_test) else 0
+
+# -- how far to trust the rules --------------------------------------------------------------
+st.subheader("How far to trust these rules")
+trust = rx.trust_summary(report)
+cols = st.columns(5)
+cols[0].metric("Fidelity (held-out)", f"{report.fidelity:.1%}", help="Share of held-out examples where the rules give the black box's answer.")
+cols[1].metric("Black box accuracy", f"{report.blackbox_accuracy:.1%}")
+cols[2].metric("Rules accuracy", f"{report.surrogate_accuracy:.1%}", help="The rules' answers against the true labels.")
+cols[3].metric("Rules", report.n_rules)
+cols[4].metric("Features used", f"{len(surrogate.used_features())} of {n_features}")
+{"high": st.success, "moderate": st.info, "low": st.warning}[trust.level](trust.text)
+if report.kind == "rulelist" and n_classes > 2:
+    st.caption(f"The rule list answers \"{report.class_names[1]} or not\"; its fidelity and accuracy are measured on that yes/no question.")
+
+# -- which features the black box relies on ---------------------------------------------------
+st.subheader("Which features the black box relies on")
+importance = ranker.importance(method)
+table = importance.table()
+if trained.dataset.modality == "image":
+    left, right = st.columns([3, 2])
+    with left:
+        chart(importance_chart(table, method, k, label=rx.RANKING_LABELS[method]), "rules_importance", key="rules_importance")
+    with right:
+        h, w = trained.dataset.input_shape[-2:]
+        chart(importance_image(importance.mean, (h, w), report.top_indices, f"{rx.RANKING_LABELS[method].capitalize()} on the image grid"), "rules_importance_image", key="rules_importance_image")
+else:
+    chart(importance_chart(table, method, k, label=rx.RANKING_LABELS[method]), "rules_importance", key="rules_importance")
+if {"integrated_gradients", "permutation"} <= set(ranker.importances_):
+    top_ig = set(ranker.importance("integrated_gradients").top(k))
+    top_perm = set(ranker.importance("permutation").top(k))
+    st.caption(f"Probing and perturbation agree on {len(top_ig & top_perm)} of the top {k} features (integrated gradients vs permutation).")
+
+# -- the rules -------------------------------------------------------------------------------
+st.subheader("The rules")
+path = rx.decision_path(surrogate, data.X_test[example])
+selected_node = state.get_int("v_node", None)
+if selected_node is not None and not 0 <= selected_node < len(report.nodes):
+    selected_node = None
+    st.session_state.pop("v_node", None)
+tree_title = f"Surrogate {'tree' if kind == 'tree' else 'rule list (read top-down: each split is an if, its square the rule)'}, path of example {example} in black"
+event = chart(surrogate_tree(report.nodes, report.class_names, path.nodes, selected_node, tree_title), "rules_tree",
+              key=f"rules_tree_{name}_{kind}_{k}_{depth}_{method}_{positive_class}", on_select="rerun", selection_mode="points")
+clicked = [p.get("customdata") for p in (event or {}).get("selection", {}).get("points", []) if p.get("customdata") is not None]
+if clicked:
+    node = int(np.ravel(clicked[0])[0])
+    if node != selected_node and st.session_state.get("_rules_last_node") != (stamp, kind, k, depth, method, node):
+        st.session_state["_rules_last_node"] = (stamp, kind, k, depth, method, node)
+        state.request(v_node=node)
+
+if selected_node is not None:
+    row = report.nodes.iloc[selected_node]
+    reach = surrogate.reach(data.X_test)[:, selected_node]
+    members = np.flatnonzero(reach)
+    what = f"rule leaf → {row['prediction']}" if row["is_leaf"] else f"split {row['split']}"
+    st.markdown(f"**Node {selected_node}** ({what}): {len(members)} held-out examples. Select a row to explain that example.")
+    shown_features = list(report.top_indices[: min(5, k)])
+    node_rows = pd.DataFrame({
+        "example": members,
+        "black box": [data.class_names[c] for c in data.blackbox_test[members]],
+        "rules": [report.class_names[c] for c in report.surrogate_test[members]],
+        "agree": report.surrogate_test[members] == report.blackbox_test[members],
+        "true class": [data.class_names[c] for c in data.y_test[members]],
+        **{data.feature_names[f]: data.X_test[members, f] for f in shown_features},
+    })
+    picked = st.dataframe(node_rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rules_node_rows_{selected_node}", height=240)
+    rows = (picked or {}).get("selection", {}).get("rows", [])
+    if rows:
+        chosen = int(node_rows["example"].iloc[rows[0]])
+        if chosen != example and st.session_state.get("_rules_last_row") != (selected_node, chosen):
+            st.session_state["_rules_last_row"] = (selected_node, chosen)
+            state.request(example=chosen)
+
+rules_table = report.rules.drop(columns=["leaf", "n_conditions"] + (["order"] if "order" in report.rules else []))
+st.markdown(f"**{report.n_rules} rules** on {len(data.y_test)} held-out examples. Click a column header to sort.")
+st.dataframe(
+    rules_table,
+    hide_index=True,
+    key="rules_table",
+    column_config={
+        "rule_id": st.column_config.NumberColumn("#", width="small", help="Rule number (in list order for a rule list)"),
+        "rule": st.column_config.TextColumn("Rule (if ...)", width="large"),
+        "prediction": st.column_config.TextColumn("then"),
+        "coverage": st.column_config.ProgressColumn("Coverage", format="percent", min_value=0.0, max_value=1.0, help="Share of held-out examples the rule covers."),
+        "support": st.column_config.NumberColumn("Support", help="Held-out examples the rule covers."),
+        "precision": st.column_config.ProgressColumn("Precision vs black box (fidelity)", format="percent", min_value=0.0, max_value=1.0,
+                                                     help="Among covered examples, the share where the black box gives the rule's class: the rule's own fidelity."),
+        "accuracy": st.column_config.ProgressColumn("Accuracy vs truth", format="percent", min_value=0.0, max_value=1.0, help="Among covered examples, the share whose true class is the rule's."),
+    },
+)
+with st.expander("Read the rules as text"):
+    listing = report.rules.sort_values("rule_id")
+    st.markdown("\n".join(
+        f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers {r.coverage:.0%}; black box agrees on {r.precision:.0%})" if r.support else
+        f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers no held-out example)"
+        for r in listing.itertuples()))
+if not trust.disagreements.empty:
+    st.caption("Where the rules and the black box disagree most: " + "; ".join(
+        f"rule {r.rule_id} ({r.disagree} of {r.support} examples)" for r in trust.disagreements.itertuples()) + ".")
+
+# -- trade-offs ------------------------------------------------------------------------------
+st.subheader("Trade-offs: fidelity against depth and k")
+left, right = st.columns(2)
+with left:
+    curve = cached.tradeoff(name, stamp, "depth", kind, method, k, depth, positive_class)
+    chart(tradeoff_chart(curve.values, curve.fidelity, curve.accuracy, curve.n_rules, depth, "depth"), "rules_tradeoff", key="rules_depth_curve")
+with right:
+    curve = cached.tradeoff(name, stamp, "k", kind, method, k, depth, positive_class)
+    chart(tradeoff_chart(curve.values, curve.fidelity, curve.accuracy, curve.n_rules, k, "k"), "rules_tradeoff", key="rules_k_curve")
+
+# -- one example -----------------------------------------------------------------------------
+st.subheader(f"Example {example}")
+x = data.X_test[example]
+blackbox = cached.blackbox(name)
+counterfactual = rx.nearest_counterfactual(surrogate, x, data.scale, blackbox)
+bb_class = int(data.blackbox_test[example])
+bb_label = report.class_names[int(report.blackbox_test[example])]
+cols = st.columns(4)
+cols[0].metric("Black box says", data.class_names[bb_class], f"probability {data.blackbox_proba_test[example, bb_class]:.2f}", delta_color="off", delta_arrow="off")
+agree = path.surrogate_class == bb_label
+cols[1].metric("Rules say", path.surrogate_class, "agree with the black box" if agree else "disagree with the black box",
+               delta_color="green" if agree else "red", delta_arrow="off")
+cols[2].metric("True class", data.class_names[int(data.y_test[example])])
+cols[3].metric("Rule", f"#{int(report.rules.set_index('leaf').loc[path.leaf, 'rule_id'])}")
+st.markdown(f"**Its rule:** if {path.rule} → **{path.surrogate_class}**")
+if len(path.steps):
+    steps = path.steps.assign(step=np.arange(1, len(path.steps) + 1))[["step", "feature", "value", "condition"]]
+    st.dataframe(steps, hide_index=True, key="rules_path",
+                 column_config={"value": st.column_config.NumberColumn("its value", format="%.4g"), "condition": "so it goes"})
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**Nearest counterfactual**: the smallest change of the rules' features that changes the rules' answer.")
+    if not counterfactual.found:
+        st.info("The surrogate has a single rule, so no change of the features can change its answer; raise the depth.")
+    else:
+        verdict = (f"the black box **flips too**, to {counterfactual.blackbox_after} (p = {counterfactual.blackbox_proba_after.max():.2f})"
+                   if counterfactual.blackbox_flips else
+                   f"the black box **does not flip**: it still says {counterfactual.blackbox_after}, so here the rules misjudge it")
+        st.markdown(f"Changing {len(counterfactual.changes)} feature(s) by {counterfactual.distance:.2f} standard deviations in total moves the rules "
+                    f"from {counterfactual.surrogate_before} to **{counterfactual.surrogate_after}**; {verdict}.")
+        before_after = counterfactual.before_after(data.feature_names, report.top_indices).sort_values("changed", ascending=False, kind="stable")
+        st.dataframe(before_after, hide_index=True, key="rules_counterfactual",
+                     column_config={"before": st.column_config.NumberColumn(format="%.4g"), "after": st.column_config.NumberColumn(format="%.4g"),
+                                    "changed": st.column_config.CheckboxColumn("changed")})
+        st.caption(f"New rule: if {counterfactual.rule_after} → {counterfactual.surrogate_after}. Only the top-{k} features may change; the others keep their values.")
+with right:
+    if trained.dataset.modality == "image":
+        shape = trained.dataset.input_shape
+        chart(example_input(x.reshape(shape), "image", title=f"Example {example}: before"), "example_input", key="rules_cf_before")
+        chart(example_input(counterfactual.x_after.reshape(shape), "image", title="After the counterfactual change"), "example_input", key="rules_cf_after")
+    else:
+        top2 = report.top_indices[:2] if k >= 2 else importance.order[:2]
+        thresholds = tuple([n.threshold for n in surrogate.nodes_ if n.feature == f] for f in top2)
+        fig = examples_scatter(data.X_test[:, top2], report.blackbox_test, report.surrogate_test, report.class_names,
+                               (data.feature_names[top2[0]], data.feature_names[top2[1]]), thresholds, example)
+        event = chart(fig, "rules_examples", key=f"rules_scatter_{name}_{kind}_{k}_{depth}_{method}", on_select="rerun", selection_mode="points")
+        points = [p.get("customdata") for p in (event or {}).get("selection", {}).get("points", []) if p.get("customdata") is not None]
+        if points:
+            chosen = int(np.ravel(points[0])[0])
+            if chosen != example and st.session_state.get("_rules_last_point") != (stamp, chosen):
+                st.session_state["_rules_last_point"] = (stamp, chosen)
+                state.request(example=chosen)
