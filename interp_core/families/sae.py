@@ -1,0 +1,374 @@
+"""SAE features: recipes, datasets, SAE architectures, the SAE trainer/loader, ``explain sae`` and ``bench sae``.
+
+An SAE recipe's artifact holds the SAE (float16 weights), the source model's small parts (the toy
+model, a copy of digits-mlp, MiniLM's topic centroids; MiniLM itself comes from its package), and
+everything the page shows, precomputed: codes of every example, the feature table, output effects,
+decoder maps, the density histogram, a k sweep and, for the toy, recovery of the true features.
+Its ``test_accuracy`` is the source model's accuracy with the SAE's reconstruction spliced in.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from interp_core import cli, recipes
+from interp_core.data import Dataset, load_dataset, register_dataset
+from interp_core.data import sae as sources
+from interp_core.device import device_name, resolve_device
+from interp_core.errors import RecipeError, StoreError
+from interp_core.explain import sae as explain
+from interp_core.models import build_model, count_parameters, register_architecture
+from interp_core.models.sae import SAE_ARCHITECTURES, DigitsHidden, MiniLMTopics, SplicedModel, ToyModel, build_sae
+from interp_core.projection import projection_file
+from interp_core.recipes import Recipe, Trainer, TrainedModel
+from interp_core.store import Artifact, Catalog, Store
+
+FAMILY = "sae"
+TRAINER = "sae"
+
+for _arch, _cls in SAE_ARCHITECTURES.items():
+    register_architecture(f"sae-{_arch}", _cls)
+register_dataset("toy_superposition", sources.load_toy_dataset, "toy model of superposition: 48 sparse features in 12 dimensions (generated, seeded)")
+register_dataset("pydoc_topics", sources.load_text_dataset, "64-token windows of Python's reference documentation, ten topics (MiniLM token ids)")
+
+
+def _recipe(name: str, dataset: str, arch: str, model_config: dict, train_config: dict, description: str) -> Recipe:
+    return recipes.register(Recipe(name, FAMILY, dataset, f"sae-{arch}", model_config, train_config, description, trainer=TRAINER))
+
+
+_recipe(
+    "toy-sae", "toy_superposition", "topk",
+    {"source": "toy", "width": 96, "k": 3},
+    {"epochs": 30, "batch_size": 512, "lr": 3e-3, "dead_window": 200, "sweep_k": [1, 2, 4, 6, 8], "sweep_epochs": 10},
+    "TopK SAE (96 latents, k=3) on the toy model of superposition: 48 known features in 12 dimensions.",
+)
+_recipe(
+    "toy-sae-mp", "toy_superposition", "mp",
+    {"source": "toy", "width": 96, "k": 3},
+    {"epochs": 15, "batch_size": 512, "lr": 3e-3, "dead_window": 200, "resample_every": 150, "sweep_k": [1, 2, 4, 6], "sweep_epochs": 6},
+    "Matching-pursuit SAE (MP-SAE, tied dictionary of 96 atoms, 3 pursuit steps) on the same toy model.",
+)
+_recipe(
+    "digits-sae", "digits", "topk",
+    {"source": "digits", "width": 256, "k": 8},
+    {"epochs": 300, "batch_size": 256, "lr": 1e-3, "dead_window": 300, "sweep_k": [2, 4, 16, 32], "sweep_epochs": 100},
+    "TopK SAE (256 latents, k=8) on the hidden layer of the digits-mlp classifier.",
+)
+_recipe(
+    "minilm-sae", "pydoc_topics", "topk",
+    {"source": "text", "layer": 3, "width": 1024, "k": 16},
+    {"epochs": 40, "batch_size": 512, "lr": 1e-3, "dead_window": 400, "sweep_k": [4, 8, 32], "sweep_epochs": 15},
+    "TopK SAE (1024 latents, k=16) on MiniLM's residual stream after layer 3, over Python's reference documentation.",
+)
+
+SAE_SETTINGS = ("width", "k", "l1_coefficient", "tolerance", "aux_k", "aux_coefficient", "threshold_momentum")
+
+
+# -- building the activation source -----------------------------------------------------------------
+def _sae_arch(recipe_or_manifest_arch: str) -> str:
+    return recipe_or_manifest_arch.removeprefix("sae-")
+
+
+def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, seed: int, store: Store | None) -> sources.ActivationSource:
+    """The recipe's activations and the model they come from (toy: trained here, seeded; digits:
+    a copy of the digits-mlp recipe; text: MiniLM from its package with topic centroids fitted here)."""
+    kind = recipe.model_config["source"]
+    if kind == "toy":
+        dataset = dataset or load_dataset(recipe.dataset)
+        return sources.toy_source(dataset, sources.train_toy_model(dataset, seed=seed))
+    if kind == "digits":
+        dataset = dataset or load_dataset(recipe.dataset)
+        base = recipes.train_or_load("digits-mlp", Catalog(store) if store is not None else Catalog(), device="cpu")
+        source = DigitsHidden(copy.deepcopy(base.model).cpu()).eval()
+        return sources.digits_source(dataset, source.to(device))
+    if kind == "text":
+        dataset = dataset or load_dataset(recipe.dataset)
+        model = MiniLMTopics(sources.load_minilm(), recipe.model_config.get("layer", 3), dataset.n_classes).to(device).eval()
+        sources.fit_topic_centroids(model, dataset)
+        return sources.text_source(dataset, model)
+    raise RecipeError(f"Recipe '{recipe.name}' names an unknown activation source '{kind}'; expected toy, digits or text.")
+
+
+def make_sae(arch: str, d_in: int, model_config: dict, **override) -> "torch.nn.Module":
+    settings = {k: v for k, v in model_config.items() if k in SAE_SETTINGS}
+    settings.update(override)
+    return build_sae(arch, {"d_in": d_in, **settings})
+
+
+@torch.no_grad()
+def _round_to_float16(sae) -> None:
+    """Weights are stored as float16; measure everything with the rounded weights so the shipped
+    artifact reproduces its own numbers."""
+    for param in sae.parameters():
+        param.copy_(param.half().float())
+
+
+# -- the trainer ----------------------------------------------------------------------------------------
+def train_sae_recipe(
+    recipe: Recipe,
+    *,
+    store: Store,
+    dataset: Dataset | None,
+    device: torch.device,
+    seed: int,
+    epochs: int | None,
+    progress,
+    cancel,
+    umap: bool,
+    on_stage: Callable[[str], None] | None,
+) -> TrainedModel:
+    stage = on_stage or (lambda _text: None)
+    start = time.perf_counter()
+    arch = _sae_arch(recipe.arch)
+    train_config = {**recipe.train_config, **({"epochs": epochs} if epochs else {})}
+    config = explain.SAETrainConfig.from_dict(train_config)
+    stage(f"Reading activations for {recipe.name} ({recipe.model_config['source']} source)")
+    source = build_source(recipe, dataset, device, seed, store)
+    torch.manual_seed(seed)
+    sae = make_sae(arch, source.d, recipe.model_config)
+    sae.fit_input(torch.as_tensor(source.acts_train))
+    stage(f"Training the {arch} SAE ({sae.width} latents) on {source.n_train:,} activations on {device_name(device)}")
+    fit = explain.train_sae(sae, source.acts_train, config, device=device, seed=seed, progress=progress, cancel=cancel)
+    _round_to_float16(sae)
+    model = SplicedModel(sae, source.model).to(device).eval()
+    metrics, analysis = measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train_config)
+    metrics.update({"epochs_run": config.epochs, "steps": fit.steps, "activations_per_second": round(fit.activations_per_second, 1)})
+    analysis.metrics = metrics
+    manifest = {
+        "recipe": recipe.name, "trainer": TRAINER, "family": FAMILY, "description": recipe.description,
+        "dataset": source.dataset.summary(), "arch": recipe.arch, "model_config": recipe.model_config,
+        "sae": {"arch": arch, "config": sae.config.to_dict()},
+        "source": {"kind": source.kind, "description": source.description, "n_train": source.n_train, "n": len(source.acts), "d": source.d, **_source_manifest(source)},
+        "train_config": {**config.to_dict(), **{k: v for k, v in train_config.items() if k.startswith("sweep")}},
+        "seed": int(seed), "config_hash": recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
+        "metrics": metrics, "device": device.type, "device_name": device_name(device),
+        "train_seconds": round(time.perf_counter() - start, 3),
+    }
+    stage("Saving to the store")
+    files = {"model.safetensors": _state_to_store(model), "history.json": fit.history, **analysis.to_files()}
+    if source.kind == "text":
+        files["windows.safetensors"] = _windows_arrays(source.dataset)
+    artifact = store.save(recipe.name, files, manifest)
+    return _trained(recipe.name, model, source.dataset, artifact, device, analysis, source)
+
+
+def _source_manifest(source: sources.ActivationSource) -> dict:
+    if source.kind == "digits" or source.kind == "image":
+        mlp = source.model.mlp
+        return {"base_recipe": "digits-mlp", "base_config": {"input_shape": list(mlp.input_shape), "n_classes": mlp.head.out_features, "hidden": [mlp.head.in_features]}}
+    if source.kind == "toy":
+        return {"n_features": int(source.model.W.shape[1]), "d_hidden": int(source.model.W.shape[0])}
+    if source.kind == "text":
+        return {"layer": source.model.layer, "n_topics": int(source.model.centroids.shape[0]), "temperature": source.model.temperature}
+    return {}
+
+
+def _state_to_store(model: SplicedModel) -> dict[str, torch.Tensor]:
+    """SAE weights as float16, the source's own small parts as float32; MiniLM's encoder is not copied."""
+    state = {}
+    for key, value in model.state_dict().items():
+        if key.startswith("source.encoder."):
+            continue
+        is_sae_weight = key.startswith("sae.") and key.split(".", 1)[1] in ("W_enc", "W_dec", "b_enc", "b_dec")
+        state[key] = value.detach().cpu().half() if is_sae_weight else value.detach().cpu()
+    return state
+
+
+def _windows_arrays(dataset: Dataset) -> dict[str, np.ndarray]:
+    return {
+        "X_train": dataset.X_train.round().astype(np.uint16), "y_train": dataset.y_train.astype(np.int64),
+        "X_test": dataset.X_test.round().astype(np.uint16), "y_test": dataset.y_test.astype(np.int64),
+    }
+
+
+def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train_config) -> tuple[dict, explain.SAEAnalysis]:
+    """Quality metrics and the page's precomputed analysis for a trained SAE on its source."""
+    stage("Measuring reconstruction quality on held-out activations")
+    metrics = {k: _round(v) for k, v in explain.reconstruction_metrics(sae, source.acts_test, device).items()}
+    codes = explain.encode_codes(sae, source.acts, device)
+    density = explain.densities(codes)
+    metrics.update({"dead_fraction": _round(float((density == 0).mean())), "n_features": int(sae.width), "n_parameters": count_parameters(model)})
+    recovery = None
+    cos = None
+    W_dec = sae.W_dec.detach().cpu().numpy()
+    if source.true_features is not None:
+        recovery = explain.feature_recovery(W_dec, source.true_features)
+        metrics.update({"mmcs": _round(recovery.mmcs), "mcc": _round(recovery.mcc)})
+        truth = source.true_features / np.linalg.norm(source.true_features, axis=1, keepdims=True)
+        cos = truth @ W_dec.T
+    if source.model is not None:
+        stage("Splicing the reconstruction back into the model (clean, SAE, zero-ablation)")
+        dataset = source.dataset
+        loss = "mse" if source.kind == "toy" else "ce"
+        spliced = explain.spliced_metrics(model, dataset.X_test, dataset.y_test, loss=loss, targets=dataset.X_test if loss == "mse" else None)
+        metrics.update({k: _round(v) if isinstance(v, float) else v for k, v in spliced.items()})
+        evaluated = recipes.evaluate(model, dataset, device)  # the numbers tests/test_shipped.py re-checks
+        metrics.update({"test_accuracy": evaluated["test_accuracy"], "train_accuracy": evaluated["train_accuracy"]})
+    stage("Feature statistics, top examples and output effects")
+    token_names = source.output_names if source.kind == "text" else None
+    labels, class_share = explain.feature_labels(codes, source.kind, recovery_cos=cos, example_labels=source.example_labels, label_names=source.label_names, token_names=token_names)
+    if source.kind == "toy" and source.example_labels is not None:
+        _, class_share = explain.feature_labels(codes, "image", example_labels=source.example_labels, label_names=source.label_names)
+    analysis = explain.SAEAnalysis(metrics=metrics, codes=codes, features=explain.feature_table(codes, labels), class_share=class_share,
+                                   density_histogram=explain.log_density_histogram(density), recovery=recovery,
+                                   output_names=None if source.kind == "text" else source.output_names, label_names=source.label_names)
+    if source.output_directions is not None:
+        up, up_v, down, down_v = explain.output_effects(W_dec, source.output_directions, scale=float(sae.input_scale))
+        analysis.promoted, analysis.promoted_values, analysis.suppressed, analysis.suppressed_values = up, up_v, down, down_v
+    stage("Mapping decoder directions" + (" (UMAP; the first map in a process compiles numba code)" if umap else " (PCA)"))
+    analysis.maps = explain.decoder_maps(W_dec, seed=seed, umap=umap)
+    ks = [k for k in train_config.get("sweep_k", []) if k != getattr(sae.config, "k", None)]
+    if ks:
+        stage(f"Sweep: {len(ks)} more SAEs with k = {', '.join(map(str, ks))} on the same activations")
+        sweep_config = explain.SAETrainConfig.from_dict({**train_config, "epochs": train_config.get("sweep_epochs", train_config.get("epochs", 10))})
+        arch = sae.arch
+        analysis.sweep = explain.run_sweep(lambda k: make_sae(arch, source.d, recipe.model_config, k=k), ks, source.acts_train, source.acts_test, sweep_config, device=device, seed=seed, cancel=cancel)
+    analysis.sweep.append({"arch": sae.arch, "width": sae.width, "k": int(getattr(sae.config, "k", 0)), "l0": metrics["l0"], "explained_variance": metrics["explained_variance"], "dead_fraction": metrics["dead_fraction"], "this": True})
+    return metrics, analysis
+
+
+def _round(value: float) -> float:
+    return round(float(value), 6) if value == value else float("nan")
+
+
+# -- the loader -----------------------------------------------------------------------------------------
+def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, dataset: Dataset | None = None) -> TrainedModel:
+    manifest = artifact.manifest
+    store = catalog.store_for(artifact)
+    try:
+        sae = build_sae(manifest["sae"]["arch"], manifest["sae"]["config"])
+        kind = manifest["source"]["kind"]
+        info = manifest["source"]
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"Artifact '{artifact.name}' has a manifest this version cannot build ({exc}); retrain it.") from None
+    if kind == "toy":
+        source_model = ToyModel(info["n_features"], info["d_hidden"])
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    elif kind == "image":
+        source_model = DigitsHidden(build_model("mlp", info["base_config"]))
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    elif kind == "text":
+        source_model = MiniLMTopics(sources.load_minilm(), info["layer"], info["n_topics"], info["temperature"])
+        windows = store.read_arrays(artifact, "windows.safetensors")
+        dataset = sources.text_dataset(windows["X_train"].astype(np.float32), windows["y_train"], windows["X_test"].astype(np.float32), windows["y_test"], manifest["dataset"]["class_names"])
+    else:
+        raise StoreError(f"Artifact '{artifact.name}' names an activation source this version does not know ({kind}); retrain it.")
+    model = SplicedModel(sae, source_model)
+    state = {k: v.float() for k, v in store.read_tensors(artifact).items()}
+    expected = {k for k in model.state_dict() if not k.startswith("source.encoder.")}
+    if set(state) != expected:
+        raise StoreError(f"Artifact '{artifact.name}' holds weights that do not fit its SAE ({len(set(state) ^ expected)} mismatched tensors); retrain it.")
+    model.load_state_dict(state, strict=False)
+    model.to(device).eval()
+    output_names = None
+    if kind == "text":
+        output_names = sources.token_strings(np.arange(sources.minilm_tokenizer().get_vocab_size()))
+    analysis = explain.SAEAnalysis.from_files(store.read_json(artifact, "analysis.json"), store.read_arrays(artifact, "codes.safetensors"), store.read_arrays(artifact, "features.safetensors"), output_names)
+    return _trained(artifact.name, model, dataset, artifact, device, analysis, None)
+
+
+def _trained(name, model, dataset, artifact, device, analysis, source) -> TrainedModel:
+    extras = {"classifier": False, "sae": model.sae, "analysis": analysis, "source_kind": artifact.manifest["source"]["kind"]}
+    if source is not None:
+        extras["source"] = source
+    return TrainedModel(name, model, dataset, artifact.manifest, artifact, device, None, extras)
+
+
+recipes.register_trainer(TRAINER, Trainer(train_sae_recipe, load_sae_recipe))
+
+
+# -- rebuilding a stored SAE's activations (CLI, page) ------------------------------------------------
+def source_for(trained: TrainedModel) -> sources.ActivationSource:
+    """The activation source of a loaded SAE recipe, rebuilt from the stored source model (no training)."""
+    if "source" in trained.extras:
+        return trained.extras["source"]
+    kind, model, dataset = trained.extras["source_kind"], trained.model.source, trained.dataset
+    if kind == "toy":
+        source = sources.toy_source(dataset, model)
+    elif kind == "image":
+        source = sources.digits_source(dataset, model)
+    else:
+        source = sources.text_source(dataset, model)
+    trained.extras["source"] = source
+    return source
+
+
+# -- CLI: explain sae [RECIPE] [--data acts.npz] --json ------------------------------------------------
+def explain_cli(args) -> dict:
+    if args.recipe and args.data:
+        raise RecipeError("Give either a RECIPE or --data, not both; an SAE recipe names its own activations.")
+    device = resolve_device(args.device)
+    if args.data:
+        return _explain_user_file(args, device)
+    name = args.recipe or "toy-sae"
+    recipe = recipes.get_recipe(name)
+    if recipe.family != FAMILY:
+        raise RecipeError(f"Recipe '{name}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    catalog = Catalog(Store(args.store) if args.store else Store())
+    trained = recipes.train_or_load(recipe, catalog, device=device, seed=args.seed)
+    source = source_for(trained)
+    sae = trained.extras["sae"]
+    result = {"recipe": name, "status": trained.status, "source": source.description}
+    result.update({k: _round(v) for k, v in explain.reconstruction_metrics(sae, source.acts_test, device).items()})
+    density = explain.densities(explain.encode_codes(sae, source.acts, device))
+    result.update({"dead_fraction": _round(float((density == 0).mean())), "n_features": int(sae.width)})
+    if source.true_features is not None:
+        recovery = explain.feature_recovery(sae.W_dec.detach().cpu().numpy(), source.true_features)
+        result.update({"mmcs": _round(recovery.mmcs), "mcc": _round(recovery.mcc)})
+    loss = "mse" if source.kind == "toy" else "ce"
+    spliced = explain.spliced_metrics(trained.model, trained.dataset.X_test, trained.dataset.y_test, loss=loss, targets=trained.dataset.X_test if loss == "mse" else None)
+    result.update({k: _round(v) if isinstance(v, float) else v for k, v in spliced.items()})
+    if not args.json:
+        _print_metrics(result)
+    return result
+
+
+def default_user_sae(d: int, n_true: int | None) -> tuple[str, dict]:
+    """TopK with 4x d latents (or 2x the known true features, if more) and k about sqrt(d)."""
+    width = max(4 * d, 2 * (n_true or 0))
+    return "topk", {"width": width, "k": max(1, min(width, int(round(math.sqrt(d)))))}
+
+
+def _explain_user_file(args, device) -> dict:
+    acts, true_features = sources.load_acts_file(args.data)
+    source = sources.user_source(acts, true_features, os.path.basename(args.data), seed=args.seed)
+    arch, settings = default_user_sae(source.d, None if true_features is None else len(true_features))
+    torch.manual_seed(args.seed)
+    sae = make_sae(arch, source.d, settings)
+    sae.fit_input(torch.as_tensor(source.acts_train))
+    steps_per_epoch = math.ceil(source.n_train / 512)
+    config = explain.SAETrainConfig(epochs=max(1, min(3000 // steps_per_epoch, 200)), batch_size=512, lr=1e-3, dead_window=200)
+    bar, update = cli._progress_bar("explain sae")
+    try:
+        explain.train_sae(sae, source.acts_train, config, device=device, seed=args.seed, progress=update)
+    finally:
+        bar.close()
+    result = {"data": args.data, "arch": arch, **settings, "n_train": source.n_train, "n_test": len(source.acts_test)}
+    result.update({k: _round(v) for k, v in explain.reconstruction_metrics(sae, source.acts_test, device).items()})
+    density = explain.densities(explain.encode_codes(sae, source.acts, device))
+    result.update({"dead_fraction": _round(float((density == 0).mean())), "n_features": int(sae.width)})
+    if true_features is not None:
+        recovery = explain.feature_recovery(sae.W_dec.detach().cpu().numpy(), true_features)
+        result.update({"mmcs": _round(recovery.mmcs), "mcc": _round(recovery.mcc)})
+    if not args.json:
+        _print_metrics(result)
+    return result
+
+
+def _print_metrics(result: dict) -> None:
+    for key, value in result.items():
+        print(f"{key:<22} {value:.4f}" if isinstance(value, float) else f"{key:<22} {value}")
+
+
+cli.EXPLAINERS["sae"] = explain_cli
+
+

@@ -1,0 +1,245 @@
+"""Figures of the SAE features page: feature map, histograms, output effects, example galleries,
+per-example contributions, quality (splicing, sweep, recovery) and the training curve.
+
+Pure builders: arrays / DataFrames in, go.Figure (or an HTML string for text) out. Clickable
+figures carry the feature or example index in ``customdata``.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from interp_core.figures.common import class_color, how_to_read, styled
+
+how_to_read("sae_feature_map", "Each dot is one SAE feature, placed by its decoder direction (nearby dots write similar directions into the layer); colour is how often it fires (log10 of the share of examples). Grey crosses never fire. Click a dot to open that feature.")
+how_to_read("sae_density_histogram", "How many features fire how often: log10 of each feature's firing rate over all examples. A healthy SAE has few dead features and few that fire on nearly everything.")
+how_to_read("sae_activation_histogram", "Activations of this feature on the examples where it fires; the shaded bands are the 10 equal-width intervals the example lists below come from.")
+how_to_read("sae_output_effects", "What one unit of this feature does to the model's outputs when pushed through the rest of the model: the outputs it raises most (left) and lowers most (right).")
+how_to_read("sae_digit_gallery", "Digits on which this feature fires most, strongest first; the number above each is the feature's activation. Click one to see every feature that fires on it.")
+how_to_read("sae_toy_examples", "Each row is an example where this feature fires, each column a true feature of the toy model (dark = on). The outlined column is the true feature this SAE feature matches best.")
+how_to_read("sae_contributions", "The features that fire on this example, largest activation first; the label gives each one's share of the reconstruction. Click a bar to open that feature.")
+how_to_read("sae_sweep", "Each dot is one SAE trained on the same activations: fewer active features per example (L0, left) usually means less of the layer explained (up). The ringed dot is the SAE on this page.")
+how_to_read("sae_splice", "The model's accuracy with the layer's real activations (clean), with the SAE's reconstruction in their place, and with the layer zeroed out. SAE close to clean means the features capture what the model uses.")
+how_to_read("sae_recovery", "For every true feature of the toy model, the best cosine similarity between its direction and any SAE decoder row, sorted. 1.0 = recovered exactly; the dashed line is the mean (MMCS).")
+how_to_read("sae_training_curve", "Explained variance of the training batches (left axis) and mean active features per example, L0 (right axis), during training.")
+how_to_read("sae_class_share", "Share of this feature's total activation that falls on examples of each class (or on examples whose strongest true feature is each one).")
+
+_DEAD = "#b0b0b0"
+
+
+def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], selected: int | None = None, method: str = "UMAP") -> go.Figure:
+    coords = np.asarray(coords)
+    density = np.asarray(density)
+    index = np.arange(len(coords))
+    live = density > 0
+    fig = go.Figure()
+    if (~live).any():
+        dead = index[~live]
+        fig.add_trace(go.Scatter(
+            x=coords[dead, 0], y=coords[dead, 1], mode="markers", name="never fires",
+            marker={"color": _DEAD, "size": 7, "symbol": "x"}, customdata=dead,
+            hovertext=[f"feature {j}<br>never fires" for j in dead], hoverinfo="text",
+        ))
+    alive = index[live]
+    log_density = np.log10(density[alive]) if len(alive) else np.array([])
+    fig.add_trace(go.Scatter(
+        x=coords[alive, 0], y=coords[alive, 1], mode="markers", name="features",
+        marker={"color": log_density, "colorscale": "Viridis", "size": 9, "showscale": True,
+                "colorbar": {"title": {"text": "log10 density"}, "thickness": 14}, "line": {"width": 0.5, "color": "white"}},
+        customdata=alive,
+        hovertext=[f"feature {j}<br>{html.escape(str(labels[j]))}<br>fires on {density[j]:.2%}" for j in alive], hoverinfo="text",
+    ))
+    if selected is not None and 0 <= selected < len(coords):
+        fig.add_trace(go.Scatter(
+            x=[coords[selected, 0]], y=[coords[selected, 1]], mode="markers", name=f"feature {selected}",
+            marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}}, customdata=[selected], hoverinfo="skip",
+        ))
+    styled(fig, f"Feature map ({method} of the decoder directions)", f"{method} 1", f"{method} 2", height=480)
+    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.55})
+    return fig
+
+
+def density_histogram(hist: dict) -> go.Figure:
+    counts, edges = np.asarray(hist.get("counts", [])), np.asarray(hist.get("edges", []))
+    fig = go.Figure()
+    if len(counts):
+        centres = (edges[:-1] + edges[1:]) / 2
+        fig.add_trace(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=class_color(0), name="live features",
+                             hovertemplate="log10 density %{x:.2f}<br>%{y} features<extra></extra>"))
+    dead = int(hist.get("dead", 0))
+    styled(fig, f"Feature density ({dead} dead feature{'s' if dead != 1 else ''} not shown)", "log10 share of examples a feature fires on", "features", height=340)
+    return fig
+
+
+def activation_histogram(counts: np.ndarray, edges: np.ndarray, interval_edges: np.ndarray | None = None, feature: int | None = None) -> go.Figure:
+    counts, edges = np.asarray(counts), np.asarray(edges)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=class_color(0), name="examples",
+                           hovertemplate="activation %{x:.3f}<br>%{y} examples<extra></extra>"))
+    if interval_edges is not None:
+        for b in range(len(interval_edges) - 1):
+            if b % 2 == 0:
+                fig.add_vrect(x0=interval_edges[b], x1=interval_edges[b + 1], fillcolor="grey", opacity=0.08, line_width=0)
+    title = "Activation histogram" + (f" of feature {feature}" if feature is not None else "") + " (examples where it fires)"
+    return styled(fig, title, "activation", "examples", height=320)
+
+
+def output_effects(promoted: list[str], promoted_values: np.ndarray, suppressed: list[str], suppressed_values: np.ndarray, what: str = "logit") -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("raises most", "lowers most"), horizontal_spacing=0.22)
+    fig.add_trace(go.Bar(x=np.asarray(promoted_values), y=[str(p) for p in promoted], orientation="h", marker_color="#2ca02c", name="raises",
+                         hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=np.asarray(suppressed_values), y=[str(s) for s in suppressed], orientation="h", marker_color="#d62728", name="lowers",
+                         hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=2)
+    styled(fig, f"Effect on the outputs ({what} change per unit of activation)", f"{what} change", "", height=max(320, 26 * max(len(promoted), len(suppressed)) + 110))
+    fig.update_xaxes(title_text=f"{what} change")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def digit_gallery(images: np.ndarray, activations: np.ndarray, example_ids: np.ndarray, classes: list[str], columns: int = 10, title: str = "Top-activating digits") -> go.Figure:
+    """A tiled grid of 8x8 images in one heatmap; every pixel's customdata is its example index."""
+    images = np.asarray(images).reshape(len(images), 8, 8)
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = max(1, -(-n // columns))
+    gap = 1
+    tile = 8 + gap
+    canvas = np.full((rows * tile - gap, columns * tile - gap), np.nan)
+    ids = np.full(canvas.shape, -1)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        canvas[r * tile : r * tile + 8, c * tile : c * tile + 8] = images[i]
+        ids[r * tile : r * tile + 8, c * tile : c * tile + 8] = example_ids[i]
+    hover = np.where(ids >= 0, np.char.add("example ", ids.astype(str)), "")
+    fig = go.Figure(go.Heatmap(z=canvas, colorscale="Greys", showscale=False, customdata=ids, hovertext=hover, hoverinfo="text", xgap=0, ygap=0))
+    for i in range(n):
+        r, c = divmod(i, columns)
+        fig.add_annotation(x=c * tile + 3.5, y=r * tile - 0.9, text=f"{activations[i]:.2f} ({classes[i]})", showarrow=False, font={"size": 11})
+    styled(fig, title, "", "", height=90 + rows * 110)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(clickmode="event+select", margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    return fig
+
+
+def toy_examples(X: np.ndarray, activations: np.ndarray, example_ids: np.ndarray, match: int | None, feature_names: list[str], title: str = "Top-activating examples") -> go.Figure:
+    X = np.asarray(X)
+    labels = [f"ex {i} ({a:.2f})" for i, a in zip(example_ids, activations)]
+    fig = go.Figure(go.Heatmap(z=X, x=list(range(X.shape[1])), y=labels, colorscale="Blues", zmin=0, zmax=1,
+                               colorbar={"title": {"text": "value"}, "thickness": 12},
+                               customdata=np.repeat(np.asarray(example_ids)[:, None], X.shape[1], axis=1),
+                               hovertemplate="%{y}<br>true feature %{x}: %{z:.2f}<extra></extra>"))
+    if match is not None:
+        fig.add_vrect(x0=match - 0.5, x1=match + 0.5, line={"color": "#d62728", "width": 2}, fillcolor="rgba(0,0,0,0)")
+    styled(fig, title, "true feature of the toy model", "example (activation)", height=max(300, 22 * len(X) + 120))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(clickmode="event+select")
+    return fig
+
+
+def feature_contributions(frame: pd.DataFrame, labels: list[str], top: int = 20, title: str = "Features firing on this example") -> go.Figure:
+    frame = frame.head(top)
+    names = [f"#{int(f)} {labels[int(f)]}"[:48] for f in frame["feature"]]
+    fig = go.Figure(go.Bar(
+        x=frame["activation"], y=names, orientation="h", marker_color=class_color(0), customdata=frame["feature"].to_numpy(),
+        text=[f"{s:.0%}" for s in frame["share"]], textposition="outside",
+        hovertemplate="%{y}<br>activation %{x:.3f}<br>share of reconstruction %{text}<extra></extra>",
+    ))
+    styled(fig, title, "activation", "feature", height=max(300, 26 * len(frame) + 110))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(clickmode="event+select", margin={"l": 240})
+    return fig
+
+
+def sweep_chart(rows: list[dict]) -> go.Figure:
+    frame = pd.DataFrame(rows)
+    fig = go.Figure()
+    for i, (group, part) in enumerate(frame.groupby("group", sort=False)):
+        part = part.sort_values("l0")
+        fig.add_trace(go.Scatter(
+            x=part["l0"], y=part["explained_variance"], mode="lines+markers", name=str(group),
+            marker={"size": 10, "color": class_color(i)}, line={"color": class_color(i), "width": 1},
+            hovertext=[f"{r.get('label', '')}<br>L0 {r['l0']:.1f}, explained variance {r['explained_variance']:.3f}" for r in part.to_dict("records")], hoverinfo="text",
+        ))
+    current = frame[frame.get("this", False) == True] if "this" in frame else frame.iloc[:0]  # noqa: E712
+    if len(current):
+        fig.add_trace(go.Scatter(x=current["l0"], y=current["explained_variance"], mode="markers", name="this SAE",
+                                 marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}, hoverinfo="skip"))
+    styled(fig, "Sparsity / quality sweep", "L0 (mean active features per example)", "explained variance (held-out)", height=380)
+    fig.update_xaxes(type="log")
+    return fig
+
+
+def splice_chart(metrics: dict) -> go.Figure:
+    modes = [("clean", "clean model"), ("sae", "SAE spliced in"), ("zero", "layer zeroed")]
+    accuracy = [metrics.get(f"accuracy_{m}", np.nan) for m, _ in modes]
+    loss = [metrics.get(f"loss_{m}", np.nan) for m, _ in modes]
+    names = [label for _, label in modes]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy", metrics.get("loss_kind", "loss")), horizontal_spacing=0.15)
+    colors = ["#2ca02c", class_color(0), "#7f7f7f"]
+    fig.add_trace(go.Bar(x=names, y=accuracy, marker_color=colors, text=[f"{a:.3f}" for a in accuracy], textposition="outside", name="accuracy"), row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=loss, marker_color=colors, text=[f"{v:.3f}" for v in loss], textposition="outside", name="loss"), row=1, col=2)
+    score = metrics.get("loss_recovered")
+    title = "The model with the SAE spliced in" + (f" (loss recovered {score:.1%})" if score == score and score is not None else "")
+    styled(fig, title, "", "accuracy", height=360)
+    fig.update_yaxes(title_text=metrics.get("loss_kind", "loss"), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.15], row=1, col=1)
+    fig.update_yaxes(range=[0, max([v for v in loss if v == v] + [1e-6]) * 1.2], row=1, col=2)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def recovery_chart(best_cosine: np.ndarray, mmcs: float) -> go.Figure:
+    order = np.argsort(-np.asarray(best_cosine))
+    values = np.asarray(best_cosine)[order]
+    fig = go.Figure(go.Bar(x=list(range(len(values))), y=values, marker_color=class_color(2), customdata=order,
+                           hovertemplate="true feature %{customdata}<br>best cosine %{y:.3f}<extra></extra>", name="best cosine"))
+    fig.add_hline(y=mmcs, line_dash="dash", line_color="black", annotation_text=f"MMCS {mmcs:.3f}", annotation_position="bottom right")
+    styled(fig, "Recovery of the toy model's true features", "true features, best recovered first", "best cosine with a decoder row", height=340)
+    fig.update_yaxes(range=[0, 1.05])
+    return fig
+
+
+def training_curve(history: dict) -> go.Figure:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    steps = history.get("step", [])
+    fig.add_trace(go.Scatter(x=steps, y=history.get("explained_variance", []), name="explained variance", mode="lines", line={"color": class_color(0)}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=steps, y=history.get("l0", []), name="L0", mode="lines", line={"color": class_color(1)}), secondary_y=True)
+    styled(fig, "SAE training", "optimiser step", "explained variance (batch)", height=340)
+    fig.update_yaxes(title_text="L0", secondary_y=True)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
+    return fig
+
+
+def class_share_chart(share: np.ndarray, names: list[str], top: int = 10) -> go.Figure:
+    share = np.asarray(share)
+    order = np.argsort(-share)[:top]
+    fig = go.Figure(go.Bar(x=share[order], y=[str(names[i]) for i in order], orientation="h", marker_color=[class_color(int(i)) for i in order],
+                           text=[f"{s:.0%}" for s in share[order]], textposition="outside"))
+    styled(fig, "Where the activation falls, by class", "share of the feature's total activation", "class", height=max(280, 26 * len(order) + 110))
+    fig.update_xaxes(range=[0, 1.15])
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def highlight_tokens_html(tokens: list[str], activations: np.ndarray, max_activation: float, focus: int | None = None) -> str:
+    """Tokens as running text, each shaded by the feature's activation (0 = white, max = full orange);
+    WordPiece continuations (##) are joined to the previous token; the focus token is underlined."""
+    scale = max(float(max_activation), 1e-9)
+    parts = []
+    for i, (token, value) in enumerate(zip(tokens, np.asarray(activations, dtype=float))):
+        text = token[2:] if token.startswith("##") else (" " + token if i else token)
+        alpha = min(max(value / scale, 0.0), 1.0)
+        style = f"background: rgba(255,140,0,{alpha:.2f}); border-radius: 3px; padding: 0 1px;"
+        if i == focus:
+            style += " border-bottom: 2px solid #d62728; font-weight: 600;"
+        title = f"{token}: {value:.3f}" if value > 0 else token
+        lead = " " if text.startswith(" ") else ""
+        parts.append(f'{lead}<span style="{style}" title="{html.escape(title)}">{html.escape(text.strip())}</span>')
+    return "".join(parts)

