@@ -1,0 +1,84 @@
+"""The Rules page in-process (streamlit.testing): renders from the shipped checkpoints, keeps its
+view in the URL, reacts to its settings, and explains the selected example."""
+
+from __future__ import annotations
+
+import pytest
+
+PAGE = "pages/rules.py"
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def open_rules(app, recipe: str | None = None, example: int | None = None, **query):
+    """Open the Rules page with the URL's page settings (v_*), then pick the recipe and example in the sidebar.
+
+    AppTest must run app.py once before it can switch to a st.navigation page; the sidebar's
+    recipe box then starts over (its options differ per page), so the recipe is chosen there.
+    """
+    at = app(**query)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    if recipe is not None:
+        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
+    if example is not None:
+        at.sidebar.number_input(key="example").set_value(int(example)).run()
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("recipe", ["breast-cancer-rules", "wine-rules", "digits-rules", "synthetic-rules"])
+def test_every_recipe_shows_fidelity_rules_and_an_example(app, recipe):
+    at = open_rules(app, recipe=recipe, example=2)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Rules"
+    assert metric(at, "Fidelity (held-out)").endswith("%")
+    headers = texts(at.subheader)
+    assert "How far to trust these rules" in headers and "Example 2" in headers
+    rules = next(df.value for df in at.dataframe if "rule" in df.value.columns)
+    assert len(rules) == int(metric(at, "Rules")) >= 2
+    assert rules["coverage"].sum() == pytest.approx(1.0)
+    assert "Its rule:" in texts(at.markdown) and "Nearest counterfactual" in texts(at.markdown)
+    assert any(kind in texts(at.markdown) for kind in ("flips too", "does not flip"))
+
+
+def test_settings_live_in_the_url_and_a_url_reproduces_them(app):
+    at = open_rules(app)
+    assert at.query_params["recipe"] == "breast-cancer-rules"
+    at.slider(key="v_depth").set_value(2).run()
+    at.selectbox(key="v_rank").set_value("permutation").run()
+    assert not at.exception
+    assert at.query_params["v_depth"] == "2" and at.query_params["v_rank"] == "permutation"
+    shown = (metric(at, "Rules"), metric(at, "Fidelity (held-out)"))
+    again = open_rules(app, v_depth="2", v_rank="permutation", v_k=at.query_params["v_k"])
+    assert again.slider(key="v_depth").value == 2 and again.selectbox(key="v_rank").value == "permutation"
+    assert (metric(again, "Rules"), metric(again, "Fidelity (held-out)")) == shown
+
+
+def test_bad_url_values_fall_back_to_defaults(app):
+    at = open_rules(app, v_k="9999", v_depth="deep", v_surrogate="forest", v_node="77")
+    assert not at.exception
+    assert at.slider(key="v_k").value == 8 and at.slider(key="v_depth").value == 3  # breast-cancer-rules' defaults
+    assert at.selectbox(key="v_surrogate").value == "tree"
+
+
+def test_the_rule_list_and_a_selected_node(app):
+    at = open_rules(app, recipe="wine-rules", v_surrogate="rulelist", v_positive="0", v_node="0")
+    assert not at.exception
+    assert "class_0 or not" in texts(at.caption)
+    assert "**Node 0**" in texts(at.markdown)  # the node's examples are listed
+    members = next(df.value for df in at.dataframe if "example" in df.value.columns)
+    assert len(members) == 45  # the root holds every held-out example
+
+
+def test_the_trust_statement_reports_the_numbers_it_shows(app):
+    at = open_rules(app, recipe="synthetic-rules")
+    statement = texts(at.success) + texts(at.info) + texts(at.warning)
+    assert metric(at, "Fidelity (held-out)") in statement
+    assert "always answering" in statement
