@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 _loaded = False
+_lock = threading.RLock()  # re-entrant: a family module may read a registry while it is imported
 
 
 def load_all() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for module in pkgutil.iter_modules(__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{module.name}")
+    # App sessions run in threads: a second session must wait for the first one's imports, not
+    # see a half-filled registry (its family page would fall back to another family's recipes).
+    with _lock:
+        if _loaded:
+            return
+        for module in pkgutil.iter_modules(__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{module.name}")
+        _loaded = True
