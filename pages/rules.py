@@ -7,8 +7,7 @@ import streamlit as st
 
 from interp_core.errors import InterpError
 from interp_core.explain import rules as rx
-from interp_core.figures.models import example_input
-from interp_core.figures.rules import examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
+from interp_core.figures.rules import counterfactual_images, examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
 from ui import cache, sidebar, state
 from ui import rules as cached
 from ui.components import chart, show_error
@@ -100,9 +99,18 @@ cols[4].metric("Features used", f"{len(surrogate.used_features())} of {n_feature
 if report.kind == "rulelist" and n_classes > 2:
     st.caption(f"The rule list answers \"{report.class_names[1]} or not\"; its fidelity and accuracy are measured on that yes/no question.")
 
+importance = ranker.importance(method)
+truth = trained.dataset.extras.get("rule_truth")
+if truth:
+    st.markdown(f"**The known answer.** This table was generated so that the label is: `{truth['text']}`. "
+                "A faithful explanation finds these features and thresholds:")
+    st.dataframe(rx.compare_with_truth(report, truth, importance), hide_index=True, key="rules_truth",
+                 column_config={"true threshold": st.column_config.NumberColumn(format="%.4g"),
+                                "rules' threshold": st.column_config.NumberColumn(format="%.4g"),
+                                "gap (SD)": st.column_config.NumberColumn(format="%.3f", help="Distance between the thresholds in standard deviations of the feature.")})
+
 # -- which features the black box relies on ---------------------------------------------------
 st.subheader("Which features the black box relies on")
-importance = ranker.importance(method)
 table = importance.table()
 if trained.dataset.modality == "image":
     left, right = st.columns([3, 2])
@@ -215,15 +223,20 @@ if len(path.steps):
     st.dataframe(steps, hide_index=True, key="rules_path",
                  column_config={"value": st.column_config.NumberColumn("its value", format="%.4g"), "condition": "so it goes"})
 
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1] if trained.dataset.modality == "image" else [3, 2])
 with left:
     st.markdown("**Nearest counterfactual**: the smallest change of the rules' features that changes the rules' answer.")
     if not counterfactual.found:
         st.info("The surrogate has a single rule, so no change of the features can change its answer; raise the depth.")
     else:
-        verdict = (f"the black box **flips too**, to {counterfactual.blackbox_after} (p = {counterfactual.blackbox_proba_after.max():.2f})"
-                   if counterfactual.blackbox_flips else
-                   f"the black box **does not flip**: it still says {counterfactual.blackbox_after}, so here the rules misjudge it")
+        if counterfactual.blackbox_flips:
+            verdict = f"the black box **flips too**, to {counterfactual.blackbox_after} (probability {counterfactual.blackbox_proba_after.max():.2f})"
+        elif counterfactual.blackbox_flip_scale is not None:
+            verdict = (f"the black box **does not flip** (it still says {counterfactual.blackbox_after}); it flips when the same change is "
+                       f"{counterfactual.blackbox_flip_scale:.2f}× as large, so its boundary lies a little beyond the rules' threshold")
+        else:
+            verdict = (f"the black box **does not flip**: it still says {counterfactual.blackbox_after}, even when the change is 3× as large, "
+                       "so here the rules misjudge it")
         st.markdown(f"Changing {len(counterfactual.changes)} feature(s) by {counterfactual.distance:.2f} standard deviations in total moves the rules "
                     f"from {counterfactual.surrogate_before} to **{counterfactual.surrogate_after}**; {verdict}.")
         before_after = counterfactual.before_after(data.feature_names, report.top_indices).sort_values("changed", ascending=False, kind="stable")
@@ -233,9 +246,8 @@ with left:
         st.caption(f"New rule: if {counterfactual.rule_after} → {counterfactual.surrogate_after}. Only the top-{k} features may change; the others keep their values.")
 with right:
     if trained.dataset.modality == "image":
-        shape = trained.dataset.input_shape
-        chart(example_input(x.reshape(shape), "image", title=f"Example {example}: before"), "example_input", key="rules_cf_before")
-        chart(example_input(counterfactual.x_after.reshape(shape), "image", title="After the counterfactual change"), "example_input", key="rules_cf_after")
+        shape = trained.dataset.input_shape[-2:]
+        chart(counterfactual_images(x, counterfactual.x_after, shape, f"Example {example} and its counterfactual"), "rules_counterfactual_images", key="rules_cf_images")
     else:
         top2 = report.top_indices[:2] if k >= 2 else importance.order[:2]
         thresholds = tuple([n.threshold for n in surrogate.nodes_ if n.feature == f] for f in top2)

@@ -190,6 +190,9 @@ def test_counterfactual_is_the_cheapest_flip_and_asks_the_black_box(report, tabl
             assert cf.distance <= cost + 0.05 * len(box) + 1e-6  # each moved value lands at most 0.05 SD inside
         flips = rule_box.predict(cf.x_after[None])[0] != rule_box.predict(X_test[i : i + 1])[0]
         assert cf.blackbox_flips == flips
+        if not flips and cf.blackbox_flip_scale is not None:  # the scaled change does flip it
+            scaled = X_test[i] + np.float32(cf.blackbox_flip_scale) * (cf.x_after - X_test[i])
+            assert rule_box.predict(scaled[None])[0] != rule_box.predict(X_test[i : i + 1])[0]
         table_ = cf.before_after(names, report.top_indices)
         assert table_["changed"].sum() == len(changed)
 
@@ -228,6 +231,14 @@ def test_bad_settings_are_one_sentence(table, rule_box, ranked):
         rx.RuleSurrogate("forest").fit(X_train, bb_train)
     with pytest.raises(RecipeError, match="both classes"):
         rx.RuleSurrogate("rulelist").fit(X_train, np.zeros(len(X_train), dtype=int))
+
+
+def test_comparison_with_the_known_rule(report, ranked, table):
+    truth = table[5]
+    frame = rx.compare_with_truth(report, truth.to_dict(), ranked)
+    assert set(frame["feature"]) == set(truth.features.values())
+    assert frame["in top k"].all() and frame["used by the rules"].all() and (frame["rank"] <= 3).all()
+    assert (frame["gap (SD)"] < 0.1).all()
 
 
 def test_trust_summary_compares_with_always_giving_one_answer(report):

@@ -744,6 +744,8 @@ class Counterfactual:
     ``distance``: sum of |change| in units of each feature's standard deviation (the cost minimised).
     ``blackbox_flips``: whether the black box's class changes too (in the surrogate's label space).
     ``found`` is False when no other leaf exists (a one-rule surrogate).
+    ``blackbox_flip_scale``: when the black box does not flip, the smallest multiple (1 to
+    ``max_scale``) of the same change that makes it flip, or None if none does.
     """
 
     found: bool
@@ -760,6 +762,7 @@ class Counterfactual:
     distance: float
     rule_after: str
     changes: pd.DataFrame
+    blackbox_flip_scale: float | None = None
 
     def before_after(self, feature_names: list[str], indices) -> pd.DataFrame:
         """Before/after values of the given features (e.g. the top k), changed ones marked."""
@@ -775,6 +778,7 @@ def nearest_counterfactual(
     blackbox: BlackBox | None = None,
     margin: float = 0.05,
     target: int | None = None,
+    max_scale: float = 3.0,
 ) -> Counterfactual:
     """Move x into the nearest leaf of another class (or of class ``target``), changing as little as possible.
 
@@ -782,7 +786,8 @@ def nearest_counterfactual(
     clipped into it; each changed value lands ``margin`` standard deviations inside the box
     (at most halfway across it) so it is not on the boundary. The cost is the total change in
     standard deviations (``scale``: (d,) per-feature std of the training data), and the cheapest
-    leaf wins. The black box is then asked about the changed example (other features unchanged).
+    leaf wins. The black box is then asked about the changed example (other features unchanged);
+    when it does not flip, the same change is scaled up (to ``max_scale`` times) to find where it does.
     """
     x = np.asarray(x, dtype=np.float32).ravel()
     scale = np.where(np.asarray(scale, dtype=np.float64) > 0, scale, 1.0)
@@ -819,12 +824,18 @@ def nearest_counterfactual(
             for f, (lo, hi) in surrogate.bounds(leaf_after).items():
                 after[f] = np.nextafter(np.float32(lo), np.float32(np.inf)) if after[f] <= lo else min(after[f], hi)
             after = after.astype(np.float32)
+    flip_scale = None
     if blackbox is not None:
         probs = blackbox.predict_proba(np.stack([x, after]))
         proba = probs[1]
         encoded = surrogate.encode(probs.argmax(1))
         bb_before, bb_after = surrogate.class_names_[encoded[0]], surrogate.class_names_[encoded[1]]
         flips = bool(encoded[0] != encoded[1])
+        if best is not None and not flips:
+            scales = np.linspace(1.0, max_scale, int(round((max_scale - 1) * 20)) + 1)[1:]
+            path = x[None] + scales[:, None].astype(np.float32) * (after - x)[None]
+            moved = surrogate.encode(blackbox.predict(path)) != encoded[0]
+            flip_scale = float(scales[np.argmax(moved)]) if moved.any() else None
     changed = np.flatnonzero(after != x)
     changes = pd.DataFrame({
         "feature": [names[i] for i in changed],
@@ -837,7 +848,7 @@ def nearest_counterfactual(
         found=best is not None, x_before=x, x_after=after, leaf_before=leaf_before, leaf_after=leaf_after,
         surrogate_before=surrogate.class_names_[before], surrogate_after=surrogate.class_names_[surrogate.nodes_[leaf_after].prediction],
         blackbox_before=bb_before, blackbox_after=bb_after, blackbox_flips=flips, blackbox_proba_after=proba,
-        distance=cost, rule_after=surrogate.rule_text(leaf_after), changes=changes,
+        distance=cost, rule_after=surrogate.rule_text(leaf_after), changes=changes, blackbox_flip_scale=flip_scale,
     )
 
 
@@ -859,7 +870,7 @@ class TradeOff:
 
 def k_values(n_features: int) -> list[int]:
     """k on a roughly logarithmic grid up to all features."""
-    grid = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 64, 80, 100, 150, 200, 300, 500, 1000]
+    grid = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
     return [k for k in grid if k < n_features] + [n_features]
 
 
@@ -1019,3 +1030,27 @@ def report_for(data: ModelData, ranker: FeatureRanker, k: int, depth: int, kind:
 def tradeoff_for(data: ModelData, ranker: FeatureRanker, parameter: str, k: int, depth: int, kind: str = "tree", method: str = "combined", positive_class: int | None = None) -> TradeOff:
     return fidelity_tradeoff(parameter, ranker.importance(method), data.X_train, data.blackbox_train, data.X_test, data.blackbox_test,
                              data.y_test, k, depth, kind=kind, positive_class=positive_class)
+
+
+
+# --------------------------------------------------------------------------------------------
+# Against a known rule (the generated table)
+# --------------------------------------------------------------------------------------------
+def compare_with_truth(report: SurrogateReport, truth: dict, importance: FeatureImportance) -> pd.DataFrame:
+    """One row per feature of the true rule: its importance rank, whether the rules use it, the
+    true threshold, the surrogate's nearest threshold on it and the gap in standard deviations.
+
+    ``truth``: RuleTruth.to_dict() (features, thresholds, scales).
+    """
+    rank = {importance.feature_names[i]: r for r, i in enumerate(importance.order, start=1)}
+    rows = []
+    for name, threshold in truth["thresholds"].items():
+        index = report.surrogate.feature_names_.index(name)
+        splits = [n.threshold for n in report.surrogate.nodes_ if n.feature == index]
+        nearest = min(splits, key=lambda t: abs(t - threshold)) if splits else np.nan
+        rows.append({
+            "feature": name, "rank": rank[name], "in top k": rank[name] <= report.k, "used by the rules": bool(splits),
+            "true threshold": threshold, "rules' threshold": nearest,
+            "gap (SD)": abs(nearest - threshold) / truth["scales"][name] if splits else np.nan,
+        })
+    return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ how_to_read("rules_importance", "Each bar is how much the black box relies on a 
 how_to_read("rules_tree", "The surrogate read top-down: each round node is a split (left branch: ≤, right: >), each square a rule's leaf. Size = held-out examples reaching it, colour = the black box's majority class there. The thick black line is the selected example's path. Click a node to list its examples.")
 how_to_read("rules_tradeoff", "Held-out fidelity (agreement with the black box) and accuracy (against the true labels) when the surrogate is refitted at each setting; the star marks the setting in use. Higher is better, fewer rules are easier to read.")
 how_to_read("rules_examples", "Held-out examples on the two most important features, coloured by the black box's class; a cross marks an example where the rules disagree with the black box. Dashed lines are the surrogate's thresholds on these features. Click a point to select that example.")
+how_to_read("rules_counterfactual_images", "The selected image before and after the counterfactual change; red squares mark the pixels the change touched (only the top-k pixels may change).")
 how_to_read("rules_importance_image", "Importance of each pixel for the black box (combined ranking), on the image grid; outlined squares are the top k pixels the rules may use.")
 
 METHOD_AXES = {
@@ -100,10 +101,13 @@ def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] 
     # edge labels (the condition that leads into a node), when there is room
     if n_leaves <= 16:
         labels = nodes[nodes["parent"] >= 0]
+        left_child = nodes.set_index("node")["left"]
         fig.add_trace(go.Scatter(
             x=[(position[r.parent][0] + position[r.node][0]) / 2 for r in labels.itertuples()],
             y=[(position[r.parent][1] + position[r.node][1]) / 2 for r in labels.itertuples()],
             text=[" ".join(r.edge.rsplit(" ", 2)[-2:]) for r in labels.itertuples()],
+            # beside the branch, away from it: left branches' labels to the left, right ones' to the right
+            textposition=["top left" if left_child[r.parent] == r.node else "top right" for r in labels.itertuples()],
             mode="text", textfont={"size": 11, "color": "#555"}, hoverinfo="skip", showlegend=False,
         ))
     class_cols = [f"n_{c}" for c in class_names]
@@ -140,7 +144,8 @@ def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] 
     styled(fig, title, "", "depth", height=max(360, 120 * (depth + 1) + 120))
     fig.update_xaxes(visible=False, range=[-0.8, n_leaves - 0.2])
     fig.update_yaxes(tickvals=[-d for d in range(depth + 1)], ticktext=[str(d) for d in range(depth + 1)], range=[-depth - 0.7, 0.6], zeroline=False)
-    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
+    fig.update_layout(clickmode="event+select", dragmode="pan")
+    _legend_below(fig, y=-0.02)
     return fig
 
 
@@ -170,9 +175,9 @@ def tradeoff_chart(values, fidelity, accuracy, n_rules, chosen: int, parameter: 
     return fig
 
 
-def _legend_below(fig: go.Figure) -> None:
+def _legend_below(fig: go.Figure, y: float = -0.28) -> None:
     """Legends under the x-axis title: above the plot they collide with the title in narrow columns."""
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.28, "x": 0.0}, margin={"b": 120})
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": y, "x": 0.0}, margin={"b": 120})
 
 
 def examples_scatter(
@@ -208,4 +213,25 @@ def examples_scatter(
     styled(fig, "Held-out examples on the two top features", axis_names[0], axis_names[1], height=500)
     fig.update_layout(clickmode="event+select", dragmode="pan")
     _legend_below(fig)
+    return fig
+
+
+def counterfactual_images(before: np.ndarray, after: np.ndarray, shape: tuple[int, int], title: str = "Counterfactual") -> go.Figure:
+    """Before and after side by side for image inputs, the changed pixels outlined in red."""
+    from plotly.subplots import make_subplots
+
+    h, w = shape
+    before, after = np.asarray(before, dtype=float).reshape(h, w), np.asarray(after, dtype=float).reshape(h, w)
+    low, high = float(min(before.min(), after.min())), float(max(before.max(), after.max()))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("before", "after"), horizontal_spacing=0.12)
+    for col, image in ((1, before), (2, after)):
+        fig.add_trace(go.Heatmap(z=image, colorscale="Greys", zmin=low, zmax=high, showscale=col == 2, colorbar={"title": "value"},
+                                 hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>"), row=1, col=col)
+        fig.update_yaxes(range=[h - 0.5, -0.5], constrain="domain", row=1, col=col)
+        fig.update_xaxes(range=[-0.5, w - 0.5], constrain="domain", row=1, col=col)
+    for r, c in zip(*np.nonzero(before != after)):
+        for col in (1, 2):
+            fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line={"color": "#d62728", "width": 3}, row=1, col=col)
+    styled(fig, title, "column", "row", height=380)
+    fig.update_xaxes(title_text="column")
     return fig
