@@ -172,13 +172,15 @@ st.dataframe(
     rules_table,
     hide_index=True,
     key="rules_table",
+    # the numbers first, so they stay in view; the rule's text takes the rest of the width
+    column_order=["rule_id", "prediction", "coverage", "precision", "accuracy", "support", "rule"],
     column_config={
         "rule_id": st.column_config.NumberColumn("#", width="small", help="Rule number (in list order for a rule list)"),
         "rule": st.column_config.TextColumn("Rule (if ...)", width="large"),
         "prediction": st.column_config.TextColumn("then"),
         "coverage": st.column_config.ProgressColumn("Coverage", format="percent", min_value=0.0, max_value=1.0, help="Share of held-out examples the rule covers."),
         "support": st.column_config.NumberColumn("Support", help="Held-out examples the rule covers."),
-        "precision": st.column_config.ProgressColumn("Precision vs black box (fidelity)", format="percent", min_value=0.0, max_value=1.0,
+        "precision": st.column_config.ProgressColumn("Precision vs black box", format="percent", min_value=0.0, max_value=1.0,
                                                      help="Among covered examples, the share where the black box gives the rule's class: the rule's own fidelity."),
         "accuracy": st.column_config.ProgressColumn("Accuracy vs truth", format="percent", min_value=0.0, max_value=1.0, help="Among covered examples, the share whose true class is the rule's."),
     },
