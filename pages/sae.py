@@ -51,13 +51,13 @@ st.markdown(f"**{recipe.description}**  \n{model.manifest['source']['description
 cols = st.columns(6)
 cols[0].metric("Features", f"{width:,}", help="Latents of the SAE (its width).")
 cols[1].metric("L0", f"{metrics['l0']:.1f}", help="Mean number of features firing per example (held-out).")
-cols[2].metric("Explained variance", f"{metrics['explained_variance']:.3f}", help="1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2) on held-out activations.")
-cols[3].metric("Dead features", f"{metrics['dead_fraction']:.1%}", help="Share of features that never fire on any of the examples.")
+cols[2].metric("Explained var.", f"{metrics['explained_variance']:.3f}", help="1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2) on held-out activations.")
+cols[3].metric("Dead", f"{metrics['dead_fraction']:.1%}", help="Share of features that never fire on any of the examples.")
 if "mmcs" in metrics:
     cols[4].metric("MMCS", f"{metrics['mmcs']:.3f}", help="Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered).")
-    cols[5].metric("Hungarian MCC", f"{metrics['mcc']:.3f}", help="Mean |cosine| after matching true features to SAE features one to one.")
+    cols[5].metric("MCC", f"{metrics['mcc']:.3f}", help="Mean |cosine| after matching true features to SAE features one to one.")
 else:
-    cols[4].metric("Accuracy, SAE spliced in", f"{metrics['accuracy_sae']:.3f}", delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean", help="The model's test accuracy with the layer replaced by the SAE's reconstruction.")
+    cols[4].metric("Spliced acc.", f"{metrics['accuracy_sae']:.3f}", delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean", help="The model's test accuracy with the layer replaced by the SAE's reconstruction.")
     cols[5].metric("Loss recovered", f"{metrics['loss_recovered']:.1%}", help="(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")
 st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
 
@@ -66,8 +66,12 @@ if st.session_state.get("v_view") not in VIEWS:
 selected = state.get_int("v_feature", None)
 if selected is None or not 0 <= selected < width:
     live = features.index[~features["dead"]]
-    selected = int(features.loc[live, "density"].idxmax()) if len(live) else 0
+    selected = int(live[0]) if len(live) else 0
     st.session_state["v_feature"] = selected
+example_in_url = state.get_int("v_example", None)
+if "v_example" in st.session_state and (example_in_url is None or not 0 <= example_in_url < n_examples):
+    del st.session_state["v_example"]
+state.write_url({"v_example": st.session_state.get("v_example")})  # the sidebar wrote the URL before these checks
 view = st.segmented_control("View", VIEWS, key="v_view", help="Features: table and map. Feature: one feature's page. Example: what fires on one input. Quality: how faithful the SAE is.")
 view = view or VIEWS[0]
 
@@ -95,7 +99,10 @@ def example_caption(i: int) -> str:
     if kind == "text":
         index = adapters.text_index(name, stamp)
         return f"token {i} (passage {int(index['token_window'][i])}, {split})"
-    return f"example {i} ({split}, class {analysis.label_names[int(example_labels[i])]})" if analysis.label_names else f"example {i} ({split})"
+    if analysis.label_names is None:
+        return f"example {i} ({split})"
+    what = "strongest true feature" if kind == "toy" else "class"
+    return f"example {i} ({split}, {what} {analysis.label_names[int(example_labels[i])].removeprefix('feature ')})"
 
 
 X_all = np.concatenate([model.dataset.X_train, model.dataset.X_test]) if kind != "text" else None
@@ -107,7 +114,7 @@ def features_view() -> None:
     left, right = st.columns([1, 1])
     with left:
         methods = [m for m in ("umap", "pca") if m in analysis.maps]
-        method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_map") if len(methods) > 1 else methods[0]
+        method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else methods[0]
         fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), labels, selected, method.upper())
         event = chart(fig, "sae_feature_map", key=f"sae_map_{name}_{method}_{selected}", on_select="rerun", selection_mode="points")
         feature = clicked(event)
@@ -122,8 +129,9 @@ def features_view() -> None:
         n_dead = int(features["dead"].sum())
         st.caption(f"{len(table):,} of {width:,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + ". Click a column header to sort, a row to open the feature.")
         label_title = {"text": "Top tokens", "toy": "Matched true feature", "image": "Top class (share)"}.get(kind, "Label")
+        columns = ["feature", "label", "density", "mean_activation", "max_activation"] + (["dead"] if show_dead else [])
         event = st.dataframe(
-            table, hide_index=True, height=430, on_select="rerun", selection_mode="single-row", key=f"sae_table_{name}_{search}_{show_dead}",
+            table[columns], hide_index=True, height=430, on_select="rerun", selection_mode="single-row", key=f"sae_table_{name}_{search}_{show_dead}",
             column_config={
                 "feature": st.column_config.NumberColumn("Feature", format="%d"),
                 "density": st.column_config.NumberColumn("Density", format="%.4f", help="Share of examples it fires on."),
@@ -226,7 +234,7 @@ def feature_view() -> None:
             if len(ids) == 0:
                 st.caption("No examples in this interval.")
             elif kind == "image":
-                st.image([np.clip(X_all[i].reshape(8, 8), 0, 1) for i in ids], width=64, caption=[f"{column[i]:.2f} ({analysis.label_names[int(example_labels[i])]})" for i in ids], clamp=True)
+                st.image([np.kron(np.clip(X_all[i].reshape(8, 8), 0, 1), np.ones((8, 8))) for i in ids], width=64, caption=[f"{column[i]:.2f} ({analysis.label_names[int(example_labels[i])]})" for i in ids], clamp=True)
             elif kind == "toy":
                 st.markdown("  \n".join(f"`{column[i]:.2f}` example {i}: true features on " + ", ".join(f"**{t}** ({X_all[i, t]:.2f})" if t == match else f"{t} ({X_all[i, t]:.2f})" for t in np.flatnonzero(X_all[i] > 0)) for i in ids))
             else:

@@ -33,7 +33,7 @@ from interp_core.data.userfiles import _read_bytes, max_upload_bytes
 from interp_core.errors import DataError
 from interp_core.models.sae import DigitsHidden, MiniLM, MiniLMTopics, ToyModel, minilm_folder
 
-TOY_DEFAULTS = {"n_features": 48, "d_hidden": 12, "p_active": 0.05, "n_train": 12000, "n_test": 3000}
+TOY_DEFAULTS = {"n_features": 48, "d_hidden": 12, "p_active": 0.05, "n_train": 8000, "n_test": 2000}
 # Ten documentation topics with enough text for 32 windows each and little overlap between them.
 TOPICS = ("formatstrings", "string-methods", "debugger", "typesmapping", "assignment", "comparisons", "execmodel", "import", "types", "try")
 TEXT_DEFAULTS = {"topics": TOPICS, "windows_per_topic": 32, "window": 62, "test_fraction": 0.25}

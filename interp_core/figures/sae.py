@@ -60,7 +60,7 @@ def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], sele
             marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}}, customdata=[selected], hoverinfo="skip",
         ))
     styled(fig, f"Feature map ({method} of the decoder directions)", f"{method} 1", f"{method} 2", height=480)
-    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.55})
+    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0.0}, margin={"b": 90})
     return fig
 
 
@@ -108,20 +108,21 @@ def digit_gallery(images: np.ndarray, activations: np.ndarray, example_ids: np.n
     n = len(images)
     columns = max(1, min(columns, n))
     rows = max(1, -(-n // columns))
-    gap = 1
-    tile = 8 + gap
-    canvas = np.full((rows * tile - gap, columns * tile - gap), np.nan)
+    gap, caption = 1, 3  # blank pixels between tiles; rows leave room for a caption above each image
+    tile_w, tile_h = 8 + gap, 8 + caption
+    canvas = np.full((rows * tile_h, columns * tile_w - gap), np.nan)
     ids = np.full(canvas.shape, -1)
     for i in range(n):
         r, c = divmod(i, columns)
-        canvas[r * tile : r * tile + 8, c * tile : c * tile + 8] = images[i]
-        ids[r * tile : r * tile + 8, c * tile : c * tile + 8] = example_ids[i]
+        top = r * tile_h + caption
+        canvas[top : top + 8, c * tile_w : c * tile_w + 8] = images[i]
+        ids[top : top + 8, c * tile_w : c * tile_w + 8] = example_ids[i]
     hover = np.where(ids >= 0, np.char.add("example ", ids.astype(str)), "")
     fig = go.Figure(go.Heatmap(z=canvas, colorscale="Greys", showscale=False, customdata=ids, hovertext=hover, hoverinfo="text", xgap=0, ygap=0))
     for i in range(n):
         r, c = divmod(i, columns)
-        fig.add_annotation(x=c * tile + 3.5, y=r * tile - 0.9, text=f"{activations[i]:.2f} ({classes[i]})", showarrow=False, font={"size": 11})
-    styled(fig, title, "", "", height=90 + rows * 110)
+        fig.add_annotation(x=c * tile_w + 3.5, y=r * tile_h + 1.2, text=f"{activations[i]:.2f} ({classes[i]})", showarrow=False, font={"size": 11})
+    styled(fig, title, "", "", height=90 + rows * 125)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(clickmode="event+select", margin={"l": 10, "r": 10, "t": 60, "b": 10})
@@ -152,6 +153,7 @@ def feature_contributions(frame: pd.DataFrame, labels: list[str], top: int = 20,
         hovertemplate="%{y}<br>activation %{x:.3f}<br>share of reconstruction %{text}<extra></extra>",
     ))
     styled(fig, title, "activation", "feature", height=max(300, 26 * len(frame) + 110))
+    fig.update_xaxes(range=[0, float(frame["activation"].max()) * 1.18 if len(frame) else 1])
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(clickmode="event+select", margin={"l": 240})
     return fig
@@ -172,7 +174,8 @@ def sweep_chart(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=current["l0"], y=current["explained_variance"], mode="markers", name="this SAE",
                                  marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}, hoverinfo="skip"))
     styled(fig, "Sparsity / quality sweep", "L0 (mean active features per example)", "explained variance (held-out)", height=380)
-    fig.update_xaxes(type="log")
+    if frame["l0"].min() > 0 and frame["l0"].max() / frame["l0"].min() > 8:
+        fig.update_xaxes(type="log")
     return fig
 
 
@@ -200,8 +203,8 @@ def recovery_chart(best_cosine: np.ndarray, mmcs: float) -> go.Figure:
     values = np.asarray(best_cosine)[order]
     fig = go.Figure(go.Bar(x=list(range(len(values))), y=values, marker_color=class_color(2), customdata=order,
                            hovertemplate="true feature %{customdata}<br>best cosine %{y:.3f}<extra></extra>", name="best cosine"))
-    fig.add_hline(y=mmcs, line_dash="dash", line_color="black", annotation_text=f"MMCS {mmcs:.3f}", annotation_position="bottom right")
-    styled(fig, "Recovery of the toy model's true features", "true features, best recovered first", "best cosine with a decoder row", height=340)
+    fig.add_hline(y=mmcs, line_dash="dash", line_color="black")
+    styled(fig, f"Recovery of the toy model's true features (MMCS {mmcs:.3f})", "true features, best recovered first", "best cosine with a decoder row", height=340)
     fig.update_yaxes(range=[0, 1.05])
     return fig
 
@@ -212,7 +215,8 @@ def training_curve(history: dict) -> go.Figure:
     fig.add_trace(go.Scatter(x=steps, y=history.get("explained_variance", []), name="explained variance", mode="lines", line={"color": class_color(0)}), secondary_y=False)
     fig.add_trace(go.Scatter(x=steps, y=history.get("l0", []), name="L0", mode="lines", line={"color": class_color(1)}), secondary_y=True)
     styled(fig, "SAE training", "optimiser step", "explained variance (batch)", height=340)
-    fig.update_yaxes(title_text="L0", secondary_y=True)
+    l0 = [v for v in history.get("l0", []) if v == v]
+    fig.update_yaxes(title_text="L0", secondary_y=True, range=[0, max(l0 + [1.0]) * 1.15])
     fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
     return fig
 

@@ -1,0 +1,92 @@
+"""The SAE features page in-process (streamlit.testing): every recipe and view renders from the
+shipped checkpoints, the table searches and hides dead features, the view lives in the URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from interp_core import recipes
+
+PAGE = "pages/sae.py"
+SAE_RECIPES = [r.name for r in recipes.list_recipes("sae")]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def open_sae(app, recipe: str | None = None, **query):
+    """Run app.py once (AppTest needs it before switching pages), open the page, pick the recipe."""
+    at = app(**query)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    if recipe is not None and at.sidebar.selectbox(key="recipe").value != recipe:
+        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
+    return at
+
+
+def adapters_features(recipe: str):
+    from interp_core.store import Catalog, SHIPPED_ROOT, Store
+
+    return recipes.load(recipe, Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True)), device="cpu").extras["analysis"].features
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("recipe", SAE_RECIPES)
+def test_every_recipe_renders_every_view(app, recipe):
+    at = open_sae(app, recipe)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "SAE features"
+    assert int(metric(at, "Features").replace(",", "")) == recipes.get_recipe(recipe).model_config["width"]
+    table = at.dataframe[0].value
+    shown = set(table["feature"])
+    assert 0 < len(table) and "dead" not in table  # dead features are hidden by default
+    dead = set(adapters_features(recipe).query("dead")["feature"])
+    assert not (shown & dead)
+    for view in ("Feature", "Example", "Quality"):
+        at.button_group(key="v_view").set_value(view).run()
+        assert not at.exception, (view, at.exception)
+        assert not at.error, (view, texts(at.error))
+        assert at.query_params["v_view"] == view
+    at.button_group(key="v_view").set_value("Feature").run()
+    assert "Top-activating examples" in texts(at.markdown)
+    assert at.subheader[0].value.startswith(f"Feature {at.query_params['v_feature']}")
+
+
+def test_search_and_dead_filter(app):
+    at = open_sae(app, "toy-sae")
+    everything = at.dataframe[0].value
+    at.checkbox(key="v_dead").check().run()
+    with_dead = at.dataframe[0].value
+    assert len(with_dead) == 96 and len(everything) == 96 - with_dead["dead"].sum()
+    at.text_input(key="v_search").input("feature 7 ").run()
+    found = at.dataframe[0].value
+    assert 0 < len(found) < len(with_dead) and found["label"].str.contains("feature 7").all()
+    assert at.query_params["v_search"] == "feature 7 "
+
+
+def test_a_url_reproduces_a_feature_page(app):
+    at = open_sae(app, "digits-sae", v_view="Feature", v_feature="12")
+    assert not at.exception
+    assert at.subheader[0].value.startswith("Feature 12")
+    assert at.query_params["v_feature"] == "12" and at.query_params["recipe"] == "digits-sae"
+
+
+def test_bad_url_values_fall_back(app):
+    at = open_sae(app, "toy-sae", v_view="Nonsense", v_feature="99999", v_example="-4")
+    assert not at.exception
+    assert at.button_group(key="v_view").value == "Features"
+    assert 0 <= int(at.query_params["v_feature"]) < 96 and "v_example" not in at.query_params
+
+
+def test_minilm_reads_free_text(app):
+    at = open_sae(app, "minilm-sae", v_view="Example")
+    at.radio(key="v_text_mode").set_value("Your own text").run()
+    at.text_area(key="sae_free_text").input("def greet(name): return 'hello ' + name").run()
+    assert not at.exception and not at.error
+    tokens = at.selectbox(key="sae_free_token").options
+    assert any("greet" in t or "gr" in t for t in tokens)

@@ -1,0 +1,153 @@
+"""SAE recipes end to end: training into a store and loading back, the shipped checkpoints'
+quality (toy MMCS >= 0.9), the CLI (explain sae with a recipe or an NPZ), MiniLM's encoder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from interp_core import cli, recipes
+from interp_core.data import sae as sources
+from interp_core.explain import sae as explain
+from interp_core.families import sae as family
+from interp_core.store import SHIPPED_ROOT, Catalog, Store
+
+SAE_RECIPES = [r.name for r in recipes.list_recipes("sae")]
+
+
+@pytest.fixture
+def shipped_only(tmp_path):
+    return Catalog(Store(tmp_path / "empty"), Store(SHIPPED_ROOT, readonly=True))
+
+
+def test_the_issue_s_recipes_exist():
+    assert {"toy-sae", "digits-sae", "minilm-sae"} <= set(SAE_RECIPES)
+
+
+def test_a_quick_toy_recipe_trains_saves_and_loads_back_the_same(tmp_path):
+    stages, events = [], []
+    store = Store(tmp_path / "store")
+    trained = recipes.train("toy-sae", store=store, device="cpu", epochs=2, umap=False, on_stage=stages.append, progress=events.append)
+    assert trained.is_classifier is False and trained.status == "trained"
+    m = trained.metrics
+    for key in ("l0", "explained_variance", "dead_fraction", "n_features", "mmcs", "mcc", "test_accuracy", "train_accuracy", "accuracy_zero", "loss_recovered", "epochs_run"):
+        assert key in m, key
+    assert m["n_features"] == 96 and 0 < m["l0"] <= 3 and m["epochs_run"] == 2
+    assert m["accuracy_zero"] < m["accuracy_sae"] <= m["accuracy_clean"] + 0.05
+    assert any("Training the topk SAE" in s for s in stages) and events[-1].step == events[-1].total
+    loaded = recipes.load("toy-sae", Catalog(store), device="cpu")
+    assert recipes.evaluate(loaded.model, loaded.dataset, "cpu")["test_accuracy"] == m["test_accuracy"]
+    analysis = loaded.extras["analysis"]
+    assert analysis.codes.n == len(loaded.dataset.y_train) + len(loaded.dataset.y_test)
+    assert len(analysis.features) == 96 and analysis.features["label"].str.contains("feature").all()
+    assert analysis.maps["pca"].shape == (96, 2) and analysis.promoted.shape == (96, 10)
+    assert [row["k"] for row in analysis.sweep][-1] == 3 and len(analysis.sweep) == 6
+    # the stored codes are the loaded SAE's codes
+    source = family.source_for(loaded)
+    again = explain.encode_codes(loaded.extras["sae"], source.acts[:200])
+    assert np.array_equal(again.indices, analysis.codes.indices[: again.indptr[-1]])
+
+
+def test_shipped_toy_sae_recovers_the_true_features(shipped_only):
+    trained = recipes.load("toy-sae", shipped_only, device="cpu")
+    source = family.source_for(trained)
+    recovery = explain.feature_recovery(trained.extras["sae"].W_dec.detach().numpy(), source.true_features)
+    assert recovery.mmcs >= 0.9 and recovery.mcc >= 0.9
+    assert recovery.mmcs == pytest.approx(trained.metrics["mmcs"], abs=1e-5)
+    quality = explain.reconstruction_metrics(trained.extras["sae"], source.acts_test)
+    assert quality["explained_variance"] == pytest.approx(trained.metrics["explained_variance"], abs=1e-4)
+
+
+@pytest.mark.parametrize("name", SAE_RECIPES)
+def test_shipped_saes_are_faithful_and_small(shipped_only, name):
+    artifact = shipped_only.find(name)
+    m = artifact.manifest["metrics"]
+    assert m["explained_variance"] > 0.6 and m["dead_fraction"] < 0.5
+    assert m["accuracy_sae"] > m["accuracy_zero"] and m["loss_recovered"] > 0.5
+    files = sum(entry["bytes"] for entry in artifact.manifest["files"].values())
+    assert files < 2_600_000
+
+
+def test_all_sae_checkpoints_stay_under_4_mb():
+    total = sum(p.stat().st_size for name in SAE_RECIPES for p in (SHIPPED_ROOT / name).glob("*") if p.is_file())
+    assert 0 < total < 4 * 1024 * 1024
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(["explain", "sae", *argv, "--json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out.strip().splitlines()[-1]), err
+
+
+def test_cli_explains_a_shipped_recipe_with_the_issue_s_keys(capsys, interp_store_env):
+    code, result, _ = run_cli(capsys, "toy-sae")
+    assert code == 0
+    for key in ("l0", "explained_variance", "dead_fraction", "n_features", "mmcs", "mcc"):
+        assert key in result
+    assert result["mmcs"] >= 0.9 and result["n_features"] == 96
+
+
+def test_cli_trains_on_a_user_npz_with_true_features(tmp_path, capsys, interp_store_env):
+    rng = np.random.default_rng(0)
+    truth = rng.standard_normal((12, 6))
+    codes = (rng.random((1500, 12)) < 0.1) * rng.random((1500, 12))
+    path = tmp_path / "acts.npz"
+    np.savez(path, acts=codes @ truth, true_features=truth)
+    code, result, _ = run_cli(capsys, "--data", str(path))
+    assert code == 0
+    assert {"l0", "explained_variance", "dead_fraction", "n_features", "mmcs", "mcc"} <= set(result)
+    assert result["n_features"] == 24 and result["explained_variance"] > 0.5 and result["mmcs"] > 0.5
+    np.savez(path, acts=codes @ truth)
+    code, result, _ = run_cli(capsys, "--data", str(path))
+    assert code == 0 and "mmcs" not in result and "l0" in result
+
+
+@pytest.mark.parametrize("arrays,message", [
+    ({"X": np.zeros((50, 4))}, "no array named 'acts'"),
+    ({"acts": np.zeros(50)}, "expected a 2-D array"),
+    ({"acts": np.full((50, 4), np.nan)}, "NaN or infinite"),
+    ({"acts": np.ones((10, 4))}, "at least 32"),
+    ({"acts": np.ones((50, 4))}, "every row of acts is the same"),
+    ({"acts": np.random.default_rng(0).random((50, 4)), "true_features": np.ones((3, 5))}, "expected the same dimension"),
+])
+def test_bad_activation_files_get_one_clear_sentence(tmp_path, capsys, interp_store_env, arrays, message):
+    path = tmp_path / "acts.npz"
+    np.savez(path, **arrays)
+    code, result, err = run_cli(capsys, "--data", str(path))
+    assert code == 2 and message in result["error"] and "Traceback" not in err
+    assert result["error"].count(". ") == 0  # one sentence
+
+
+def test_cli_refuses_a_recipe_and_data_together_and_unknown_recipes(tmp_path, capsys, interp_store_env):
+    code, result, _ = run_cli(capsys, "toy-sae", "--data", str(tmp_path / "x.npz"))
+    assert code == 2 and "either a RECIPE or --data" in result["error"]
+    code, result, _ = run_cli(capsys, "digits-mlp")
+    assert code == 2 and "not an SAE recipe" in result["error"]
+
+
+def test_minilm_encoder_matches_transformers():
+    transformers = pytest.importorskip("transformers")
+    from interp_core.models.sae import minilm_folder
+
+    ids = torch.as_tensor(sources.encode_text("Assignment statements bind names to objects.")).long()
+    ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], 1)  # padding must be ignored
+    mask = (ids != 0).long()
+    ours = sources.load_minilm()
+    reference = transformers.AutoModel.from_pretrained(str(minilm_folder())).eval()
+    with torch.no_grad():
+        expected = reference(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        for layer in (0, 3, 6):
+            got = ours.hidden(ids, mask, layer)
+            assert torch.allclose(got[mask.bool()], expected[layer][mask.bool()], atol=1e-4)
+
+
+def test_text_windows_and_free_text():
+    dataset = sources.load_text_dataset(windows_per_topic=2)
+    assert dataset.X_train.shape[1] == 64 and (dataset.X_train[:, 0] == sources.CLS).all() and (dataset.X_train[:, -1] == sources.SEP).all()
+    assert set(dataset.y_train) | set(dataset.y_test) == set(range(len(sources.TOPICS)))
+    assert sources.encode_text("for x in y")[0].tolist()[0] == sources.CLS
+    with pytest.raises(Exception, match="empty"):
+        sources.encode_text("   ")
