@@ -17,6 +17,7 @@ from ui.components import chart, show_error
 
 VIEWS = ["Features", "Feature", "Example", "Quality"]
 
+state.apply_pending()  # app.py applies it first in the app; AppTest runs this page on its own after switch_page
 sidebar.render("sae")
 st.title("SAE features")
 st.caption(
@@ -183,7 +184,7 @@ def open_example(example: int, source: str) -> None:
 
 def feature_view() -> None:
     left, right = st.columns([1, 3], vertical_alignment="bottom")
-    feature = left.number_input(f"Feature (0-{width - 1})", min_value=0, max_value=width - 1, step=1, value=selected, key="sae_feature_picker")
+    feature = left.number_input(f"Feature (0-{width - 1})", min_value=0, max_value=width - 1, step=1, value=selected, key=f"sae_feature_picker_{selected}")
     if int(feature) != selected:
         state.request(v_feature=int(feature))
     row = features.iloc[selected]
@@ -261,7 +262,7 @@ def example_view() -> None:
     if current is None or not 0 <= current < n_examples:
         current = n_train  # the first test example
         st.session_state["v_example"] = current
-    picked = st.number_input(f"Example (0-{n_examples - 1}; {n_train:,} and up are test examples)", min_value=0, max_value=n_examples - 1, value=current, step=1, key="sae_example_picker")
+    picked = st.number_input(f"Example (0-{n_examples - 1}; {n_train:,} and up are test examples)", min_value=0, max_value=n_examples - 1, value=current, step=1, key=f"sae_example_picker_{current}")
     if int(picked) != current:
         state.request(v_example=int(picked))
     st.subheader(example_caption(current).capitalize())
@@ -321,7 +322,7 @@ def text_example_view(W_dec: np.ndarray) -> None:
         current = int(index["example_of"][index["n_train_windows"]][1])  # first token of the first test passage
         st.session_state["v_example"] = current
     window = int(index["token_window"][current])
-    picked = st.number_input(f"Passage (0-{n_windows - 1}; {index['n_train_windows']} and up are held out)", min_value=0, max_value=n_windows - 1, value=window, step=1, key="sae_window_picker")
+    picked = st.number_input(f"Passage (0-{n_windows - 1}; {index['n_train_windows']} and up are held out)", min_value=0, max_value=n_windows - 1, value=window, step=1, key=f"sae_window_picker_{current}")
     if int(picked) != window:
         state.request(v_example=int(index["example_of"][int(picked)][index["example_of"][int(picked)] >= 0][0]))
     members = index["example_of"][window]
@@ -331,7 +332,7 @@ def text_example_view(W_dec: np.ndarray) -> None:
     topic = model.dataset.class_names[int(np.concatenate([model.dataset.y_train, model.dataset.y_test])[window])]
     st.markdown(f"**Passage {window}** (topic `{topic}`)")
     st.markdown(figs.highlight_tokens_html(tokens, strongest, float(strongest.max()) if len(strongest) else 1.0, int(np.flatnonzero(members == current)[0]) if current in members else None), unsafe_allow_html=True)
-    position = st.selectbox("Token", list(range(len(members))), index=int(np.flatnonzero(members == current)[0]) if current in members else 0, format_func=lambda i: f"{i}: {tokens[i]}", key=f"sae_token_picker_{window}")
+    position = st.selectbox("Token", list(range(len(members))), index=int(np.flatnonzero(members == current)[0]) if current in members else 0, format_func=lambda i: f"{i}: {tokens[i]}", key=f"sae_token_picker_{current}")
     example = int(members[position])
     if example != current:
         state.request(v_example=example)

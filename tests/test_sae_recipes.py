@@ -30,21 +30,24 @@ def test_the_issue_s_recipes_exist():
 def test_a_quick_toy_recipe_trains_saves_and_loads_back_the_same(tmp_path):
     stages, events = [], []
     store = Store(tmp_path / "store")
-    trained = recipes.train("toy-sae", store=store, device="cpu", epochs=2, umap=False, on_stage=stages.append, progress=events.append)
+    shipped = recipes.get_recipe("toy-sae")
+    quick = recipes.Recipe("toy-sae-quick", "sae", shipped.dataset, shipped.arch, {**shipped.model_config, "toy_steps": 400},
+                           {**shipped.train_config, "sweep_k": [1, 2], "sweep_epochs": 1}, "a quick toy SAE", trainer=shipped.trainer)
+    trained = recipes.train(quick, store=store, device="cpu", epochs=3, umap=False, on_stage=stages.append, progress=events.append)
     assert trained.is_classifier is False and trained.status == "trained"
     m = trained.metrics
     for key in ("l0", "explained_variance", "dead_fraction", "n_features", "mmcs", "mcc", "test_accuracy", "train_accuracy", "accuracy_zero", "loss_recovered", "epochs_run"):
         assert key in m, key
-    assert m["n_features"] == 96 and 0 < m["l0"] <= 3 and m["epochs_run"] == 2
+    assert m["n_features"] == 96 and 0 < m["l0"] <= 3 and m["epochs_run"] == 3
     assert m["accuracy_zero"] < m["accuracy_sae"] <= m["accuracy_clean"] + 0.05
     assert any("Training the topk SAE" in s for s in stages) and events[-1].step == events[-1].total
-    loaded = recipes.load("toy-sae", Catalog(store), device="cpu")
+    loaded = recipes.load("toy-sae-quick", Catalog(store), device="cpu")
     assert recipes.evaluate(loaded.model, loaded.dataset, "cpu")["test_accuracy"] == m["test_accuracy"]
     analysis = loaded.extras["analysis"]
     assert analysis.codes.n == len(loaded.dataset.y_train) + len(loaded.dataset.y_test)
     assert len(analysis.features) == 96 and analysis.features["label"].str.contains("feature").all()
     assert analysis.maps["pca"].shape == (96, 2) and analysis.promoted.shape == (96, 10)
-    assert [row["k"] for row in analysis.sweep][-1] == 3 and len(analysis.sweep) == 6
+    assert [row["k"] for row in analysis.sweep] == [1, 2, 3] and analysis.sweep[-1]["this"]
     # the stored codes are the loaded SAE's codes
     source = family.source_for(loaded)
     again = explain.encode_codes(loaded.extras["sae"], source.acts[:200])

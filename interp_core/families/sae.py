@@ -84,7 +84,7 @@ def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, 
     kind = recipe.model_config["source"]
     if kind == "toy":
         dataset = dataset or load_dataset(recipe.dataset)
-        return sources.toy_source(dataset, sources.train_toy_model(dataset, seed=seed))
+        return sources.toy_source(dataset, sources.train_toy_model(dataset, seed=seed, steps=recipe.model_config.get("toy_steps", 1500)))
     if kind == "digits":
         dataset = dataset or load_dataset(recipe.dataset)
         base = recipes.train_or_load("digits-mlp", Catalog(store) if store is not None else Catalog(), device="cpu")

@@ -90,3 +90,18 @@ def test_minilm_reads_free_text(app):
     assert not at.exception and not at.error
     tokens = at.selectbox(key="sae_free_token").options
     assert any("greet" in t or "gr" in t for t in tokens)
+
+
+def test_a_picked_feature_and_example_stick_across_views(app):
+    at = open_sae(app, "toy-sae", v_view="Feature", v_feature="5")
+    at.number_input(key="sae_feature_picker_5").set_value(7).run()
+    assert at.subheader[0].value.startswith("Feature 7")
+    at.button_group(key="v_view").set_value("Example").run()
+    picker = next(n for n in at.number_input if n.key.startswith("sae_example_picker_"))
+    picker.set_value(8003).run()
+    assert "Example 8003" in texts(at.subheader)
+    at.button_group(key="v_view").set_value("Feature").run()
+    assert at.subheader[0].value.startswith("Feature 7")
+    at.button_group(key="v_view").set_value("Example").run()
+    assert "Example 8003" in texts(at.subheader)
+    assert at.query_params["v_feature"] == "7" and at.query_params["v_example"] == "8003"
