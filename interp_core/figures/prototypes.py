@@ -19,7 +19,7 @@ how_to_read("prototype_gallery", "Each tile is one prototype decoded back into t
 how_to_read("prototype_gallery_pushed", "Each tile is the real training example a prototype was pushed onto, titled with the prototype's number, class and purity (share of its 10 nearest training examples in that class); hover for its weight to every class.")
 how_to_read("prototype_profiles", "Each row is one prototype decoded back into the 30 measurements: colour is the value in standard deviations from the training mean (red high, blue low); hover for the value in the data's units.")
 how_to_read("prototype_weights", "The last layer: the weight from each prototype (row) to each class (column). A class's logit is the sum over prototypes of similarity x weight, so a large weight means 'close to this prototype counts for this class'.")
-how_to_read("latent_map", "Encoded training (faint) and test (solid) examples in 2-D, coloured by true class, crosses for wrong predictions; stars are the prototypes. Click a test point to explain it below; click a star to see that prototype's nearest training examples.")
+how_to_read("latent_map", "Encoded test examples (solid) over the training examples (faint) in 2-D, coloured by true class, crosses for wrong predictions; stars are the prototypes. Click a test point to explain it below; click a star to see that prototype's nearest training examples.")
 how_to_read("looks_like_that", "The selected example beside its most similar prototypes (decoded), each titled with its class, similarity and contribution to the predicted class's logit.")
 how_to_read("prototype_contributions", "Every prototype's contribution to the predicted class's logit: (similarity - its average over the training set) x weight. The bars add up exactly to how far this logit sits above its training average, so the longest positive bars are the reasons for the decision.")
 how_to_read("similarity_spread", "Similarity to each of the most similar prototypes across sampled prototype sets: the dot is the mean, the bar one standard deviation either side. Overlapping bars mean the ranking of prototypes is uncertain.")
@@ -113,7 +113,7 @@ def profile_heatmap(scaled: np.ndarray, raw: np.ndarray, row_labels: list[str], 
         hovertemplate="%{y}<br>%{x}: %{customdata:.4g}<br>%{z:.2f} SD from the mean<extra></extra>",
     ))
     styled(fig, title, "feature", "", height=max(260, 32 * len(row_labels) + 230))
-    fig.update_xaxes(tickangle=-45, tickfont={"size": 10})
+    fig.update_xaxes(tickangle=-45, tickfont={"size": 10}, tickmode="array", tickvals=list(feature_names))  # every feature named
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(margin={"b": 170})
     return fig
@@ -129,7 +129,7 @@ def weight_heatmap(weights: np.ndarray, prototype_class: np.ndarray, class_names
         texttemplate="%{z:.2f}" if weights.size <= 60 else None, textfont={"size": 10},
         colorbar={"title": "weight"}, hovertemplate="%{y} -> class %{x}: weight %{z:.3f}<extra></extra>",
     ))
-    styled(fig, "Prototype x class weights (last layer)", "class", "prototype", height=max(300, 22 * len(labels) + 120))
+    styled(fig, "Last-layer weights", "class", "prototype", height=max(300, 22 * len(labels) + 120))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
@@ -160,7 +160,7 @@ def latent_map(
             x=train_xy[:, 0], y=train_xy[:, 1], mode="markers", name="training examples",
             marker={"color": [class_color(int(k)) for k in y_train], "size": 5, "opacity": 0.25},
             customdata=np.stack([np.ones(n_train, dtype=int), np.arange(n_train)], axis=1),
-            hovertext=[f"training example {i}<br>class {class_names[int(k)]}" for i, k in enumerate(y_train)], hoverinfo="text",
+            hoverinfo="skip",  # context only: a click lands on the test point or prototype under it
         ))
     index = np.arange(n_test)
     for k, name in enumerate(class_names):
@@ -182,6 +182,13 @@ def latent_map(
         customdata=np.stack([np.full(m, 2), np.arange(m)], axis=1),
         hovertext=[f"prototype P{j}<br>class {class_names[int(c)]}<br>click for its nearest training examples" for j, c in enumerate(prototype_class)], hoverinfo="text",
     ))
+    # Plotly gives a click to the nearest marker, but a large marker never scores below 1 - 3/radius:
+    # small invisible markers on the prototypes make a click near a star's centre always open it.
+    fig.add_trace(go.Scatter(
+        x=proto_xy[:, 0], y=proto_xy[:, 1], mode="markers", name="prototype centres", showlegend=False,
+        marker={"size": 6, "color": "rgba(0,0,0,0)"}, customdata=np.stack([np.full(m, 2), np.arange(m)], axis=1),
+        hovertext=[f"prototype P{j}<br>class {class_names[int(c)]}<br>click for its nearest training examples" for j, c in enumerate(prototype_class)], hoverinfo="text",
+    ))
     if selected_example is not None and 0 <= selected_example < n_test:
         fig.add_trace(go.Scatter(
             x=[test_xy[selected_example, 0]], y=[test_xy[selected_example, 1]], mode="markers", name=f"example {selected_example}",
@@ -194,8 +201,9 @@ def latent_map(
             marker={"size": 34, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "black"}, "symbol": "circle"},
             customdata=[[2, selected_prototype]], hoverinfo="skip",
         ))
-    styled(fig, f"Latent map ({method})", f"{method} 1", f"{method} 2", height=560)
-    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"itemsizing": "constant"})
+    styled(fig, f"Latent map ({method})", f"{method} 1", f"{method} 2", height=620)
+    # legend under the plot so the map keeps the column's full width for clicking
+    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"itemsizing": "constant", "orientation": "h", "yanchor": "top", "y": -0.12, "x": 0.0})
     return fig
 
 
@@ -217,9 +225,12 @@ def looks_like_that(
     if modality == "series":
         return picture_grid(np.asarray(pictures), titles, "series", title, columns=len(titles), colors=colors, overlay=np.asarray(example), overlay_name=example_title, tile_height=240)
     names = feature_names or [f"feature {i}" for i in range(np.asarray(example).size)]
+    title += "<br><sup>the example, then its most similar prototypes with their contribution</sup>"
     scaled = np.concatenate([np.asarray(example_scaled).reshape(1, -1), np.asarray(pictures_scaled).reshape(len(titles), -1)])
     raw = np.concatenate([np.asarray(example).reshape(1, -1), np.asarray(pictures).reshape(len(titles), -1)])
-    return profile_heatmap(scaled, raw, [example_title, *[t.replace("<br>", ", ") for t in titles]], names, title)
+    fig = profile_heatmap(scaled, raw, [example_title, *[t.split("<br>")[0] + (": " + t.rsplit(" ", 1)[-1] if "<br>" in t else "") for t in titles]], names, title)
+    fig.update_layout(margin={"t": 75})
+    return fig
 
 
 def prototype_contributions(
