@@ -332,15 +332,4 @@ register(Recipe(
     {"epochs": 80, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3, "patience": 20},
     "MLP black box on 13 chemical measurements (three cultivars).",
 ))
-register(Recipe(
-    "gunpoint-cnn", "timeseries", "gunpoint", "fcn",
-    {"channels": [32, 64, 32], "kernels": [7, 5, 3]},
-    {"epochs": 150, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-4, "patience": 40, "val_fraction": 0.2},
-    "Fully convolutional network on GunPoint (gun draw vs point).",
-))
-register(Recipe(
-    "basicmotions-cnn", "timeseries", "basic_motions", "fcn",
-    {"channels": [32, 64, 32], "kernels": [7, 5, 3]},
-    {"epochs": 100, "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4, "patience": 30, "val_fraction": 0.2},
-    "Fully convolutional network on BasicMotions (6 sensor channels, four activities).",
-))
+# gunpoint-cnn and basicmotions-cnn moved to interp_core/families/timeseries.py (the Time-series page).

@@ -1,0 +1,120 @@
+"""The Time-series page in-process (streamlit.testing): every recipe renders from its shipped
+checkpoint and stored scores, the view lives in the URL, bad URL values fall back, and a model
+without stored scores gets them computed and saved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from interp_core import recipes
+from interp_core.explain import timeseries as tsx
+from interp_core.store import SHIPPED_ROOT, Store
+
+PAGE = "pages/timeseries.py"
+RECIPES = [r.name for r in recipes.list_recipes("timeseries")]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def open_page(app, recipe: str | None = None, example: int | None = None, **query):
+    """Run app.py once (AppTest needs it before switching to a st.navigation page), switch, then pick
+    the recipe and example in the sidebar (its recipe box starts over on a family page)."""
+    at = app(**query)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    if recipe is not None:
+        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
+    if example is not None:
+        at.sidebar.number_input(key="example").set_value(int(example)).run()
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def comparison(at):
+    return next(df.value for df in at.dataframe if "series_per_s" in df.value.columns)
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_recipe_renders_its_series_scores_and_map(app, recipe):
+    at = open_page(app, recipe=recipe, example=3)
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert at.title[0].value == "Time series"
+    headers = texts(at.subheader)
+    assert "Series 3: true class" in headers and "How the methods compare" in headers
+    table = comparison(at)
+    assert list(table["method"]) == [tsx.method_label(m) for m in tsx.REPORT_METHODS]
+    model = recipes.load(recipe, device="cpu")
+    assert metric(at, "Test accuracy") == f"{model.metrics['test_accuracy']:.3f}"
+    if model.dataset.has_mask:
+        assert table["auprc"].notna().all()
+        assert float(metric(at, "Best AUPRC")) > table.set_index("method").loc["Random (reference)", "auprc"]
+    else:
+        assert "auprc" not in table.columns
+        assert metric(at, "Most faithful (deletion)") in set(table["method"])
+    per_series = next(df.value for df in at.dataframe if "deletion_area" in df.value.columns)
+    assert list(per_series["method"]) == ["Integrated Gradients", "Occlusion"]
+
+
+def test_the_view_lives_in_the_url_and_a_url_reproduces_it(app):
+    at = open_page(app, recipe="seqcomb-mv-cnn", example=5)
+    at.multiselect(key="ts_methods").set_value(["deeplift", "saliency"]).run()
+    at.toggle(key="v_tsr").set_value(True).run()
+    at.radio(key="v_target").set_value("true").run()
+    at.selectbox(key="v_map").set_value("gradient_shap").run()
+    assert not at.exception, at.exception
+    assert at.query_params["v_methods"] == "deeplift,saliency"
+    assert at.query_params["v_tsr"] == "True" and at.query_params["v_target"] == "true" and at.query_params["v_map"] == "gradient_shap"
+    per_series = next(df.value for df in at.dataframe if "deletion_area" in df.value.columns)
+    assert list(per_series["method"]) == ["DeepLift + TSR", "Saliency + TSR"]
+    assert per_series["auprc"].between(0, 1).all()
+    query = {k: at.query_params[k] for k in ("v_methods", "v_tsr", "v_target", "v_map")}
+    again = open_page(app, recipe="seqcomb-mv-cnn", example=5, **query)
+    assert not again.exception
+    assert again.multiselect(key="ts_methods").value == ["deeplift", "saliency"]
+    assert again.toggle(key="v_tsr").value is True and again.radio(key="v_target").value == "true"
+    assert again.selectbox(key="v_map").value == "gradient_shap"
+
+
+def test_bad_url_values_fall_back_quietly(app):
+    at = open_page(app, v_methods="lime,,occlusion", v_tsr="maybe", v_target="nobody", v_map="nope", v_profile="x", v_colour="pink")
+    assert not at.exception, at.exception
+    assert at.multiselect(key="ts_methods").value == ["occlusion"]
+    assert at.toggle(key="v_tsr").value is False
+    assert at.radio(key="v_target").value == "predicted"
+    assert at.selectbox(key="v_map").value in tsx.REPORT_METHODS
+    assert at.radio(key="v_colour").value == "class"
+
+
+def test_a_series_without_ground_truth_says_so(app):
+    model = recipes.load("seqcomb-uv-cnn", device="cpu")
+    null_series = int((model.dataset.y_test == 0).nonzero()[0][0])
+    at = open_page(app, recipe="seqcomb-uv-cnn", example=null_series)
+    assert not at.exception
+    assert "has no ground truth" in texts(at.caption)
+
+
+def test_a_model_without_stored_scores_gets_them_computed_and_saved(app, user_store, monkeypatch):
+    monkeypatch.setattr(tsx, "REPORT_EXAMPLES", 12)
+    monkeypatch.setattr(tsx, "REPORT_METHODS", ["saliency", "random"])
+    target = user_store / "freqshapes-cnn"
+    shutil.copytree(SHIPPED_ROOT / "freqshapes-cnn", target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    for file in (tsx.REPORT_ARRAYS, tsx.REPORT_META):
+        manifest["files"].pop(file)
+        (target / file).unlink()
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    at = open_page(app, recipe="freqshapes-cnn", example=1)
+    assert not at.exception, at.exception
+    assert list(comparison(at)["method"]) == ["Saliency", "Random (reference)"]
+    stored = tsx.stored_report(Store(user_store), Store(user_store).open("freqshapes-cnn"))
+    assert stored is not None and len(stored.example_index) == 12

@@ -1,0 +1,85 @@
+"""Cached adapters for the Time-series page: the stored attribution report of a model, one
+series explained by several methods, and URL-safe view state. Keys include
+ui.cache.artifact_stamp(recipe), so a retrain invalidates everything."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from interp_core.explain import timeseries as tsx
+from ui import cache
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def stored_report(name: str, stamp: str) -> tsx.AttributionReport | None:
+    model = cache.trained_model(name)
+    return tsx.stored_report(cache.catalog().store_for(model.artifact), model.artifact)
+
+
+def compute_report(name: str, status) -> tsx.AttributionReport:
+    """Score every method now (an artifact trained before reports existed) and store it when the store allows."""
+    model = cache.trained_model(name)
+    bar = status.progress(0.0, text="starting")
+    report, _artifact = tsx.compute_and_store_report(
+        cache.catalog().store_for(model.artifact), model.artifact, model.model, model.dataset,
+        map_method="umap", progress=lambda text, share: bar.progress(min(max(share, 0.0), 1.0), text=text),
+    )
+    stored_report.clear()
+    return report
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _options(name: str, stamp: str) -> dict:
+    return tsx.attribution_options(cache.trained_model(name).dataset)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def explain_series(name: str, stamp: str, index: int, methods: tuple[str, ...], target_class: int) -> dict:
+    """Attributions (c, t) of each method on test series ``index`` for ``target_class``, with that
+    series' TimeX scores (when a mask exists) and deletion/insertion areas."""
+    model = cache.trained_model(name)
+    dataset = model.dataset
+    x = dataset.X_test[index : index + 1]
+    options = _options(name, stamp)
+    mask = dataset.mask_test[index : index + 1] if dataset.mask_test is not None else None
+    out = {}
+    for method in methods:
+        attribution = tsx.make_attribution(model.model, method, **options).attribute(x, [target_class])
+        curves = tsx.deletion_insertion(model.model, x, attribution, [target_class], options["baseline"])
+        row = {"attribution": attribution[0], "deletion_auc": float(curves.deletion_auc[0]), "insertion_auc": float(curves.insertion_auc[0])}
+        if mask is not None and mask.any():
+            scores = tsx.ground_truth_scores(attribution, mask)
+            row.update(auprc=float(scores.auprc[0]), aup=float(scores.aup[0]), aur=float(scores.aur[0]))
+        out[method] = row
+    return out
+
+
+def choice(key: str, options: list[str], default: str) -> str:
+    """Keep a URL-mirrored selection valid (a hand-edited URL may carry anything)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+    return st.session_state[key]
+
+
+def flag(key: str, default: bool = False) -> bool:
+    value = st.session_state.get(key, default)
+    if isinstance(value, str):
+        value = value.strip().lower() in ("1", "true", "yes", "on")
+    st.session_state[key] = bool(value)
+    return st.session_state[key]
+
+
+def method_list(key: str, options: list[str], default: list[str], limit: int = 3) -> list[str]:
+    """A comma-separated, URL-mirrored list of methods, cleaned to known ones."""
+    raw = st.session_state.get(key)
+    chosen = [m for m in str(raw).split(",") if m in options] if raw else []
+    chosen = list(dict.fromkeys(chosen))[:limit] or [m for m in default if m in options][:limit]
+    st.session_state[key] = ",".join(chosen)
+    return chosen
+
+
+def clicked_index(event) -> int | None:
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    picked = [p.get("customdata") for p in points if p.get("customdata") is not None]
+    return int(np.ravel(picked[0])[0]) if picked else None
