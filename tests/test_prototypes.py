@@ -137,7 +137,8 @@ def test_conv_depth_follows_li_et_al_on_28x28():
 def test_a_min_max_scaled_image_model_decodes_in_the_data_units():
     model = ConvPrototypeNet([1, 4, 4], 2).eval()
     model.fit_input_scale(np.full((2, 1, 4, 4), 10.0) + np.arange(2)[:, None, None, None] * 20)
-    decoded = model.decode(torch.zeros(1, model.latent_dim))
+    with torch.no_grad():
+        decoded = model.decode(torch.zeros(1, model.latent_dim))
     assert float(decoded.min()) >= 10.0 and float(decoded.max()) <= 30.0  # sigmoid output mapped back to [10, 30]
 
 
