@@ -164,7 +164,8 @@ def show_examples(ids: np.ndarray, values: np.ndarray, column: np.ndarray, title
         if example is not None:
             open_example(example, key)
     elif kind == "text":
-        st.markdown(f"**{title}**")
+        if title:
+            st.markdown(f"**{title}**")
         lines = []
         for i, value in zip(ids, values):
             tokens, acts, focus = adapters.context(name, stamp, int(i), column)

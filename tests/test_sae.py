@@ -167,3 +167,12 @@ def test_codes_round_trip_and_contributions_sum_to_one():
     assert stored["feature"].tolist() == frame["feature"].tolist()
     table = explain.feature_table(codes, [""] * 16)
     assert table["density"].tolist() == pytest.approx((dense > 0).mean(0).tolist(), abs=1e-9)
+
+
+def test_token_highlighting_escapes_markdown_and_html_and_joins_wordpieces():
+    from interp_core.figures.sae import highlight_tokens_html
+
+    out = highlight_tokens_html(["x", "*", "<b>", "con", "##cat"], np.array([0.0, 1.0, 0.5, 2.0, 0.0]), 2.0, focus=3)
+    assert "<b>" not in out and "&lt;b&gt;" in out and "&#42;" in out and "*" not in out.replace("&#42;", "")
+    assert ">con</span><span" in out  # '##cat' continues 'con' with no space
+    assert "rgba(255,140,0,1.00)" in out and "rgba(255,140,0,0.50)" in out and "border-bottom" in out

@@ -96,7 +96,10 @@ def free_text(name: str, stamp: str, text: str) -> dict:
 def sweep_rows(name: str) -> list[dict]:
     """This artifact's k sweep plus every trained recipe of the same source (width/architecture sweep)."""
     current = recipes.get_recipe(name)
-    rows = [{**row, "group": f"{name}: k sweep", "label": f"{row['arch']} width {row['width']}, k {row['k']}"} for row in analysis(name).sweep]
+    config = cache.trained_model(name).manifest.get("train_config", {})
+    sweep_group = f"{name}, other k ({config.get('sweep_epochs', '?')} epochs each)"
+    this_group = f"{name} ({config.get('epochs', '?')} epochs)"
+    rows = [{**row, "group": this_group if row.get("this") else sweep_group, "label": f"{row['arch']} width {row['width']}, k {row['k']}"} for row in analysis(name).sweep]
     for recipe in recipes.list_recipes("sae"):
         if recipe.name == name or recipe.model_config.get("source") != current.model_config.get("source"):
             continue

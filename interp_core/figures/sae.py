@@ -95,7 +95,7 @@ def output_effects(promoted: list[str], promoted_values: np.ndarray, suppressed:
                          hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=np.asarray(suppressed_values), y=[str(s) for s in suppressed], orientation="h", marker_color="#d62728", name="lowers",
                          hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=2)
-    styled(fig, f"Effect on the outputs ({what} change per unit of activation)", f"{what} change", "", height=max(320, 26 * max(len(promoted), len(suppressed)) + 110))
+    styled(fig, "Effect on the outputs, per unit of activation", f"{what} change", "", height=max(320, 26 * max(len(promoted), len(suppressed)) + 110))
     fig.update_xaxes(title_text=f"{what} change")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(showlegend=False)
@@ -215,8 +215,7 @@ def training_curve(history: dict) -> go.Figure:
     fig.add_trace(go.Scatter(x=steps, y=history.get("explained_variance", []), name="explained variance", mode="lines", line={"color": class_color(0)}), secondary_y=False)
     fig.add_trace(go.Scatter(x=steps, y=history.get("l0", []), name="L0", mode="lines", line={"color": class_color(1)}), secondary_y=True)
     styled(fig, "SAE training", "optimiser step", "explained variance (batch)", height=340)
-    l0 = [v for v in history.get("l0", []) if v == v]
-    fig.update_yaxes(title_text="L0", secondary_y=True, range=[0, max(l0 + [1.0]) * 1.15])
+    fig.update_yaxes(title_text="L0", secondary_y=True, rangemode="tozero")
     fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
     return fig
 
@@ -245,5 +244,10 @@ def highlight_tokens_html(tokens: list[str], activations: np.ndarray, max_activa
             style += " border-bottom: 2px solid #d62728; font-weight: 600;"
         title = f"{token}: {value:.3f}" if value > 0 else token
         lead = " " if text.startswith(" ") else ""
-        parts.append(f'{lead}<span style="{style}" title="{html.escape(title)}">{html.escape(text.strip())}</span>')
+        parts.append(f'{lead}<span style="{style}" title="{_escape(title)}">{_escape(text.strip())}</span>')
     return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    """HTML-escape, and turn Markdown's special characters into entities (st.markdown reads the HTML too)."""
+    return "".join(f"&#{ord(c)};" if c in "\\`*_{}[]()#+-!|~$" else html.escape(c) for c in text)
