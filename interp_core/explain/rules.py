@@ -22,7 +22,7 @@ Functions return dataclasses: ``surrogate_report`` (the page's and the CLI's num
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -623,7 +623,6 @@ class SurrogateReport:
     truth_test: np.ndarray
     leaf_test: np.ndarray
     class_names: list[str]
-    extras: dict = field(default_factory=dict)
 
     @property
     def baseline_fidelity(self) -> float:

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from interp_core.figures.common import class_color, how_to_read, styled
 
 how_to_read("rules_importance", "Each bar is how much the black box relies on a feature (mean over the training data); the whisker is ±1 standard deviation over 5 repeats. Coloured bars are the top k the surrogate may use.")
-how_to_read("rules_tree", "The surrogate read top-down: each round node is a split (left branch: ≤, right: >), each square a rule's leaf. Size = held-out examples reaching it, colour = the black box's majority class there. The thick black line is the selected example's path. Click a node to list its examples.")
+how_to_read("rules_tree", "The surrogate read top-down: each round node is a split (left branch: ≤, right: >), each square a rule's leaf. Size = held-out examples reaching it, colour = the black box's majority class there (a split's label gives its share; a leaf's, how often the black box agrees with the rule; hover for the full mix). The thick black line is the selected example's path. Click a node to list its examples.")
 how_to_read("rules_tradeoff", "Held-out fidelity (agreement with the black box) and accuracy (against the true labels) when the surrogate is refitted at each setting; the star marks the setting in use. Higher is better, fewer rules are easier to read.")
 how_to_read("rules_examples", "Held-out examples on the two most important features, coloured by the black box's class; a cross marks an example where the rules disagree with the black box. Dashed lines are the surrogate's thresholds on these features. Click a point to select that example.")
 how_to_read("rules_counterfactual_images", "The selected image before and after the counterfactual change; red squares mark the pixels the change touched (only the top-k pixels may change).")
@@ -118,8 +118,14 @@ def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] 
         counts = ", ".join(f"{c}: {row[col]}" for c, col in zip(class_names, class_cols))
         what = f"rule leaf → <b>{row['prediction']}</b>" if row["is_leaf"] else f"split: <b>{row['split']}</b>"
         hover.append(f"node {row['node']}<br>{what}<br>{row['samples']} held-out examples<br>black box says: {counts}")
-        if n_leaves <= 16:
-            text.append(f"→ {row['prediction']}<br>n={row['samples']}" if row["is_leaf"] else f"{row['split']}<br>n={row['samples']}")
+        if n_leaves <= 16 and row["is_leaf"]:
+            # a leaf: its class and how often the black box agrees there (the rule's precision)
+            agree = row[f"n_{row['prediction']}"] / row["samples"] if row["samples"] else None
+            text.append(f"→ {row['prediction']}<br>n={row['samples']}" + (f", {agree:.0%} agree" if agree is not None else ""))
+        elif n_leaves <= 16:
+            # a split: the black box's class mix, summarised as its majority share
+            mix = f", {row[class_cols[row['majority']]] / row['samples']:.0%} {class_names[row['majority']]}" if row["samples"] else ""
+            text.append(f"{row['split']}<br>n={row['samples']}{mix}")
         else:
             text.append("")
     colours = [class_color(int(m)) if m >= 0 else GREY for m in nodes["majority"]]
@@ -128,7 +134,7 @@ def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] 
     fig.add_trace(go.Scatter(
         x=[position[int(n)][0] for n in nodes["node"]], y=[position[int(n)][1] for n in nodes["node"]],
         mode="markers+text", text=text, textposition=["bottom center" if leaf else "top center" for leaf in nodes["is_leaf"]],
-        textfont={"size": 11}, hovertext=hover, hoverinfo="text", customdata=nodes["node"].to_numpy(), showlegend=False,
+        textfont={"size": 11 if n_leaves <= 8 else 10}, hovertext=hover, hoverinfo="text", customdata=nodes["node"].to_numpy(), showlegend=False,
         marker={"size": size, "color": colours, "symbol": ["square" if leaf else "circle" for leaf in nodes["is_leaf"]],
                 "line": {"width": outline_width, "color": outline_colour}, "opacity": 0.9},
         name="nodes",
