@@ -19,12 +19,21 @@ def render(family: str | None = None) -> None:
     ``family`` limits the recipe list to a page's family.
     """
     options = recipe_options(family) or recipe_options()
-    if st.session_state.get("recipe") not in options:
-        st.session_state["recipe"] = options[0]
+    # Each page lists only its family's recipes; remember the last one chosen per page so that
+    # going to another page and back keeps it.
+    remembered = st.session_state.setdefault("_recipe_by_page", {})
+    current = st.session_state.get("recipe")
+    if current not in options:
+        previous = remembered.get(family)
+        current = previous if previous in options else options[0]
+    # Set through the API every run: the selectbox's identity changes with its options, and a new
+    # widget only adopts a value that was assigned this way (not one left by the old widget).
+    st.session_state["recipe"] = current
     with st.sidebar:
         st.markdown(f"**Device:** {cache.device_label()}")
         st.markdown(f"**Store:** `{cache.catalog().store.root}`")
         st.selectbox("Recipe in use", options, key="recipe", help="The trained model the pages explain. Train more in the model hub on Home.")
+        remembered[family] = st.session_state["recipe"]
         _example_picker(st.session_state["recipe"])
     state.write_url()
 

@@ -106,3 +106,22 @@ def test_a_corrupted_artifact_gives_a_clear_message(app, user_store, damage):
     hub = at.dataframe[0].value.set_index("recipe")
     assert hub.loc["wine-mlp", "status"] == "corrupted"
     assert hub.loc["digits-mlp", "status"] == "shipped"
+
+
+def test_each_page_remembers_its_recipe_when_switching_pages(app):
+    from ui.catalog import built_pages
+
+    page = next((p for p in built_pages() if p.family == "rules"), None)
+    if page is None:
+        pytest.skip("the Rules page is not built")
+    at = app().run()
+    at.sidebar.selectbox(key="recipe").set_value("wine-mlp").run()
+    at.switch_page(page.path).run()
+    rules_choice = at.sidebar.selectbox(key="recipe").options[-1]
+    at.sidebar.selectbox(key="recipe").set_value(rules_choice).run()
+    at.switch_page("pages/home.py").run()
+    assert at.sidebar.selectbox(key="recipe").value == rules_choice  # Home lists every recipe
+    at.sidebar.selectbox(key="recipe").set_value("wine-mlp").run()
+    at.switch_page(page.path).run()
+    assert at.sidebar.selectbox(key="recipe").value == rules_choice  # Rules kept its own
+    assert not at.exception
