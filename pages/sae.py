@@ -112,7 +112,7 @@ example_labels = np.concatenate([model.dataset.y_train, model.dataset.y_test]) i
 
 # -- Features: the map and the table ---------------------------------------------------------------
 def features_view() -> None:
-    left, right = st.columns([1, 1])
+    left, right = st.columns([5, 6])
     with left:
         methods = [m for m in ("umap", "pca") if m in analysis.maps]
         method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else methods[0]

@@ -89,6 +89,7 @@ def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, 
         dataset = dataset or load_dataset(recipe.dataset)
         base = recipes.train_or_load("digits-mlp", Catalog(store) if store is not None else Catalog(), device="cpu")
         source = DigitsHidden(copy.deepcopy(base.model).cpu()).eval()
+        source.base_config = dict(base.manifest["model_config"])  # rebuilds the copy on load
         return sources.digits_source(dataset, source.to(device))
     if kind == "text":
         dataset = dataset or load_dataset(recipe.dataset)
@@ -163,8 +164,7 @@ def train_sae_recipe(
 
 def _source_manifest(source: sources.ActivationSource) -> dict:
     if source.kind == "digits" or source.kind == "image":
-        mlp = source.model.mlp
-        return {"base_recipe": "digits-mlp", "base_config": {"input_shape": list(mlp.input_shape), "n_classes": mlp.head.out_features, "hidden": [mlp.head.in_features]}}
+        return {"base_recipe": "digits-mlp", "base_config": source.model.base_config}
     if source.kind == "toy":
         return {"n_features": int(source.model.W.shape[1]), "d_hidden": int(source.model.W.shape[0])}
     if source.kind == "text":
@@ -375,7 +375,7 @@ cli.EXPLAINERS["sae"] = explain_cli
 
 
 # -- bench sae: our TopK trainer against SAELens's SAETrainer -------------------------------------------
-BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 40, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 2}
+BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 20, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 2}
 QUICK_CONFIG = {**BENCH_CONFIG, "width": 1536, "batch_size": 1024, "steps": 20, "repeats": 1}
 SAELENS_HINT = "pip install -r requirements-bench.txt (SAELens is a benchmark-only dependency)"
 
