@@ -71,7 +71,7 @@ def test_sparse_training_path_has_the_dense_gradient():
     sparse_grads = torch.autograd.grad(sparse_loss, [sae.W_enc, sae.b_enc, sae.W_dec, sae.b_dec])
     dense = dense_topk_loss(sae, x, dead)
     dense_grads = torch.autograd.grad(dense, [sae.W_enc, sae.b_enc, sae.W_dec, sae.b_dec])
-    assert float(sparse_loss) == pytest.approx(float(dense), rel=1e-5)
+    assert float(sparse_loss.detach()) == pytest.approx(float(dense.detach()), rel=1e-5)
     for got, want in zip(sparse_grads, dense_grads):
         assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
 

@@ -215,7 +215,9 @@ def training_curve(history: dict) -> go.Figure:
     fig.add_trace(go.Scatter(x=steps, y=history.get("explained_variance", []), name="explained variance", mode="lines", line={"color": class_color(0)}), secondary_y=False)
     fig.add_trace(go.Scatter(x=steps, y=history.get("l0", []), name="L0", mode="lines", line={"color": class_color(1)}), secondary_y=True)
     styled(fig, "SAE training", "optimiser step", "explained variance (batch)", height=340)
-    fig.update_yaxes(title_text="L0", secondary_y=True, rangemode="tozero")
+    l0 = [v for v in history.get("l0", []) if v == v] or [1.0]
+    top = max(l0) * 1.2
+    fig.update_yaxes(title_text="L0", secondary_y=True, range=[0, top], tickmode="linear", tick0=0, dtick=max(1, int(np.ceil(top / 5))), showgrid=False)
     fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
     return fig
 
