@@ -125,3 +125,16 @@ def test_each_page_remembers_its_recipe_when_switching_pages(app):
     at.switch_page(page.path).run()
     assert at.sidebar.selectbox(key="recipe").value == rules_choice  # Rules kept its own
     assert not at.exception
+
+
+def test_a_corrupted_artifact_can_be_retrained_from_the_hub(app, user_store):
+    shutil.copytree(SHIPPED_ROOT / "wine-mlp", user_store / "wine-mlp")
+    (user_store / "wine-mlp" / "model.safetensors").write_bytes(b"not weights")
+    at = app(recipe="wine-mlp").run()
+    assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "corrupted"
+    at.selectbox(key="hub_train_recipe").set_value("wine-mlp")
+    at.button(key="hub_train").click().run()
+    assert not at.exception
+    at.run()
+    assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "trained"
+    assert Store(user_store).open("wine-mlp").manifest["metrics"]["test_accuracy"] > 0.8
