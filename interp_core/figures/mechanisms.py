@@ -1,0 +1,264 @@
+"""Figures of the Mechanisms page: grokking curves, the embedding spectrum, the neuron × irrep map,
+one neuron's activation table, one pair's logit contributions, the equivariance check, the
+verification panel and the pruning of memorising neurons.
+
+Clickable grids (neuron map, activation table) are a Heatmap for the picture plus a transparent
+Scatter layer with one marker per cell: Streamlit's selections come from scatter points only, and
+each marker's customdata carries what a click selects (a neuron id, or a pair (x, y)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from interp_core.figures.common import PALETTE, how_to_read, styled
+
+how_to_read("group_training", "Top: accuracy on the training pairs and on the held-out pairs after each full-batch step, with the weight norm (dotted, right axis). Bottom: the two losses on a log scale. Grokking is the gap between the 'memorised' and 'generalised' lines: training pairs are fitted long before held-out ones.")
+how_to_read("embedding_spectrum", "Each row is a group element; each column an irreducible representation (a frequency for Z_n). Colour is the share of that element's embedding lying in that irrep's component; the bar on top sums it over elements. Bold names are the key irreps. A Fourier-style algorithm shows a few bright columns.")
+how_to_read("neuron_irrep_map", "Each column is a hidden neuron (sorted by the irrep it mostly uses); each row a non-trivial irrep. Colour is the share of the neuron's weights (input embeddings and output row together) in that irrep. Click a cell to open that neuron's activation table below.")
+how_to_read("neuron_activation", "The selected neuron's activation (after ReLU) for every pair: left element down, right element across. Periodic stripes mean the neuron reads a frequency of x·y. Click a cell to explain that pair below; the outlined cell is the pair in view.")
+how_to_read("pair_contributions", "How each irrep pushes the right answer above the strongest wrong answer for the selected pair: the network's logits split exactly into one part per irrep, so the bars add up to the margin. Positive bars help the right answer.")
+how_to_read("pair_logits", "The network's logit for every possible answer on the selected pair (grey), and the same logits from the network restricted to its key irreps (orange line). The right answer is marked.")
+how_to_read("equivariance", "For each group element g: how far f(g·x, y) is from f(x, y) with its answers relabelled by g (left), and the same on the right, relative to the size of the logits (0 = exactly equivariant). The grey markers are the same distance without relabelling: what an unrelated function would score.")
+how_to_read("verification", "Accuracy over all |G|² pairs of the full network (brute force), of the network restricted to its key irreps, of the network with its key irreps removed, and the proved lower bound. The labels give each check's cost relative to brute force.")
+how_to_read("bound_frontier", "Each point is one proof: the explanation plus r unexplained output directions computed exactly (labels). Higher is a stronger guarantee, further left is cheaper; the dashed lines mark brute force (its cost, and the accuracy it measures). A point left of the vertical line and near the horizontal one is an explanation that compresses the network.")
+how_to_read("neuron_concentration", "How much of each live neuron's weight lies in the key irreps. Generalising neurons sit near 1; memorising neurons, which store individual (often corrupted) pairs, spread over many irreps and sit on the left. Neurons left of the dashed threshold are the ones pruned.")
+how_to_read("pruning", "Accuracy before and after removing the memorising neurons (green), and with every weight outside the key irreps removed instead (orange). Where the memory lives shows here: the wrong labels are forgotten by whichever intervention removes it, while held-out pairs should hold.")
+
+
+def _marks(fig: go.Figure, history: dict, memorise_step: int | None, grok_step: int | None) -> None:
+    for step, text, colour in ((memorise_step, "memorised", PALETTE[0]), (grok_step, "generalised", PALETTE[2])):
+        if step is not None:
+            fig.add_vline(x=step, line_dash="dash", line_color=colour, row=1, col=1)
+            fig.add_annotation(x=step, y=1.06, yref="y", text=f"{text} (step {step})", showarrow=False, font={"color": colour, "size": 12}, xanchor="left", row=1, col=1)
+
+
+def training_curves(history: dict, memorise_step: int | None = None, grok_step: int | None = None, title: str = "Training: memorise, then generalise") -> go.Figure:
+    steps = history["step"]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.06, specs=[[{"secondary_y": True}], [{}]])
+    fig.add_trace(go.Scatter(x=steps, y=history["train_accuracy"], name="train accuracy", line={"color": PALETTE[0]}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=steps, y=history["test_accuracy"], name="held-out accuracy", line={"color": PALETTE[2]}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=steps, y=history["weight_norm"], name="weight norm", line={"color": PALETTE[7], "dash": "dot"}), row=1, col=1, secondary_y=True)
+    fig.add_trace(go.Scatter(x=steps, y=np.maximum(history["train_loss"], 1e-8), name="train loss", line={"color": PALETTE[0], "width": 1.5}, showlegend=True), row=2, col=1)
+    fig.add_trace(go.Scatter(x=steps, y=np.maximum(history["test_loss"], 1e-8), name="held-out loss", line={"color": PALETTE[2], "width": 1.5}), row=2, col=1)
+    _marks(fig, history, memorise_step, grok_step)
+    styled(fig, title, "", "accuracy", height=560)
+    fig.update_yaxes(range=[0, 1.12], title_text="accuracy", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title_text="weight norm", row=1, col=1, secondary_y=True, showgrid=False)
+    fig.update_yaxes(type="log", title_text="loss (log)", row=2, col=1)
+    fig.update_xaxes(title_text="full-batch training step", row=2, col=1)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0}, margin={"t": 90})
+    return fig
+
+
+def _irrep_ticks(names: list[str], key: list[int], columns: list[int], most: int = 40) -> tuple[list[int], list[str]]:
+    """Tick positions and labels for an irrep axis: every step-th irrep plus every key irrep (in bold)."""
+    step = max(1, int(np.ceil(len(columns) / most)))
+    shown = sorted(set(columns[::step]) | {c for c in columns if c in key})
+    return shown, [f"<b>{names[c]}</b>" if c in key else names[c] for c in shown]
+
+
+def embedding_spectrum(element_energy: np.ndarray, element_names: list[str], irrep_names: list[str], key_irreps: list[int], side: str = "left") -> go.Figure:
+    """element_energy (|G|, n_irreps): squared norm of each element's embedding per irrep."""
+    share = element_energy / np.maximum(element_energy.sum(axis=1, keepdims=True), 1e-30)
+    total = element_energy.sum(axis=0) / max(element_energy.sum(), 1e-30)
+    columns = list(range(len(irrep_names)))
+    tick_values, tick_text = _irrep_ticks(irrep_names, key_irreps, columns)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.18, 0.82], vertical_spacing=0.03)
+    fig.add_trace(go.Bar(x=columns, y=total, marker_color=[PALETTE[1] if c in key_irreps else PALETTE[7] for c in columns], name="share of all elements",
+                         hovertext=[f"{irrep_names[c]}: {total[c]:.1%} of the embedding" for c in columns], hoverinfo="text", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Heatmap(
+        z=share, x=columns, y=list(range(len(element_names))), colorscale="Viridis", zmin=0, zmax=max(float(share.max()), 1e-9),
+        colorbar={"title": {"text": "share"}, "len": 0.8, "y": 0.4},
+        customdata=np.broadcast_to(np.array(element_names, dtype=object)[:, None], share.shape),
+        hovertemplate="element %{customdata}<br>irrep %{x}<br>share %{z:.1%}<extra></extra>",
+    ), row=2, col=1)
+    n = len(element_names)
+    height = int(min(900, max(420, 7 * n + 220)))
+    styled(fig, f"Embedding spectrum ({side} element)", "", "element", height=height)
+    fig.update_xaxes(tickmode="array", tickvals=tick_values, ticktext=tick_text, tickangle=-60, title_text="irreducible representation (bold = key)", row=2, col=1)
+    row_step = max(1, int(np.ceil(n / 30)))
+    fig.update_yaxes(tickmode="array", tickvals=list(range(0, n, row_step)), ticktext=element_names[::row_step], autorange="reversed", row=2, col=1, title_text="element")
+    fig.update_yaxes(title_text="share", row=1, col=1, tickformat=".0%")
+    fig.update_layout(margin={"b": 110})
+    return fig
+
+
+def neuron_order(dominant: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Neurons sorted by dominant irrep (dead last), then by how concentrated they are."""
+    strength = share[np.arange(len(dominant)), np.maximum(dominant, 0)]
+    return np.lexsort((-strength, np.where(dominant < 0, 10**6, dominant)))
+
+
+def neuron_irrep_map(neuron_share: np.ndarray, dominant: np.ndarray, irrep_names: list[str], key_irreps: list[int], selected: int | None = None) -> go.Figure:
+    """neuron_share (m, n_irreps); the trivial irrep (column 0) is not drawn."""
+    order = neuron_order(dominant, neuron_share)
+    rows = list(range(1, len(irrep_names)))
+    z = neuron_share[order][:, rows].T  # (irreps, neurons)
+    positions = np.arange(len(order))
+    fig = go.Figure(go.Heatmap(z=z, x=positions, y=rows, colorscale="Blues", zmin=0, zmax=1, colorbar={"title": {"text": "share"}}, hoverinfo="skip"))
+    grid_x, grid_y = np.meshgrid(positions, rows)
+    neuron_ids = np.broadcast_to(order[None, :], grid_x.shape)
+    hover = [f"neuron {neuron_ids[i, j]}<br>{irrep_names[rows[i]]}: {z[i, j]:.0%}<br>mostly {irrep_names[dominant[neuron_ids[i, j]]] if dominant[neuron_ids[i, j]] >= 0 else 'dead'}"
+             for i in range(len(rows)) for j in range(len(order))]
+    fig.add_trace(go.Scatter(
+        x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", customdata=neuron_ids.ravel(), hovertext=hover, hoverinfo="text",
+        # small markers: a click picks the closest one anyway, and big ones would overlap their neighbours
+        marker={"symbol": "square", "size": 3, "color": "rgba(0,0,0,0)"}, selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
+        showlegend=False, name="neurons",
+    ))
+    if selected is not None and 0 <= selected < len(order):
+        where = int(np.flatnonzero(order == selected)[0])
+        fig.add_vrect(x0=where - 0.5, x1=where + 0.5, line={"color": PALETTE[3], "width": 2})
+    height = int(min(900, max(300, 13 * len(rows) + 170)))
+    styled(fig, "Neurons × irreps: which irrep each neuron uses", "neuron (sorted by dominant irrep)", "irrep", height=height)
+    tick_values, tick_text = _irrep_ticks(irrep_names, key_irreps, rows, most=30)
+    fig.update_yaxes(tickmode="array", tickvals=tick_values, ticktext=tick_text, autorange="reversed")
+    x_step = max(1, len(order) // 16)
+    fig.update_xaxes(tickmode="array", tickvals=positions[::x_step], ticktext=[str(order[p]) for p in positions[::x_step]], showgrid=False)
+    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest")
+    return fig
+
+
+def neuron_activation(table: np.ndarray, element_names: list[str], neuron: int, dominant_name: str, selected_pair: tuple[int, int] | None = None, product_names: np.ndarray | None = None) -> go.Figure:
+    """table (|G|, |G|): the neuron's activation on pair [x, y]."""
+    n = table.shape[0]
+    idx = np.arange(n)
+    # Plasma, not Magma/Inferno: their first stop #000004 collides with the "#0000xx" placeholder colours Streamlit's theme rewrites.
+    fig = go.Figure(go.Heatmap(z=table, x=idx, y=idx, colorscale="Plasma", zmin=0, colorbar={"title": {"text": "activation"}}, hoverinfo="skip"))
+    gx, gy = np.meshgrid(idx, idx)  # gx = right element (column), gy = left element (row)
+    names = np.array(element_names, dtype=object)
+    products = product_names if product_names is not None else np.full((n, n), "", dtype=object)
+    hover = [f"x = {names[y]}, y = {names[x]}<br>x·y = {products[y, x]}<br>activation {table[y, x]:.3g}" for y, x in zip(gy.ravel(), gx.ravel())]
+    fig.add_trace(go.Scatter(
+        x=gx.ravel(), y=gy.ravel(), mode="markers", customdata=np.stack([gy.ravel(), gx.ravel()], axis=1), hovertext=hover, hoverinfo="text",
+        marker={"symbol": "square", "size": max(3, int(300 / n)), "color": "rgba(0,0,0,0)"}, selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
+        showlegend=False, name="pairs",
+    ))
+    if selected_pair is not None:
+        x, y = selected_pair
+        fig.add_shape(type="rect", x0=y - 0.5, x1=y + 0.5, y0=x - 0.5, y1=x + 0.5, line={"color": "#00e5ff", "width": 3})
+    styled(fig, f"Neuron {neuron} (mostly {dominant_name}): activation on every pair", "right element y", "left element x", height=640)
+    step = max(1, int(np.ceil(n / 24)))
+    ticks = {"tickmode": "array", "tickvals": list(idx[::step]), "ticktext": element_names[::step]}
+    fig.update_xaxes(**ticks, tickangle=-60, constrain="domain", showgrid=False)
+    fig.update_yaxes(**ticks, autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False)
+    fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest", margin={"b": 90})
+    return fig
+
+
+def pair_contributions(frame: pd.DataFrame, title: str, top: int = 12) -> go.Figure:
+    """frame: explain.groups.pair_contributions (one row per irrep)."""
+    data = frame.iloc[1:].copy()  # the trivial irrep moves every logit equally
+    data["size"] = data["to_margin"].abs()
+    data = data.sort_values("size", ascending=False)
+    shown = data.head(top)
+    rest = data.iloc[top:]
+    labels, values = list(shown["irrep"]), list(shown["to_margin"])
+    if len(rest):
+        labels.append(f"{len(rest)} other irreps")
+        values.append(float(rest["to_margin"].sum()))
+    colours = [PALETTE[2] if v >= 0 else PALETTE[3] for v in values]
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colours, text=[f"{v:+.2f}" for v in values], textposition="outside", cliponaxis=False))
+    styled(fig, title, "margin contribution (right − best wrong answer)", "irrep", height=max(280, 26 * len(labels) + 130))
+    fig.update_yaxes(autorange="reversed")
+    span = max(1e-9, max(abs(v) for v in values))
+    fig.update_xaxes(range=[min(0, min(values)) - 0.25 * span, max(0, max(values)) + 0.25 * span], zeroline=True, zerolinecolor="#444")
+    return fig
+
+
+def pair_logits(logits: np.ndarray, explained: np.ndarray, element_names: list[str], truth: int, title: str) -> go.Figure:
+    idx = np.arange(len(logits))
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=idx, y=logits, name="full network", marker_color=[PALETTE[2] if i == truth else "#b0b0b0" for i in idx],
+                         hovertext=[f"answer {element_names[i]}: {logits[i]:.2f}" for i in idx], hoverinfo="text"))
+    fig.add_trace(go.Scatter(x=idx, y=explained, name="key irreps only", mode="lines+markers" if len(idx) <= 40 else "lines", line={"color": PALETTE[1]},
+                             hovertext=[f"answer {element_names[i]}: {explained[i]:.2f}" for i in idx], hoverinfo="text"))
+    fig.add_annotation(x=truth, y=float(logits[truth]), text=f"right answer {element_names[truth]}", showarrow=True, arrowhead=2, ay=-30)
+    styled(fig, title, "answer z", "logit", height=340)
+    step = max(1, int(np.ceil(len(idx) / 24)))
+    fig.update_xaxes(tickmode="array", tickvals=list(idx[::step]), ticktext=element_names[::step], tickangle=-60)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80, "b": 90})
+    return fig
+
+
+def equivariance_chart(left: np.ndarray, right: np.ndarray, left_unpermuted: np.ndarray, right_unpermuted: np.ndarray, element_names: list[str]) -> go.Figure:
+    idx = np.arange(1, len(left))
+    names = [element_names[i] for i in idx]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=idx, y=left[1:], name="left: f(g·x, y) vs relabelled f(x, y)", marker_color=PALETTE[0], hovertext=names))
+    fig.add_trace(go.Bar(x=idx, y=right[1:], name="right: f(x, y·g) vs relabelled f(x, y)", marker_color=PALETTE[1], hovertext=names))
+    baseline = (left_unpermuted[1:] + right_unpermuted[1:]) / 2
+    fig.add_trace(go.Scatter(x=idx, y=baseline, mode="markers", name="without relabelling (scale of a miss)", marker={"color": "#888", "symbol": "line-ew-open", "size": 10}))
+    styled(fig, "Equivariance check: does moving the input move the answer the same way?", "group element g", "relative distance", height=380)
+    step = max(1, int(np.ceil(len(idx) / 30)))
+    fig.update_xaxes(tickmode="array", tickvals=list(idx[::step]), ticktext=names[::step], tickangle=-60)
+    fig.update_layout(barmode="group", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 90, "b": 90})
+    return fig
+
+
+def verification_chart(report: dict) -> go.Figure:
+    bound = report.get("bound")
+    rows = [
+        ("brute force (1×)", report["brute_force_accuracy"], PALETTE[0]),
+        ("key irreps only", report["explained_accuracy"], PALETTE[1]),
+        ("key irreps removed", report["without_key_accuracy"], PALETTE[7]),
+    ]
+    if bound:
+        rows.append((f"proved bound ({bound['cost_ratio']:.2f}×)", bound["accuracy"], PALETTE[2]))
+    fig = go.Figure(go.Bar(
+        x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h", marker_color=[r[2] for r in rows],
+        text=[f"{r[1]:.1%}" for r in rows], textposition="outside", cliponaxis=False,
+    ))
+    styled(fig, "Accuracy over all |G|² pairs", "accuracy (cost relative to brute force in brackets)", "", height=300)
+    fig.update_xaxes(range=[0, 1.18], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(margin={"l": 150})
+    return fig
+
+
+def concentration_histogram(concentration: np.ndarray, alive: np.ndarray, threshold: float) -> go.Figure:
+    values = concentration[alive]
+    fig = go.Figure(go.Histogram(x=values, xbins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PALETTE[0], name="live neurons"))
+    fig.add_vline(x=threshold, line_dash="dash", line_color=PALETTE[3], annotation_text=f"prune below {threshold:.2f}", annotation_position="top left")
+    styled(fig, "How concentrated each neuron is on the key irreps", "share of the neuron's weight in the key irreps", "neurons", height=320)
+    fig.update_xaxes(range=[0, 1.02])
+    return fig
+
+
+def pruning_chart(accuracies: pd.DataFrame) -> go.Figure:
+    """accuracies: index = pair subsets, columns before / after (explain.groups.Pruning.accuracies)."""
+    fig = go.Figure()
+    names = {"before": "before", "after": "memorising neurons pruned", "key irreps only": "all weights outside the key irreps removed"}
+    for column, colour in (("before", "#9e9e9e"), ("after", PALETTE[2]), ("key irreps only", PALETTE[1])):
+        if column not in accuracies.columns:
+            continue
+        fig.add_trace(go.Bar(y=list(accuracies.index), x=accuracies[column], orientation="h", name=names[column], marker_color=colour,
+                             text=[f"{v:.1%}" for v in accuracies[column]], textposition="outside", cliponaxis=False))
+    styled(fig, "Accuracy before and after pruning", "accuracy", "", height=400)
+    fig.update_layout(barmode="group", margin={"l": 300}, legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0})
+    fig.update_xaxes(range=[0, 1.15], tickformat=".0%")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def bound_frontier_chart(frontier: list[dict], brute_force_accuracy: float, chosen_rank: int | None = None) -> go.Figure:
+    """frontier: dicts with unexplained_rank, accuracy, cost_ratio (explain.groups.bound_frontier)."""
+    costs = [f["cost_ratio"] for f in frontier]
+    accuracies = [f["accuracy"] for f in frontier]
+    labels = [f"r={f['unexplained_rank']}" for f in frontier]
+    sizes = [16 if f["unexplained_rank"] == chosen_rank else 9 for f in frontier]
+    # label the chosen proof and the two ends; the rest crowd together (their labels are in the hover)
+    shown = [label if i in (0, len(frontier) - 1) or f["unexplained_rank"] == chosen_rank else "" for i, (label, f) in enumerate(zip(labels, frontier))]
+    fig = go.Figure(go.Scatter(x=costs, y=accuracies, mode="lines+markers+text", text=shown, textposition="middle left",
+                               marker={"size": sizes, "color": PALETTE[2]}, line={"color": PALETTE[2]}, name="proved bound",
+                               hovertext=[f"{l}: ≥ {a:.1%} at {c:.2f}× brute-force FLOPs" for l, a, c in zip(labels, accuracies, costs)], hoverinfo="text"))
+    fig.add_vline(x=1.0, line_dash="dash", line_color="#666", annotation_text="brute-force cost", annotation_position="bottom right")
+    fig.add_hline(y=brute_force_accuracy, line_dash="dash", line_color=PALETTE[0], annotation_text="brute-force accuracy", annotation_position="bottom left")
+    styled(fig, "Proof strength against proof cost", "cost (FLOPs, relative to brute force)", "proved accuracy (lower bound)", height=360)
+    fig.update_yaxes(range=[-0.03, 1.1], tickformat=".0%")
+    fig.update_xaxes(range=[0, max(max(costs, default=1.0), 1.0) * 1.1])
+    return fig

@@ -1,0 +1,97 @@
+"""The Mechanisms page in-process (streamlit.testing): renders every recipe from the shipped
+checkpoints, keeps its view in the URL, explains the chosen neuron and pair, and prunes."""
+
+from __future__ import annotations
+
+import pytest
+
+from interp_core import recipes
+
+PAGE = "pages/mechanisms.py"
+RECIPES = [r.name for r in recipes.list_recipes("mechanisms")]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def open_page(app, recipe: str | None = None, **query):
+    """Run app.py once (AppTest needs it before switching to a navigation page), then the page."""
+    at = app(**query)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    if recipe is not None and at.sidebar.selectbox(key="recipe").value != recipe:
+        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_every_recipe_renders_its_explanation_and_checks(app, recipe):
+    at = open_page(app, recipe)
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert at.title[0].value == "Mechanisms"
+    headers = texts(at.subheader)
+    for section in ("1. Training", "2. Which irreducible", "3. Neurons", "4. One pair", "5. Equivariance", "6. Verification", "7. Corrupted labels"):
+        assert section in headers
+    brute, explained = metric(at, "Brute force"), metric(at, "Key irreps only")
+    assert brute.endswith("%") and explained.endswith("%")
+    assert float(brute.rstrip("%")) >= 90.0
+    assert "What the bound proves" in texts(at.markdown)
+    assert at.query_params["recipe"] == recipe
+
+
+def test_the_view_lives_in_the_url_and_a_url_reproduces_it(app):
+    at = open_page(app, "s4-mlp")
+    at.number_input(key="v_neuron").set_value(7).run()
+    at.selectbox(key="v_x").set_value(3).run()
+    at.selectbox(key="v_y").set_value(5).run()
+    assert not at.exception
+    assert at.query_params["v_neuron"] == "7" and at.query_params["v_x"] == "3" and at.query_params["v_y"] == "5"
+    assert "**Neuron 7**" in texts(at.markdown)
+    again = open_page(app, recipe="s4-mlp", v_neuron="7", v_x="3", v_y="5")
+    assert again.number_input(key="v_neuron").value == 7
+    assert again.selectbox(key="v_x").value == 3 and again.selectbox(key="v_y").value == 5
+
+
+def test_the_selected_pair_is_explained_with_the_true_product(app):
+    at = open_page(app, "z113-mlp", v_x="100", v_y="20")
+    assert not at.exception
+    assert "100 + 20 = 7" in texts(at.markdown)
+
+
+def test_bad_url_values_fall_back_quietly(app):
+    at = open_page(app, "d12-mlp", v_neuron="99999", v_x="-4", v_y="abc", v_threshold="lots", v_pruned="maybe")
+    assert not at.exception
+    assert 0 <= at.number_input(key="v_neuron").value < 256
+    assert at.selectbox(key="v_x").value == 1 and at.selectbox(key="v_y").value == 2
+    assert at.slider(key="v_threshold").value == pytest.approx(0.5)
+
+
+def test_pruning_the_memorising_neurons_of_the_corrupted_recipe(app):
+    at = open_page(app, "z59-noisy-mlp")
+    assert not at.exception
+    assert "wrong answer" in texts(at.markdown)
+    at.button(key="mech_prune").click().run()
+    assert not at.exception
+    assert at.query_params["v_pruned"] == "1"
+    table = next(df.value for df in at.dataframe if "before" in df.value.columns).set_index("pairs scored")
+    memorised = table.loc["corrupted training pairs (their wrong label)"]
+    assert memorised["before"] > 0.5
+    assert memorised["key irreps only"] < memorised["before"]  # removing the non-key weights forgets wrong labels
+    verdict = texts(at.markdown)
+    assert "Removing every weight outside the key irreps **forgets**" in verdict and "Pruning the" in verdict
+
+
+def test_a_missing_model_says_how_to_train_it(app, monkeypatch):
+    from ui import mechanisms as cached
+
+    monkeypatch.setattr(cached, "mechanism", lambda name: None)
+    at = open_page(app, "s4-mlp")
+    assert not at.exception
+    assert "not trained yet" in texts(at.info)

@@ -1,0 +1,59 @@
+"""The Mechanisms page in headless Chromium: the clicks AppTest cannot make. Clicking a cell of
+the neuron × irrep map opens that neuron's activation table; clicking a cell of the table
+explains that pair."""
+
+import re
+
+import pytest
+
+from interp_core.data.groups import get_group
+from interp_core.figures.mechanisms import neuron_order
+from interp_core.store import SHIPPED_ROOT, Store
+
+pytestmark = pytest.mark.browser
+
+
+def chart(tab, title: str):
+    return tab.page.locator("[data-testid=stPlotlyChart]").filter(has_text=title)
+
+
+def shipped_arrays(name: str) -> dict:
+    store = Store(SHIPPED_ROOT, readonly=True)
+    return store.read_arrays(store.open(name), "analysis.safetensors")
+
+
+def test_clicking_a_neuron_shows_its_activation_table_and_a_pair_its_explanation(server, tab):
+    arrays = shipped_arrays("s4-mlp")
+    order = neuron_order(arrays["dominant"], arrays["neuron_share"])
+    start = int(order[0])
+    position = 5  # the sixth column of the sorted map
+    target = int(order[position])
+    assert target != start
+    # A fresh server serves a sub-page URL without app.py until "/" has run once: open Home first.
+    tab.open(f"{server.url}/")
+    tab.open(f"{server.url}/mechanisms?recipe=s4-mlp&v_neuron={start}&v_x=0&v_y=0")
+    assert chart(tab, f"Neuron {start} (mostly").count() == 1
+
+    cells = chart(tab, "Neurons × irreps").locator(".scatterlayer .trace .points path")
+    assert cells.count() == len(order) * (len(arrays["irrep_share"]) - 1)  # one cell per neuron and non-trivial irrep
+    cells.nth(position).click(force=True)
+    tab.page.wait_for_url(re.compile(rf"v_neuron={target}\b"), timeout=30_000)
+    tab.wait_ready()
+    table = chart(tab, f"Neuron {target} (mostly")
+    assert table.count() == 1
+    assert tab.page.get_by_text(f"Neuron {target}", exact=True).count() >= 1
+
+    group = get_group("S4")
+    n = group.order
+    pairs = table.locator(".scatterlayer .trace .points path")
+    assert pairs.count() == n * n  # the whole |G| x |G| table
+    x, y = 5, 17
+    pairs.nth(x * n + y).click(force=True)
+    tab.page.wait_for_url(re.compile(rf"v_x={x}\b.*v_y={y}\b|v_y={y}\b.*v_x={x}\b"), timeout=30_000)
+    tab.wait_ready()
+    product = group.describe(x, y)
+    assert tab.page.get_by_text(product).count() >= 1
+    assert chart(tab, f"Why {group.elements[x]}, {group.elements[y]} → {group.elements[int(group.table[x, y])]}").count() == 1
+    tab.screenshot("mechanisms-neuron-and-pair")
+    assert tab.problems() == [], tab.problems()
+
