@@ -11,6 +11,6 @@ st.set_page_config(page_title="Interp Explorer", page_icon="assets/icon.png", la
 state.load_url_once()
 state.apply_pending()
 
-home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)  # served at /
+home = st.Page("views/home.py", title="Home", icon=":material/home:", default=True)  # served at /
 family_pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in built_pages()]
 st.navigation([home, *family_pages]).run()

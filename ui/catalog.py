@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+# Not "pages/": a folder of that name next to app.py makes Streamlit's legacy page discovery serve
+# a fresh server's first deep link (/rules?...) without running app.py, losing the URL state.
+PAGES_DIR = Path(__file__).resolve().parent.parent / "views"
 
 
 @dataclass(frozen=True)
@@ -18,8 +20,8 @@ class FamilyPage:
 
     @property
     def path(self) -> str | None:
-        """pages/<family>.py once that page exists; None shows "not built yet" on Home."""
-        return f"pages/{self.family}.py" if (PAGES_DIR / f"{self.family}.py").is_file() else None
+        """views/<family>.py once that page exists; None shows "not built yet" on Home."""
+        return f"views/{self.family}.py" if (PAGES_DIR / f"{self.family}.py").is_file() else None
 
 
 FAMILY_PAGES = [

@@ -119,7 +119,7 @@ def test_each_page_remembers_its_recipe_when_switching_pages(app):
     at.switch_page(page.path).run()
     rules_choice = at.sidebar.selectbox(key="recipe").options[-1]
     at.sidebar.selectbox(key="recipe").set_value(rules_choice).run()
-    at.switch_page("pages/home.py").run()
+    at.switch_page("views/home.py").run()
     assert at.sidebar.selectbox(key="recipe").value == rules_choice  # Home lists every recipe
     at.sidebar.selectbox(key="recipe").set_value("wine-mlp").run()
     at.switch_page(page.path).run()

@@ -7,7 +7,7 @@ import pytest
 
 from interp_core import recipes
 
-PAGE = "pages/mechanisms.py"
+PAGE = "views/mechanisms.py"
 RECIPES = [r.name for r in recipes.list_recipes("mechanisms")]
 
 

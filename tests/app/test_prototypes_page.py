@@ -10,7 +10,7 @@ from interp_core import recipes
 from interp_core.explain.prototypes import analyse
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
-PAGE = "pages/prototypes.py"
+PAGE = "views/prototypes.py"
 RECIPES = ["digits-protonet", "digits-protonet-prob", "breast-cancer-protonet", "gunpoint-protonet"]
 
 

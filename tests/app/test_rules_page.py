@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-PAGE = "pages/rules.py"
+PAGE = "views/rules.py"
 
 
 def texts(elements) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from interp_core import recipes
 
-PAGE = "pages/sae.py"
+PAGE = "views/sae.py"
 SAE_RECIPES = [r.name for r in recipes.list_recipes("sae")]
 
 

@@ -13,7 +13,7 @@ from interp_core import recipes
 from interp_core.explain import timeseries as tsx
 from interp_core.store import SHIPPED_ROOT, Store
 
-PAGE = "pages/timeseries.py"
+PAGE = "views/timeseries.py"
 RECIPES = [r.name for r in recipes.list_recipes("timeseries")]
 
 
@@ -70,19 +70,19 @@ def test_the_view_lives_in_the_url_and_a_url_reproduces_it(app):
     at.multiselect(key="ts_methods").set_value(["deeplift", "saliency"]).run()
     at.toggle(key="v_tsr").set_value(True).run()
     at.radio(key="v_target").set_value("true").run()
-    at.selectbox(key="v_map").set_value("gradient_shap").run()
+    at.selectbox(key="v_emap").set_value("gradient_shap").run()
     assert not at.exception, at.exception
     assert at.query_params["v_methods"] == "deeplift,saliency"
-    assert at.query_params["v_tsr"] == "True" and at.query_params["v_target"] == "true" and at.query_params["v_map"] == "gradient_shap"
+    assert at.query_params["v_tsr"] == "True" and at.query_params["v_target"] == "true" and at.query_params["v_emap"] == "gradient_shap"
     per_series = next(df.value for df in at.dataframe if "deletion_area" in df.value.columns)
     assert list(per_series["method"]) == ["DeepLift + TSR", "Saliency + TSR"]
     assert per_series["auprc"].between(0, 1).all()
-    query = {k: at.query_params[k] for k in ("v_methods", "v_tsr", "v_target", "v_map")}
+    query = {k: at.query_params[k] for k in ("v_methods", "v_tsr", "v_target", "v_emap")}
     again = open_page(app, recipe="seqcomb-mv-cnn", example=5, **query)
     assert not again.exception
     assert again.multiselect(key="ts_methods").value == ["deeplift", "saliency"]
     assert again.toggle(key="v_tsr").value is True and again.radio(key="v_target").value == "true"
-    assert again.selectbox(key="v_map").value == "gradient_shap"
+    assert again.selectbox(key="v_emap").value == "gradient_shap"
 
 
 def test_bad_url_values_fall_back_quietly(app):
@@ -91,7 +91,7 @@ def test_bad_url_values_fall_back_quietly(app):
     assert at.multiselect(key="ts_methods").value == ["occlusion"]
     assert at.toggle(key="v_tsr").value is False
     assert at.radio(key="v_target").value == "predicted"
-    assert at.selectbox(key="v_map").value in tsx.REPORT_METHODS
+    assert at.selectbox(key="v_emap").value in tsx.REPORT_METHODS
     assert at.radio(key="v_colour").value == "class"
 
 

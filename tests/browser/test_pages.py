@@ -55,3 +55,27 @@ def test_training_in_the_browser_shows_progress_and_finishes(server, tab):
     tab.wait_ready()
     assert tab.page.get_by_text("Status").count() >= 1
     assert tab.page.locator("[data-testid=stMetricValue]").filter(has_text="trained").count() == 1
+
+
+def test_a_deep_link_works_as_the_first_request_to_a_fresh_server(browser, tmp_path):
+    """A stakeholder's link may be the first thing a just-started server sees."""
+    from interp_core import recipes
+    from interp_core.apprunner import AppPage, AppServer
+
+    page = next((p for p in built_pages() if p.family == "rules"), None)
+    if page is None:
+        pytest.skip("no family page is built")
+    recipe = recipes.list_recipes(page.family)[-1].name
+    server = AppServer(tmp_path / "store")
+    tab = AppPage(browser)
+    try:
+        server.wait_healthy()
+        tab.open(f"{server.url}/{page.url_path}?recipe={recipe}&example=2")
+        assert tab.problems() == []
+        sidebar = tab.page.locator("[data-testid=stSidebar]")
+        assert sidebar.get_by_role("combobox", name="Recipe in use").input_value() == recipe
+        assert f"recipe={recipe}" in tab.page.url
+        assert page.title in tab.page.locator("h1").first.inner_text()
+    finally:
+        tab.close()
+        server.stop()

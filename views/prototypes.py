@@ -25,8 +25,7 @@ from ui import cache, sidebar, state
 from ui import prototypes as proto_cache
 from ui.components import chart, show_error
 
-# On a cold server Streamlit may run this file without app.py (its pages/ folder convention):
-# read the URL state here too so a deep link still reproduces the view (both calls are idempotent).
+# Harmless belt and braces: app.py already does this (both calls are idempotent).
 state.load_url_once()
 state.apply_pending()
 sidebar.render("prototypes")

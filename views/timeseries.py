@@ -167,9 +167,9 @@ with right:
     if not map_methods:
         st.info("This report has no explanation map.")
     else:
-        map_method = ts.choice("v_map", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
+        map_method = ts.choice("v_emap", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
         a, b = st.columns(2)
-        a.selectbox("Method for the map", map_methods, key="v_map", format_func=tsx.method_label)
+        a.selectbox("Method for the map", map_methods, key="v_emap", format_func=tsx.method_label)
         colour = ts.choice("v_colour", ["class", "prediction"], "class")
         b.radio("Colour by", ["class", "prediction"], key="v_colour", horizontal=True, format_func=lambda v: "true class" if v == "class" else "prediction")
         fig = explanation_map(
