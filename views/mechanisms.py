@@ -104,6 +104,8 @@ energy = arrays["element_energy_left" if side == "left" else "element_energy_rig
 chart(figs.embedding_spectrum(energy, names, mech.irrep_names, key_irreps, side), "embedding_spectrum", key="mech_spectrum")
 clusters = pd.DataFrame(report["clusters"])
 if not clusters.empty:
+    clusters["mean share in own irrep"] = pd.to_numeric(clusters["mean share in own irrep"], errors="coerce")
+if not clusters.empty:
     st.markdown("**Neuron clusters**: each live neuron is assigned to the irrep holding most of its weight.")
     st.dataframe(clusters, hide_index=True, column_config={
         "irrep": "Dominant irrep", "key": "Key irrep", "neurons": "Neurons",
@@ -256,11 +258,9 @@ with right:
 with left:
     chart(figs.concentration_histogram(arrays["key_concentration"], mech.alive, float(threshold)), "neuron_concentration", key="mech_concentration")
 if pruned:
-    shown = accuracies.drop(columns="pairs")
-    if not mech.corrupted:
-        shown = shown.drop(index=[i for i in shown.index if i.startswith("corrupted")])
-    chart(figs.pruning_chart(shown), "pruning", key="mech_pruning")
-    st.dataframe(accuracies.reset_index(), hide_index=True, column_config={
+    scored = accuracies[accuracies["pairs"] > 0]  # no corrupted rows for a clean recipe
+    chart(figs.pruning_chart(scored.drop(columns="pairs")), "pruning", key="mech_pruning")
+    st.dataframe(scored.reset_index(), hide_index=True, column_config={
         "pairs scored": "Pairs scored", "before": st.column_config.NumberColumn("Before", format="percent"),
         "after": st.column_config.NumberColumn("Memorising neurons pruned", format="percent"),
         "key irreps only": st.column_config.NumberColumn("Weights outside key irreps removed", format="percent"), "pairs": "Number of pairs",

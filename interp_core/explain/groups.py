@@ -640,7 +640,10 @@ class Pruning:
     accuracies: pd.DataFrame
 
     def to_dict(self) -> dict:
-        return {"threshold": self.threshold, "neurons": self.neurons, "accuracies": self.accuracies.reset_index().to_dict(orient="list")}
+        """JSON-able; an accuracy over no pairs (no corrupted labels) is None rather than NaN."""
+        table = self.accuracies.reset_index().astype(object)
+        table = table.where(pd.notna(table), None)
+        return {"threshold": self.threshold, "neurons": self.neurons, "accuracies": table.to_dict(orient="list")}
 
 
 def memorising_neurons(decomposition: Decomposition, threshold: float = 0.5) -> list[int]:
@@ -701,7 +704,7 @@ class GroupReport:
     bound: dict | None
     equivariance: dict
     memorising_neurons: list[int]
-    pruning: dict | None
+    pruning: dict
     bound_frontier: list[dict] = field(default_factory=list)
     clusters: list[dict] = field(default_factory=list)
     seconds: float = 0.0
@@ -733,9 +736,8 @@ def _analyse(parts: NetworkParts, key: str, split: dict, coverage: float, thresh
     symmetry = equivariance(parts, group, table)
     frontier = bound_frontier(parts, key, decomposition.key_irreps) if with_bound else []
     bound = headline_bound(frontier) if frontier else None
-    corrupted = bool((train_labels != truth[train_index]).any())
     memorising = memorising_neurons(decomposition, threshold)
-    pruning = pruning_report(parts, group, split, memorising, threshold, decomposition.key_irreps).to_dict() if corrupted else None
+    pruning = pruning_report(parts, group, split, memorising, threshold, decomposition.key_irreps).to_dict()
     report = GroupReport(
         group=key,
         train_accuracy=accuracy_on(parts, train_index, train_labels),
@@ -751,7 +753,7 @@ def _analyse(parts: NetworkParts, key: str, split: dict, coverage: float, thresh
                       "left_unpermuted": float(symmetry.left_unpermuted[1:].mean()), "right_unpermuted": float(symmetry.right_unpermuted[1:].mean())},
         memorising_neurons=memorising,
         pruning=pruning,
-        clusters=decomposition.clusters().to_dict(orient="records"),
+        clusters=[{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()} for row in decomposition.clusters().to_dict(orient="records")],
     )
     report.seconds = time.perf_counter() - start
     return report, decomposition, symmetry

@@ -315,9 +315,9 @@ def explain_groups(args) -> dict:
         "bound_cost_ratio": None if bound is None else bound["cost_ratio"],
         "bound_seconds": None if bound is None else bound["seconds"],
         "brute_force_seconds": None if bound is None else bound["brute_force_seconds"],
-        "pruning": None if report.pruning is None else {
-            name: {"before": before, "after": after}
-            for name, before, after in zip(report.pruning["accuracies"]["pairs scored"], report.pruning["accuracies"]["before"], report.pruning["accuracies"]["after"])
+        "pruning": {
+            name: {"before": before, "after_pruning": after, "key_irreps_only": key_only, "pairs": pairs}
+            for name, before, after, key_only, pairs in zip(*(report.pruning["accuracies"][c] for c in ("pairs scored", "before", "after", "key irreps only", "pairs")))
         },
         "recorded_test_accuracy": trained.metrics.get("test_accuracy"),
         "status": trained.status,
@@ -330,10 +330,11 @@ def explain_groups(args) -> dict:
         print(f"  equivariance distance left {report.equivariance['left']:.3f}  right {report.equivariance['right']:.3f}")
         if bound:
             print(f"  proved lower bound {bound['accuracy']:.4f} at {bound['cost_ratio']:.0%} of brute-force FLOPs")
-        print(f"  memorising neurons: {len(report.memorising_neurons)}")
-        if report.pruning:
-            for name, values in result["pruning"].items():
-                print(f"    {name:<48} {values['before']:.3f} -> {values['after']:.3f}")
+        print(f"  memorising neurons (less than {config.get('prune_threshold', 0.5):.0%} of their weight in the key irreps): {len(report.memorising_neurons)}")
+        print(f"    {'accuracy on':<46} {'before':>7} {'pruned':>7} {'key only':>9}")
+        for name, values in result["pruning"].items():
+            if values["pairs"]:
+                print(f"    {name:<46} {values['before']:>7.3f} {values['after_pruning']:>7.3f} {values['key_irreps_only']:>9.3f}")
     return result
 
 
