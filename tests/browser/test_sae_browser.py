@@ -9,9 +9,6 @@ pytestmark = pytest.mark.browser
 
 
 def open_sae(server, tab, query: str) -> None:
-    # Home first: a fresh server whose first run is a page URL serves pages/ as plain files
-    # (Streamlit has not yet seen app.py's st.navigation), which skips the URL state.
-    tab.open(server.url)
     tab.open(f"{server.url}/sae?{query}")
 
 
