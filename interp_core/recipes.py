@@ -52,7 +52,8 @@ class Recipe:
         """Hash of what was trained: the recipe's settings, or the effective ones after overrides."""
         config = self.config()
         if train_config is not None:
-            config["train_config"] = {**self.train_config, **{k: v for k, v in train_config.items() if self.train_config.get(k, v) != v}}
+            # an override counts when it differs from the recipe's value, or the recipe leaves it to the default
+            config["train_config"] = {**self.train_config, **{k: v for k, v in train_config.items() if k not in self.train_config or self.train_config[k] != v}}
         return config_hash({**config, "seed": int(seed)})
 
 
