@@ -19,7 +19,7 @@ from interp_core.figures.common import PALETTE, how_to_read, styled
 how_to_read("group_training", "Top: accuracy on the training pairs and on the held-out pairs after each full-batch step, with the weight norm (dotted, right axis). Bottom: the two losses on a log scale. Grokking is the gap between the 'memorised' and 'generalised' lines: training pairs are fitted long before held-out ones.")
 how_to_read("embedding_spectrum", "Each row is a group element; each column an irreducible representation (a frequency for Z_n). Colour is the share of that element's embedding lying in that irrep's component; the bar on top sums it over elements. Bold names are the key irreps. A Fourier-style algorithm shows a few bright columns.")
 how_to_read("neuron_irrep_map", "Each column is a hidden neuron (sorted by the irrep it mostly uses); each row a non-trivial irrep. Colour is the share of the neuron's weights (input embeddings and output row together) in that irrep. Click a cell to open that neuron's activation table below.")
-how_to_read("neuron_activation", "The selected neuron's activation (after ReLU) for every pair: left element down, right element across. Periodic stripes mean the neuron reads a frequency of x·y. Click a cell to explain that pair below; the outlined cell is the pair in view.")
+how_to_read("neuron_activation", "The selected neuron's activation (after ReLU) for every pair: left element down, right element across. A regular pattern means the neuron reads one irrep (one frequency for Z_n) of x and of y; the output layer combines many such neurons into a function of x·y. Click a cell to explain that pair below; the outlined cell is the pair in view.")
 how_to_read("pair_contributions", "How each irrep pushes the right answer above the strongest wrong answer for the selected pair: the network's logits split exactly into one part per irrep, so the bars add up to the margin. Positive bars help the right answer.")
 how_to_read("pair_logits", "The network's logit for every possible answer on the selected pair (grey), and the same logits from the network restricted to its key irreps (orange line). The right answer is marked.")
 how_to_read("equivariance", "For each group element g: how far f(g·x, y) is from f(x, y) with its answers relabelled by g (left), and the same on the right, relative to the size of the logits (0 = exactly equivariant). The grey markers are the same distance without relabelling: what an unrelated function would score.")
@@ -253,11 +253,11 @@ def bound_frontier_chart(frontier: list[dict], brute_force_accuracy: float, chos
     sizes = [16 if f["unexplained_rank"] == chosen_rank else 9 for f in frontier]
     # label the chosen proof and the two ends; the rest crowd together (their labels are in the hover)
     shown = [label if i in (0, len(frontier) - 1) or f["unexplained_rank"] == chosen_rank else "" for i, (label, f) in enumerate(zip(labels, frontier))]
-    fig = go.Figure(go.Scatter(x=costs, y=accuracies, mode="lines+markers+text", text=shown, textposition="middle left",
+    fig = go.Figure(go.Scatter(x=costs, y=accuracies, mode="lines+markers+text", text=shown, textposition="top left",
                                marker={"size": sizes, "color": PALETTE[2]}, line={"color": PALETTE[2]}, name="proved bound",
                                hovertext=[f"{l}: ≥ {a:.1%} at {c:.2f}× brute-force FLOPs" for l, a, c in zip(labels, accuracies, costs)], hoverinfo="text"))
     fig.add_vline(x=1.0, line_dash="dash", line_color="#666", annotation_text="brute-force cost", annotation_position="bottom right")
-    fig.add_hline(y=brute_force_accuracy, line_dash="dash", line_color=PALETTE[0], annotation_text="brute-force accuracy", annotation_position="bottom left")
+    fig.add_hline(y=brute_force_accuracy, line_dash="dash", line_color=PALETTE[0], annotation_text="brute-force accuracy", annotation_position="bottom right")
     styled(fig, "Proof strength against proof cost", "cost (FLOPs, relative to brute force)", "proved accuracy (lower bound)", height=360)
     fig.update_yaxes(range=[-0.03, 1.1], tickformat=".0%")
     fig.update_xaxes(range=[0, max(max(costs, default=1.0), 1.0) * 1.1])

@@ -86,6 +86,9 @@ def test_pruning_the_memorising_neurons_of_the_corrupted_recipe(app):
     assert memorised["key irreps only"] < memorised["before"]  # removing the non-key weights forgets wrong labels
     verdict = texts(at.markdown)
     assert "Removing every weight outside the key irreps **forgets**" in verdict and "Pruning the" in verdict
+    at.button(key="mech_restore").click().run()
+    assert not at.exception and at.query_params["v_pruned"] == "0"
+    assert not any("before" in df.value.columns for df in at.dataframe)
 
 
 def test_a_missing_model_says_how_to_train_it(app, monkeypatch):
