@@ -105,6 +105,13 @@ def test_z113_generalises_from_under_half_the_pairs_and_its_key_frequencies_expl
     assert stored["equivariance"]["left"] < 0.5 * stored["equivariance"]["left_unpermuted"]
     assert stored["bound"] is not None and stored["bound"]["accuracy"] <= full
     assert split["train_index"].shape == trained.dataset.y_train.shape
+    # the analyses run in float64 on the folded weights; the float32 network agrees on every pair
+    import torch
+
+    pairs = np.stack(np.meshgrid(np.arange(113), np.arange(113), indexing="ij"), axis=-1).reshape(-1, 2)
+    with torch.no_grad():
+        torch_answers = trained.model(torch.as_tensor(pairs, dtype=torch.float32)).argmax(1).numpy()
+    assert (torch_answers == parts.logits(pairs[:, 0], pairs[:, 1]).argmax(1)).all()
 
 
 @pytest.mark.parametrize("name", MECHANISMS)
