@@ -258,3 +258,12 @@ def test_memorising_neurons_are_found_and_pruned():
     assert table.loc["corrupted training pairs (true answer)", "after"] == 1.0
     assert table.loc["corrupted training pairs (their wrong label)", "after"] == 0.0
     assert table.loc["corrupted training pairs (their wrong label)", "pairs"] == 10
+
+
+@pytest.mark.parametrize("key", ["Z10", "D12", "S4"])
+def test_the_irrep_table_reports_the_checks(key):
+    table = gx.irrep_table(key)
+    assert table["basis functions"].sum() == get_group(key).order
+    assert set(np.round(table["<χ,χ>"], 9)) <= {1.0, 2.0}
+    assert (table["max |ρ(ab) − ρ(a)ρ(b)|"] < 1e-10).all()
+    assert ((table["<χ,χ>"].round(9) == 2.0) == (table["Frobenius–Schur"].abs() < 1e-9)).all()

@@ -98,5 +98,10 @@ def pruning(name: str, stamp: str, threshold: float) -> tuple[list[int], pd.Data
     return neurons, report.accuracies
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def irrep_table(key: str) -> pd.DataFrame:
+    return explain.irrep_table(key)
+
+
 def product_names(group: Group) -> np.ndarray:
     return np.array(group.elements, dtype=object)[group.table]

@@ -102,6 +102,16 @@ if st.session_state.get("v_side") not in ("left", "right"):
 side = st.radio("Embedding of the", ["left", "right"], horizontal=True, key="v_side", format_func=lambda s: f"{s} element")
 energy = arrays["element_energy_left" if side == "left" else "element_energy_right"]
 chart(figs.embedding_spectrum(energy, names, mech.irrep_names, key_irreps, side), "embedding_spectrum", key="mech_spectrum")
+with st.expander(f"The {len(mech.irrep_names)} irreducible representations of {group.name}, computed here and checked"):
+    st.markdown(
+        "Each irrep is built from matrices for the group's generators and extended to every element through the multiplication table "
+        "(Young's orthogonal form for S_n). Checks: ρ(ab) = ρ(a)ρ(b) for every pair, orthogonal matrices, characters orthonormal "
+        "(⟨χ, χ⟩ = 1; 2 for the real form of a complex pair, as Z_n's frequencies), and the basis functions add up to |G|."
+    )
+    st.dataframe(cached.irrep_table(group.key), hide_index=True, column_config={
+        "<χ,χ>": st.column_config.NumberColumn(format="%.6f"), "Frobenius–Schur": st.column_config.NumberColumn(format="%.3f"),
+        "max |ρ(ab) − ρ(a)ρ(b)|": st.column_config.NumberColumn(format="%.1e"),
+    })
 clusters = pd.DataFrame(report["clusters"])
 if not clusters.empty:
     clusters["mean share in own irrep"] = pd.to_numeric(clusters["mean share in own irrep"], errors="coerce")

@@ -200,7 +200,32 @@ def irreps(key: str) -> tuple[Irrep, ...]:
         error = homomorphism_error(group, irrep.matrices)
         if error > 1e-8:
             raise RuntimeError(f"{irrep.name} of {group.name} is not a representation (error {error:.2e})")
+    chars = np.stack([irrep.character for irrep in found])
+    inner = chars @ chars.T / group.order
+    expected = np.diag([1.0 if irrep.kind == "real" else 2.0 for irrep in found])
+    if np.abs(inner - expected).max() > 1e-8:  # irreducible, and pairwise inequivalent
+        raise RuntimeError(f"the characters of {group.name}'s irreps are not orthonormal (error {np.abs(inner - expected).max():.2e})")
     return tuple(found)
+
+
+def irrep_table(key: str) -> pd.DataFrame:
+    """One row per irrep with the checks it passed: dimension, type, <χ, χ>, Frobenius-Schur
+    indicator, largest homomorphism error, and how many basis functions it gives."""
+    group = get_group(key)
+    rows = []
+    for irrep in irreps(key):
+        chi = irrep.character
+        rows.append({
+            "irrep": irrep.short,
+            "name": irrep.name,
+            "dimension": irrep.dim,
+            "type": "real" if irrep.kind == "real" else "complex pair (real form)",
+            "<χ,χ>": float(chi @ chi / group.order),
+            "Frobenius–Schur": frobenius_schur(irrep, group),
+            "max |ρ(ab) − ρ(a)ρ(b)|": homomorphism_error(group, irrep.matrices),
+            "basis functions": irrep.span_dim,
+        })
+    return pd.DataFrame(rows)
 
 
 def frobenius_schur(irrep: Irrep, group: Group) -> float:
