@@ -153,7 +153,7 @@ def test_saliency_is_the_absolute_gradient_and_gradient_shap_matches_in_expectat
     np.testing.assert_allclose(got, weights[0] * (X - background.mean(0)), atol=0.35)
 
 
-@pytest.mark.parametrize("method", list(tsx.METHODS) + ["random", "integrated_gradients+tsr", "occlusion+tsr"])
+@pytest.mark.parametrize("method", list(tsx.METHODS) + ["random", "deeplift+tsr", "occlusion+tsr"])
 def test_every_method_keeps_the_input_shape_on_a_cnn(method):
     torch.manual_seed(0)
     model = FCN1d([3, 30], 4, channels=[8, 8, 8]).eval()

@@ -82,7 +82,7 @@ def auprc_bars(table, published: dict[str, float] | None = None, title: str = "A
             x=[value, value], y=[labels[0], labels[-1]], mode="lines", name=f"{name}: {value:.3f}",
             line={"dash": dashes[i % 3], "color": class_color(1 + i), "width": 2.5}, hovertemplate=f"{name}: {value:.3f}<extra></extra>",
         ))
-    styled(fig, title, "mean AUPRC (series with a ground truth)", "", height=max(320, 30 * len(labels) + 170))
+    styled(fig, title, "mean AUPRC", "", height=max(320, 30 * len(labels) + 170))
     fig.update_xaxes(range=[0, 1.0])
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0}, margin={"b": 100, "l": 150})
