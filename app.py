@@ -14,3 +14,6 @@ state.apply_pending()
 home = st.Page("views/home.py", title="Home", icon=":material/home:", default=True)  # served at /
 family_pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in built_pages()]
 st.navigation([home, *family_pages]).run()
+# Pages may correct URL-provided values (an unknown option falls back to its default) after the
+# sidebar mirrored them; mirror once more so the address bar always shows the view on screen.
+state.write_url()

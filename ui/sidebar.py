@@ -18,6 +18,8 @@ def render(family: str | None = None) -> None:
 
     ``family`` limits the recipe list to a page's family.
     """
+    state.load_url_once()
+    state.apply_pending()  # app.py does this too; AppTest may run a page without app.py after switch_page
     options = recipe_options(family) or recipe_options()
     # Each page lists only its family's recipes; remember the last one chosen per page so that
     # going to another page and back keeps it.
