@@ -126,7 +126,7 @@ def explain_attributions(args) -> dict:
         "has_ground_truth": report.has_masks,
         "target": "true class",
         "methods": report.metrics(),
-        "series_per_s": {m: round(len(report.example_index) / s, 2) for m, s in report.seconds.items() if s},
+        "series_per_s": {m: round(len(report.example_index) / s, 2) for m, s in report.seconds.items() if s and m != tsx.RANDOM},
         "device": report.device,
         "seconds": round(seconds, 2),
     }
@@ -149,7 +149,8 @@ def _print_table(result: dict) -> None:
         def cell(k, width):
             v = scores.get(k)
             return f"{v:>{width}.3f}" if v is not None else f"{'-':>{width}}"
-        print(f"{m:<28} {cell('auprc', 7)} {cell('aup', 7)} {cell('aur', 7)} {cell('deletion_auc', 9)} {cell('insertion_auc', 9)} {result['series_per_s'].get(m, float('nan')):>9.1f}")
+        speed = result["series_per_s"].get(m)
+        print(f"{m:<28} {cell('auprc', 7)} {cell('aup', 7)} {cell('aur', 7)} {cell('deletion_auc', 9)} {cell('insertion_auc', 9)} {(f'{speed:9.1f}' if speed else '-'):>9}")
 
 
 cli.EXPLAINERS["attributions"] = explain_attributions
