@@ -1,0 +1,129 @@
+"""The Concepts page driven in-process with streamlit.testing, on the shipped checkpoints."""
+
+import numpy as np
+import pytest
+
+from interp_core import recipes
+from interp_core.data.concepts import SHAPES_CLASSES, SHAPES_CONCEPTS
+from interp_core.explain.concepts import concept_probabilities
+from interp_core.store import SHIPPED_ROOT, Catalog, Store
+
+PAGE = "views/concepts.py"
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def open_page(app, recipe: str = "shapes-cnn", **query):
+    """Run app.py once (AppTest needs it before switching pages), open the page, pick the recipe
+    (a page switch resets the sidebar's recipe widget); the other URL keys carry over."""
+    at = app(**query).run()
+    at.switch_page(PAGE)
+    at.run()
+    if at.sidebar.selectbox(key="recipe").value != recipe:
+        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
+    return at
+
+
+def test_tcav_view_renders_from_the_shipped_classifier(app):
+    at = open_page(app, recipe="shapes-cnn")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Concepts"
+    assert at.sidebar.selectbox(key="recipe").value == "shapes-cnn"
+    assert at.selectbox(key="v_class").value == SHAPES_CLASSES[0]
+    assert "Ground truth of this dataset" in texts(at.info)
+    assert "Against the ground truth" in texts(at.markdown)
+    table = at.dataframe[0].value
+    assert {"concept", "class", "layer", "score", "p_value", "significant", "cav_accuracy"} <= set(table.columns)
+    assert set(table["concept"]) == set(SHAPES_CONCEPTS)
+
+
+def test_deep_link_picks_class_and_concept_and_bad_values_fall_back(app):
+    at = open_page(app, recipe="shapes-cnn", v_class="striped round", v_concept="striped", v_layer="block2", example="3")
+    assert not at.exception
+    assert at.selectbox(key="v_class").value == "striped round"
+    assert at.selectbox(key="v_concept").value == "striped"
+    assert at.selectbox(key="v_layer").value == "block2"
+    assert "Example 3" in texts(at.subheader)
+    at = open_page(app, recipe="shapes-cnn", v_class="no such class", v_view="nonsense", v_layer="x")
+    assert not at.exception
+    assert at.selectbox(key="v_class").value == SHAPES_CLASSES[0]
+    assert at.query_params["v_view"] == "TCAV"
+
+
+@pytest.fixture(scope="module")
+def cbm_example():
+    """A test example whose bottleneck model is confident the shape is striped: switching 'striped' off must make it 'solid'."""
+    catalog = Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True))
+    model = recipes.load("shapes-cbm", catalog, device="cpu")
+    probabilities = concept_probabilities(model.model, model.dataset.X_test)
+    striped = SHAPES_CONCEPTS.index("striped")
+    candidates = np.flatnonzero((probabilities[:, striped] > 0.9) & (model.predict_proba(model.dataset.X_test).argmax(1) != 0))
+    return int(candidates[0])
+
+
+def test_setting_a_concept_by_hand_changes_the_prediction(app, cbm_example):
+    at = open_page(app, recipe="shapes-cbm", v_view="Concept bottleneck", example=str(cbm_example))
+    assert not at.exception, at.exception
+    before = texts(at.markdown)
+    assert "Prediction from your concepts" in before
+    mode = recipes.get_recipe("shapes-cbm").train_config["mode"]
+    slider = at.slider(key=f"wi_shapes-cbm_{mode}_{cbm_example}_{SHAPES_CONCEPTS.index('striped')}")
+    slider.set_value(0.0).run()
+    assert not at.exception
+    after = texts(at.markdown)
+    assert "Prediction from your concepts: **solid**" in after
+    assert "changed by your edits" in after
+    assert at.query_params["v_whatif"].startswith(f"{cbm_example}:{mode}:")
+    at.button(key="wi_reset").click().run()
+    assert "changed by your edits" not in texts(at.markdown)
+
+
+def test_intervention_and_modes_are_shown(app):
+    at = open_page(app, recipe="shapes-cbm", v_view="Concept bottleneck", v_mode="independent")
+    assert not at.exception
+    assert at.radio(key="v_mode").value == "independent"
+    labels = [m.label for m in at.metric]
+    assert "With all concepts corrected" in labels and "Gain from correcting" in labels
+
+
+def test_a_classifier_recipe_points_to_its_bottleneck_model(app):
+    at = open_page(app, recipe="shapes-cnn", v_view="Concept bottleneck")
+    assert not at.exception
+    assert "shapes-cbm" in texts(at.info)
+    at.button(key="to_pair").click().run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="recipe").value == "shapes-cbm"
+
+
+def test_define_a_concept_by_label_and_score_it(app):
+    at = open_page(app, recipe="breast-cancer-concept-mlp", v_view="Define a concept", v_uc_by="by concept label", v_uc_name="big and irregular")
+    assert not at.exception, at.exception
+    at.multiselect(key="uc_present_breast-cancer-concept-mlp").set_value(["large nucleus", "irregular shape"]).run()
+    at.button(key="uc_score").click().run()
+    assert not at.exception, at.exception
+    message = texts(at.success)
+    assert "big and irregular" in message and "p =" in message
+    assert at.selectbox(key="v_uc_class").value in ("malignant", "benign")
+
+
+def test_too_few_examples_give_one_sentence(app):
+    from itertools import combinations
+
+    from interp_core.data import load_dataset
+
+    data = load_dataset("breast_cancer_concepts")
+    labels = data.concepts_test > 0.5
+    names = data.concept_names
+    # a set of concepts that must all be present and all others absent, held by 1-9 test examples
+    present = next(
+        list(combo) for size in range(1, len(names) + 1) for combo in combinations(names, size)
+        if 0 < (labels[:, [names.index(c) for c in combo]].all(axis=1) & ~labels[:, [names.index(c) for c in names if c not in combo]].any(axis=1)).sum() < 10
+    )
+    at = open_page(app, recipe="breast-cancer-concept-mlp", v_view="Define a concept", v_uc_by="by concept label")
+    at.multiselect(key="uc_present_breast-cancer-concept-mlp").set_value(present)
+    at.multiselect(key="uc_absent_breast-cancer-concept-mlp").set_value([c for c in names if c not in present]).run()
+    at.button(key="uc_score").click().run()
+    assert not at.exception
+    assert "choose at least 10" in texts(at.error)

@@ -1,0 +1,71 @@
+"""Cached adapters for the Concepts page, keyed by the artifact stamp so a retrain invalidates them.
+
+Models come from ui.cache (shared resources); TCAV results and CBM reports travel with the loaded
+model (precomputed at train time). A user-defined concept's TCAV is kept in the session, since it
+is the user's own and may take a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from interp_core.explain import concepts as explain
+from interp_core.families import concepts as family
+from interp_core.models.concepts import tcav_layers
+from ui import cache
+
+_USER_CONCEPTS = "_concept_results"
+
+
+def trained(name: str):
+    return cache.trained_model(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def test_concept_probabilities(name: str, stamp: str, mode: str) -> np.ndarray:
+    """(n_test, k) predicted concept probabilities of one of a CBM artifact's models."""
+    model = cache.trained_model(name)
+    return explain.concept_probabilities(model.extras["cbm_models"][mode], model.dataset.X_test, model.device)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def test_class_probabilities(name: str, stamp: str, mode: str) -> np.ndarray:
+    model = cache.trained_model(name)
+    predicted = test_concept_probabilities(name, stamp, mode)
+    return explain.class_probabilities_from_concepts(model.extras["cbm_models"][mode], predicted, model.device)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def sensitivities(name: str, stamp: str, layer: str, example: int, target: int) -> np.ndarray:
+    """(C,) directional derivatives of class ``target`` for one test example along each concept's mean CAV."""
+    model = cache.trained_model(name)
+    result = model.extras["tcav"]
+    directions = result.mean_cavs()[layer]
+    path = tcav_layers(model.model)[layer]
+    return explain.concept_sensitivity(model.model, path, model.dataset.X_test[example : example + 1], target, directions, model.device)[0]
+
+
+def what_if(name: str, mode: str, values: np.ndarray) -> np.ndarray:
+    """Class probabilities from concept values; tiny (one linear layer), so computed on every change."""
+    return family.what_if(cache.trained_model(name), mode, values)
+
+
+def _key(name: str, stamp: str, concept: str, indices: np.ndarray, n_random: int) -> str:
+    digest = hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest()[:16]
+    return f"{name}|{stamp}|{concept}|{digest}|{n_random}"
+
+
+def user_concept_result(name: str, stamp: str, concept: str, indices: np.ndarray, n_random: int):
+    """A user concept's TCAV result computed earlier in this session, or None."""
+    return st.session_state.get(_USER_CONCEPTS, {}).get(_key(name, stamp, concept, indices, n_random))
+
+
+def score_user_concept(name: str, stamp: str, concept: str, indices: np.ndarray, n_random: int, progress=None):
+    """TCAV of the chosen test examples as a new concept (every class and layer), remembered in the session."""
+    model = cache.trained_model(name)
+    result = family.score_concept(model, concept, indices, n_random=n_random, progress=progress)
+    st.session_state.setdefault(_USER_CONCEPTS, {})[_key(name, stamp, concept, indices, n_random)] = result
+    return result
