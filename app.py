@@ -3,7 +3,7 @@ shared sidebar itself (ui.sidebar.render) so it can narrow the recipes to its fa
 
 import streamlit as st
 
-from ui import state
+from ui import report_export, state
 from ui.catalog import built_pages
 
 st.set_page_config(page_title="Interp Explorer", page_icon="assets/icon.png", layout="wide")
@@ -13,7 +13,13 @@ state.apply_pending()
 
 home = st.Page("views/home.py", title="Home", icon=":material/home:", default=True)  # served at /
 family_pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in built_pages()]
-st.navigation([home, *family_pages]).run()
+page = st.navigation([home, *family_pages])
+report_export.install()
+report_export.start(page.title)
+try:
+    page.run()
+finally:  # also after st.stop(): the button offers whatever the page drew before it stopped
+    report_export.render_button(page.title)
 # Pages may correct URL-provided values (an unknown option falls back to its default) after the
 # sidebar mirrored them; mirror once more so the address bar always shows the view on screen.
 state.write_url()

@@ -31,3 +31,7 @@ class ArtifactCorrupted(StoreError):
 
 class TrainingCancelled(InterpError):
     """Raised inside the fit loop when the caller asked to stop."""
+
+
+class ReportError(InterpError):
+    """A report that cannot be built or written (nothing to report, an unwritable path)."""

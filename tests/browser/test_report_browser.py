@@ -1,0 +1,97 @@
+""""Download report" in headless Chromium: the sidebar button gives one HTML file that opens
+offline (every request from it is aborted) with the page's figures and its numbers, and a single
+figure in it downloads as PNG and SVG with no network."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# (page id, path, query): add a page here to cover it.
+PAGES = [
+    ("home", "/", "recipe=digits-mlp&example=3"),
+    ("timeseries", "/time-series", "recipe=gunpoint-cnn&example=2"),
+    ("rules", "/rules", "recipe=wine-rules&example=1"),
+]
+
+
+def open_page(server, tab, path: str, query: str) -> None:
+    tab.open(f"{server.url}/")  # a fresh server serves a sub-page deep link properly once "/" ran
+    tab.open(f"{server.url}{path}?{query}")
+
+
+def page_numbers(tab) -> list[str]:
+    values = tab.page.locator("[data-testid=stMetricValue]")
+    return [values.nth(i).inner_text().strip() for i in range(values.count())]
+
+
+def open_offline(browser, path):
+    """The downloaded file in a fresh context where every request other than the file itself fails."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1800}, accept_downloads=True)
+    requests: list[str] = []
+    errors: list[str] = []
+
+    def guard(route):
+        requests.append(route.request.url)
+        if route.request.url == path.as_uri():
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(path.as_uri())
+    return context, page, requests, errors
+
+
+@pytest.mark.parametrize("page_id,path,query", PAGES, ids=[p[0] for p in PAGES])
+def test_download_report_opens_offline_with_the_pages_figures(server, tab, browser, tmp_path, page_id, path, query):
+    open_page(server, tab, path, query)
+    shown = tab.page.locator("[data-testid=stPlotlyChart]").count()
+    numbers = page_numbers(tab)
+    assert shown > 0
+    button = tab.page.locator("[data-testid=stSidebar]").get_by_role("button", name="Download report")
+    with tab.page.expect_download(timeout=120_000) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".html")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\bsrc=", text)
+
+    context, report, requests, errors = open_offline(browser, saved)
+    try:
+        report.wait_for_selector(".plotly-graph-div .main-svg", timeout=60_000)
+        figures = report.locator(".plotly-graph-div")
+        assert figures.count() == shown, (figures.count(), shown)
+        assert report.locator(".plotly-graph-div").evaluate_all("divs => divs.filter(d => d.querySelector('.main-svg')).length") == shown
+        body = report.locator("body").inner_text()
+        missing = [n for n in numbers if n not in body]
+        assert not missing, missing
+        assert "Settings used" in body and "config hash" in body
+        assert requests == [saved.as_uri()], requests  # nothing else was even asked for
+        assert errors == [], errors
+        # one figure as SVG and as PNG, made by plotly.js in the page itself
+        for fmt in ("svg", "png"):
+            with report.expect_download(timeout=30_000) as image:
+                report.locator(".downloads").first.get_by_role("button", name=fmt.upper()).click()
+            assert image.value.suggested_filename.endswith(f".{fmt}")
+            data = (tmp_path / f"figure.{fmt}")
+            image.value.save_as(data)
+            head = data.read_bytes()[:200]
+            assert (b"<svg" in head) if fmt == "svg" else head.startswith(b"\x89PNG")
+        assert requests == [saved.as_uri()], requests
+        report.screenshot(path=str(tab_screenshot_path(f"report-{page_id}")), full_page=False)
+    finally:
+        context.close()
+    assert tab.problems() == [], tab.problems()
+
+
+def tab_screenshot_path(name: str):
+    from interp_core.apprunner import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"

@@ -1,0 +1,197 @@
+""""Download report": what the current run put on screen, as one self-contained HTML file.
+
+Every run records, in order, the figures drawn through ``ui.components.chart`` (with their
+how-to-read lines), the page's headers, its ``metric`` numbers and the tables it shows with
+``dataframe``. Metrics and tables are recorded by wrapping those Streamlit methods once
+(``install``), so pages need no change. app.py starts a record before the page runs and draws
+the button in the sidebar after it, also when the page stopped early (st.stop); the HTML is built
+by interp_core.report only when the button is clicked.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import logging
+import re
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from interp_core import report as rep
+from interp_core.errors import InterpError
+
+log = logging.getLogger("interp_explorer")
+RECORD = "_report_record"
+MAX_ROWS = 200  # a table longer than this is cut in the report, with a note
+
+
+def start(page_title: str) -> None:
+    """A fresh record for this run (the previous run's is dropped)."""
+    st.session_state[RECORD] = {"page": page_title, "items": {}}
+
+
+def _items() -> dict | None:
+    if get_script_run_ctx() is None:
+        return None
+    try:
+        record = st.session_state.get(RECORD)
+    except Exception:  # noqa: BLE001 - no session (a bare thread): nothing to record
+        return None
+    return record["items"] if record else None
+
+
+def _add(kind: str, key: str | None, payload) -> None:
+    items = _items()
+    if items is None:
+        return
+    # Keyed items replace themselves when a fragment reruns; others get the next free slot.
+    items[(kind, key) if key else (kind, len(items))] = payload
+
+
+def record_figure(fig, how_to_read: str, key: str | None = None) -> None:
+    _add("figure", key, rep.Figure(fig, how_to_read))
+
+
+def _record_metric(label, value, delta=None) -> None:
+    _add("metric", None, (_plain(label), "" if value is None else str(value), "" if delta is None else str(delta)))
+
+
+def _record_table(data, column_config=None, key=None) -> None:
+    try:
+        frame = _frame(data, column_config)
+    except Exception:  # noqa: BLE001 - an unusual table must never break the page
+        log.debug("report: table not recorded", exc_info=True)
+        return
+    if frame is not None and len(frame.columns):
+        _add("table", key, frame)
+
+
+def _record_heading(text) -> None:
+    _add("heading", None, _plain(text))
+
+
+def _plain(text) -> str:
+    """Markdown of a label without its markup (**bold**, :grey[...], `code`)."""
+    text = re.sub(r":[a-z]+\[([^\]]*)\]", r"\1", str(text))
+    return re.sub(r"[*`_]{1,2}", "", text).strip()
+
+
+def _frame(data, column_config) -> pd.DataFrame | None:
+    if data is None:
+        return None
+    if hasattr(data, "data") and isinstance(getattr(data, "data"), pd.DataFrame):  # a pandas Styler
+        data = data.data
+    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    names = {}
+    for column, config in (column_config or {}).items():
+        if column not in frame.columns:
+            continue
+        if config is None:
+            frame = frame.drop(columns=[column])
+        elif isinstance(config, str):
+            names[column] = config
+        elif isinstance(config, dict) and config.get("label"):
+            names[column] = config["label"]
+    frame = frame.rename(columns=names)
+    # images and other non-scalar cells (lists, arrays) are not readable in a table: drop them
+    keep = [c for c in frame.columns if not frame[c].map(lambda v: isinstance(v, (list, tuple, dict)) or hasattr(v, "shape")).any()]
+    return frame[keep]
+
+
+def install() -> None:
+    """Wrap DeltaGenerator.metric / dataframe / header / subheader so each call is recorded (once per process)."""
+    if getattr(DeltaGenerator, "_report_recording", False):
+        return
+
+    def wrap(name, recorder):
+        original = getattr(DeltaGenerator, name)
+
+        @functools.wraps(original)
+        def method(self, *args, **kwargs):
+            try:
+                recorder(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - recording is best effort, drawing is not
+                log.debug("report: %s not recorded", name, exc_info=True)
+            return original(self, *args, **kwargs)
+
+        setattr(DeltaGenerator, name, method)
+        # st.metric etc. are methods bound to the main container at import: rebind them
+        setattr(st, name, getattr(st._main, name))
+
+    wrap("metric", lambda label, value=None, delta=None, *a, **k: _record_metric(label, value, delta))
+    wrap("dataframe", lambda data=None, *a, column_config=None, key=None, **k: _record_table(data, column_config, key))
+    wrap("header", lambda body, *a, **k: _record_heading(body))
+    wrap("subheader", lambda body, *a, **k: _record_heading(body))
+    DeltaGenerator._report_recording = True
+
+
+def settings() -> dict:
+    """The view state (what a shared link carries): page-independent keys and the page's v_ keys."""
+    state = st.session_state
+    out = {key: state.get(key) for key in ("recipe", "example") if state.get(key) is not None}
+    out.update({k: v for k, v in sorted(state.items()) if isinstance(k, str) and k.startswith("v_") and v not in (None, "")})
+    return out
+
+
+def build_report(page: str, items: list, view_settings: dict, manifest: dict | None, status: str | None) -> rep.Report:
+    """Turn the recorded items into report sections: headers start sections, consecutive metrics form one table."""
+    sections = [rep.Section(page)]
+    metrics: list[tuple] = []
+
+    def flush() -> None:
+        if metrics:
+            frame = pd.DataFrame(metrics, columns=["metric", "value", "change"])
+            if not frame["change"].astype(bool).any():
+                frame = frame.drop(columns=["change"])
+            sections[-1].items.append(rep.Table("Key numbers", frame))
+            metrics.clear()
+
+    for (kind, _key), payload in items:
+        if kind != "metric":
+            flush()
+        if kind == "metric":
+            metrics.append(payload)
+        elif kind == "heading":
+            sections.append(rep.Section(payload))
+        elif kind == "figure":
+            sections[-1].items.append(payload)
+        elif kind == "table":
+            note = f"The first {MAX_ROWS} of {len(payload)} rows." if len(payload) > MAX_ROWS else ""
+            sections[-1].items.append(rep.Table("", payload.head(MAX_ROWS), note))
+    flush()
+    sections = [s for s in sections if s.items]
+    provenance = [rep.provenance(manifest, status)] if manifest else []
+    return rep.Report(f"Interp Explorer report: {page}", sections, {"page": page, **{k: str(v) for k, v in view_settings.items()}}, provenance, rep.now_utc(),
+                      subtitle="What the page showed when this report was downloaded.")
+
+
+def render_button(page_title: str) -> None:
+    """The sidebar's "Download report" button for what this run drew; the HTML is made on click."""
+    record = st.session_state.get(RECORD) or {"items": {}}
+    items = list(record["items"].items())
+    view_settings = settings()
+    name = view_settings.get("recipe")
+    manifest, status = None, None
+    if name:
+        from ui import cache
+
+        try:
+            artifact = cache.catalog().find(str(name), verify=False)
+        except InterpError:
+            artifact = None
+        if artifact is not None:
+            manifest, status = artifact.manifest, ("shipped" if artifact.shipped else "trained")
+
+    def make() -> bytes:
+        return rep.render_html(build_report(page_title, items, view_settings, manifest, status)).encode("utf-8")
+
+    n_figures = sum(kind == "figure" for (kind, _), _p in items)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    file_name = f"interp-{re.sub(r'[^a-z0-9]+', '-', page_title.lower()).strip('-')}-{re.sub(r'[^A-Za-z0-9.-]+', '-', str(name or 'report'))}-{stamp}.html"
+    st.sidebar.download_button(
+        "Download report", make, file_name=file_name, mime="text/html", key="download_report", on_click="ignore",
+        icon=":material/download:", help=f"One HTML file with this page's {n_figures} figures, its numbers and tables, the settings and the model's provenance; it opens offline.",
+    )
