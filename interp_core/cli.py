@@ -137,12 +137,17 @@ def cmd_recipes(args) -> dict:
 def _user_recipe(args):
     """The family's default architecture for a user file: MLP for tables and images, FCN for series."""
     from interp_core.data import load_user_file
-    from interp_core.recipes import Recipe
 
     dataset = load_user_file(args.data, target=args.target)
+    return user_recipe(dataset), dataset
+
+
+def user_recipe(dataset):
+    """The default model for a user's dataset (also what the app trains on an upload from Home)."""
+    from interp_core.recipes import Recipe
+
     arch, family = ("fcn", "timeseries") if dataset.modality == "series" else ("mlp", "classifier")
-    recipe = Recipe(f"user-{dataset.name}-{arch}", family, dataset.name, arch, {}, {"epochs": 100, "patience": 20}, f"Default {arch} on {dataset.source}")
-    return recipe, dataset
+    return Recipe(f"user-{dataset.name}-{arch}", family, dataset.name, arch, {}, {"epochs": 100, "patience": 20}, f"Default {arch} on {dataset.source}")
 
 
 def cmd_train(args) -> dict:

@@ -89,15 +89,22 @@ def register(recipe: Recipe) -> Recipe:
     return recipe
 
 
-def list_recipes(family: str | None = None) -> list[Recipe]:
+def _all_recipes() -> dict[str, Recipe]:
+    """The built-in recipes, then the current browser session's own (interp_core.sessions)."""
+    from interp_core.sessions import current_recipes
+
     _families()
-    return [r for r in _RECIPES.values() if family is None or r.family == family]
+    return {**_RECIPES, **current_recipes()}
+
+
+def list_recipes(family: str | None = None) -> list[Recipe]:
+    return [r for r in _all_recipes().values() if family is None or r.family == family]
 
 
 def get_recipe(name: str) -> Recipe:
-    _families()
-    if name in _RECIPES:
-        return _RECIPES[name]
+    known = _all_recipes()
+    if name in known:
+        return known[name]
     close = difflib.get_close_matches(name, list(_RECIPES), n=3)
     hint = f"did you mean {', '.join(close)}?" if close else f"expected one of: {', '.join(sorted(_RECIPES))}."
     raise RecipeError(f"Unknown recipe '{name}'; {hint}")

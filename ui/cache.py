@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from interp_core import recipes
+from interp_core import recipes, sessions
 from interp_core.device import device_name
 from interp_core.errors import InterpError
 from interp_core.projection import projection_file, stored_projection
@@ -17,11 +17,23 @@ from interp_core.store import Catalog, Store, default_root
 def _catalog(root: str) -> Catalog:
     store = Store(root)
     store.cleanup()  # leftovers of writes interrupted over an hour ago (a killed process)
+    sessions.cleanup(root)  # uploads of browser sessions unused for a day
     return Catalog(store)
 
 
 def catalog() -> Catalog:
-    return _catalog(str(default_root()))
+    """The current browser session's uploads, then the user store, then the shipped demo store."""
+    base = _catalog(str(default_root()))
+    session = sessions.current()
+    return session.catalog(base) if session is not None else base
+
+
+def training_store(name: str) -> Store:
+    """Where (re)training a recipe writes: the session's own store for its uploads, else the user store."""
+    session = sessions.current()
+    if session is not None and name in session.recipes:
+        return session.store
+    return _catalog(str(default_root())).store
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from ui import cache, state
+from ui import cache, state, uploads
 
 
 def recipe_options(family: str | None = None) -> list[str]:
@@ -18,6 +18,7 @@ def render(family: str | None = None) -> None:
 
     ``family`` limits the recipe list to a page's family.
     """
+    uploads.activate()  # this browser session's own uploads join the recipe list (interp_core.sessions)
     state.load_url_once()
     state.apply_pending()  # app.py does this too; AppTest may run a page without app.py after switch_page
     options = recipe_options(family) or recipe_options()

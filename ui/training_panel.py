@@ -68,7 +68,7 @@ def render() -> None:
         chart_slot = st.empty()
         on_progress, on_stage = _live_callbacks(progress_bar, st.empty(), chart_slot)
         try:
-            trained = recipes.train(name, store=cache.catalog().store, seed=int(seed), progress=on_progress, on_stage=on_stage)
+            trained = recipes.train(name, store=cache.training_store(name), seed=int(seed), progress=on_progress, on_stage=on_stage)
         except Exception as exc:  # noqa: BLE001 - shown as one sentence; the app keeps serving
             st.session_state.pop(_RUNNING, None)
             status.update(label=f"Training {name} failed", state="error")

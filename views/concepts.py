@@ -12,6 +12,7 @@ from interp_core.families.concepts import PAIRS, TRUTH
 from interp_core.figures import concepts as figs
 from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, sidebar, state
+from ui import uploads
 from ui import concepts as adapters
 from ui.components import chart, show_error
 
@@ -50,6 +51,7 @@ st.markdown(
     "by hand and watch the prediction change."
 )
 
+uploads.data_panel("concepts")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)

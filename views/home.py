@@ -7,7 +7,7 @@ import streamlit as st
 from interp_core import recipes
 from interp_core.errors import InterpError
 from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
-from ui import cache, sidebar, state, training_panel
+from ui import cache, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
 from ui.components import chart, show_error
 
@@ -46,6 +46,8 @@ for row in rows.itertuples():
     if row.status == "corrupted":
         st.error(f"{row.recipe}: {row.message}")
 training_panel.render()
+uploads.data_panel(None)
+uploads.model_panel()
 
 name = st.session_state["recipe"]
 st.subheader(f"Recipe in use: {name}")
@@ -78,7 +80,11 @@ st.caption(f"{model.dataset.description} Trained on {model.manifest.get('device_
 
 left, right = st.columns(2)
 with left:
-    chart(training_curve(cache.history(name, stamp), metrics.get("best_epoch")), "training_curve", key="home_curve")
+    history = cache.history(name, stamp)
+    if history.get("epoch"):
+        chart(training_curve(history, metrics.get("best_epoch")), "training_curve", key="home_curve")
+    else:  # an uploaded model (ui/uploads.py) was not trained here
+        st.info(f"{name} was uploaded, not trained here, so there is no training curve; its accuracy above is measured on this dataset's test split.")
 with right:
     maps = cache.embedding_maps(name, stamp)
     methods = [m for m in ("umap", "pca") if m in maps]

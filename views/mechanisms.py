@@ -10,6 +10,7 @@ from interp_core.errors import InterpError
 from interp_core.explain import groups as gx
 from interp_core.figures import mechanisms as figs
 from ui import cache, sidebar, state
+from ui import uploads
 from ui import mechanisms as cached
 from ui.components import chart, show_error
 
@@ -23,6 +24,7 @@ st.markdown(
     "every pair, and a lower bound on its accuracy is proved from the explanation."
 )
 
+uploads.data_panel("mechanisms")
 name = st.session_state["recipe"]
 try:
     mech = cached.mechanism(name)

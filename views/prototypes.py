@@ -22,6 +22,7 @@ from interp_core.figures.prototypes import (
     weight_heatmap,
 )
 from ui import cache, sidebar, state
+from ui import uploads
 from ui import prototypes as proto_cache
 from ui.components import chart, show_error
 
@@ -36,6 +37,7 @@ st.markdown(
     "prototype, so the explanation is the model's own reasoning, not an approximation of it."
 )
 
+uploads.data_panel("prototypes")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)

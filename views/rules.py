@@ -9,6 +9,7 @@ from interp_core.errors import InterpError
 from interp_core.explain import rules as rx
 from interp_core.figures.rules import counterfactual_images, examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
 from ui import cache, sidebar, state
+from ui import uploads
 from ui import rules as cached
 from ui.components import chart, show_error
 
@@ -20,6 +21,7 @@ st.markdown(
     "**Fidelity** says how often the rules give the black box's answer on held-out data: the number that says how far to trust them."
 )
 
+uploads.data_panel("rules")
 name = st.session_state["recipe"]
 try:
     trained = cache.trained_model(name)

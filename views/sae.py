@@ -12,6 +12,7 @@ from interp_core.explain import sae as explain
 from interp_core.figures import sae as figs
 from interp_core.figures.models import example_input
 from ui import cache, sidebar, state
+from ui import uploads
 from ui import sae as adapters
 from ui.components import chart, show_error
 
@@ -26,6 +27,7 @@ st.caption(
     "layer well with few features at a time, and its features fire on examples that have something in common."
 )
 
+uploads.data_panel("sae")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 try:

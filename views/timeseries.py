@@ -9,6 +9,7 @@ from interp_core.errors import InterpError
 from interp_core.explain import timeseries as tsx
 from interp_core.figures.timeseries import auprc_bars, class_profile, explanation_map, faithfulness_curves, series_attribution
 from ui import cache, sidebar, state
+from ui import uploads
 from ui import timeseries as ts
 from ui.components import chart, show_error
 
@@ -21,6 +22,7 @@ st.markdown(
     "**deletion and insertion curves** check whether the steps a method points at really drive the model."
 )
 
+uploads.data_panel("timeseries")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 if recipe.family != "timeseries":

@@ -36,7 +36,12 @@ def _load_cached(name: str) -> Dataset:
 
 
 def load_dataset(name: str) -> Dataset:
-    """Load a bundled dataset by name; a copy, so callers may modify it freely."""
+    """Load a bundled dataset (or the current session's upload) by name; a copy, so callers may modify it freely."""
+    from interp_core.sessions import current_dataset
+
+    uploaded = current_dataset(name)
+    if uploaded is not None:
+        return uploaded
     if name not in _DATASETS:
         raise DataError(f"Unknown dataset '{name}'; expected one of: {', '.join(sorted(_DATASETS))}.")
     return copy.deepcopy(_load_cached(name))

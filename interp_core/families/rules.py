@@ -64,9 +64,13 @@ def _user_recipe(args) -> tuple[Recipe, object]:
     dataset = load_user_file(args.data, target=args.target)
     if dataset.modality not in ("tabular", "image"):
         raise RecipeError(f"explain rules needs a table (CSV with --target) or images; '{args.data}' holds {dataset.modality} data.")
-    recipe = Recipe(f"user-{dataset.name}-rules", "rules", dataset.name, "sparse_mlp", {"hidden": [64], "dropout": 0.1, "group_lasso": 1e-3},
-                    {"epochs": 100, "patience": 20}, f"Group-lasso MLP on {dataset.source}", trainer="rules")
-    return recipe, dataset
+    return user_recipe(dataset), dataset
+
+
+def user_recipe(dataset) -> Recipe:
+    """The family's default black box for a user's table or images: a group-lasso MLP."""
+    return Recipe(f"user-{dataset.name}-rules", "rules", dataset.name, "sparse_mlp", {"hidden": [64], "dropout": 0.1, "group_lasso": 1e-3},
+                  {"epochs": 100, "patience": 20}, f"Group-lasso MLP on {dataset.source}", trainer="rules")
 
 
 def explain_rules(args: argparse.Namespace) -> dict:

@@ -94,8 +94,12 @@ def _user_model(args, store):
     dataset = load_user_file(args.data, modality="series")
     if dataset.modality != "series":
         raise DataError(f"'{args.data}': X has shape {dataset.X_train.shape[1:]} per example; expected series, (n, channels, time) or (n, time).")
-    recipe = Recipe(f"user-{dataset.name}-fcn", FAMILY, dataset.name, DEFAULT_USER_RECIPE["arch"], DEFAULT_USER_RECIPE["model_config"], DEFAULT_USER_RECIPE["train_config"], f"Default FCN on {dataset.source}")
-    return recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
+    return recipes.train(user_recipe(dataset), store=store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
+
+
+def user_recipe(dataset) -> Recipe:
+    """The family's default classifier for a user's series: the FCN, scored by every method at train time."""
+    return Recipe(f"user-{dataset.name}-fcn", FAMILY, dataset.name, DEFAULT_USER_RECIPE["arch"], DEFAULT_USER_RECIPE["model_config"], DEFAULT_USER_RECIPE["train_config"], f"Default FCN on {dataset.source}")
 
 
 def explain_attributions(args) -> dict:

@@ -1,0 +1,197 @@
+"""Bring your own data and model in the browser, for this browser session only.
+
+``activate()`` gives each browser session a random id (kept in session_state, never read from the
+URL) and makes its uploads visible to the engine while its script runs (interp_core.sessions).
+``data_panel(family)`` is the "Your own data" box a page offers: upload, validate (one sentence per
+problem), train the family's default model with live progress, then explore it like a built-in
+recipe. ``model_panel()`` is the model hub's "Bring your own model" box on Home.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from interp_core import sessions, userdata
+from interp_core.data import max_upload_bytes
+from interp_core.errors import InterpError
+from interp_core.store import default_root
+from ui import state
+from ui.components import show_error
+from ui.training_panel import _live_callbacks
+
+_SESSION = "_interp_session"
+_DONE = "_upload_done"
+_PARSED = "_upload_parsed"
+
+
+def activate() -> sessions.Session:
+    """This browser session's scope (made on its first run); every page's sidebar calls this first."""
+    session = st.session_state.get(_SESSION)
+    root = default_root()
+    if not isinstance(session, sessions.Session) or session.store_root != root:
+        session = sessions.Session(sessions.new_session_id(), root)
+        st.session_state[_SESSION] = session
+    sessions.activate(session)
+    return session
+
+
+def _csv_columns(data: bytes) -> list[str]:
+    try:
+        return [str(c) for c in pd.read_csv(io.BytesIO(data), nrows=0).columns]
+    except Exception:  # noqa: BLE001 - load_user_file says what is wrong with the file
+        return []
+
+
+def _read(upload, family: str | None, key: str):
+    """The upload as a Dataset (memoised per file, target and page), or None while a target is being chosen."""
+    data = upload.getvalue()
+    target = None
+    if upload.name.lower().endswith(".csv"):
+        columns = _csv_columns(data)
+        if columns:
+            target_key = f"upload_target_{key}"
+            if st.session_state.get(target_key) not in columns:
+                st.session_state[target_key] = columns[-1]
+            target = st.selectbox("Target column (the class to predict)", columns, key=target_key)
+    memo_key = (upload.file_id, upload.name, target, family)
+    memo = st.session_state.get(_PARSED, {})
+    if memo_key in memo:
+        return memo[memo_key]
+    dataset = userdata.read_upload(data, upload.name, family, target)
+    st.session_state[_PARSED] = {memo_key: dataset}  # keep only the latest file
+    return dataset
+
+
+def _describe(dataset) -> str:
+    parts = [f"**{dataset.name}**: {dataset.modality}", f"{len(dataset.y_train) + len(dataset.y_test):,} examples",
+             f"input shape {tuple(dataset.input_shape)}", f"{dataset.n_classes} classes ({', '.join(dataset.class_names[:6])}{', ...' if dataset.n_classes > 6 else ''})"]
+    if dataset.has_mask:
+        parts.append("ground-truth mask")
+    if dataset.has_concepts:
+        parts.append(f"{len(dataset.concept_names or [])} concepts")
+    return ", ".join(parts) + "."
+
+
+def data_panel(family: str | None) -> None:
+    """The page's "Your own data" box; a page that cannot use uploads says why in one sentence."""
+    session = activate()
+    key = family or "home"
+    page = userdata.PAGE_NAMES.get(family, family)
+    done = st.session_state.pop(_DONE, None)
+    with st.expander("Your own data", expanded=bool(done), icon=":material/upload_file:"):
+        if done:
+            st.success(done)
+        if family in userdata.CANNOT:
+            st.info(userdata.CANNOT[family])
+            return
+        st.caption(
+            f"Upload {userdata.ACCEPTS[family]} Up to {max_upload_bytes() / 1e6:.0f} MB. Your file and the model trained on it "
+            "stay in this browser session only: other visitors never see them, and they are deleted a day after you leave."
+        )
+        upload = st.file_uploader("Your data file (.csv or .npz)", key=f"upload_data_{key}", help="Files are read in memory and validated; nothing in them is executed (NPZ files are read without pickle).")
+        if upload is None:
+            return
+        try:
+            dataset = _read(upload, family, key)
+            plan = userdata.default_recipes(family, dataset)
+        except InterpError as exc:
+            st.error(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the app keeps serving whatever the file holds
+            show_error(exc, f"Reading {upload.name[:60]}")
+            return
+        st.markdown(_describe(dataset))
+        names = ", ".join(recipe.name for recipe, _ in plan)
+        label = userdata.MODEL_LABEL.get(family, "model")
+        if not st.button(f"Train the default {label} on my data", key=f"upload_train_{key}", type="primary"):
+            st.caption(f"Trains {names} on this file, then this page explores it. It is listed in the sidebar for this session only.")
+            return
+        _train(session, family, dataset, page)
+
+
+def _train(session: sessions.Session, family: str | None, dataset, page: str) -> None:
+    with st.status(f"Training on {dataset.name}...", expanded=True) as status:
+        st.button("Stop training", key="upload_stop")
+        progress_bar = st.progress(0.0, text="starting")
+        chart_slot = st.empty()
+        on_progress, on_stage = _live_callbacks(progress_bar, st.empty(), chart_slot)
+
+        def on_recipe(recipe, index: int, total: int) -> None:
+            status.update(label=f"Training {recipe.name} ({index + 1} of {total})...")
+
+        try:
+            trained = userdata.train_defaults(session, family, dataset, progress=on_progress, on_stage=on_stage, on_recipe=on_recipe)
+        except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
+            status.update(label="Training on your data failed", state="error")
+            show_error(exc, f"Training on {dataset.name}")
+            return
+        status.update(label="Trained", state="complete", expanded=False)
+    first = trained[0]
+    accuracy = first.metrics.get("test_accuracy")
+    st.session_state[_DONE] = (
+        f"Trained {first.name} on your file: test accuracy {accuracy:.3f} on {len(first.dataset.y_test)} held-out examples. "
+        f"The {page} page now explores it; pick it in the sidebar any time during this session."
+    )
+    state.request(recipe=first.name, example=0)
+
+
+def model_panel() -> None:
+    """Home's "Bring your own model": validate a model file, summarise it, and explore it where it fits a dataset."""
+    session = activate()
+    done = st.session_state.pop("_model_upload_done", None)
+    with st.expander("Bring your own model", expanded=bool(done), icon=":material/model_training:"):
+        if done:
+            st.success(done)
+        st.caption(
+            "A **.safetensors** file of one of this project's architectures plus its **JSON config** "
+            "(`{\"arch\": \"mlp\", \"model_config\": {...}}`, or the `manifest.json` a trained recipe has in the store), "
+            "or a **.pt2** program written by `torch.export.save` (any PyTorch architecture, summarised only). "
+            "Pickle checkpoints (.pt, .pth, .ckpt, .pkl) are refused without being opened: loading them can run code."
+        )
+        left, right = st.columns(2)
+        weights = left.file_uploader("Model file (.safetensors or .pt2)", key="upload_model")
+        config = right.file_uploader("Its JSON config (for .safetensors)", key="upload_model_config")
+        if weights is None:
+            return
+        from interp_core.modelfiles import load_model_file
+
+        try:
+            loaded = load_model_file(weights.name, config=config.getvalue() if config is not None else None, data=weights.getvalue(), filename=weights.name)
+        except InterpError as exc:
+            st.error(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001
+            show_error(exc, f"Reading {weights.name[:60]}")
+            return
+        summary = loaded.summary
+        cols = st.columns(4)
+        cols[0].metric("Architecture", summary.architecture)
+        cols[1].metric("Parameters", f"{summary.n_parameters:,}")
+        cols[2].metric("Input shape", str(tuple(summary.input_shape)) if summary.input_shape is not None else "unknown")
+        cols[3].metric("Outputs", summary.n_outputs if summary.n_outputs is not None else "unknown")
+        for note in summary.notes:
+            st.caption(note)
+        if summary.format != "safetensors":
+            st.info("An exported program is validated and summarised only: the pages rebuild models from the project's architectures, so explore a model on them by uploading its .safetensors weights and JSON config.")
+            return
+        matches = userdata.matching_datasets(loaded, session)
+        if not matches:
+            st.info(f"No bundled or uploaded dataset has input shape {tuple(summary.input_shape or ())} and {summary.n_outputs} classes; upload its data under \"Your own data\" above, then come back.")
+            return
+        dataset_name = st.selectbox("Dataset it was trained on", matches, key="upload_model_dataset", help="Datasets with the model's input shape and number of classes.")
+        st.caption(
+            "Explored on **Home** (accuracy, map, one example) and on **Rules** (tables and images) or **Time series** (series), which explain any classifier. "
+            "Prototypes, Concepts and SAE features need their own architectures (prototype layer, concept bottleneck, an SAE on a layer), so they list only models trained for them."
+        )
+        if st.button("Explore this model", key="upload_model_explore", type="primary"):
+            try:
+                with st.spinner("Evaluating the model on the dataset..."):
+                    recipe = userdata.save_uploaded_model(session, loaded, weights.name, dataset_name)
+            except Exception as exc:  # noqa: BLE001
+                show_error(exc, f"Saving {weights.name[:60]}")
+                return
+            st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it."
+            state.request(recipe=recipe.name, example=0)
