@@ -103,7 +103,8 @@ def project_version() -> dict:
         try:
             commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5)
             if commit.returncode == 0 and commit.stdout.strip():
-                out["commit"] = commit.stdout.strip()
+                dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5)
+                out["commit"] = commit.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
         except (OSError, subprocess.SubprocessError):
             pass
     return out
@@ -306,7 +307,7 @@ def write_html(text: str, path: str | os.PathLike) -> int:
 def external_references(text: str) -> list[str]:
     """Every src/href in the markup (outside the inlined scripts) that would reach the network."""
     markup = re.sub(r"<script\b[^>]*>.*?</script>", "", text, flags=re.S | re.I)
-    found = re.findall(r"""(?:src|href)\s*=\s*["']?\s*((?:https?:)?//[^"'\s>]+)""", markup, flags=re.I)
+    found = re.findall(r"""<[a-z][^>]*?\b(?:src|href)\s*=\s*["']?\s*((?:https?:)?//[^"'\s>]+)""", markup, flags=re.I)
     found += re.findall(r"""<script\b[^>]*\bsrc\s*=\s*["']?([^"'\s>]+)""", text, flags=re.I)
     found += re.findall(r"""@import\s+(?:url\()?["']?((?:https?:)?//[^"')\s]+)""", markup, flags=re.I)
     return found
