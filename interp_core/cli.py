@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
     _common(p)
 
+    p = sub.add_parser("report", help="one self-contained HTML report of a recipe (its metrics and family page views) from the store")
+    p.add_argument("recipe", help="recipe name (see 'recipes'); it must be trained or shipped")
+    p.add_argument("--out", required=True, help="the .html file to write; it opens offline")
+    _common(p)
+
     p = sub.add_parser("ship", help="retrain the shipped demo checkpoints into assets/store (for maintainers)")
     p.add_argument("recipes", nargs="*", help="only these recipes (default: all)")
     p.add_argument("--family", default=None, help="only this family's recipes")
@@ -222,6 +227,12 @@ def cmd_bench(args) -> dict:
     return BENCHES[args.target](args)
 
 
+def cmd_report(args) -> dict:
+    from interp_core.reporters import cli_report
+
+    return cli_report(args)
+
+
 def cmd_ship(args) -> dict:
     from interp_core import recipes
     from interp_core.store import SHIPPED_ROOT, Store
@@ -240,4 +251,4 @@ def cmd_ship(args) -> dict:
     return {"shipped": rows, "store": str(store.root)}
 
 
-COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "ship": cmd_ship}
+COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship}
