@@ -51,9 +51,24 @@ MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
 
 def read_upload(data: bytes, filename: str, family: str | None, target: str | None = None) -> Dataset:
     """A user's CSV/NPZ bytes as a Dataset for ``family``'s page, named ``upload-<safe name>``."""
-    dataset = load_user_file(data, filename=filename, target=target, modality=MODALITY_3D.get(family))
+    modality = MODALITY_3D.get(family)
+    ndim = _npz_x_ndim(data) if filename.lower().endswith(".npz") else None
+    if not (ndim == 3 or (ndim == 2 and modality == "series")):
+        modality = None  # a 2-D X is a table (a series only on Time series), 4-D is images anyway
+    dataset = load_user_file(data, filename=filename, target=target, modality=modality)
     dataset.name = DATASET_PREFIX + safe_name(filename)
     return dataset
+
+
+def _npz_x_ndim(data: bytes) -> int | None:
+    """X's number of dimensions from the NPZ header (no pickle); None when unreadable (load_user_file says why)."""
+    import io
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return archive["X"].ndim if "X" in archive.files else None
+    except Exception:  # noqa: BLE001 - any unreadable file is reported by load_user_file
+        return None
 
 
 def default_recipes(family: str | None, dataset: Dataset) -> list[tuple[recipes.Recipe, str | None]]:

@@ -38,6 +38,12 @@ def activate() -> sessions.Session:
     return session
 
 
+def pair_of(name: str) -> str | None:
+    """The counterpart of a session recipe trained on an upload (a Concepts classifier <-> its CBM)."""
+    session = sessions.current()
+    return session.pairs.get(name) if session is not None else None
+
+
 def _csv_columns(data: bytes) -> list[str]:
     try:
         return [str(c) for c in pd.read_csv(io.BytesIO(data), nrows=0).columns]

@@ -211,7 +211,7 @@ def whatif_panel(mode: str) -> None:
 
 def render_cbm() -> None:
     if not is_cbm:
-        pair = PAIRS.get(name)
+        pair = PAIRS.get(name) or uploads.pair_of(name)
         st.info(f"{name} is a plain classifier: it has no concept bottleneck to steer. Its bottleneck counterpart on the same data is **{pair}**.")
         if pair and st.button(f"Switch to {pair}", key="to_pair", type="primary"):
             state.request(recipe=pair, v_view="Concept bottleneck")

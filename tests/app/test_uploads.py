@@ -117,6 +117,7 @@ def test_npz_images_on_prototypes_and_rules(app):
     assert at.sidebar.selectbox(key="recipe").value == name
     assert at.title[0].value == "Prototypes"
     assert not at.error, texts(at.error)
+    assert 0.5 <= float(metric(at, "Test accuracy")) <= 1.0 and int(metric(at, "Prototypes")) == 4  # 2 per class
 
     at.switch_page("views/rules.py")
     at.run()
@@ -143,6 +144,9 @@ def test_series_npz_on_time_series(app):
     assert not at.exception, at.exception
     assert at.sidebar.selectbox(key="recipe").value == "user-upload-bumps-fcn"
     assert at.title[0].value == "Time series" and not at.error, texts(at.error)
+    # the mask makes ground-truth scores possible, as on the page's synthetic recipes
+    assert 0.0 <= float(metric(at, "Best AUPRC")) <= 1.0
+    assert "How the methods compare" in texts(at.subheader)
 
 
 @pytest.mark.parametrize("name, data, expected", [
@@ -212,3 +216,21 @@ def test_pickle_checkpoint_is_refused_and_never_runs(app, tmp_path):
     upload(at, "upload_model", "innocent.safetensors", pickle.dumps(Payload()))
     assert not at.exception and at.error
     assert not marker.exists()
+
+
+def test_npz_with_concepts_on_concepts(app):
+    rng = np.random.default_rng(3)
+    concepts = (rng.random((120, 3)) > 0.5).astype(float)
+    X = np.concatenate([concepts * 2 + rng.normal(scale=0.3, size=(120, 3)), rng.normal(size=(120, 2))], axis=1)
+    y = (concepts[:, 0] + concepts[:, 1] >= 1).astype(int)
+    at = open_page(app, "views/concepts.py")
+    upload(at, "upload_data_concepts", "cells.npz", npz(X=X, y=y, concepts=concepts, concept_names=np.array(["round", "large", "dark"])))
+    assert "3 concepts" in texts(at.markdown)
+    at.button(key="upload_train_concepts").click().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="recipe").value == "user-upload-cells-concept-mlp"
+    assert {"user-upload-cells-concept-mlp", "user-upload-cells-cbm"} <= set(at.sidebar.selectbox(key="recipe").options)
+    assert not at.error, texts(at.error)
+    at.sidebar.selectbox(key="recipe").set_value("user-upload-cells-cbm").run()
+    assert not at.exception, at.exception
+    assert 0.0 <= float(metric(at, "Concept accuracy")) <= 1.0
