@@ -15,11 +15,11 @@ home = st.Page("views/home.py", title="Home", icon=":material/home:", default=Tr
 family_pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in built_pages()]
 page = st.navigation([home, *family_pages])
 report_export.install()
-report_export.start(page.title)
+record = report_export.start(page.title)  # the sidebar's "Download report" button, for what this run draws
 try:
     page.run()
-finally:  # also after st.stop(): the button offers whatever the page drew before it stopped
-    report_export.render_button(page.title)
+finally:  # also after st.stop(): the report holds what the page drew before it stopped
+    report_export.finish(record)
 # Pages may correct URL-provided values (an unknown option falls back to its default) after the
 # sidebar mirrored them; mirror once more so the address bar always shows the view on screen.
 state.write_url()

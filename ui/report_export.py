@@ -3,9 +3,9 @@
 Every run records, in order, the figures drawn through ``ui.components.chart`` (with their
 how-to-read lines), the page's headers, its ``metric`` numbers and the tables it shows with
 ``dataframe``. Metrics and tables are recorded by wrapping those Streamlit methods once
-(``install``), so pages need no change. app.py starts a record before the page runs and draws
-the button in the sidebar after it, also when the page stopped early (st.stop); the HTML is built
-by interp_core.report only when the button is clicked.
+(``install``), so pages need no change. app.py starts a record and draws the sidebar button
+before the page runs (after st.stop() nothing more can be drawn) and completes the record after
+it; the HTML is built by interp_core.report only when the button is clicked.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from interp_core import report as rep
 from interp_core.errors import InterpError
@@ -28,27 +29,48 @@ RECORD = "_report_record"
 MAX_ROWS = 200  # a table longer than this is cut in the report, with a note
 
 
-def start(page_title: str) -> None:
-    """A fresh record for this run (the previous run's is dropped)."""
-    st.session_state[RECORD] = {"page": page_title, "items": {}}
+def start(page_title: str) -> dict:
+    """A fresh record for this run, and the sidebar's button that turns it into a report on click.
+
+    The button is drawn before the page runs: after st.stop() nothing more can be drawn (nor
+    session state read), and the record it reads on click is complete by then."""
+    try:
+        from ui import cache
+
+        catalog = cache.catalog()
+    except Exception:  # noqa: BLE001 - no provenance rather than no page
+        catalog = None
+    record = {"page": page_title, "items": {}, "settings": settings(), "catalog": catalog}
+    st.session_state[RECORD] = record
+    _button(record)
+    return record
 
 
-def _items() -> dict | None:
+def finish(record: dict) -> None:
+    """After the page ran: keep its final view state (a page may correct URL values); draws nothing."""
+    try:
+        record["settings"] = settings()
+    except ScriptControlException:  # the page called st.stop(): keep the state seen at its last element
+        pass
+
+
+def _record() -> dict | None:
     if get_script_run_ctx() is None:
         return None
     try:
-        record = st.session_state.get(RECORD)
+        return st.session_state.get(RECORD)
     except Exception:  # noqa: BLE001 - no session (a bare thread): nothing to record
         return None
-    return record["items"] if record else None
 
 
 def _add(kind: str, key: str | None, payload) -> None:
-    items = _items()
-    if items is None:
+    record = _record()
+    if record is None:
         return
+    items = record["items"]
     # Keyed items replace themselves when a fragment reruns; others get the next free slot.
     items[(kind, key) if key else (kind, len(items))] = payload
+    record["settings"] = settings()
 
 
 def record_figure(fig, how_to_read: str, key: str | None = None) -> None:
@@ -168,30 +190,26 @@ def build_report(page: str, items: list, view_settings: dict, manifest: dict | N
                       subtitle="What the page showed when this report was downloaded.")
 
 
-def render_button(page_title: str) -> None:
-    """The sidebar's "Download report" button for what this run drew; the HTML is made on click."""
-    record = st.session_state.get(RECORD) or {"items": {}}
-    items = list(record["items"].items())
-    view_settings = settings()
-    name = view_settings.get("recipe")
-    manifest, status = None, None
-    if name:
-        from ui import cache
-
+def report_html(record: dict) -> bytes:
+    """The HTML of a finished run's record (called on click, outside the script run)."""
+    view_settings = dict(record["settings"])
+    name, manifest, status = view_settings.get("recipe"), None, None
+    if name and record.get("catalog") is not None:
         try:
-            artifact = cache.catalog().find(str(name), verify=False)
+            artifact = record["catalog"].find(str(name), verify=False)
         except InterpError:
             artifact = None
         if artifact is not None:
             manifest, status = artifact.manifest, ("shipped" if artifact.shipped else "trained")
+    items = list(record["items"].items())
+    return rep.render_html(build_report(record["page"], items, view_settings, manifest, status)).encode("utf-8")
 
-    def make() -> bytes:
-        return rep.render_html(build_report(page_title, items, view_settings, manifest, status)).encode("utf-8")
 
-    n_figures = sum(kind == "figure" for (kind, _), _p in items)
+def _button(record: dict) -> None:
+    name = st.session_state.get("recipe")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M")
-    file_name = f"interp-{re.sub(r'[^a-z0-9]+', '-', page_title.lower()).strip('-')}-{re.sub(r'[^A-Za-z0-9.-]+', '-', str(name or 'report'))}-{stamp}.html"
+    file_name = f"interp-{re.sub(r'[^a-z0-9]+', '-', record['page'].lower()).strip('-')}-{re.sub(r'[^A-Za-z0-9.-]+', '-', str(name or 'report'))}-{stamp}.html"
     st.sidebar.download_button(
-        "Download report", make, file_name=file_name, mime="text/html", key="download_report", on_click="ignore",
-        icon=":material/download:", help=f"One HTML file with this page's {n_figures} figures, its numbers and tables, the settings and the model's provenance; it opens offline.",
+        "Download report", lambda: report_html(record), file_name=file_name, mime="text/html", key="download_report", on_click="ignore",
+        icon=":material/download:", help="One HTML file with this page's figures, numbers and tables, the settings and the model's provenance; it opens offline.",
     )

@@ -1,0 +1,36 @@
+""""Download report" in AppTest: every run records what the page drew (figures, metrics, tables,
+headers) and the sidebar always has the button, also on a page that stopped early."""
+
+import re
+
+from ui import report_export
+
+
+def sidebar_buttons(at) -> list[str]:
+    return [e.proto.label for e in at.sidebar if type(e).__name__ == "DownloadButton"]
+
+
+def test_home_record_matches_what_the_page_drew(app):
+    at = app(recipe="digits-mlp", example="3")
+    at.run()
+    assert not at.exception
+    assert sidebar_buttons(at) == ["Download report"]
+    record = at.session_state[report_export.RECORD]
+    figures = [k for k in record["items"] if k[0] == "figure"]
+    assert len(figures) == len(at.get("plotly_chart")) > 0
+    html = report_export.report_html(record).decode()
+    assert html.count('class="plotly-graph-div"') == len(figures)
+    for metric in at.metric:  # every number on the page is in the report
+        assert f"<td>{metric.value}</td>" in html, metric.label
+    assert "<td>digits-mlp</td>" in html and "config hash" in html
+    assert re.search(r"<h2>Example 3</h2>", html)
+
+
+def test_a_page_that_stops_early_still_offers_its_report(app):
+    at = app(recipe="toy-sae")  # not a plain classifier: Home stops after the model hub
+    at.run()
+    assert not at.exception
+    assert sidebar_buttons(at) == ["Download report"]
+    html = report_export.report_html(at.session_state[report_export.RECORD]).decode()
+    assert "Model hub" in html and "<td>wine-mlp</td>" in html  # the hub's table, as shown
+    assert "<td>toy-sae</td>" in html  # settings and provenance of the recipe in use
