@@ -95,3 +95,20 @@ def tab_screenshot_path(name: str):
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def test_a_single_chart_downloads_as_png_from_the_modebar_without_the_network(server, tab, tmp_path):
+    open_page(server, tab, "/", "recipe=wine-mlp")
+    outside: list[str] = []
+    tab.page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(server.url) and not request.url.startswith(("data:", "blob:")) else None)
+    chart = tab.page.locator("[data-testid=stPlotlyChart]").first
+    chart.hover()
+    camera = chart.locator(".modebar-btn[data-title^='Download plot']")
+    with tab.page.expect_download(timeout=30_000) as info:
+        camera.click()
+    assert info.value.suggested_filename.endswith(".png")
+    saved = tmp_path / "chart.png"
+    info.value.save_as(saved)
+    assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and saved.stat().st_size > 5_000
+    assert outside == [], outside  # made in the browser: no request leaves the app's own server
+    assert tab.problems() == [], tab.problems()
