@@ -9,6 +9,8 @@ import streamlit as st
 
 from interp_core.errors import InterpError
 from interp_core.figures import HOW_TO_READ
+from ui import teaching
+from ui.teaching import presenting  # noqa: F401 - pages may ask whether to hide secondary controls
 from ui import report_export
 
 log = logging.getLogger("interp_explorer")
@@ -17,12 +19,13 @@ PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png",
 
 def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=None, selection_mode=None):
     """Draw a figure with its one-line "how to read this" underneath; returns the selection event if any."""
-    kwargs = {"config": PLOTLY_CONFIG, "key": key}
+    kwargs = {"config": teaching.plotly_config(PLOTLY_CONFIG), "key": key}
     if on_select:
         kwargs.update(on_select=on_select, selection_mode=selection_mode or "points")
-    event = st.plotly_chart(fig, **kwargs)
+    event = st.plotly_chart(teaching.present_figure(fig), **kwargs)
     report_export.record_figure(fig, how_to_read, key)  # for "Download report"
     st.caption(f"How to read this: {HOW_TO_READ.get(how_to_read, how_to_read)}")
+    teaching.note(how_to_read)  # teaching mode: a note and the paper it comes from
     return event
 
 

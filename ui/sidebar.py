@@ -6,7 +6,7 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from ui import cache, state, uploads
+from ui import cache, state, teaching, uploads
 
 
 def recipe_options(family: str | None = None) -> list[str]:
@@ -33,11 +33,13 @@ def render(family: str | None = None) -> None:
     # widget only adopts a value that was assigned this way (not one left by the old widget).
     st.session_state["recipe"] = current
     with st.sidebar:
-        st.markdown(f"**Device:** {cache.device_label()}")
-        st.markdown(f"**Store:** `{cache.catalog().store.root}`")
+        if not teaching.presenting():  # secondary details, hidden when presenting
+            st.markdown(f"**Device:** {cache.device_label()}")
+            st.markdown(f"**Store:** `{cache.catalog().store.root}`")
         st.selectbox("Recipe in use", options, key="recipe", help="The trained model the pages explain. Train more in the model hub on Home.")
         remembered[family] = st.session_state["recipe"]
         _example_picker(st.session_state["recipe"])
+        teaching.controls(family)  # teaching mode (notes, the page's tour) and presentation mode
     state.write_url()
 
 

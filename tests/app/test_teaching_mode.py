@@ -1,0 +1,68 @@
+"""Teaching mode on every page (in-process): switching it on adds a teaching note under every
+chart and the page's guided tour in the sidebar; switching it off removes both. Presentation
+mode hides the sidebar's secondary lines. Both switches live in the URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.catalog import built_pages
+from ui.tours import TOURS
+
+PAGES = [("views/home.py", "home")] + [(p.path, p.family) for p in built_pages()]
+
+
+def open_page(app, path: str, **query):
+    at = app(**query)
+    at.run()
+    if path != "views/home.py":
+        at.switch_page(path)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def teaching_notes(at) -> list[str]:
+    return [i.value for i in at.info if str(i.value).startswith("**Teaching note.**")]
+
+
+def how_to_read_lines(at) -> list[str]:
+    return [c.value for c in at.caption if str(c.value).startswith("How to read this:")]
+
+
+def tour_text(at) -> str:
+    return "\n".join(str(m.value) for m in at.sidebar.markdown if "Guided tour" in str(m.value) or str(m.value).startswith("**"))
+
+
+@pytest.mark.parametrize("path,page", PAGES, ids=[p[1] for p in PAGES])
+def test_teaching_mode_adds_notes_and_tour_and_removes_them(app, path, page):
+    at = open_page(app, path)
+    assert teaching_notes(at) == [] and "Guided tour" not in tour_text(at)
+    charts = len(how_to_read_lines(at))
+    assert charts >= 1
+
+    at.sidebar.toggle(key="v_teach").set_value(True).run()
+    assert not at.exception, at.exception
+    notes = teaching_notes(at)
+    assert len(notes) == len(how_to_read_lines(at)) >= 1  # one note under every chart on screen
+    assert all("*Source:*" in n for n in notes)
+    steps = TOURS[page]
+    assert f"step 1 of {len(steps)}" in tour_text(at) and steps[0].title in tour_text(at)
+    assert at.query_params["v_teach"] == "True"
+
+    at.sidebar.button(key=f"tour_next_{page}").click().run()
+    assert f"step 2 of {len(steps)}" in tour_text(at) and steps[1].title in tour_text(at)
+
+    at.sidebar.toggle(key="v_teach").set_value(False).run()
+    assert not at.exception, at.exception
+    assert teaching_notes(at) == [] and "Guided tour" not in tour_text(at)
+
+
+def test_teaching_and_presentation_modes_come_from_the_url(app):
+    at = open_page(app, "views/home.py", v_teach="True", v_present="True")
+    assert at.sidebar.toggle(key="v_teach").value is True and at.sidebar.toggle(key="v_present").value is True
+    assert teaching_notes(at)
+    sidebar_text = "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert "**Store:**" not in sidebar_text and "**Device:**" not in sidebar_text
+    at.sidebar.toggle(key="v_present").set_value(False).run()
+    assert "**Store:**" in "\n".join(str(m.value) for m in at.sidebar.markdown)
