@@ -94,7 +94,7 @@ def data_panel(family: str | None) -> None:
             st.info(userdata.CANNOT[family])
             return
         st.caption(
-            f"Upload {userdata.ACCEPTS[family]} Up to {max_upload_bytes() / 1e6:.0f} MB. Your file and the model trained on it "
+            f"Upload {userdata.ACCEPTS[family]} Up to {max_upload_bytes() / 2**20:.0f} MB. Your file and the model trained on it "
             "stay in this browser session only: other visitors never see them, and they are deleted a day after you leave."
         )
         upload = st.file_uploader("Your data file (.csv or .npz)", key=f"upload_data_{key}", help="Files are read in memory and validated; nothing in them is executed (NPZ files are read without pickle).")

@@ -74,8 +74,9 @@ cols = st.columns(5)
 cols[0].metric("Test accuracy", f"{metrics['test_accuracy']:.3f}")
 cols[1].metric("Train accuracy", f"{metrics['train_accuracy']:.3f}")
 cols[2].metric("Parameters", f"{metrics['n_parameters']:,}")
-cols[3].metric("Epochs (kept)", f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})")
-cols[4].metric("Status", model.status)
+uploaded = bool(model.manifest.get("uploaded"))  # a model from "Bring your own model": not trained here
+cols[3].metric("Epochs (kept)", "-" if uploaded else f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})")
+cols[4].metric("Status", "uploaded" if uploaded else model.status)
 st.caption(f"{model.dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')}.")
 
 left, right = st.columns(2)

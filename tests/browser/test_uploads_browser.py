@@ -1,0 +1,140 @@
+"""Uploads in a real browser: a CSV, an NPZ and a safetensors model go in through the file inputs of
+[data-testid=stFileUploader] and are explored on the matching pages; a second browser session
+does not see them, not even with the first one's URL; bad files get one sentence."""
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interp_core.apprunner import AppPage
+from interp_core.store import SHIPPED_ROOT
+
+pytestmark = pytest.mark.browser
+
+
+def table_csv(n: int = 150) -> bytes:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 4))
+    y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "yes", "no")
+    rows = [",".join(f"{v:.4f}" for v in row) + f",{label}" for row, label in zip(X, y)]
+    return ("a,b,c,d,label\n" + "\n".join(rows) + "\n").encode()
+
+
+def images_npz(n: int = 80) -> bytes:
+    rng = np.random.default_rng(1)
+    y = np.arange(n) % 2
+    X = rng.random((n, 8, 8)) * 0.3
+    for i, label in enumerate(y):
+        X[i, :, 4 * label:4 * label + 4] += 0.7
+    buffer = io.BytesIO()
+    np.savez(buffer, X=X, y=y, class_names=np.array(["left", "right"]))
+    return buffer.getvalue()
+
+
+def files(tmp: Path) -> dict[str, Path]:
+    out = {"table.csv": table_csv(), "halves.npz": images_npz(), "empty.csv": b"", "notes.txt": b"not data"}
+    paths = {}
+    for name, data in out.items():
+        (tmp / name).write_bytes(data)
+        paths[name] = tmp / name
+    return paths
+
+
+def open_expander(tab: AppPage, label: str) -> None:
+    summary = tab.page.locator("[data-testid=stExpander] summary", has_text=label).first
+    summary.click()
+    tab.page.wait_for_timeout(300)
+
+
+def upload(tab: AppPage, index: int, *paths: Path) -> None:
+    """Set a file on the index-th visible uploader's <input type=file>, then wait for the rerun."""
+    uploader = tab.page.locator("[data-testid=stFileUploader]").nth(index)
+    uploader.locator("input[type=file]").set_input_files([str(p) for p in paths])
+    tab.page.wait_for_timeout(500)
+    tab.wait_ready()
+
+
+def sidebar_recipe(tab: AppPage) -> str:
+    return tab.page.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Recipe in use").input_value()
+
+
+def test_csv_npz_and_model_uploads_are_explored_and_stay_in_their_session(server, browser, tmp_path):
+    paths = files(tmp_path)
+    first = AppPage(browser, height=2600)
+    second = AppPage(browser, height=1600)
+    try:
+        # -- a CSV on Home: choose nothing (the target is the last column), train, explore ------
+        first.open(server.url)
+        open_expander(first, "Your own data")
+        upload(first, 0, paths["empty.csv"])
+        alert = first.page.locator("[data-testid=stAlertContentError]").first.inner_text()
+        assert "is empty (0 bytes)" in alert and alert.count(". ") == 0
+        upload(first, 0, paths["notes.txt"])
+        assert "is not a CSV or NPZ file" in first.page.locator("[data-testid=stAlertContentError]").first.inner_text()
+        upload(first, 0, paths["table.csv"])
+        first.page.get_by_role("button", name=re.compile("Train the default classifier")).click()
+        first.page.get_by_text("Trained user-upload-table-mlp").wait_for(timeout=180_000)
+        first.wait_ready()
+        assert "user-upload-table-mlp" in sidebar_recipe(first)
+        assert "recipe=user-upload-table-mlp" in first.page.url
+        first.page.get_by_text("Recipe in use: user-upload-table-mlp").wait_for()
+        first.screenshot("upload-csv-home")
+        leaked_url = first.page.url
+
+        # -- the second session: not listed, and its URL falls back to the default recipe -------
+        second.open(leaked_url)
+        assert "user-upload-table-mlp" not in sidebar_recipe(second)
+        assert "recipe=digits-mlp" in second.page.url
+        second.page.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Recipe in use").click()
+        options = second.page.get_by_role("option").all_inner_texts()
+        second.page.keyboard.press("Escape")
+        assert options and not any("upload" in o for o in options)
+        assert second.page.get_by_text("user-upload-table-mlp").count() == 0
+        second.screenshot("upload-second-session")
+
+        # -- an NPZ of images on Prototypes ------------------------------------------------------
+        first.open(f"{server.url}/prototypes")
+        open_expander(first, "Your own data")
+        upload(first, 0, paths["halves.npz"])
+        first.page.get_by_text("80 examples").wait_for()
+        first.page.get_by_role("button", name=re.compile("Train the default prototype network")).click()
+        first.page.get_by_text("Trained user-upload-halves-protonet").wait_for(timeout=180_000)
+        first.wait_ready()
+        assert "user-upload-halves-protonet" in sidebar_recipe(first)
+        first.page.get_by_text("Prototype purity").first.wait_for()
+        first.screenshot("upload-npz-prototypes")
+
+        # -- a safetensors model with its config in the model hub, then on Rules ----------------
+        shipped = SHIPPED_ROOT / "breast-cancer-mlp"
+        weights, config = tmp_path / "cells.safetensors", tmp_path / "cells.json"
+        weights.write_bytes((shipped / "model.safetensors").read_bytes())
+        config.write_bytes((shipped / "manifest.json").read_bytes())
+        first.open(server.url)
+        open_expander(first, "Bring your own model")
+        upload(first, 1, weights)  # the hub's uploaders: 0 = data, 1 = model, 2 = config
+        upload(first, 2, config)
+        first.page.get_by_text("Dataset it was trained on").wait_for()
+        first.page.get_by_role("button", name="Explore this model").click()
+        first.page.get_by_text("Recipe in use: upload-cells-model").wait_for(timeout=120_000)
+        first.wait_ready()
+        first.screenshot("upload-model-home")
+        # a reload or a typed URL starts a new session; move within the app, as a user does
+        first.page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Rules").click()
+        first.wait_ready()
+        first.page.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Recipe in use").click()
+        first.page.get_by_role("option", name="upload-cells-model").click()
+        first.wait_ready()
+        assert "upload-cells-model" in sidebar_recipe(first)
+        first.page.get_by_text("Fidelity (held-out)").first.wait_for(timeout=120_000)
+        first.screenshot("upload-model-rules")
+
+        # the other session cannot open the uploaded model by URL either
+        second.open(f"{server.url}/rules?recipe=upload-cells-model")
+        assert "upload-cells-model" not in sidebar_recipe(second)
+        assert first.problems() == [] and second.problems() == []
+    finally:
+        first.close()
+        second.close()
