@@ -274,6 +274,11 @@ def map_coordinates():
     return maps[method], method.upper()
 
 
+def _clear_map_selection() -> None:
+    st.session_state[f"uc_map_{name}"] = []
+    st.session_state[f"uc_map_gen_{name}"] = st.session_state.get(f"uc_map_gen_{name}", 0) + 1
+
+
 def render_define() -> None:
     if tcav_result is None:
         st.warning(f"{name} has no TCAV layers stored; retrain it in the model hub.")
@@ -305,20 +310,20 @@ def render_define() -> None:
             chosen = np.flatnonzero(keep)
     else:
         coords, method = map_coordinates()
-        stored = np.asarray(st.session_state.get(f"uc_map_{name}", []), dtype=int)
-        fig = figs.concept_map(coords, dataset.y_test, dataset.class_names, "class", stored, example, method)
-        event = chart(fig, "concept_map", key=f"uc_map_chart_{name}", on_select="rerun", selection_mode=("points", "box", "lasso"))
-        selection = (event or {}).get("selection", {}) if event else {}
-        points = [int(np.ravel(p["customdata"])[0]) for p in selection.get("points", []) if p.get("customdata") is not None]
+        # The map's key carries a generation that "Clear" bumps: a new key drops the old lasso, which
+        # Streamlit would otherwise hand back on every rerun and so undo the clearing.
+        map_key = f"uc_map_chart_{name}_{st.session_state.get(f'uc_map_gen_{name}', 0)}"
+        # Read the selection made on last run's map before drawing, so the chosen dots are circled at once.
+        selection = (st.session_state.get(map_key) or {}).get("selection", {})
         if selection.get("box") or selection.get("lasso"):
-            stored = np.unique(points)
-            st.session_state[f"uc_map_{name}"] = stored.tolist()
-        else:
-            select_example(clicked_example(event), "define-map")
+            points = [int(np.ravel(p["customdata"])[0]) for p in selection.get("points", []) if p.get("customdata") is not None]
+            st.session_state[f"uc_map_{name}"] = np.unique(points).tolist()
+        stored = np.asarray(st.session_state.get(f"uc_map_{name}", []), dtype=int)
+        fig = figs.concept_map(coords, dataset.y_test, dataset.class_names, "class", stored, example, method, dragmode="lasso")
+        event = chart(fig, "concept_map_select", key=map_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+        select_example(clicked_example(event), "define-map")  # a click, when the toolbar is switched to pan
         chosen = stored
-        if st.button("Clear the chosen examples", key="uc_clear"):
-            st.session_state[f"uc_map_{name}"] = []
-            st.rerun()
+        st.button("Clear the chosen examples", key="uc_clear", on_click=_clear_map_selection, disabled=not len(stored))
     chosen = np.asarray(chosen, dtype=int)
     n_random = st.select_slider("Random runs", [10, 15, 20, 30], value=10, key="uc_runs", help="More random sets give the t-test more power and take longer.")
     st.caption(f"{len(chosen)} test examples chosen (at least {MIN_CONCEPT_EXAMPLES} needed; at most {tcav_result.concept_sizes and max(tcav_result.concept_sizes) or 50} are used per CAV, all others form the random sets).")
@@ -415,5 +420,5 @@ with right:
             values, names = dataset.y_test, dataset.class_names
         else:
             values, names = (dataset.concepts_test[:, dataset.concept_names.index(colour)] > 0.5).astype(int), [f"not {colour}", colour]
-        event = chart(figs.concept_map(coords, values, names, colour, None, example, method), "concept_map", key=f"ex_map_{name}_{colour}", on_select="rerun", selection_mode="points")
+        event = chart(figs.concept_map(coords, values, names, colour, None, example, method, dragmode="pan"), "concept_map", key=f"ex_map_{name}_{colour}", on_select="rerun", selection_mode="points")
         select_example(clicked_example(event), f"map-{colour}")

@@ -19,7 +19,8 @@ how_to_read("concept_accuracy", "Test accuracy of each predicted concept (probab
 how_to_read("head_weights", "Weights of the linear head from each concept (rows) to each class (columns): red raises the class when the concept is present, blue lowers it.")
 how_to_read("concept_image", "The selected example as the model sees it.")
 how_to_read("concept_gallery", "A sample of the examples chosen for the concept.")
-how_to_read("concept_map", "Each dot is a test example placed by the model's internal representation; colour shows the chosen concept or class. Click a dot to inspect that example; drag a box or lasso to choose examples.")
+how_to_read("concept_map", "Each dot is a test example placed by the model's internal representation; colour shows the chosen concept or class. Click a dot to inspect that example.")
+how_to_read("concept_map_select", "Each dot is a test example placed by the model's internal representation, coloured by class. Drag a lasso around the examples that show your concept (or pick box select in the chart's toolbar); circled dots are the ones chosen.")
 how_to_read("concept_sensitivity", "For the selected example: the gradient of the class score at this layer, dotted with each concept's mean CAV. Positive bars: moving the example towards the concept would raise the class score; this is the per-example quantity whose sign TCAV counts.")
 how_to_read("concept_values", "The example's concepts: the true label (outline) and the bottleneck model's predicted probability (bar).")
 
@@ -209,8 +210,13 @@ def concept_gallery(X: np.ndarray, titles: list[str], columns: int = 8, title: s
     return fig
 
 
-def concept_map(coords: np.ndarray, colour_values: np.ndarray, colour_names: list[str], colour_title: str, chosen: np.ndarray | None = None, selected: int | None = None, method: str = "PCA") -> go.Figure:
-    """Scatter of the test set; ``colour_values`` are indices into ``colour_names``; customdata holds example indices."""
+def concept_map(coords: np.ndarray, colour_values: np.ndarray, colour_names: list[str], colour_title: str, chosen: np.ndarray | None = None, selected: int | None = None, method: str = "PCA", dragmode: str = "pan") -> go.Figure:
+    """Scatter of the test set; ``colour_values`` are indices into ``colour_names``; customdata holds example indices.
+
+    ``dragmode="pan"`` (default) lets a click on a dot select it; in "lasso" or "select" mode a
+    drag chooses a group but Streamlit receives no click selection, so use those only where
+    choosing a group is the point.
+    """
     fig = go.Figure()
     colour_values = np.asarray(colour_values).astype(int)
     index = np.arange(len(coords))
@@ -231,7 +237,7 @@ def concept_map(coords: np.ndarray, colour_values: np.ndarray, colour_names: lis
         fig.add_trace(go.Scatter(x=[coords[selected, 0]], y=[coords[selected, 1]], mode="markers", name="selected example", customdata=[selected],
                                  marker={"size": 18, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}, "symbol": "diamond-open"}, hoverinfo="skip"))
     styled(fig, f"Test set map ({method}), coloured by {colour_title}", f"{method} 1", f"{method} 2", height=500)
-    fig.update_layout(clickmode="event+select", dragmode="lasso", legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0}, margin={"b": 110})
+    fig.update_layout(clickmode="event+select", dragmode=dragmode, legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0.0}, margin={"b": 110})
     return fig
 
 

@@ -127,3 +127,23 @@ def test_too_few_examples_give_one_sentence(app):
     at.button(key="uc_score").click().run()
     assert not at.exception
     assert "choose at least 10" in texts(at.error)
+
+
+def test_define_a_concept_by_class_and_score_it(app):
+    """A concept made of one class's own test examples: the classifier's score for that class must rise
+    towards it (TCAV above 0.5) and the test call it significant at every layer."""
+    at = open_page(app, recipe="breast-cancer-concept-mlp", v_view="Define a concept", v_uc_by="by class", v_uc_name="looks malignant")
+    assert not at.exception, at.exception
+    from interp_core.data import load_dataset
+
+    classes = next(m for m in at.multiselect if m.label == "Classes")
+    classes.set_value(["malignant"]).run()
+    n_malignant = int((load_dataset("breast_cancer_concepts").y_test == 0).sum())
+    assert f"{n_malignant} test examples chosen" in texts(at.caption)
+    at.button(key="uc_score").click().run()
+    assert not at.exception, at.exception
+    assert "looks malignant" in texts(at.success) and "p =" in texts(at.success)
+    table = next(d.value for d in at.dataframe if "p_value" in d.value.columns)
+    assert len(table) == 2 * 2  # 2 classes x 2 layers
+    own = table[table["class"] == "malignant"]
+    assert (own["score"] > 0.5).all() and own["significant"].all(), own
