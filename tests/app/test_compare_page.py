@@ -1,0 +1,65 @@
+"""The Compare page: two recipes of one family side by side, their numbers in one table."""
+
+import pytest
+
+from interp_core import recipes
+from ui import compare
+
+PAGE = "views/compare.py"
+
+
+def open_compare(app, **query):
+    at = app(**query)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    return at
+
+
+def numbers(at):
+    return at.dataframe[0].value
+
+
+def test_default_pair_of_each_family_is_two_different_recipes_of_it():
+    for family, names in compare.families().items():
+        a, b = compare.default_pair(family, names)
+        assert a != b and {recipes.get_recipe(a).family, recipes.get_recipe(b).family} == {family}
+
+
+def test_prototypes_deterministic_against_probabilistic(app):
+    at = open_compare(app, v_cmp_family="prototypes")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="v_cmp_a").value == "digits-protonet"
+    assert at.selectbox(key="v_cmp_b").value == "digits-protonet-prob"
+    table = numbers(at)
+    assert list(table.columns) == ["section", "metric", "digits-protonet", "digits-protonet-prob"]
+    accuracy = table[table["metric"] == "test accuracy"].iloc[0]
+    a_value, b_value = (float(accuracy[name]) for name in ("digits-protonet", "digits-protonet-prob"))
+    for name, value in (("digits-protonet", a_value), ("digits-protonet-prob", b_value)):
+        assert value == pytest.approx(recipes.load(name, device="cpu").metrics["test_accuracy"], abs=1e-3)
+    # Only the probabilistic recipe reports how well its uncertainty flags errors.
+    auroc = table[table["metric"].str.contains("auroc")]
+    assert len(auroc) and (auroc["digits-protonet"] == "–").all() and (auroc["digits-protonet-prob"] != "–").all()
+    assert len(at.get("plotly_chart")) >= 4
+    assert not at.info  # same dataset: no warning about different data
+
+
+def test_a_url_picks_the_pair_and_bad_values_fall_back(app):
+    at = open_compare(app, v_cmp_family="timeseries", v_cmp_a="gunpoint-transformer", v_cmp_b="gunpoint-cnn")
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="v_cmp_a").value, at.selectbox(key="v_cmp_b").value) == ("gunpoint-transformer", "gunpoint-cnn")
+    assert list(numbers(at).columns)[2:] == ["gunpoint-transformer", "gunpoint-cnn"]
+    at = open_compare(app, v_cmp_family="no-such-family", v_cmp_a="x", v_cmp_b="y")
+    assert not at.exception, at.exception
+    family = at.selectbox(key="v_cmp_family").value
+    assert family in compare.families()
+    assert at.selectbox(key="v_cmp_a").value != at.selectbox(key="v_cmp_b").value
+
+
+def test_different_datasets_are_said_and_the_same_recipe_twice_asks_for_another(app):
+    at = open_compare(app, v_cmp_family="rules", v_cmp_a="wine-rules", v_cmp_b="digits-rules")
+    assert not at.exception, at.exception
+    assert any("different datasets" in i.value for i in at.info)
+    at.selectbox(key="v_cmp_b").set_value("wine-rules").run()
+    assert any("same recipe" in i.value for i in at.info)
+    assert not at.dataframe

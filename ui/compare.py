@@ -1,0 +1,112 @@
+"""Two recipes of one family side by side, drawn from the same sections as the HTML report
+(interp_core.reporters), so the comparison shows exactly what each page and report show."""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+
+import pandas as pd
+import streamlit as st
+
+from interp_core import recipes
+from interp_core.report import Figure, Report, Table, Text
+from ui import cache
+from ui.components import chart
+
+# The pairs the issue names first: deterministic vs probabilistic prototypes, two SAEs of one
+# toy model, CNN vs transformer attributions; elsewhere the family's first two recipes.
+DEFAULT_PAIRS = {
+    "prototypes": ("digits-protonet", "digits-protonet-prob"),
+    "sae": ("toy-sae", "toy-sae-mp"),
+    "timeseries": ("gunpoint-cnn", "gunpoint-transformer"),
+    "concepts": ("shapes-cnn", "shapes-cbm"),
+    "mechanisms": ("z113-mlp", "z59-noisy-mlp"),
+}
+
+
+def families() -> dict[str, list[str]]:
+    """Family -> its recipe names, for families with at least two recipes."""
+    out: dict[str, list[str]] = {}
+    for recipe in recipes.list_recipes():
+        out.setdefault(recipe.family, []).append(recipe.name)
+    return {family: names for family, names in out.items() if len(names) >= 2}
+
+
+def default_pair(family: str, names: list[str]) -> tuple[str, str]:
+    a, b = DEFAULT_PAIRS.get(family, (names[0], names[1]))
+    if a not in names or b not in names:
+        a, b = names[0], names[1]
+    return a, b
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _report(name: str, stamp: str) -> Report:
+    from interp_core.reporters import recipe_report
+
+    return recipe_report(name, cache.catalog())
+
+
+def report(name: str) -> Report | None:
+    """The recipe's report sections, or None when it has never been trained."""
+    stamp = cache.artifact_stamp(name)
+    if stamp is None:
+        return None
+    return _report(name, stamp)
+
+
+def _is_metrics(table: Table) -> bool:
+    return list(table.frame.columns) == ["metric", "value"]
+
+
+def key_numbers(a: Report, b: Report, name_a: str, name_b: str) -> pd.DataFrame:
+    """Every metric table of both reports merged: one row per metric, one column per recipe."""
+    rows: dict[tuple[str, str], dict] = {}
+    for name, rep in ((name_a, a), (name_b, b)):
+        for section in rep.sections:
+            for item in section.items:
+                if isinstance(item, Table) and _is_metrics(item):
+                    for metric, value in zip(item.frame["metric"], item.frame["value"]):
+                        rows.setdefault((section.title, metric), {"section": section.title, "metric": metric})[name] = value
+    frame = pd.DataFrame(list(rows.values()), columns=["section", "metric", name_a, name_b])
+    return frame.fillna("–")
+
+
+def _draw(item, key: str) -> None:
+    if isinstance(item, Figure):
+        chart(item.figure, item.how_to_read, key=key)
+    elif isinstance(item, Table):
+        st.markdown(f"**{item.title}**")
+        st.dataframe(item.frame, hide_index=True, width="stretch")
+        if item.note:
+            st.caption(item.note)
+    elif isinstance(item, Text):
+        st.caption(item.text)
+
+
+def side_by_side(a: Report, b: Report, name_a: str, name_b: str) -> None:
+    """Sections matched by title, items paired in order; metric tables are in the key-numbers table."""
+    titles_b = {section.title: section for section in b.sections}
+    shown = set()
+    for section_a in a.sections:
+        section_b = titles_b.get(section_a.title)
+        shown.add(section_a.title)
+        _section(section_a.title, section_a, section_b, name_a, name_b)
+    for section_b in b.sections:
+        if section_b.title not in shown:
+            _section(section_b.title, None, section_b, name_a, name_b)
+
+
+def _section(title: str, section_a, section_b, name_a: str, name_b: str) -> None:
+    items_a = [i for i in (section_a.items if section_a else []) if not (isinstance(i, Table) and _is_metrics(i))]
+    items_b = [i for i in (section_b.items if section_b else []) if not (isinstance(i, Table) and _is_metrics(i))]
+    if not items_a and not items_b:
+        return
+    st.subheader(title)
+    for index, (item_a, item_b) in enumerate(zip_longest(items_a, items_b)):
+        left, right = st.columns(2)
+        for column, item, name, side in ((left, item_a, name_a, "a"), (right, item_b, name_b, "b")):
+            with column:
+                if item is None:
+                    st.caption(f"{name} has no counterpart of this part.")
+                else:
+                    _draw(item, key=f"cmp-{side}-{title}-{index}")
