@@ -13,6 +13,10 @@ PAGES = [
     ("home", "/", "recipe=digits-mlp&example=3"),
     ("timeseries", "/time-series", "recipe=gunpoint-cnn&example=2"),
     ("rules", "/rules", "recipe=wine-rules&example=1"),
+    ("prototypes", "/prototypes", "recipe=digits-protonet-prob&example=4"),
+    ("sae", "/sae", "recipe=toy-sae"),
+    ("concepts", "/concepts", "recipe=shapes-cbm"),
+    ("mechanisms", "/mechanisms", "recipe=z113-mlp"),
 ]
 
 
@@ -84,6 +88,7 @@ def test_download_report_opens_offline_with_the_pages_figures(server, tab, brows
             head = data.read_bytes()[:200]
             assert (b"<svg" in head) if fmt == "svg" else head.startswith(b"\x89PNG")
         assert requests == [saved.as_uri()], requests
+        report.evaluate("window.scrollTo(0, 0)")
         report.screenshot(path=str(tab_screenshot_path(f"report-{page_id}")), full_page=False)
     finally:
         context.close()
