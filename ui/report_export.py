@@ -82,13 +82,8 @@ def _record_metric(label, value, delta=None) -> None:
 
 
 def _record_table(data, column_config=None, key=None) -> None:
-    try:
-        frame = _frame(data, column_config)
-    except Exception:  # noqa: BLE001 - an unusual table must never break the page
-        log.debug("report: table not recorded", exc_info=True)
-        return
-    if frame is not None and len(frame.columns):
-        _add("table", key, frame)
+    if data is not None:  # converted to a plain table only when a report is made
+        _add("table", key, (data, dict(column_config or {})))
 
 
 def _record_heading(text) -> None:
@@ -106,7 +101,9 @@ def _frame(data, column_config) -> pd.DataFrame | None:
         return None
     if hasattr(data, "data") and isinstance(getattr(data, "data"), pd.DataFrame):  # a pandas Styler
         data = data.data
-    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    total = len(frame)
+    frame = frame.head(MAX_ROWS)
     names = {}
     for column, config in (column_config or {}).items():
         if column not in frame.columns:
@@ -119,8 +116,10 @@ def _frame(data, column_config) -> pd.DataFrame | None:
             names[column] = config["label"]
     frame = frame.rename(columns=names)
     # images and other non-scalar cells (lists, arrays) are not readable in a table: drop them
-    keep = [c for c in frame.columns if not frame[c].map(lambda v: isinstance(v, (list, tuple, dict)) or hasattr(v, "shape")).any()]
-    return frame[keep]
+    keep = [c for c in frame.columns if not frame[c].map(lambda v: isinstance(v, (list, tuple, dict)) or getattr(v, "ndim", 0) > 0).any()]
+    frame = frame[keep]
+    frame.attrs["total_rows"] = total
+    return frame
 
 
 def install() -> None:
@@ -181,8 +180,16 @@ def build_report(page: str, items: list, view_settings: dict, manifest: dict | N
         elif kind == "figure":
             sections[-1].items.append(payload)
         elif kind == "table":
-            note = f"The first {MAX_ROWS} of {len(payload)} rows." if len(payload) > MAX_ROWS else ""
-            sections[-1].items.append(rep.Table("", payload.head(MAX_ROWS), note))
+            try:
+                frame = _frame(*payload)
+            except Exception:  # noqa: BLE001 - an unusual table is left out, never breaks the report
+                log.debug("report: table left out", exc_info=True)
+                continue
+            if frame is None or not len(frame.columns):
+                continue
+            total = frame.attrs.get("total_rows", len(frame))
+            note = f"The first {MAX_ROWS} of {total} rows." if total > MAX_ROWS else ""
+            sections[-1].items.append(rep.Table("", frame, note))
     flush()
     sections = [s for s in sections if s.items]
     provenance = [rep.provenance(manifest, status)] if manifest else []

@@ -34,3 +34,28 @@ def test_a_page_that_stops_early_still_offers_its_report(app):
     html = report_export.report_html(at.session_state[report_export.RECORD]).decode()
     assert "Model hub" in html and "<td>wine-mlp</td>" in html  # the hub's table, as shown
     assert "<td>toy-sae</td>" in html  # settings and provenance of the recipe in use
+
+
+def test_build_report_groups_metrics_starts_sections_at_headers_and_cuts_long_tables():
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from interp_core import report as rep
+
+    long = pd.DataFrame({"a": np.arange(500.0), "picture": [np.zeros(3)] * 500, "hidden": ["x"] * 500})
+    items = [
+        (("metric", 0), ("Accuracy", "0.97", "")), (("metric", 1), ("Rules", "7", "+2 vs before")),
+        (("heading", 2), "Global view"),
+        (("figure", "k"), rep.Figure(go.Figure(go.Bar(x=[1], y=[2])), "training_curve")),
+        (("table", 4), (long, {"a": {"label": "Alpha"}, "hidden": None})),
+    ]
+    report = report_export.build_report("Rules", items, {"recipe": "wine-rules"}, {"recipe": "wine-rules", "config_hash": "c0ffee"}, "shipped")
+    assert [s.title for s in report.sections] == ["Rules", "Global view"]
+    numbers = report.sections[0].items[0]
+    assert numbers.frame.to_dict("records") == [{"metric": "Accuracy", "value": "0.97", "change": ""}, {"metric": "Rules", "value": "7", "change": "+2 vs before"}]
+    figure, table = report.sections[1].items
+    assert isinstance(figure, rep.Figure) and report.n_figures == 1
+    assert list(table.frame.columns) == ["Alpha"] and len(table.frame) == report_export.MAX_ROWS
+    assert table.note == f"The first {report_export.MAX_ROWS} of 500 rows."
+    assert report.settings == {"page": "Rules", "recipe": "wine-rules"} and report.provenance[0]["config hash"] == "c0ffee"
