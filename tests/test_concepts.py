@@ -4,6 +4,7 @@ intervention, the trainers and the CLI. Quality figures are checked on the shipp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -361,3 +362,29 @@ def test_cli_explain_concepts_errors_are_one_sentence(tmp_path, capsys, interp_s
     with pytest.raises(RecipeError):
         family.explain_concepts(cli.build_parser().parse_args(["explain", "concepts", "shapes-cnn", "--data", str(path)]))
     assert os.environ["INTERP_STORE"] == str(interp_store_env)
+
+
+def test_cli_explain_concepts_on_a_user_image_npz(tmp_path, capsys, interp_store_env, monkeypatch):
+    """--data images.npz: a 3-D X is read as grey images and the family's default CNN and CBM are
+    trained on it (shortened here: one epoch, two random runs); class names from the file are the labels."""
+    X, y, concepts = make_shapes(n=120, size=16, seed=3)  # also checks the generator at a small size
+    assert X.shape == (120, 3, 16, 16)
+    path = tmp_path / "grey.npz"
+    np.savez(path, X=X.mean(axis=1), y=y, concepts=concepts, concept_names=np.array(SHAPES_CONCEPTS), class_names=np.array(SHAPES_CLASSES))
+    default_recipes = family.user_recipes
+
+    def short(dataset):
+        return tuple(dataclasses.replace(r, train_config={**r.train_config, "epochs": 1, "tcav": TINY_TCAV}) for r in default_recipes(dataset))
+
+    monkeypatch.setattr(family, "user_recipes", short)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run_cli(capsys, "explain", "concepts", "--data", str(path), "--json", "--device", "cpu")
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["tcav_recipe"] == "user-grey-concept-cnn" and result["cbm_recipe"] == "user-grey-cbm"
+    assert {r["layer"] for r in result["tcav"]} == {"block1", "block2", "block3", "hidden"}  # the CNN's layers
+    assert {r["class"] for r in result["tcav"]} == set(SHAPES_CLASSES) and {r["concept"] for r in result["tcav"]} == set(SHAPES_CONCEPTS)
+    assert all({"score", "p_value", "significant"} <= set(r) for r in result["tcav"])
+    assert len(result["intervention_curve"]) == len(SHAPES_CONCEPTS) + 1
+    assert 0 <= result["cbm_task_accuracy"] <= 1 and 0 <= result["cbm_concept_accuracy"] <= 1
+    assert not (tmp_path / "cav").exists()

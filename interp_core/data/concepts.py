@@ -95,9 +95,9 @@ def make_shapes(n: int = 2400, size: int = 28, noise: float = 0.18, seed: int = 
             striped, kind = True, int(rng.integers(1, 3))
         large, left, red, bright = (bool(b) for b in rng.integers(0, 2, size=4))
         radius = (rng.uniform(7.0, 9.0) if large else rng.uniform(4.0, 5.5)) * scale
-        margin = radius * (1.25 if kind == 2 else 1.0) + 1.0
+        margin = radius * (1.25 if kind == 2 else 1.0) + scale  # 1 px at size 28; scaled so small sizes fit too
         mid = size / 2
-        cx = rng.uniform(margin, mid - 1.0) if left else rng.uniform(mid + 1.0, size - margin)
+        cx = rng.uniform(margin, mid - scale) if left else rng.uniform(mid + scale, size - margin)
         cy = rng.uniform(margin + (0.25 * radius if kind == 2 else 0.0), size - margin)
         mask = _shape_mask(kind, cy, cx, radius, centres_y, centres_x)
         if striped:  # diagonal stripes, 2 px on and 2 px off, random phase, inside a 1 px outline
