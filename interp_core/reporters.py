@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from interp_core import recipes
-from interp_core.errors import ReportError
+from interp_core.errors import DataError, RecipeError, ReportError
 from interp_core.projection import pca_2d, projection_file
 from interp_core.report import Figure, Report, Section, Table, Text, metrics_table, now_utc, provenance
 from interp_core.store import Catalog
@@ -291,24 +291,41 @@ REPORTERS.update({
 def recipe_report(name: str, catalog: Catalog | None = None, device: str = "auto", progress: Callable[[str], None] | None = None) -> Report:
     """The report of one stored recipe: Home's section for classifiers, then its family page's."""
     catalog = catalog or Catalog()
-    recipe = recipes.get_recipe(name)
+    family, description = _family_of(name, catalog)
     say = progress or (lambda _text: None)
     say(f"loading {name}")
-    trained = recipes.load(name, catalog, device)
+    try:
+        trained = recipes.load(name, catalog, device)
+    except DataError:
+        if name in {r.name for r in recipes.list_recipes()}:
+            raise
+        raise ReportError(f"'{name}' was trained on a user file, which the store does not keep, so the command line cannot report it; use Download report in the app, where the file was uploaded.") from None
     sections: list[Section] = []
-    if recipe.family == "classifier" or trained.is_classifier:
+    if family == "classifier" or trained.is_classifier:
         say("model section")
         sections.append(classifier_section(trained, catalog))
-    reporter = REPORTERS.get(recipe.family)
+    reporter = REPORTERS.get(family)
     if reporter is not None:
-        say(f"{recipes.FAMILIES[recipe.family]} sections")
+        say(f"{recipes.FAMILIES.get(family, family)} sections")
         sections.extend(reporter(trained, catalog))
     if not any(section.items for section in sections):
         raise ReportError(f"'{name}' has nothing to report yet; open its page once or retrain it.")
     status = "shipped" if trained.artifact.shipped else "trained"
-    title = f"Interp Explorer report: {name} ({recipes.FAMILIES[recipe.family]})"
-    settings = {"recipe": name, "family": recipes.FAMILIES[recipe.family], "device used for this report": str(trained.device), "store": str(catalog.store.root)}
-    return Report(title, sections, settings, [provenance(trained.manifest, status)], now_utc(), subtitle=recipe.description)
+    title = f"Interp Explorer report: {name} ({recipes.FAMILIES.get(family, family)})"
+    settings = {"recipe": name, "family": recipes.FAMILIES.get(family, family), "device used for this report": str(trained.device), "store": str(catalog.store.root)}
+    return Report(title, sections, settings, [provenance(trained.manifest, status)], now_utc(), subtitle=description)
+
+
+def _family_of(name: str, catalog: Catalog) -> tuple[str, str]:
+    """A registered recipe's family, or that of a stored model trained on a user's file (train --data)."""
+    try:
+        recipe = recipes.get_recipe(name)
+        return recipe.family, recipe.description
+    except RecipeError:
+        artifact = catalog.find(name, verify=False)
+        if artifact is None:
+            raise
+        return artifact.manifest.get("family", "classifier"), artifact.manifest.get("description", "")
 
 
 def cli_report(args) -> dict:
@@ -324,6 +341,8 @@ def cli_report(args) -> dict:
     from interp_core.report import render_html, write_html
     from interp_core.store import Store
 
+    if getattr(args, "data", None):
+        raise ReportError("report reads a trained recipe from the store; give a recipe name (see: python -m interp_core recipes).")
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in (".html", ".htm"):
         raise ReportError(f"--out should name an .html file, not '{out}'.")
@@ -331,9 +350,9 @@ def cli_report(args) -> dict:
         raise ReportError(f"Cannot write the report to '{out}': the folder '{out.parent}' does not exist.")
     if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise ReportError(f"Cannot write the report to '{out}': no permission to write there.")
-    recipes.get_recipe(args.recipe)  # an unknown name fails before any progress bar is drawn
     device = resolve_device(args.device)
     catalog = Catalog(Store(args.store) if args.store else Store())
+    _family_of(args.recipe, catalog)  # an unknown name fails before any progress bar is drawn
     start = time.perf_counter()
     bar = tqdm(total=5, desc=f"report {args.recipe}", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True)
 

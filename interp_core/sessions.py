@@ -195,13 +195,15 @@ def _dataset_arrays(dataset: Dataset) -> dict[str, np.ndarray]:
         value = getattr(dataset, key)
         if value is not None:
             arrays[key] = np.asarray(value, dtype=np.float32)
+    if dataset.extras.get("true_features") is not None:  # an SAE upload's known directions
+        arrays["true_features"] = np.asarray(dataset.extras["true_features"], dtype=np.float32)
     return arrays
 
 
 def _dataset_from(artifact: Artifact, arrays: dict[str, np.ndarray]) -> Dataset:
     manifest = artifact.manifest
     summary = manifest["dataset"]
-    return Dataset(
+    dataset = Dataset(
         name=summary["name"],
         modality=summary["modality"],
         X_train=arrays["X_train"],
@@ -218,3 +220,6 @@ def _dataset_from(artifact: Artifact, arrays: dict[str, np.ndarray]) -> Dataset:
         concepts_test=arrays.get("concepts_test"),
         concept_names=manifest.get("concept_names"),
     )
+    if "true_features" in arrays:
+        dataset.extras["true_features"] = arrays["true_features"]
+    return dataset

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -26,9 +27,7 @@ PAGE_NAMES = {None: "Home", "classifier": "Home", "rules": "Rules", "prototypes"
 # Families whose page cannot work on an uploaded file, and why (one sentence each).
 CANNOT = {
     "mechanisms": "Mechanisms takes apart networks trained on every pair of a group's elements (Z_n, S_n) and checks the explanation against brute force over that whole table; "
-                  "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series or Concepts instead.",
-    "sae": "SAE features needs the model an activation file came from to show top examples and output effects, which an uploaded acts file does not carry; "
-           "train an SAE on your own activations with: python -m interp_core explain sae --data acts.npz.",
+                  "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series, Concepts or SAE features instead.",
 }
 
 ACCEPTS = {
@@ -37,13 +36,14 @@ ACCEPTS = {
     "prototypes": "a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features) or images (n, h, w) / (n, channels, h, w).",
     "timeseries": "an NPZ with X, series (n, time) or (n, channels, time), and y; an optional mask (the shape of X) marks the truly relevant steps and adds ground-truth scores.",
     "concepts": "an NPZ with X (a table or images), y, concepts (n, k) of 0/1 labels and optional concept_names.",
+    "sae": "an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
 }
 
 # How a 3-D X (n, a, b) is read on each page: grey images or multichannel series.
 MODALITY_3D = {None: None, "rules": "image", "prototypes": "image", "concepts": "image", "timeseries": "series"}
 
 MODEL_LABEL = {None: "classifier (MLP for tables and images, FCN for series)", "rules": "black box (group-lasso MLP)", "prototypes": "prototype network",
-               "timeseries": "time-series classifier (FCN)", "concepts": "classifier and concept bottleneck model"}
+               "timeseries": "time-series classifier (FCN)", "concepts": "classifier and concept bottleneck model", "sae": "sparse autoencoder (TopK)"}
 
 # Bundled datasets an uploaded classifier may have been trained on (checked by input shape and classes).
 MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
@@ -51,6 +51,14 @@ MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
 
 def read_upload(data: bytes, filename: str, family: str | None, target: str | None = None) -> Dataset:
     """A user's CSV/NPZ bytes as a Dataset for ``family``'s page, named ``upload-<safe name>``."""
+    if family == "sae":
+        from interp_core.data.sae import load_acts_file
+        from interp_core.families.sae import acts_dataset
+
+        acts, true_features = load_acts_file(data, filename=filename)
+        dataset = acts_dataset(acts, true_features, Path(filename).name)
+        dataset.name = DATASET_PREFIX + safe_name(filename)
+        return dataset
     modality = MODALITY_3D.get(family)
     ndim = _npz_x_ndim(data) if filename.lower().endswith(".npz") else None
     if not (ndim == 3 or (ndim == 2 and modality == "series")):
@@ -111,6 +119,12 @@ def default_recipes(family: str | None, dataset: Dataset) -> list[tuple[recipes.
         check_binary_concepts(dataset.concepts_train, "This file")
         classifier, cbm = user_recipes(dataset)
         return [(classifier, cbm.name), (cbm, classifier.name)]
+    if family == "sae":
+        from interp_core.families.sae import user_recipe
+
+        if dataset.modality != "activations":
+            raise DataError(f"{where} needs an NPZ with acts (n, d); this file holds {dataset.modality} data.")
+        return [(user_recipe(dataset), None)]
     raise DataError(f"The {where} page does not take uploaded files.")
 
 

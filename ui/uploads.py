@@ -72,6 +72,10 @@ def _read(upload, family: str | None, key: str):
 
 
 def _describe(dataset) -> str:
+    if dataset.modality == "activations":
+        true_features = dataset.extras.get("true_features")
+        known = f", {len(true_features)} known true features" if true_features is not None else ""
+        return f"**{dataset.name}**: {len(dataset.X_train) + len(dataset.X_test):,} activation vectors of dimension {dataset.X_train.shape[1]}{known}."
     parts = [f"**{dataset.name}**: {dataset.modality}", f"{len(dataset.y_train) + len(dataset.y_test):,} examples",
              f"input shape {tuple(dataset.input_shape)}", f"{dataset.n_classes} classes ({', '.join(dataset.class_names[:6])}{', ...' if dataset.n_classes > 6 else ''})"]
     if dataset.has_mask:
@@ -136,11 +140,12 @@ def _train(session: sessions.Session, family: str | None, dataset, page: str) ->
             return
         status.update(label="Trained", state="complete", expanded=False)
     first = trained[0]
-    accuracy = first.metrics.get("test_accuracy")
-    st.session_state[_DONE] = (
-        f"Trained {first.name} on your file: test accuracy {accuracy:.3f} on {len(first.dataset.y_test)} held-out examples. "
-        f"The {page} page now explores it; pick it in the sidebar any time during this session."
-    )
+    metrics = first.metrics
+    if metrics.get("test_accuracy") is not None:
+        headline = f"test accuracy {metrics['test_accuracy']:.3f} on {len(first.dataset.y_test)} held-out examples"
+    else:  # an SAE on activations: no classifier to score
+        headline = f"explained variance {metrics.get('explained_variance', float('nan')):.3f} on {len(first.dataset.X_test)} held-out vectors"
+    st.session_state[_DONE] = f"Trained {first.name} on your file: {headline}. The {page} page now explores it; pick it in the sidebar any time during this session."
     state.request(recipe=first.name, example=0)
 
 

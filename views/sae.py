@@ -59,7 +59,7 @@ cols[3].metric("Dead", f"{metrics['dead_fraction']:.1%}", help="Share of feature
 if "mmcs" in metrics:
     cols[4].metric("MMCS", f"{metrics['mmcs']:.3f}", help="Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered).")
     cols[5].metric("MCC", f"{metrics['mcc']:.3f}", help="Mean |cosine| after matching true features to SAE features one to one.")
-else:
+elif "accuracy_sae" in metrics:  # an uploaded activations file has no model to splice into
     cols[4].metric("Spliced acc.", f"{metrics['accuracy_sae']:.3f}", delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean", help="The model's test accuracy with the layer replaced by the SAE's reconstruction.")
     cols[5].metric("Loss recovered", f"{metrics['loss_recovered']:.1%}", help="(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")
 st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
@@ -286,13 +286,16 @@ def example_view() -> None:
                     fires = latent in set(indices.tolist())
                     lines.append(f"true feature {t} -> SAE feature {latent}" + (" fires" if fires else " does not fire"))
                 st.caption("  \n".join(lines))
-        import torch
+        if model.model.source is None:  # uploaded activations come without the model they came from
+            st.caption(f"Activation vector {current} of your file; it came without its model, so there is no model output to show.")
+        else:
+            import torch
 
-        with torch.no_grad():
-            xb = torch.as_tensor(X_all[current : current + 1])
-            outputs = {mode: model.model(xb.to(next(sae.parameters()).device), mode=mode).cpu().numpy()[0] for mode in ("clean", "sae")}
-        names = analysis.label_names
-        st.markdown("**Model output:** " + ", ".join(f"{label} predicts **{names[int(out.argmax())]}**" for label, out in (("clean", outputs["clean"]), ("with the SAE spliced in", outputs["sae"]))))
+            with torch.no_grad():
+                xb = torch.as_tensor(X_all[current : current + 1])
+                outputs = {mode: model.model(xb.to(next(sae.parameters()).device), mode=mode).cpu().numpy()[0] for mode in ("clean", "sae")}
+            names = analysis.label_names
+            st.markdown("**Model output:** " + ", ".join(f"{label} predicts **{names[int(out.argmax())]}**" for label, out in (("clean", outputs["clean"]), ("with the SAE spliced in", outputs["sae"]))))
     with right:
         contributions_chart(frame, f"Features firing on example {current}", f"sae_contrib_{name}_{current}")
     if not frame.empty:

@@ -96,7 +96,40 @@ def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, 
         model = MiniLMTopics(sources.load_minilm(), recipe.model_config.get("layer", 3), dataset.n_classes).to(device).eval()
         sources.fit_topic_centroids(model, dataset)
         return sources.text_source(dataset, model)
-    raise RecipeError(f"Recipe '{recipe.name}' names an unknown activation source '{kind}'; expected toy, digits or text.")
+    if kind == "user":
+        dataset = dataset or load_dataset(recipe.dataset)
+        return user_acts_source(dataset)
+    raise RecipeError(f"Recipe '{recipe.name}' names an unknown activation source '{kind}'; expected toy, digits, text or user.")
+
+
+# -- a user's activations (an NPZ with acts, optional true_features) as a dataset and a source ------
+def acts_dataset(acts: np.ndarray, true_features: np.ndarray | None, name: str, seed: int = 0) -> Dataset:
+    """Activations (n, d) as an "activations" Dataset: the training vectors, then 20% held out (as explain sae --data)."""
+    source = sources.user_source(acts, true_features, name, seed=seed)
+    n_train = source.n_train
+    dataset = Dataset(name, "activations", source.acts[:n_train], np.zeros(n_train, dtype=np.int64), source.acts[n_train:], np.zeros(len(source.acts) - n_train, dtype=np.int64),
+                      ["all"], description=source.description, source=f"user file {name}")
+    if true_features is not None:
+        dataset.extras["true_features"] = np.asarray(true_features, dtype=np.float32)
+    return dataset
+
+
+def user_acts_source(dataset: Dataset) -> sources.ActivationSource:
+    true_features = dataset.extras.get("true_features")
+    acts = np.concatenate([dataset.X_train, dataset.X_test])
+    described = f"Activations from {dataset.source.removeprefix('user file ')}: {len(acts)} vectors of dimension {acts.shape[1]}" + (f", {len(true_features)} known true features." if true_features is not None else ".")
+    return sources.ActivationSource(kind="user", description=described, acts=acts, n_train=len(dataset.X_train), dataset=dataset, true_features=true_features)
+
+
+def user_recipe(dataset: Dataset) -> Recipe:
+    """The default SAE for a user's activations: what explain sae --data trains (TopK, 4x d latents, k about sqrt(d))."""
+    d = int(dataset.X_train.shape[1])
+    true_features = dataset.extras.get("true_features")
+    arch, settings = default_user_sae(d, None if true_features is None else len(true_features))
+    steps_per_epoch = math.ceil(len(dataset.X_train) / 512)
+    train_config = {"epochs": max(1, min(3000 // steps_per_epoch, 200)), "batch_size": 512, "lr": 1e-3, "dead_window": 200}
+    return Recipe(f"user-{dataset.name}-sae", FAMILY, dataset.name, f"sae-{arch}", {"source": "user", **settings}, train_config,
+                  f"{arch} SAE ({settings['width']} latents, k={settings['k']}) on your activations {dataset.source.removeprefix('user file ')}.", trainer=TRAINER)
 
 
 def make_sae(arch: str, d_in: int, model_config: dict, **override) -> "torch.nn.Module":
@@ -260,6 +293,9 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
         source_model = MiniLMTopics(sources.load_minilm(), info["layer"], info["n_topics"], info["temperature"])
         windows = store.read_arrays(artifact, "windows.safetensors")
         dataset = sources.text_dataset(windows["X_train"].astype(np.float32), windows["y_train"], windows["X_test"].astype(np.float32), windows["y_test"], manifest["dataset"]["class_names"])
+    elif kind == "user":
+        source_model = None  # a user's activations come without their model
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
     else:
         raise StoreError(f"Artifact '{artifact.name}' names an activation source this version does not know ({kind}); retrain it.")
     model = SplicedModel(sae, source_model)

@@ -234,3 +234,35 @@ def test_npz_with_concepts_on_concepts(app):
     at.sidebar.selectbox(key="recipe").set_value("user-upload-cells-cbm").run()
     assert not at.exception, at.exception
     assert 0.0 <= float(metric(at, "Concept accuracy")) <= 1.0
+
+
+def sae_npz(with_truth: bool) -> bytes:
+    """Sparse codes over 24 known unit directions in 8 dimensions (a toy model of superposition)."""
+    rng = np.random.default_rng(4)
+    directions = rng.normal(size=(24, 8))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    codes = (rng.random((1500, 24)) < 0.08) * rng.random((1500, 24))
+    arrays = {"acts": codes @ directions}
+    if with_truth:
+        arrays["true_features"] = directions
+    return npz(**arrays)
+
+
+@pytest.mark.parametrize("with_truth", [True, False])
+def test_acts_npz_on_sae_features(app, with_truth):
+    at = open_page(app, "views/sae.py")
+    upload(at, "upload_data_sae", "layer.npz", sae_npz(with_truth))
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    at.button(key="upload_train_sae").click().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="recipe").value == "user-upload-layer-sae"
+    assert not at.error, texts(at.error)
+    assert 0.5 <= float(metric(at, "Explained var.")) <= 1.0
+    assert float(metric(at, "L0")) > 0
+    if with_truth:
+        assert 0.5 <= float(metric(at, "MMCS")) <= 1.0  # the known directions are recovered
+    for view in ("Feature", "Example", "Quality"):
+        at.button_group(key="v_view").set_value(view).run()
+        assert not at.exception, (view, at.exception)
+        assert not at.error, (view, texts(at.error))

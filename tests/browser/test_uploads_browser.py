@@ -138,3 +138,26 @@ def test_csv_npz_and_model_uploads_are_explored_and_stay_in_their_session(server
     finally:
         first.close()
         second.close()
+
+
+def test_acts_upload_on_the_sae_page(server, browser, tmp_path):
+    rng = np.random.default_rng(4)
+    directions = rng.normal(size=(24, 8))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    codes = (rng.random((1500, 24)) < 0.08) * rng.random((1500, 24))
+    path = tmp_path / "layer.npz"
+    np.savez(path, acts=codes @ directions, true_features=directions)
+    tab = AppPage(browser, height=2400)
+    try:
+        tab.open(f"{server.url}/sae")
+        open_expander(tab, "Your own data")
+        upload(tab, 0, path)
+        tab.page.get_by_role("button", name=re.compile("Train the default sparse autoencoder")).click()
+        tab.page.get_by_text("Trained user-upload-layer-sae").wait_for(timeout=180_000)
+        tab.wait_ready()
+        assert "user-upload-layer-sae" in sidebar_recipe(tab)
+        tab.page.get_by_text("MMCS").first.wait_for()
+        tab.screenshot("upload-acts-sae")
+        assert tab.problems() == []
+    finally:
+        tab.close()
