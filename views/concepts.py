@@ -116,7 +116,7 @@ def render_tcav() -> None:
         f"For class **{class_name}**, {int(significant.sum())} of {len(result.concept_names)} concepts are significant at one layer or more "
         f"({', '.join(n for n, s in zip(result.concept_names, significant) if s) or 'none'}). "
         "Significant means the concept's scores differ from random concepts' — not that the concept causes the class: "
-        "a concept whose direction in the activations is correlated with a real cause can pass the test too."
+        "TCAV counts only the sign of the class score's change along the concept's direction, so a small but consistent sensitivity passes too."
     )
     left, right = st.columns(2)
     with left:
@@ -130,7 +130,8 @@ def render_tcav() -> None:
         st.markdown(
             f"**Against the ground truth:** {int(decided.sum())} of {len(decided)} class-deciding concepts are significant for some class and layer; "
             f"{int(unrelated.sum())} of {len(unrelated)} unrelated concepts are too ({', '.join(unrelated.index[unrelated]) or 'none'}). "
-            "An unrelated concept that passes shows what TCAV measures: sensitivity to a direction in the activations, which can be shared with a real cause."
+            "An unrelated concept that passes shows what TCAV measures: whether the model's class score moves consistently one way along the concept, "
+            "however little (the model's sensitivity, not the rule that made the data)."
         )
     with st.expander("All TCAV results as a table"):
         table = result.table()

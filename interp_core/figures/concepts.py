@@ -125,8 +125,9 @@ def whatif_probabilities(original: np.ndarray, modified: np.ndarray, class_names
     fig.add_trace(go.Bar(y=names, x=original, orientation="h", name="from the model's concepts", marker_color="#bbbbbb", text=[f"{p:.2f}" for p in original], textposition="outside"))
     fig.add_trace(go.Bar(y=names, x=modified, orientation="h", name="from your concepts", marker_color=[class_color(k) for k in range(len(names))], text=[f"{p:.2f}" for p in modified], textposition="outside"))
     title = "Class probabilities" + (f" (true class: {names[true_class]})" if true_class is not None else "")
-    styled(fig, title, "probability", "class", height=max(300, 60 * len(names) + 160))
-    fig.update_layout(barmode="group", legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0.0}, margin={"b": 110})
+    styled(fig, title, "probability", "class", height=max(320, 60 * len(names) + 180))
+    # legend pinned to the figure's bottom edge (container coordinates): below the axis title at any height
+    fig.update_layout(barmode="group", legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0.0}, margin={"b": 100})
     fig.update_xaxes(range=[0, 1.15])
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -159,8 +160,8 @@ def concept_accuracy(names: list[str], accuracy: np.ndarray, baseline: np.ndarra
     fig = go.Figure()
     fig.add_trace(go.Bar(y=list(names), x=accuracy, orientation="h", name="predicted concept", marker_color=PALETTE[0], text=[f"{a:.3f}" for a in accuracy], textposition="outside"))
     fig.add_trace(go.Scatter(y=list(names), x=baseline, mode="markers", name="always the commonest label", marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "black"}}))
-    styled(fig, "Concept accuracy on the test set" + (f" ({mode})" if mode else ""), "accuracy", "concept", height=max(300, 34 * len(names) + 120))
-    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0}, margin={"t": 80})
+    styled(fig, "Concept accuracy on the test set" + (f" ({mode})" if mode else ""), "accuracy", "concept", height=max(320, 34 * len(names) + 170))
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0.0}, margin={"b": 100})
     fig.update_xaxes(range=[0, 1.12])
     fig.update_yaxes(autorange="reversed")
     return fig
