@@ -93,9 +93,10 @@ def class_probabilities(probabilities: np.ndarray, class_names: list[str], true_
     fig = go.Figure(go.Bar(
         x=probabilities, y=[str(c) for c in class_names], orientation="h",
         marker={"color": [class_color(k) for k in range(len(class_names))], "line": {"width": outline, "color": "black"}},
-        text=[f"{p:.2f}" for p in probabilities], textposition="outside",
+        text=[f"{p:.2f}" for p in probabilities], textposition="outside", cliponaxis=False,  # "1.00" stays readable in a narrow column
     ))
     styled(fig, "Predicted class probabilities", "probability", "class", height=max(260, 28 * len(class_names) + 100))
     fig.update_xaxes(range=[0, 1.12])
+    fig.update_layout(margin={"r": 40})
     fig.update_yaxes(autorange="reversed")
     return fig
