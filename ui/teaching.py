@@ -10,12 +10,13 @@ text and chart fonts and hides secondary controls (store path, device, Plotly's 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from interp_core.figures.teaching import TEACHING
-from ui.tours import tour_for
+from ui.tours import TOURS, tour_for
 
 TEACH = "v_teach"
 PRESENT = "v_present"
@@ -58,7 +59,8 @@ def present_figure(fig: go.Figure) -> go.Figure:
     big.update_layout(font={"size": size}, hoverlabel={"font": {"size": size}},
                       title={"font": {"size": title_size}, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
                       margin={"t": (margin.t if margin.t is not None else 50) + (35 if legend_above else 15)})
-    big.update_annotations(font_size=size - 2)
+    big.update_xaxes(automargin=True)  # larger tick labels get the room they need
+    big.update_yaxes(automargin=True)
     if big.layout.height:
         big.update_layout(height=int(big.layout.height * 1.1))
     return big
@@ -87,6 +89,8 @@ TEACH_CSS = """<style>
   min-width: 1.5em; height: 1.5em; margin-right: 0.45em; border-radius: 50%;
   background: #ff4b4b; color: #fff; font-size: 0.75em; font-weight: 700; vertical-align: middle;
 }
+[data-tour-kind="metric"], [data-tour-kind="label"] { position: relative; overflow: visible; }
+[data-tour-kind="metric"]::before, [data-tour-kind="label"]::before { position: absolute; left: -1.75em; top: 0; }
 [data-tour-current] { outline: 3px solid #ff4b4b; outline-offset: 4px; border-radius: 4px; }
 </style>"""
 
@@ -103,20 +107,23 @@ TOUR_JS = """<script>
     const scope = step.kind === "label" ? doc : (doc.querySelector("[data-testid=stMain]") || doc);
     for (const el of scope.querySelectorAll(selectors[step.kind] || selectors.heading)) {
       const text = (el.textContent || "").trim();
-      if (step.kind === "button" ? text === step.target : text.startsWith(step.target)) return el;
+      if (step.kind === "button" ? text === step.target : text.startsWith(step.target)) {
+        return step.kind === "metric" ? (el.closest("[data-testid=stMetric]") || el) : el;  // badge the whole metric
+      }
     }
     return null;
   }
   function apply() {
     const tour = w.__interpTour, doc = w.document;
     doc.querySelectorAll("[data-tour-step]").forEach(function (el) {
-      el.removeAttribute("data-tour-step"); el.removeAttribute("data-tour-current");
+      el.removeAttribute("data-tour-step"); el.removeAttribute("data-tour-current"); el.removeAttribute("data-tour-kind");
     });
     if (!tour) return;
     tour.steps.forEach(function (step, i) {
       const el = find(doc, step);
       if (!el || el.hasAttribute("data-tour-step")) return;
       el.setAttribute("data-tour-step", String(i + 1));
+      el.setAttribute("data-tour-kind", step.kind);
       if (i === tour.current) el.setAttribute("data-tour-current", "1");
     });
     if (tour.scroll && w.__interpTourScrolled !== tour.scroll) {
@@ -141,17 +148,38 @@ def _move(page: str, delta: int, n_steps: int) -> None:
     st.session_state["_tour_scroll"] = st.session_state["_tour_moves"]
 
 
+def _page_key(family: str | None) -> str:
+    """The tour to show: the running page file's name when it has one (Compare passes no family), else the family."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        stem = Path(ctx.pages_manager.get_pages()[ctx.page_script_hash]["script_path"]).stem
+    except Exception:  # noqa: BLE001 - Streamlit internals; the family is a good enough answer
+        stem = None
+    return stem if stem in TOURS else (family or "home")
+
+
+_WIDGET = {TEACH: "teach_switch", PRESENT: "present_switch"}
+
+
+def _switched(key: str) -> None:
+    # The URL keeps only a switch that is on (v_teach=True); off removes it, so links stay short.
+    st.session_state[key] = True if st.session_state[_WIDGET[key]] else None
+
+
 def controls(family: str | None) -> None:
     """The two switches, the styles they need and, in teaching mode, the page's tour (call inside st.sidebar)."""
-    for key in (TEACH, PRESENT):  # a URL gives strings ("True"); the toggles need booleans
-        st.session_state[key] = _flag(key)
-    st.toggle("Teaching mode", key=TEACH, help="Adds a teaching note and its source under every chart, and a guided tour of the page.")
-    st.toggle("Presentation", key=PRESENT, help="Larger fonts and fewer controls, for a projector.")
+    for key, widget in _WIDGET.items():
+        if widget not in st.session_state:  # first run: the URL's value ("True" is a string there)
+            st.session_state[widget] = _flag(key)
+    st.toggle("Teaching mode", key=_WIDGET[TEACH], on_change=_switched, args=(TEACH,), help="Adds a teaching note and its source under every chart, and a guided tour of the page.")
+    st.toggle("Presentation", key=_WIDGET[PRESENT], on_change=_switched, args=(PRESENT,), help="Larger fonts and fewer controls, for a projector.")
     if presenting():
         st.html(PRESENT_CSS)
     if teaching():
         st.html(TEACH_CSS)
-        tour(family or "home")
+        tour(_page_key(family))
 
 
 def tour(page: str) -> None:

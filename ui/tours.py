@@ -1,5 +1,5 @@
 """Guided tours, one per page (keyed by the family the page passes to sidebar.render; "home" for
-Home). Data only: each step names a part of the page and says what to look at there.
+Home), or by the page file's name for pages without a family (Compare). Data only: each step names a part of the page and says what to look at there.
 
 ``target`` is how the tour finds that part on screen: the start of a heading's text ("heading"),
 of a widget's label ("label"), of a metric's label ("metric"), or a button's text ("button").
@@ -71,6 +71,12 @@ TOURS: dict[str, list[TourStep]] = {
         TourStep("One pair", "How each irrep pushes the right answer above the wrong ones for one input pair.", "4. One pair"),
         TourStep("Verification", "The explanation checked against brute force, and a proved accuracy bound.", "6. Verification"),
         TourStep("Corrupted labels", "Memorising neurons store wrong labels; pruning them removes the memory.", "7. Corrupted labels"),
+    ],
+    "compare": [
+        TourStep("Two recipes side by side", "Two trained recipes of the same family: the same views next to each other, left the first, right the second.", "Compare two recipes"),
+        TourStep("Choose the family", "Two SAE widths, deterministic vs probabilistic prototypes, CNN vs transformer attributions ...", "Family", "label"),
+        TourStep("Choose the recipes", "The first recipe fills the left column, the second the right one. The page says when their datasets differ.", "First recipe", "label"),
+        TourStep("Key numbers", "Every number both pages show, in one table: the quickest way to see which recipe is more faithful.", "Key numbers"),
     ],
 }
 

@@ -4,12 +4,17 @@ mode hides the sidebar's secondary lines. Both switches live in the URL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ui.catalog import built_pages
 from ui.tours import TOURS
 
+REPO = Path(__file__).resolve().parents[2]
+# Home, every family page, and pages without a family (Compare): every views/*.py file.
 PAGES = [("views/home.py", "home")] + [(p.path, p.family) for p in built_pages()]
+PAGES += [(f"views/{f.name}", f.stem) for f in sorted((REPO / "views").glob("*.py")) if f"views/{f.name}" not in dict(PAGES)]
 
 
 def open_page(app, path: str, **query):
@@ -26,8 +31,8 @@ def teaching_notes(at) -> list[str]:
     return [i.value for i in at.info if str(i.value).startswith("**Teaching note.**")]
 
 
-def how_to_read_lines(at) -> list[str]:
-    return [c.value for c in at.caption if str(c.value).startswith("How to read this:")]
+def charts(at) -> int:
+    return len(at.get("plotly_chart"))
 
 
 def tour_text(at) -> str:
@@ -38,13 +43,13 @@ def tour_text(at) -> str:
 def test_teaching_mode_adds_notes_and_tour_and_removes_them(app, path, page):
     at = open_page(app, path)
     assert teaching_notes(at) == [] and "Guided tour" not in tour_text(at)
-    charts = len(how_to_read_lines(at))
-    assert charts >= 1
+    assert "v_teach" not in at.query_params and "v_present" not in at.query_params
+    assert charts(at) >= 1
 
-    at.sidebar.toggle(key="v_teach").set_value(True).run()
+    at.sidebar.toggle(key="teach_switch").set_value(True).run()
     assert not at.exception, at.exception
     notes = teaching_notes(at)
-    assert len(notes) == len(how_to_read_lines(at)) >= 1  # one note under every chart on screen
+    assert len(notes) == charts(at) >= 1  # one note under every chart on screen
     assert all("*Source:*" in n for n in notes)
     steps = TOURS[page]
     assert f"step 1 of {len(steps)}" in tour_text(at) and steps[0].title in tour_text(at)
@@ -53,16 +58,18 @@ def test_teaching_mode_adds_notes_and_tour_and_removes_them(app, path, page):
     at.sidebar.button(key=f"tour_next_{page}").click().run()
     assert f"step 2 of {len(steps)}" in tour_text(at) and steps[1].title in tour_text(at)
 
-    at.sidebar.toggle(key="v_teach").set_value(False).run()
+    at.sidebar.toggle(key="teach_switch").set_value(False).run()
     assert not at.exception, at.exception
     assert teaching_notes(at) == [] and "Guided tour" not in tour_text(at)
+    assert "v_teach" not in at.query_params  # a switch that is off leaves links as they were
 
 
 def test_teaching_and_presentation_modes_come_from_the_url(app):
     at = open_page(app, "views/home.py", v_teach="True", v_present="True")
-    assert at.sidebar.toggle(key="v_teach").value is True and at.sidebar.toggle(key="v_present").value is True
+    assert at.sidebar.toggle(key="teach_switch").value is True and at.sidebar.toggle(key="present_switch").value is True
     assert teaching_notes(at)
     sidebar_text = "\n".join(str(m.value) for m in at.sidebar.markdown)
     assert "**Store:**" not in sidebar_text and "**Device:**" not in sidebar_text
-    at.sidebar.toggle(key="v_present").set_value(False).run()
+    at.sidebar.toggle(key="present_switch").set_value(False).run()
     assert "**Store:**" in "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert "v_present" not in at.query_params and at.query_params["v_teach"] == "True"
