@@ -157,7 +157,7 @@ def settings() -> dict:
     return out
 
 
-def build_report(page: str, items: list, view_settings: dict, manifest: dict | None, status: str | None) -> rep.Report:
+def build_report(page: str, items: list, view_settings: dict, manifests: list[tuple[dict, str | None]]) -> rep.Report:
     """Turn the recorded items into report sections: headers start sections, consecutive metrics form one table."""
     sections = [rep.Section(page)]
     metrics: list[tuple] = []
@@ -192,24 +192,27 @@ def build_report(page: str, items: list, view_settings: dict, manifest: dict | N
             sections[-1].items.append(rep.Table("", frame, note))
     flush()
     sections = [s for s in sections if s.items]
-    provenance = [rep.provenance(manifest, status)] if manifest else []
+    provenance = [rep.provenance(manifest, status) for manifest, status in manifests]
     return rep.Report(f"Interp Explorer report: {page}", sections, {"page": page, **{k: str(v) for k, v in view_settings.items()}}, provenance, rep.now_utc(),
                       subtitle="What the page showed when this report was downloaded.")
 
 
 def report_html(record: dict) -> bytes:
-    """The HTML of a finished run's record (called on click, outside the script run)."""
+    """The HTML of a finished run's record (called on click, outside the script run).
+
+    Provenance covers the recipe in use and any other recipe the view names (Compare's two)."""
     view_settings = dict(record["settings"])
-    name, manifest, status = view_settings.get("recipe"), None, None
-    if name and record.get("catalog") is not None:
+    names = [view_settings.get("recipe")] + [v for k, v in view_settings.items() if k.startswith("v_") and isinstance(v, str)]
+    manifests = []
+    for name in dict.fromkeys(n for n in names if n):
         try:
-            artifact = record["catalog"].find(str(name), verify=False)
+            artifact = record["catalog"].find(str(name), verify=False) if record.get("catalog") is not None else None
         except InterpError:
             artifact = None
         if artifact is not None:
-            manifest, status = artifact.manifest, ("shipped" if artifact.shipped else "trained")
+            manifests.append((artifact.manifest, "shipped" if artifact.shipped else "trained"))
     items = list(record["items"].items())
-    return rep.render_html(build_report(record["page"], items, view_settings, manifest, status)).encode("utf-8")
+    return rep.render_html(build_report(record["page"], items, view_settings, manifests)).encode("utf-8")
 
 
 def _button(record: dict) -> None:

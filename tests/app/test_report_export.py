@@ -50,7 +50,7 @@ def test_build_report_groups_metrics_starts_sections_at_headers_and_cuts_long_ta
         (("figure", "k"), rep.Figure(go.Figure(go.Bar(x=[1], y=[2])), "training_curve")),
         (("table", 4), (long, {"a": {"label": "Alpha"}, "hidden": None})),
     ]
-    report = report_export.build_report("Rules", items, {"recipe": "wine-rules"}, {"recipe": "wine-rules", "config_hash": "c0ffee"}, "shipped")
+    report = report_export.build_report("Rules", items, {"recipe": "wine-rules"}, [({"recipe": "wine-rules", "config_hash": "c0ffee"}, "shipped")])
     assert [s.title for s in report.sections] == ["Rules", "Global view"]
     numbers = report.sections[0].items[0]
     assert numbers.frame.to_dict("records") == [{"metric": "Accuracy", "value": "0.97", "change": ""}, {"metric": "Rules", "value": "7", "change": "+2 vs before"}]

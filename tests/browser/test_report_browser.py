@@ -17,6 +17,7 @@ PAGES = [
     ("sae", "/sae", "recipe=toy-sae"),
     ("concepts", "/concepts", "recipe=shapes-cbm"),
     ("mechanisms", "/mechanisms", "recipe=z113-mlp"),
+    ("compare", "/compare", ""),
 ]
 
 
@@ -76,6 +77,8 @@ def test_download_report_opens_offline_with_the_pages_figures(server, tab, brows
         missing = [n for n in numbers if n not in body]
         assert not missing, missing
         assert "Settings used" in body and "config hash" in body
+        for name in re.findall(r"(?:recipe|v_cmp_[ab])=([a-z0-9-]+)", tab.page.url):  # every recipe the view names
+            assert f"Model and data: {name}" in body, name
         assert requests == [saved.as_uri()], requests  # nothing else was even asked for
         assert errors == [], errors
         # one figure as SVG and as PNG, made by plotly.js in the page itself
