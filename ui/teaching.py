@@ -59,8 +59,15 @@ def present_figure(fig: go.Figure) -> go.Figure:
     big.update_layout(font={"size": size}, hoverlabel={"font": {"size": size}},
                       title={"font": {"size": title_size}, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
                       margin={"t": (margin.t if margin.t is not None else 50) + (35 if legend_above else 15)})
-    big.update_xaxes(automargin=True)  # larger tick labels get the room they need
-    big.update_yaxes(automargin=True)
+    # Streamlit's chart theme sets axis and legend fonts itself: enlarge those a builder left unset.
+    for axis in [*big.select_xaxes(), *big.select_yaxes()]:
+        axis.automargin = True  # larger tick labels get the room they need
+        if axis.tickfont.size is None:
+            axis.tickfont.size = size - 1
+        if axis.title.font.size is None:
+            axis.title.font.size = size
+    if big.layout.legend.font.size is None:
+        big.layout.legend.font.size = size - 1
     if big.layout.height:
         big.update_layout(height=int(big.layout.height * 1.1))
     return big
