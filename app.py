@@ -3,7 +3,7 @@ shared sidebar itself (ui.sidebar.render) so it can narrow the recipes to its fa
 
 import streamlit as st
 
-from ui import report_export, state
+from ui import report_export, share, state
 from ui.catalog import built_pages
 
 st.set_page_config(page_title="Interp Explorer", page_icon="assets/icon.png", layout="wide")
@@ -24,3 +24,4 @@ finally:  # also after st.stop(): the report holds what the page drew before it 
 # Pages may correct URL-provided values (an unknown option falls back to its default) after the
 # sidebar mirrored them; mirror once more so the address bar always shows the view on screen.
 state.write_url()
+share.link_box(page.url_path)  # the copy button's fallback: the link as text, once the URL is final

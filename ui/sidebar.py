@@ -6,7 +6,7 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from ui import cache, state, teaching, uploads
+from ui import cache, passport, share, state, teaching, uploads
 
 
 def recipe_options(family: str | None = None) -> list[str]:
@@ -26,9 +26,8 @@ def render(family: str | None = None) -> None:
     # going to another page and back keeps it.
     remembered = st.session_state.setdefault("_recipe_by_page", {})
     current = st.session_state.get("recipe")
-    if current not in options:
-        previous = remembered.get(family)
-        current = previous if previous in options else options[0]
+    # the page's last one, or one with the passport's example when the page has one (ui/passport.py)
+    current = passport.recipe_for_page(family, current, options, remembered.get(family))
     # Set through the API every run: the selectbox's identity changes with its options, and a new
     # widget only adopts a value that was assigned this way (not one left by the old widget).
     st.session_state["recipe"] = current
@@ -39,7 +38,10 @@ def render(family: str | None = None) -> None:
         st.selectbox("Recipe in use", options, key="recipe", help="The trained model the pages explain. Train more in the model hub on Home.")
         remembered[family] = st.session_state["recipe"]
         _example_picker(st.session_state["recipe"])
+        passport.render_card(st.session_state["recipe"], f"views/{family or 'home'}.py")  # the example that follows the user
+        share.copy_link_button()
         teaching.controls(family)  # teaching mode (notes, the page's tour) and presentation mode
+    passport.notice(st.session_state["recipe"])  # one line when this page's data is not the passport's
     state.write_url()
 
 
@@ -48,22 +50,22 @@ def _example_picker(name: str) -> None:
         model = cache.trained_model(name)
     except InterpError as exc:
         st.warning(str(exc))
+        passport.no_examples(name)
         return
     if model is None:
         st.caption(f"'{name}' is not trained yet: train it in the model hub on Home.")
+        passport.no_examples(name)
         return
     if not model.is_classifier:
+        passport.no_examples(name, model)
         return
     n_test = len(model.dataset.y_test)
-    current = state.get_int("example", 0)
-    if current is None or not 0 <= current < n_test:
-        st.session_state["example"] = 0
-    else:
-        st.session_state["example"] = current
+    st.session_state["example"] = passport.example_for(name, model, n_test)  # the passport's example on a page switch
     st.number_input(f"Example (test set, 0-{n_test - 1})", min_value=0, max_value=n_test - 1, step=1, key="example")
     index = int(st.session_state["example"])
     probabilities = cache.test_probabilities(name, cache.artifact_stamp(name))
     truth = model.dataset.class_names[model.dataset.y_test[index]]
     predicted = int(probabilities[index].argmax())
     mark = "" if model.dataset.class_names[predicted] == truth else " (wrong)"
-    st.caption(f"True class **{truth}**, predicted **{model.dataset.class_names[predicted]}** ({probabilities[index, predicted]:.2f}){mark}")
+    if passport.index_on(name, model) != index:  # else the passport card below says it
+        st.caption(f"True class **{truth}**, predicted **{model.dataset.class_names[predicted]}** ({probabilities[index, predicted]:.2f}){mark}")

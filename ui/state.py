@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-URL_KEYS = ("recipe", "example")
+URL_KEYS = ("recipe", "example", "passport")  # passport: ui.passport, while a page shows other data
 _PENDING = "_pending_state"
 
 
@@ -31,9 +31,14 @@ def apply_pending() -> None:
             st.session_state[key] = value
 
 
+def queue(**values) -> None:
+    """Ask for new state values, applied at the top of the next run (e.g. after st.switch_page)."""
+    st.session_state[_PENDING] = {**st.session_state.get(_PENDING, {}), **values}
+
+
 def request(**values) -> None:
     """Ask for new state values (applied at the top of the next run), then rerun."""
-    st.session_state[_PENDING] = {**st.session_state.get(_PENDING, {}), **values}
+    queue(**values)
     st.rerun()
 
 

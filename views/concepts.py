@@ -27,6 +27,18 @@ def choose(key: str, options: list, default=None):
     return st.session_state[key]
 
 
+def url_multiselect(where, label: str, options: list, key: str, default: list, **kwargs) -> list:
+    """A multiselect whose choice lives in the URL (``key``: '|'-joined, '~' for none), unknown values dropped."""
+    raw = st.session_state.get(key)
+    chosen = list(default) if raw is None or raw == "" else [o for o in str(raw).split("|") if o in options]
+    widget = f"_{key}_widget"
+    if st.session_state.get(widget) != chosen:
+        st.session_state[widget] = chosen
+    picked = where.multiselect(label, options, key=widget, on_change=lambda: st.session_state.update({key: "|".join(st.session_state[widget]) or "~"}), **kwargs)
+    st.session_state[key] = "|".join(picked) or "~"
+    return picked
+
+
 def clicked_example(event) -> int | None:
     """The example index of a single clicked point (box/lasso selections are not clicks)."""
     selection = (event or {}).get("selection", {}) if event else {}
@@ -293,15 +305,15 @@ def render_define() -> None:
     source = right.radio("Choose the examples", SOURCES, key="v_uc_by", horizontal=True)
     chosen = np.zeros(0, dtype=int)
     if source == "by class":
-        classes = st.multiselect("Classes", dataset.class_names, default=dataset.class_names[:1], key=f"uc_classes_{name}")
+        classes = url_multiselect(st, "Classes", dataset.class_names, "v_uc_classes", dataset.class_names[:1])
         chosen = np.flatnonzero(np.isin(dataset.y_test, [dataset.class_names.index(c) for c in classes]))
     elif source == "by concept label":
         if not dataset.concept_names:
             st.warning("This dataset has no concept labels; choose examples by class or on the map.")
         else:
             a, b = st.columns(2)
-            present = a.multiselect("Concepts that must be present", dataset.concept_names, default=dataset.concept_names[:1], key=f"uc_present_{name}")
-            absent = b.multiselect("Concepts that must be absent", dataset.concept_names, key=f"uc_absent_{name}")
+            present = url_multiselect(a, "Concepts that must be present", dataset.concept_names, "v_uc_present", dataset.concept_names[:1])
+            absent = url_multiselect(b, "Concepts that must be absent", dataset.concept_names, "v_uc_absent", [])
             labels = dataset.concepts_test > 0.5
             keep = np.ones(len(dataset.y_test), dtype=bool)
             for concept in present:
@@ -319,14 +331,20 @@ def render_define() -> None:
         if selection.get("box") or selection.get("lasso"):
             points = [int(np.ravel(p["customdata"])[0]) for p in selection.get("points", []) if p.get("customdata") is not None]
             st.session_state[f"uc_map_{name}"] = np.unique(points).tolist()
+        if f"uc_map_{name}" not in st.session_state and st.session_state.get("v_uc_map"):  # a shared link's chosen dots
+            from_url = [int(v) for v in str(st.session_state["v_uc_map"]).split(",") if v.strip().isdigit()]
+            st.session_state[f"uc_map_{name}"] = sorted({i for i in from_url if 0 <= i < len(dataset.y_test)})
         stored = np.asarray(st.session_state.get(f"uc_map_{name}", []), dtype=int)
+        st.session_state["v_uc_map"] = ",".join(map(str, stored.tolist())) or None
         fig = figs.concept_map(coords, dataset.y_test, dataset.class_names, "class", stored, example, method, dragmode="lasso")
         event = chart(fig, "concept_map_select", key=map_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
         select_example(clicked_example(event), "define-map")  # a click, when the toolbar is switched to pan
         chosen = stored
         st.button("Clear the chosen examples", key="uc_clear", on_click=_clear_map_selection, disabled=not len(stored))
     chosen = np.asarray(chosen, dtype=int)
-    n_random = st.select_slider("Random runs", [10, 15, 20, 30], value=10, key="uc_runs", help="More random sets give the t-test more power and take longer.")
+    runs_in_url = state.get_int("v_uc_runs", 10)
+    st.session_state["v_uc_runs"] = runs_in_url if runs_in_url in (10, 15, 20, 30) else 10
+    n_random = st.select_slider("Random runs", [10, 15, 20, 30], key="v_uc_runs", help="More random sets give the t-test more power and take longer.")
     st.caption(f"{len(chosen)} test examples chosen (at least {MIN_CONCEPT_EXAMPLES} needed; at most {tcav_result.concept_sizes and max(tcav_result.concept_sizes) or 50} are used per CAV, all others form the random sets).")
     if len(chosen):
         preview = chosen[:16]

@@ -21,7 +21,7 @@ from interp_core.figures.prototypes import (
     uncertainty_by_correctness,
     weight_heatmap,
 )
-from ui import cache, sidebar, state
+from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import prototypes as proto_cache
 from ui.components import chart, show_error
@@ -136,10 +136,15 @@ with st.expander("Prototype details: class, purity, distance to a real example, 
     })
 
 example = state.get_int("example", 0) or 0
-proto_selected = state.get_int("v_proto", 0)
+pinned_proto = passport.pinned("prototype", name)  # the prototype picked last on this recipe (the passport's item)
+proto_selected = state.get_int("v_proto", pinned_proto if pinned_proto is not None else 0)
 if proto_selected is None or not 0 <= proto_selected < m:
     proto_selected = 0
 st.session_state["v_proto"] = proto_selected
+
+
+def pin_prototype(index: int) -> None:
+    passport.pin("prototype", name, index, labels[index], "views/prototypes.py")
 
 left, right = st.columns([1, 2])
 with left:
@@ -156,10 +161,12 @@ with right:
         if kind == 0 and index != example:
             state.request(example=index)
         elif kind == 2 and index != proto_selected:
+            pin_prototype(index)
             state.request(v_proto=index)
 
 st.subheader(f"Nearest training examples of prototype P{proto_selected}")
-st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.")
+st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.",
+             on_change=lambda: pin_prototype(int(st.session_state["v_proto"])))
 neighbours = report.purity.neighbours[proto_selected]
 neighbour_titles = [f"#{i} ({class_names[int(dataset.y_train[i])]})<br>d={d:.2f}" for i, d in zip(neighbours, report.purity.distances[proto_selected])]
 st.caption(

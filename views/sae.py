@@ -11,7 +11,7 @@ from interp_core.errors import InterpError
 from interp_core.explain import sae as explain
 from interp_core.figures import sae as figs
 from interp_core.figures.models import example_input
-from ui import cache, sidebar, state
+from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import sae as adapters
 from ui.components import chart, show_error
@@ -64,6 +64,13 @@ elif "accuracy_sae" in metrics:  # an uploaded activations file has no model to 
     cols[5].metric("Loss recovered", f"{metrics['loss_recovered']:.1%}", help="(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")
 st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
 
+# The example passport: arriving from another page with an example of this SAE's data opens it in the
+# Example view (test examples follow the n_train training ones); picking a test example here updates it.
+passport_index = passport.index_on(name, model) if kind != "text" else None
+if passport_index is not None and passport.switched():
+    st.session_state["v_example"] = n_train + passport_index
+    if st.session_state.get("v_view") not in VIEWS:
+        st.session_state["v_view"] = "Example"
 if st.session_state.get("v_view") not in VIEWS:
     st.session_state["v_view"] = VIEWS[0]
 selected = state.get_int("v_feature", None)
@@ -75,6 +82,15 @@ example_in_url = state.get_int("v_example", None)
 if "v_example" in st.session_state and (example_in_url is None or not 0 <= example_in_url < n_examples):
     del st.session_state["v_example"]
 state.write_url({"v_example": st.session_state.get("v_example")})  # the sidebar wrote the URL before these checks
+shown_example = (name, state.get_int("v_example", None))  # a URL gives a string
+previous_example = st.session_state.get("_sae_shown_example")
+st.session_state["_sae_shown_example"] = shown_example
+if kind != "text" and shown_example[1] is not None and shown_example[1] >= n_train:
+    # A test example the user picked here, or one a link named, becomes the passport.
+    picked_here = previous_example is not None and previous_example[0] == name and previous_example != shown_example
+    from_link = previous_example is None and passport.current() is None
+    if (picked_here or from_link) and passport.picked_on(name, model, shown_example[1] - n_train):
+        st.rerun()  # the sidebar drew the passport's card before this choice
 view = st.segmented_control("View", VIEWS, key="v_view", help="Features: table and map. Feature: one feature's page. Example: what fires on one input. Quality: how faithful the SAE is.")
 view = view or VIEWS[0]
 
@@ -191,6 +207,7 @@ def feature_view() -> None:
     if int(feature) != selected:
         state.request(v_feature=int(feature))
     row = features.iloc[selected]
+    passport.pin("feature", name, selected, f"{selected}" + (f" ({row['label'][:24]})" if row["label"] else ""), "views/sae.py")
     right.subheader(f"Feature {selected}: {row['label'] or 'no label'}")
     if row["dead"]:
         st.warning("This feature never fires on any example: it is dead. Dead features are hidden from the table by default.")
@@ -308,7 +325,10 @@ def text_example_view(W_dec: np.ndarray) -> None:
     n_windows = len(index["windows"])
     mode = st.radio("Input", ["A passage of the documentation", "Your own text"], horizontal=True, key="v_text_mode")
     if mode == "Your own text":
-        text = st.text_area("Type some text (Python code or prose)", value="The for statement is used to iterate over the elements of a sequence.", key="sae_free_text", max_chars=2000)
+        if not isinstance(st.session_state.get("v_free_text"), str) or not st.session_state["v_free_text"].strip():  # in the URL, so a link shows the same text
+            st.session_state["v_free_text"] = "The for statement is used to iterate over the elements of a sequence."
+        st.session_state["v_free_text"] = st.session_state["v_free_text"][:2000]
+        text = st.text_area("Type some text (Python code or prose)", key="v_free_text", max_chars=2000)
         try:
             result = adapters.free_text(name, stamp, text)
         except InterpError as exc:
@@ -318,7 +338,9 @@ def text_example_view(W_dec: np.ndarray) -> None:
         strongest = codes.max(1)
         st.markdown(figs.highlight_tokens_html(tokens, strongest, float(strongest.max()) if len(strongest) else 1.0), unsafe_allow_html=True)
         st.caption("Shading: the strongest feature activation on each token. Pick a token to see its features.")
-        position = st.selectbox("Token", list(range(len(tokens))), format_func=lambda i: f"{i}: {tokens[i]}", key="sae_free_token")
+        token_in_url = state.get_int("v_free_token", 0)
+        st.session_state["v_free_token"] = token_in_url if token_in_url is not None and 0 <= token_in_url < len(tokens) else 0
+        position = st.selectbox("Token", list(range(len(tokens))), format_func=lambda i: f"{i}: {tokens[i]}", key="v_free_token")
         active = np.flatnonzero(codes[position] > 0)
         frame = explain.contributions_from_codes(active, codes[position, active], W_dec)
         contributions_chart(frame, f"Features firing on '{tokens[position]}'", f"sae_free_contrib_{name}_{position}_{hash(text)}")

@@ -100,7 +100,7 @@ def test_a_classifier_recipe_points_to_its_bottleneck_model(app):
 def test_define_a_concept_by_label_and_score_it(app):
     at = open_page(app, recipe="breast-cancer-concept-mlp", v_view="Define a concept", v_uc_by="by concept label", v_uc_name="big and irregular")
     assert not at.exception, at.exception
-    at.multiselect(key="uc_present_breast-cancer-concept-mlp").set_value(["large nucleus", "irregular shape"]).run()
+    at.multiselect(key="_v_uc_present_widget").set_value(["large nucleus", "irregular shape"]).run()
     at.button(key="uc_score").click().run()
     assert not at.exception, at.exception
     message = texts(at.success)
@@ -122,8 +122,8 @@ def test_too_few_examples_give_one_sentence(app):
         if 0 < (labels[:, [names.index(c) for c in combo]].all(axis=1) & ~labels[:, [names.index(c) for c in names if c not in combo]].any(axis=1)).sum() < 10
     )
     at = open_page(app, recipe="breast-cancer-concept-mlp", v_view="Define a concept", v_uc_by="by concept label")
-    at.multiselect(key="uc_present_breast-cancer-concept-mlp").set_value(present)
-    at.multiselect(key="uc_absent_breast-cancer-concept-mlp").set_value([c for c in names if c not in present]).run()
+    at.multiselect(key="_v_uc_present_widget").set_value(present)
+    at.multiselect(key="_v_uc_absent_widget").set_value([c for c in names if c not in present]).run()
     at.button(key="uc_score").click().run()
     assert not at.exception
     assert "choose at least 10" in texts(at.error)

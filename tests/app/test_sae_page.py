@@ -86,9 +86,9 @@ def test_bad_url_values_fall_back(app):
 def test_minilm_reads_free_text(app):
     at = open_sae(app, "minilm-sae", v_view="Example")
     at.radio(key="v_text_mode").set_value("Your own text").run()
-    at.text_area(key="sae_free_text").input("def greet(name): return 'hello ' + name").run()
+    at.text_area(key="v_free_text").input("def greet(name): return 'hello ' + name").run()
     assert not at.exception and not at.error
-    tokens = at.selectbox(key="sae_free_token").options
+    tokens = at.selectbox(key="v_free_token").options
     assert any("greet" in t or "gr" in t for t in tokens)
 
 
