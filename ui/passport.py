@@ -235,7 +235,7 @@ def _thumbnail(facts: dict) -> None:
         picture = np.asarray(x, dtype=float).reshape(facts["shape"])
         picture = picture.mean(axis=0) if picture.ndim == 3 else picture
         span = float(picture.max() - picture.min()) or 1.0
-        st.image((picture - picture.min()) / span, width=64, clamp=True)
+        st.image(1.0 - (picture - picture.min()) / span, width=64, clamp=True)  # dark ink on white, as the pages' charts draw it
     elif modality == "series":
         series = np.asarray(x, dtype=float).reshape(-1, np.asarray(x).shape[-1])[0]
         st.html(_sparkline(series))

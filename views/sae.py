@@ -15,6 +15,7 @@ from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import sae as adapters
 from ui.components import chart, show_error
+from ui.timeseries import flag as ts_flag
 
 VIEWS = ["Features", "Feature", "Example", "Quality"]
 
@@ -87,7 +88,7 @@ previous_example = st.session_state.get("_sae_shown_example")
 st.session_state["_sae_shown_example"] = shown_example
 if kind != "text" and shown_example[1] is not None and shown_example[1] >= n_train:
     # A test example the user picked here, or one a link named, becomes the passport.
-    picked_here = previous_example is not None and previous_example[0] == name and previous_example != shown_example
+    picked_here = previous_example is not None and previous_example[0] == name and previous_example[1] not in (None, shown_example[1])
     from_link = previous_example is None and passport.current() is None
     if (picked_here or from_link) and passport.picked_on(name, model, shown_example[1] - n_train):
         st.rerun()  # the sidebar drew the passport's card before this choice
@@ -143,7 +144,8 @@ def features_view() -> None:
         search_col, dead_col = st.columns([3, 2], vertical_alignment="bottom")
         what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
         search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
-        show_dead = dead_col.checkbox("Show dead features", key="v_dead", value=False)
+        ts_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
+        show_dead = dead_col.checkbox("Show dead features", key="v_dead")
         table = adapters.feature_table(name, search, show_dead)
         n_dead = int(features["dead"].sum())
         st.caption(f"{len(table):,} of {width:,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + ". Click a column header to sort, a row to open the feature.")
