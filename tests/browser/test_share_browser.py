@@ -120,8 +120,20 @@ def mechanisms(tab):
     return {"recipe": "s4-mlp", "v_side": "right", "v_neuron": "7"}, "3. Neurons"
 
 
-SETUPS = {"": home, "prototypes": prototypes, "sae": sae, "concepts": concepts, "time-series": timeseries, "rules": rules, "mechanisms": mechanisms}
-PAGES = [("", "Interp Explorer")] + [(p.url_path, p.title) for p in built_pages()]
+def compare(tab):
+    set_recipe_and_example(tab, "wine-mlp", 2)
+    choose(tab, tab.page.locator("[data-testid=stMain]"), "Family", "Rules")
+    choose(tab, tab.page.locator("[data-testid=stMain]"), "Second recipe (right)", "wine-rules")
+    return {"recipe": "wine-mlp", "example": "2", "v_cmp_family": "rules", "v_cmp_b": "wine-rules"}, "Key numbers"
+
+
+SETUPS = {"": home, "prototypes": prototypes, "sae": sae, "concepts": concepts, "time-series": timeseries, "rules": rules,
+          "mechanisms": mechanisms, "compare": compare}
+VIEWS = Path(__file__).resolve().parents[2] / "views"
+FAMILY_PATHS = {p.family: (p.url_path, p.title) for p in built_pages()}
+OTHER_PAGES = {"home": ("", "Interp Explorer"), "compare": ("compare", "Compare two recipes")}
+# Every page file: Home, the family pages and any other page (a new one fails the next test until it has a setup).
+PAGES = sorted(FAMILY_PATHS.get(f.stem) or OTHER_PAGES.get(f.stem) or (f.stem, f.stem) for f in VIEWS.glob("*.py"))
 
 
 def test_every_page_has_a_share_setup():
