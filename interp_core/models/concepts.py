@@ -86,42 +86,38 @@ def make_body(input_shape: list[int], body: str, channels, hidden) -> nn.Module:
     raise ValueError(f"unknown body {body!r}; expected 'conv' or 'dense'")
 
 
-class ConceptCNN(nn.Module):
+class _BodyHead(nn.Module):
+    """A feature body (whose layers TCAV probes) followed by a linear layer to class logits."""
+
+    def __init__(self, input_shape: list[int], body: nn.Module, width: int, n_classes: int):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.body = body
+        self.head = nn.Linear(width, n_classes)
+
+    def fit_input_scale(self, X: np.ndarray) -> None:
+        self.body.fit_input_scale(X)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class ConceptCNN(_BodyHead):
     """The classifier TCAV runs on for images: ConvBody -> Linear to class logits."""
 
     def __init__(self, input_shape: list[int], n_classes: int, channels: list[int] = (8, 16, 32), hidden: int = 32):
-        super().__init__()
-        self.input_shape = tuple(input_shape)
-        self.body = ConvBody(list(input_shape), list(channels), hidden)
-        self.head = nn.Linear(hidden, n_classes)
-
-    def fit_input_scale(self, X: np.ndarray) -> None:
-        self.body.fit_input_scale(X)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        super().__init__(input_shape, ConvBody(list(input_shape), list(channels), hidden), hidden, n_classes)
 
 
-class ConceptMLP(nn.Module):
+class ConceptMLP(_BodyHead):
     """The classifier TCAV runs on for tables: DenseBody -> Linear to class logits."""
 
     def __init__(self, input_shape: list[int], n_classes: int, hidden: list[int] = (32, 16)):
-        super().__init__()
-        self.input_shape = tuple(input_shape)
-        self.body = DenseBody(list(input_shape), list(hidden))
-        self.head = nn.Linear(self.body.width, n_classes)
-
-    def fit_input_scale(self, X: np.ndarray) -> None:
-        self.body.fit_input_scale(X)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        body = DenseBody(list(input_shape), list(hidden))
+        super().__init__(input_shape, body, body.width, n_classes)
 
 
 class ConceptBottleneck(nn.Module):
