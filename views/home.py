@@ -25,7 +25,7 @@ for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
         st.markdown(f"**{family.title}**")
         st.caption(family.pitch)
         if family.path:
-            st.page_link(family.path, label=f"Open {family.title}", icon=family.icon)
+            st.page_link(family.path, label="Open", help=f"Open the {family.title} page", icon=family.icon)
         else:
             st.caption(":grey[**Not built yet**: this page arrives in a later release.]")
 
