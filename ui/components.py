@@ -29,6 +29,20 @@ def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=No
     return event
 
 
+def load_or_stop(name: str, load, hub: str = "on Home"):
+    """A page's model from ``load(name)``; a corrupt artifact or a recipe never trained gets one
+    sentence and stops the page (the app keeps serving)."""
+    try:
+        model = load(name)
+    except InterpError as exc:
+        show_error(exc, f"Loading {name}")
+        st.stop()
+    if model is None:
+        st.info(f"{name} is not trained yet: train it in the model hub {hub}, or run: python -m interp_core train {name}")
+        st.stop()
+    return model
+
+
 def show_error(exc: BaseException, context: str) -> None:
     """One clear sentence for the user; unexpected errors are logged with their traceback, not shown."""
     if isinstance(exc, InterpError):

@@ -14,7 +14,7 @@ from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import concepts as adapters
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop, show_error
 
 VIEWS = ["TCAV", "Concept bottleneck", "Define a concept"]
 SOURCES = ["by class", "by concept label", "on the map"]
@@ -67,14 +67,7 @@ uploads.data_panel("concepts")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)
-try:
-    model = adapters.trained(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if model is None:
-    st.info(f"{name} is not trained yet: train it in the model hub on Home.")
-    st.stop()
+model = load_or_stop(name, adapters.trained)
 
 stamp = cache.artifact_stamp(name)
 dataset = model.dataset

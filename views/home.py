@@ -5,11 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.errors import InterpError
 from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
 from ui import cache, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop
 
 sidebar.render()
 st.title("Interp Explorer")
@@ -53,14 +52,7 @@ name = st.session_state["recipe"]
 st.subheader(f"Recipe in use: {name}")
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)
-try:
-    model = cache.trained_model(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if model is None:
-    st.info(f"{name} is not trained yet: train it in the model hub above.")
-    st.stop()
+model = load_or_stop(name, cache.trained_model, hub="above")
 if not model.is_classifier:
     family_page = next((p for p in FAMILY_PAGES if p.family == recipe.family and p.path), None)
     st.info(f"{name} is not a plain classifier: explore it on its family's page.")

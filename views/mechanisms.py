@@ -6,13 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.errors import InterpError
 from interp_core.explain import groups as gx
 from interp_core.figures import mechanisms as figs
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import mechanisms as cached
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop
 
 sidebar.render("mechanisms")
 st.title("Mechanisms")
@@ -26,14 +25,7 @@ st.markdown(
 
 uploads.data_panel("mechanisms")
 name = st.session_state["recipe"]
-try:
-    mech = cached.mechanism(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if mech is None:
-    st.info(f"{name} is not trained yet: train it in the model hub on Home.")
-    st.stop()
+mech = load_or_stop(name, cached.mechanism)
 
 stamp = cache.artifact_stamp(name)
 group, report, arrays = mech.group, mech.report, mech.arrays

@@ -24,7 +24,7 @@ from interp_core.figures.prototypes import (
 from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import prototypes as proto_cache
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop, show_error
 
 # Harmless belt and braces: app.py already does this (both calls are idempotent).
 state.load_url_once()
@@ -41,14 +41,7 @@ uploads.data_panel("prototypes")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)
-try:
-    model = cache.trained_model(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if model is None:
-    st.info(f"{name} is not trained yet: train it in the model hub on Home.")
-    st.stop()
+model = load_or_stop(name, cache.trained_model)
 
 stamp = cache.artifact_stamp(name)
 dataset = model.dataset

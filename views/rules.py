@@ -11,7 +11,7 @@ from interp_core.figures.rules import counterfactual_images, examples_scatter, i
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import rules as cached
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop, show_error
 
 sidebar.render("rules")
 st.title("Rules")
@@ -23,14 +23,7 @@ st.markdown(
 
 uploads.data_panel("rules")
 name = st.session_state["recipe"]
-try:
-    trained = cache.trained_model(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if trained is None:
-    st.info(f"{name} is not trained yet: train it in the model hub on Home.")
-    st.stop()
+trained = load_or_stop(name, cache.trained_model)
 
 stamp = cache.artifact_stamp(name)
 try:

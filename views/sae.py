@@ -14,7 +14,7 @@ from interp_core.figures.models import example_input
 from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import sae as adapters
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop, show_error
 from ui.timeseries import flag as ts_flag
 
 VIEWS = ["Features", "Feature", "Example", "Quality"]
@@ -31,14 +31,7 @@ st.caption(
 uploads.data_panel("sae")
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
-try:
-    model = adapters.model(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if model is None:
-    st.info(f"{name} is not trained yet: train it in the model hub on Home, or run: python -m interp_core train {name}")
-    st.stop()
+model = load_or_stop(name, adapters.model)
 
 stamp = cache.artifact_stamp(name)
 analysis = model.extras["analysis"]

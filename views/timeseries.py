@@ -5,13 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.errors import InterpError
 from interp_core.explain import timeseries as tsx
 from interp_core.figures.timeseries import auprc_bars, class_profile, explanation_map, faithfulness_curves, series_attribution
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
-from ui.components import chart, show_error
+from ui.components import chart, load_or_stop, show_error
 
 sidebar.render("timeseries")
 st.title("Time series")
@@ -28,14 +27,7 @@ recipe = recipes.get_recipe(name)
 if recipe.family != "timeseries":
     st.info(f"{name} is not a time-series recipe; pick one in the sidebar.")
     st.stop()
-try:
-    model = cache.trained_model(name)
-except InterpError as exc:
-    show_error(exc, f"Loading {name}")
-    st.stop()
-if model is None:
-    st.info(f"{name} is not trained yet: train it in the model hub on Home, or run: python -m interp_core train {name}")
-    st.stop()
+model = load_or_stop(name, cache.trained_model)
 stamp = cache.artifact_stamp(name)
 dataset = model.dataset
 
