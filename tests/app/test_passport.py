@@ -167,3 +167,15 @@ def test_concept_choices_come_back_from_the_url(app):
     assert not fresh.exception
     assert fresh.multiselect(key="_v_uc_classes_widget").value == [wanted]
     assert fresh.select_slider(key="v_uc_runs").value == 10
+
+
+def test_a_series_follows_from_time_series_to_prototypes_and_back(app):
+    at = app(recipe="gunpoint-cnn", example="9").run()
+    go(at, "views/timeseries.py")
+    assert (recipe(at), example(at)) == ("gunpoint-cnn", 9)
+    assert texts(at.subheader).startswith("Series 9: true class")
+    go(at, "views/prototypes.py")
+    assert (recipe(at), example(at)) == ("gunpoint-protonet", 9)
+    assert "Local: this looks like that (test example 9)" in texts(at.header)
+    go(at, "views/timeseries.py")
+    assert (recipe(at), example(at)) == ("gunpoint-cnn", 9)
