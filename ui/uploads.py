@@ -18,7 +18,7 @@ from interp_core import sessions, userdata
 from interp_core.data import max_upload_bytes
 from interp_core.errors import InterpError
 from interp_core.store import default_root
-from ui import state
+from ui import state, teaching
 from ui.components import show_error
 from ui.training_panel import _live_callbacks
 
@@ -88,6 +88,8 @@ def _describe(dataset) -> str:
 def data_panel(family: str | None) -> None:
     """The page's "Your own data" box; a page that cannot use uploads says why in one sentence."""
     session = activate()
+    if teaching.presenting():  # fewer controls while presenting
+        return
     key = family or "home"
     page = userdata.PAGE_NAMES.get(family, family)
     done = st.session_state.pop(_DONE, None)

@@ -8,7 +8,7 @@ from interp_core import recipes
 from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
 from ui import cache, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
-from ui.components import chart, load_or_stop
+from ui.components import chart, load_or_stop, presenting
 
 sidebar.render()
 st.title("Interp Explorer")
@@ -44,9 +44,12 @@ st.dataframe(
 for row in rows.itertuples():
     if row.status == "corrupted":
         st.error(f"{row.recipe}: {row.message}")
-training_panel.render()
-uploads.data_panel(None)
-uploads.model_panel()
+if presenting():  # fewer controls while presenting: the hub's table stays, its forms go
+    st.caption("Training and uploads are hidden while presenting; switch Presentation off in the sidebar to use them.")
+else:
+    training_panel.render()
+    uploads.data_panel(None)
+    uploads.model_panel()
 
 name = st.session_state["recipe"]
 st.subheader(f"Recipe in use: {name}")

@@ -70,6 +70,11 @@ def test_teaching_and_presentation_modes_come_from_the_url(app):
     assert teaching_notes(at)
     sidebar_text = "\n".join(str(m.value) for m in at.sidebar.markdown)
     assert "**Store:**" not in sidebar_text and "**Device:**" not in sidebar_text
+    expanders = lambda: [e.label for e in at.main.expander]  # noqa: E731
+    assert "Your own data" not in expanders() and "Bring your own model" not in expanders()  # fewer controls
+    assert "hub_train" not in [b.key for b in at.main.button]
     at.sidebar.toggle(key="present_switch").set_value(False).run()
     assert "**Store:**" in "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert "Your own data" in expanders() and "Bring your own model" in expanders()
+    assert "hub_train" in [b.key for b in at.main.button]
     assert "v_present" not in at.query_params and at.query_params["v_teach"] == "True"
