@@ -184,6 +184,22 @@ def train(
     return TRAINERS[recipe.trainer].train(recipe, **options)
 
 
+def fit_recipe(recipe: Recipe, dataset: Dataset, device: torch.device, seed: int, epochs: int | None, progress, cancel, stage) -> tuple:
+    """Build a recipe's classifier and fit it on the dataset's training set with the shared loop.
+
+    Returns (model, model_config, train_config, fit result, seconds); trainers add their own analyses.
+    """
+    train_config = TrainConfig.from_dict({**recipe.train_config, **({"epochs": epochs} if epochs else {})})
+    torch.manual_seed(seed)
+    model, model_config = build_for(recipe, dataset)
+    if hasattr(model, "fit_input_scale"):
+        model.fit_input_scale(dataset.X_train)
+    stage(f"Training {recipe.name} on {device_name(device)}")
+    start = time.perf_counter()
+    result = fit(model, (dataset.X_train, dataset.y_train), train_config, device=device, seed=seed, progress=progress, cancel=cancel)
+    return model, model_config, train_config, result, time.perf_counter() - start
+
+
 def train_classifier(
     recipe: Recipe,
     *,
@@ -200,15 +216,7 @@ def train_classifier(
     """The default trainer: a classifier fitted on (X, y) with the shared fit loop."""
     stage = on_stage or (lambda _text: None)
     dataset = dataset or load_dataset(recipe.dataset)
-    train_config = TrainConfig.from_dict({**recipe.train_config, **({"epochs": epochs} if epochs else {})})
-    torch.manual_seed(seed)
-    model, model_config = build_for(recipe, dataset)
-    if hasattr(model, "fit_input_scale"):
-        model.fit_input_scale(dataset.X_train)
-    stage(f"Training {recipe.name} on {device_name(device)}")
-    start = time.perf_counter()
-    result = fit(model, (dataset.X_train, dataset.y_train), train_config, device=device, seed=seed, progress=progress, cancel=cancel)
-    seconds = time.perf_counter() - start
+    model, model_config, train_config, result, seconds = fit_recipe(recipe, dataset, device, seed, epochs, progress, cancel, stage)
     stage("Evaluating on the test set")
     metrics = evaluate(model, dataset, device)
     embedding = batched(model.embed, dataset.X_test, device)

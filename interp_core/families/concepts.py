@@ -146,14 +146,7 @@ class PhasedProgress:
 def train_concept_classifier(recipe: Recipe, *, store: Store, dataset: Dataset | None, device, seed: int, epochs: int | None, progress, cancel, umap: bool, on_stage) -> TrainedModel:
     stage = on_stage or _noop
     dataset = _dataset_with_concepts(recipe, dataset)
-    train_config = TrainConfig.from_dict({**recipe.train_config, **({"epochs": epochs} if epochs else {})})
-    torch.manual_seed(seed)
-    model, model_config = recipes.build_for(recipe, dataset)
-    model.fit_input_scale(dataset.X_train)
-    stage(f"Training {recipe.name} on {device_name(device)}")
-    start = time.perf_counter()
-    result = fit(model, (dataset.X_train, dataset.y_train), train_config, device=device, seed=seed, progress=progress, cancel=cancel)
-    seconds = time.perf_counter() - start
+    model, model_config, train_config, result, seconds = recipes.fit_recipe(recipe, dataset, device, seed, epochs, progress, cancel, stage)
     stage("Evaluating on the test set")
     metrics = {**recipes.evaluate(model, dataset, device), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
     maps = _maps(batched(model.embed, dataset.X_test, device), umap, seed, stage)
