@@ -82,17 +82,22 @@ def test_a_kill_between_the_two_renames_restores_the_previous_artifact(tmp_path,
 
 def test_killing_training_saves_nothing_and_keeps_the_previous_model(tmp_path):
     env = {**os.environ, "INTERP_STORE": str(tmp_path / "store")}
-    cmd = [sys.executable, "-m", "interp_core", "train", "wine-mlp", "--no-umap", "--json"]
-    first = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, "-m", "interp_core", "train", "digits-mlp", "--no-umap"]
+    first = subprocess.run(cmd + ["--epochs", "2", "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
-    before = Store(tmp_path / "store").open("wine-mlp").manifest["created"]
-    child = subprocess.Popen(cmd[:3] + ["digits-mlp", "--no-umap", "--epochs", "500"], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
+    before = Store(tmp_path / "store").open("digits-mlp").manifest
+    # Retrain the same recipe and kill the process while it trains.
+    child = subprocess.Popen(cmd + ["--epochs", "500"], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    seen, deadline = "", time.time() + 120
     while time.time() < deadline:  # wait until training has started (the progress bar shows epochs)
-        if "epoch=" in child.stderr.read(200):
+        chunk = child.stderr.read(50)
+        seen += chunk
+        if "epoch=" in seen or not chunk:
             break
+    assert "epoch=" in seen, f"training never started: {seen[-500:]}"
     child.send_signal(signal.SIGKILL)
-    child.wait()
+    assert child.wait() == -signal.SIGKILL, "the training process ended before it could be killed"
     store = Store(tmp_path / "store")
-    assert store.names() == ["wine-mlp"]
-    assert store.open("wine-mlp").manifest["created"] == before
+    assert store.names() == ["digits-mlp"]
+    kept = store.open("digits-mlp").manifest  # verifies every checksum: the previous model, whole
+    assert (kept["created"], kept["metrics"]["epochs_run"]) == (before["created"], 2)
