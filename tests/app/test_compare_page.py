@@ -3,17 +3,14 @@
 import pytest
 
 from interp_core import recipes
+from tests.app.helpers import open_page
 from ui import compare
 
 PAGE = "views/compare.py"
 
 
 def open_compare(app, **query):
-    at = app(**query)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    return at
+    return open_page(app, PAGE, **query)
 
 
 def numbers(at):

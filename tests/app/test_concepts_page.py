@@ -7,23 +7,14 @@ from interp_core import recipes
 from interp_core.data.concepts import SHAPES_CLASSES, SHAPES_CONCEPTS
 from interp_core.explain.concepts import concept_probabilities
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
+from tests.app.helpers import open_page as open_view, texts
 
 PAGE = "views/concepts.py"
 
 
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
 
 def open_page(app, recipe: str = "shapes-cnn", **query):
-    """Run app.py once (AppTest needs it before switching pages), open the page, pick the recipe
-    (a page switch resets the sidebar's recipe widget); the other URL keys carry over."""
-    at = app(**query).run()
-    at.switch_page(PAGE)
-    at.run()
-    if at.sidebar.selectbox(key="recipe").value != recipe:
-        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
-    return at
+    return open_view(app, PAGE, recipe, **query)
 
 
 def test_tcav_view_renders_from_the_shipped_classifier(app):

@@ -6,24 +6,15 @@ from __future__ import annotations
 import pytest
 
 from interp_core import recipes
+from tests.app.helpers import open_page as open_view, texts
 
 PAGE = "views/mechanisms.py"
 RECIPES = [r.name for r in recipes.list_recipes("mechanisms")]
 
 
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
 
 def open_page(app, recipe: str | None = None, **query):
-    """Run app.py once (AppTest needs it before switching to a navigation page), then the page."""
-    at = app(**query)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    if recipe is not None and at.sidebar.selectbox(key="recipe").value != recipe:
-        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
-    return at
+    return open_view(app, PAGE, recipe, **query)
 
 
 def metric(at, label: str) -> str:

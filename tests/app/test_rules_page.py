@@ -4,29 +4,14 @@ view in the URL, reacts to its settings, and explains the selected example."""
 from __future__ import annotations
 
 import pytest
+from tests.app.helpers import open_page as open_view, texts
 
 PAGE = "views/rules.py"
 
 
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
 
 def open_rules(app, recipe: str | None = None, example: int | None = None, **query):
-    """Open the Rules page with the URL's page settings (v_*), then pick the recipe and example in the sidebar.
-
-    AppTest must run app.py once before it can switch to a st.navigation page; the sidebar's
-    recipe box then starts over (its options differ per page), so the recipe is chosen there.
-    """
-    at = app(**query)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    if recipe is not None:
-        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
-    if example is not None:
-        at.sidebar.number_input(key="example").set_value(int(example)).run()
-    return at
+    return open_view(app, PAGE, recipe, example, **query)
 
 
 def metric(at, label: str) -> str:

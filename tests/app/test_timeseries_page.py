@@ -12,27 +12,15 @@ import pytest
 from interp_core import recipes
 from interp_core.explain import timeseries as tsx
 from interp_core.store import SHIPPED_ROOT, Store
+from tests.app.helpers import open_page as open_view, texts
 
 PAGE = "views/timeseries.py"
 RECIPES = [r.name for r in recipes.list_recipes("timeseries")]
 
 
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
 
 def open_page(app, recipe: str | None = None, example: int | None = None, **query):
-    """Run app.py once (AppTest needs it before switching to a st.navigation page), switch, then pick
-    the recipe and example in the sidebar (its recipe box starts over on a family page)."""
-    at = app(**query)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    if recipe is not None:
-        at.sidebar.selectbox(key="recipe").set_value(recipe).run()
-    if example is not None:
-        at.sidebar.number_input(key="example").set_value(int(example)).run()
-    return at
+    return open_view(app, PAGE, recipe, example, **query)
 
 
 def metric(at, label: str) -> str:
