@@ -4,7 +4,6 @@ prototypes, CNN vs transformer attributions ...), with their numbers in one tabl
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.errors import InterpError
 from ui import compare, sidebar
 from ui.components import show_error
 
@@ -46,10 +45,7 @@ if a_recipe.dataset != b_recipe.dataset:
 try:
     with st.spinner(f"Reading {name_a} and {name_b} from the store..."):
         report_a, report_b = compare.report(name_a), compare.report(name_b)
-except InterpError as exc:
-    show_error(exc, "Building the comparison")
-    st.stop()
-except Exception as exc:  # noqa: BLE001 - one sentence, the app keeps serving
+except Exception as exc:  # noqa: BLE001 - show_error: the InterpError's sentence, or a logged one-line failure
     show_error(exc, "Building the comparison")
     st.stop()
 missing = [name for name, rep in ((name_a, report_a), (name_b, report_b)) if rep is None]
