@@ -35,3 +35,7 @@ class TrainingCancelled(InterpError):
 
 class ReportError(InterpError):
     """A report that cannot be built or written (nothing to report, an unwritable path)."""
+
+
+class ModelFileError(InterpError):
+    """A model file that cannot be used; the sentence says what is wrong and what is expected."""

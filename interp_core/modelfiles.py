@@ -27,16 +27,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
-from interp_core.errors import InterpError
+from interp_core.errors import ModelFileError
 from interp_core.models import build_model, count_parameters, load_state
+from interp_core.pt2guard import check_loaded_program, check_weights, inspect_archive, quiet_torch
 
 MAX_MODEL_BYTES = 500 * 1024 * 1024
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".joblib"}
 _TORCH_LOAD_LOCK = threading.Lock()
-
-
-class ModelFileError(InterpError):
-    """A model file that cannot be used; the sentence says what is wrong and what is expected."""
 
 
 @dataclass
@@ -131,6 +128,7 @@ def _load_safetensors(name: str, data: bytes, config) -> LoadedModel:
         module = build_model(arch, model_config)
     except TypeError as exc:
         raise ModelFileError(f"The config's model_config does not fit architecture '{arch}' ({str(exc)[:120]}).") from None
+    check_weights(state, name)
     load_state(module, state)
     module.eval()
     input_shape = model_config.get("input_shape")
@@ -157,18 +155,15 @@ def _weights_only_torch_load():
 
 
 def _load_export(name: str, data: bytes) -> LoadedModel:
+    data = inspect_archive(data, name, MAX_MODEL_BYTES)  # refuses pickles, arbitrary calls, eval, bombs; strips guards
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.namelist()
-    except zipfile.BadZipFile:
-        raise ModelFileError(f"'{name}' is not a torch.export archive (not a zip file); expected a file written by torch.export.save.") from None
-    if not any(m.endswith("models/model.json") or m.endswith("archive_format") for m in members):
-        raise ModelFileError(f"'{name}' is a zip file but not a torch.export program; expected a file written by torch.export.save.")
-    try:
-        with _weights_only_torch_load():
+        with _weights_only_torch_load(), quiet_torch():
             program = torch.export.load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - any failure inside torch's deserialiser means "refused"
-        raise ModelFileError(f"'{name}' could not be loaded as a safe torch.export program ({type(exc).__name__}: {str(exc)[:120]}); nothing in it was run.") from None
+        raise ModelFileError(f"'{name}' could not be loaded as a torch.export program ({_first_line(exc)}); nothing in it was run.") from None
+    program._guards_code = []  # module() would exec these; the archive's were removed already, this keeps it so
+    check_loaded_program(program, name)
+    check_weights({**program.state_dict, **{k: v for k, v in program.constants.items()}}, name)
     module = program.module()
     input_shape, n_outputs, notes = None, None, []
     placeholders = [n for n in program.graph.nodes if n.op == "placeholder" and n.name in set(program.graph_signature.user_inputs)]
@@ -187,3 +182,8 @@ def _load_export(name: str, data: bytes) -> LoadedModel:
     notes.append("The graph runs as exported: gradient-based explanations work; the project's per-family internals (prototypes, concepts) do not apply.")
     summary = ModelSummary(name, "torch.export", "exported program (arbitrary PyTorch graph)", n_params, input_shape, n_outputs, len(program.state_dict), notes)
     return LoadedModel(module, summary, {})
+
+
+def _first_line(exc: BaseException) -> str:
+    """A library's message cut to its first line, without the exception's type name."""
+    return (str(exc).strip().splitlines() or ["unknown error"])[0][:120]
