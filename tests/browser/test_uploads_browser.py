@@ -161,3 +161,32 @@ def test_acts_upload_on_the_sae_page(server, browser, tmp_path):
         assert tab.problems() == []
     finally:
         tab.close()
+
+
+def test_crafted_pt2_uploads_are_refused_in_the_server_and_run_nothing(server, browser, tmp_path):
+    """The exploits of tests/hostile_pt2.py, uploaded through Home's model box: one sentence each, no marker."""
+    from tests import hostile_pt2
+
+    clean = hostile_pt2.export_tiny(tmp_path / "clean.pt2")
+    tab = AppPage(browser, height=2000)
+    try:
+        tab.open(server.url)
+        open_expander(tab, "Bring your own model")
+        markers = []
+        for variant in ("opaque_constant", "pickled_weight", "shape_expression", "sample_inputs"):
+            marker = tmp_path / f"ran-{variant}"
+            markers.append(marker)
+            upload(tab, 1, hostile_pt2.CRAFTED[variant](clean, tmp_path / f"{variant}.pt2", marker))
+            alert = tab.page.locator("[data-testid=stAlertContentError]").first.inner_text()
+            assert alert.startswith(f"'{variant}.pt2' was refused without being loaded"), alert
+            assert "Error:" not in alert and "Traceback" not in alert
+        tab.screenshot("upload-crafted-pt2")
+        # a guard that would run code is stripped: the model loads and is summarised, the payload never runs
+        guards_marker = tmp_path / "ran-guards"
+        markers.append(guards_marker)
+        upload(tab, 1, hostile_pt2.guards_code(clean, tmp_path / "guards.pt2", guards_marker))
+        tab.page.get_by_text("exported program (arbitrary PyTorch graph)").first.wait_for()
+        assert not any(marker.exists() for marker in markers)
+        assert tab.problems() == []
+    finally:
+        tab.close()
