@@ -44,6 +44,7 @@ from contextlib import contextmanager
 import torch
 
 from interp_core.errors import ModelFileError
+from interp_core.safejson import load_json_limited
 
 MAX_MEMBERS = 20_000
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -183,36 +184,7 @@ def _members_below_root(infos: list[zipfile.ZipInfo], name: str) -> dict[str, zi
 def _read_json(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
     if info.file_size > MAX_JSON_BYTES:
         raise ModelFileError(f"'{name}': {info.filename} declares {info.file_size / 1e6:.0f} MB, over the {MAX_JSON_BYTES / 1e6:.0f} MB limit for a graph or config file.")
-    raw = archive.read(info)
-    depth = _json_depth(raw)
-    if depth > MAX_JSON_DEPTH:
-        raise ModelFileError(f"'{name}': {info.filename} is nested {depth} levels deep, over the limit of {MAX_JSON_DEPTH}; expected a file written by torch.export.save.")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise ModelFileError(f"'{name}': {info.filename} is not valid JSON; expected a file written by torch.export.save.") from None
-
-
-def _json_depth(raw: bytes) -> int:
-    """The deepest nesting of brackets outside strings, counted without parsing (no recursion)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
+    return load_json_limited(archive.read(info), f"'{name}': {info.filename}", max_depth=MAX_JSON_DEPTH, max_bytes=MAX_JSON_BYTES, error=ModelFileError)
 
 
 def _check_payload_config(config, path: str, members: dict, name: str, max_bytes: int) -> int:

@@ -66,7 +66,7 @@ def test_the_sentences_say_what_was_wrong(clean, tmp_path):
     expected = {
         "opaque_constant": "opaque_obj_0", "custom_constant": "custom_obj_0", "pickled_weight": "stored as a pickle", "legacy_weights": "data/weights/model.pt",
         "graph_target": "torch.os.mkdir", "shape_expression": "__import__", "attribute_name": "not a dotted Python name",
-        "compiled_library": "data/aotinductor", "huge_declared_tensor": "(100000, 100000)", "deep_json": "nested 100000 levels",
+        "compiled_library": "data/aotinductor", "huge_declared_tensor": "(100000, 100000)", "deep_json": "100000 levels deep",
         "nan_weights": "1 NaN or infinite value",
     }
     for variant, words in expected.items():
