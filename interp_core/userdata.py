@@ -16,6 +16,7 @@ import numpy as np
 
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset, load_user_file, safe_name
+from interp_core.data.userfiles import npz_ndim
 from interp_core.errors import DataError, InterpError
 from interp_core.modelfiles import LoadedModel
 from interp_core.projection import pca_2d, projection_file
@@ -60,23 +61,12 @@ def read_upload(data: bytes, filename: str, family: str | None, target: str | No
         dataset.name = DATASET_PREFIX + safe_name(filename)
         return dataset
     modality = MODALITY_3D.get(family)
-    ndim = _npz_x_ndim(data) if filename.lower().endswith(".npz") else None
+    ndim = npz_ndim(data) if filename.lower().endswith(".npz") else None
     if not (ndim == 3 or (ndim == 2 and modality == "series")):
         modality = None  # a 2-D X is a table (a series only on Time series), 4-D is images anyway
     dataset = load_user_file(data, filename=filename, target=target, modality=modality)
     dataset.name = DATASET_PREFIX + safe_name(filename)
     return dataset
-
-
-def _npz_x_ndim(data: bytes) -> int | None:
-    """X's number of dimensions from the NPZ header (no pickle); None when unreadable (load_user_file says why)."""
-    import io
-
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            return archive["X"].ndim if "X" in archive.files else None
-    except Exception:  # noqa: BLE001 - any unreadable file is reported by load_user_file
-        return None
 
 
 def default_recipes(family: str | None, dataset: Dataset) -> list[tuple[recipes.Recipe, str | None]]:

@@ -18,9 +18,7 @@
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +27,7 @@ import numpy as np
 import torch
 
 from interp_core.data.dataset import Dataset, split_arrays
-from interp_core.data.userfiles import _read_bytes, max_upload_bytes
+from interp_core.data.userfiles import _read_bytes, max_upload_bytes, read_npz, real_values
 from interp_core.errors import DataError
 from interp_core.models.sae import DigitsHidden, MiniLM, MiniLMTopics, ToyModel, minilm_folder
 
@@ -283,18 +281,7 @@ def load_acts_file(source, filename: str | None = None, max_bytes: int | None = 
     """Read an NPZ with ``acts`` (n, d) and optional ``true_features`` (f, d); one sentence per problem."""
     raw, filename = _read_bytes(source, filename, max_bytes or max_upload_bytes())
     name = Path(filename).name
-    try:
-        archive = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        raise DataError(f"'{name}' is not a valid NPZ archive; expected a file written by numpy.savez(file, acts=...).") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"'{name}' holds a single .npy array, not an NPZ archive; expected numpy.savez(file, acts=...).")
-    try:
-        arrays = {key: archive[key] for key in archive.files}
-    except ValueError:
-        raise DataError(f"'{name}' contains Python objects (pickled data), which are never loaded; save plain numeric arrays with numpy.savez.") from None
-    except (zipfile.BadZipFile, OSError, EOFError):
-        raise DataError(f"'{name}' is truncated or damaged; expected a complete NPZ file.") from None
+    arrays = read_npz(raw, name, expected="numpy.savez(file, acts=...)")
     if "acts" not in arrays:
         raise DataError(f"'{name}' has no array named 'acts'; expected 'acts' (n, d) and optionally 'true_features' (f, d), found: {', '.join(arrays) or 'nothing'}.")
     acts = _numeric_matrix(arrays["acts"], name, "acts", "(n examples, d dimensions)")
@@ -315,16 +302,9 @@ def load_acts_file(source, filename: str | None = None, max_bytes: int | None = 
 
 
 def _numeric_matrix(value: np.ndarray, name: str, key: str, expected: str) -> np.ndarray:
-    if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-        raise DataError(f"'{name}': {key} has dtype {value.dtype}; expected numbers.")
     if value.ndim != 2:
         raise DataError(f"'{name}': {key} has shape {value.shape}; expected a 2-D array {expected}.")
-    value = value.astype(np.float64)
-    if not np.isfinite(value).all():
-        raise DataError(f"'{name}': {key} has {int((~np.isfinite(value)).sum())} NaN or infinite value(s); expected finite numbers only.")
-    if (np.abs(value) > np.finfo(np.float32).max).any():
-        raise DataError(f"'{name}': {key} has values beyond the 32-bit float range; expected numbers that fit float32 (rescale them).")
-    return value.astype(np.float32)
+    return real_values(value, name, key).astype(np.float32)
 
 
 def user_source(acts: np.ndarray, true_features: np.ndarray | None, name: str, seed: int = 0, test_fraction: float = 0.2) -> ActivationSource:

@@ -362,14 +362,10 @@ def what_if(trained: TrainedModel, mode: str, concept_values: np.ndarray) -> np.
 def _user_dataset(path: str, target: str | None) -> Dataset:
     from interp_core.data import load_user_file
 
-    if str(path).lower().endswith(".npz"):
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                ndim = archive["X"].ndim if "X" in archive.files else None
-        except Exception:  # noqa: BLE001 - load_user_file reports a bad file in one sentence
-            ndim = None
-        if ndim == 3:  # (n, h, w): grey images for this family (other families read series)
-            return load_user_file(path, target=target, modality="image")
+    from interp_core.data.userfiles import npz_ndim
+
+    if str(path).lower().endswith(".npz") and npz_ndim(path) == 3:  # (n, h, w): grey images for this family (other families read series)
+        return load_user_file(path, target=target, modality="image")
     return load_user_file(path, target=target)
 
 

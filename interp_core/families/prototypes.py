@@ -10,12 +10,12 @@ quality metrics (added to the manifest's ``metrics``).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from interp_core import cli, models, recipes
 from interp_core.data import Dataset, load_user_file
+from interp_core.data.userfiles import npz_ndim
 from interp_core.errors import DataError, RecipeError
 from interp_core.models.prototypes import ARCHITECTURES
 from interp_core.projection import pca_2d, projection_file, umap_2d
@@ -97,15 +97,8 @@ recipes.register(recipes.Recipe(
 # -- the CLI: explain prototypes [RECIPE] [--data FILE] --------------------------------------------
 def _read_user_data(path: str, target: str | None) -> Dataset:
     """NPZ images (n, h, w) or (n, c, h, w) with y; 2-D X is a table, CSV needs --target."""
-    modality = "image"
-    if str(path).lower().endswith(".npz") and Path(path).is_file():
-        try:
-            with np.load(path, allow_pickle=False) as arrays:
-                if "X" in arrays.files and arrays["X"].ndim == 2:
-                    modality = None
-        except (ValueError, OSError):
-            pass  # load_user_file says what is wrong with the file
-    return load_user_file(path, target=target, modality=modality)
+    tabular = str(path).lower().endswith(".npz") and npz_ndim(path) == 2  # from X's header; a bad file is reported by load_user_file
+    return load_user_file(path, target=target, modality=None if tabular else "image")
 
 
 def _as_test_set(dataset: Dataset, trained: recipes.TrainedModel) -> Dataset:
