@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
-from interp_core.errors import InterpError, RecipeError
+from interp_core.errors import InterpError, RecipeError, StoreError
 
 # KIND -> function(args) -> dict of metrics. Each family page registers its kind here.
 EXPLAINERS: dict[str, Callable[[argparse.Namespace], dict]] = {}
@@ -21,17 +23,39 @@ BENCHES: dict[str, Callable[[argparse.Namespace], dict]] = {}
 EXPLAIN_KINDS = ("prototypes", "sae", "concepts", "attributions", "rules", "groups")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), like every other user mistake; still exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message.rstrip('.')} (see: {self.prog} --help).\n")
+
+
+def whole_number(minimum: int, expected: str, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int in [minimum, maximum], refused with ``expected`` in the sentence."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number; expected {expected}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected {expected}")
+        return value
+
+    return parse
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
     parser.add_argument("--store", default=None, help="artifact folder (default: $INTERP_STORE or ~/.cache/interp-explorer/store)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed on the CPU gives the same metrics")
+    parser.add_argument("--seed", type=whole_number(0, "a seed from 0 to 4294967295", 2**32 - 1), default=0, help="random seed; the same seed on the CPU gives the same metrics")
     parser.add_argument("--json", action="store_true", help="print one JSON object of metrics as the last line")
     parser.add_argument("--data", default=None, help="a user file: CSV (with --target) or NPZ with X and y")
     parser.add_argument("--target", default=None, help="the target column of a CSV file")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m interp_core", description="Interp Explorer engine: train models, compute explanations, benchmark.")
+    parser = _Parser(prog="python -m interp_core", description="Interp Explorer engine: train models, compute explanations, benchmark.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("recipes", help="list the named recipes and whether each is trained")
@@ -40,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a recipe (or the default model on --data) and save it in the store")
     p.add_argument("recipe", nargs="?", help="recipe name (see 'recipes'); omit with --data")
-    p.add_argument("--epochs", type=int, default=None, help="override the recipe's maximum number of epochs")
+    p.add_argument("--epochs", type=whole_number(1, "the number of epochs, 1 or more"), default=None, help="override the recipe's maximum number of epochs")
     p.add_argument("--no-umap", action="store_true", help="skip the UMAP map at train time (PCA only)")
     _common(p)
 
@@ -79,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_store_path(args)
         result = COMMANDS[args.command](args)
     except InterpError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -91,6 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "json", False) and result is not None:
         print(json.dumps(result, default=str))
     return 0
+
+
+def _check_store_path(args) -> None:
+    """A store that is (or sits inside) a file is refused before any work, not after training."""
+    given, source = (getattr(args, "store", None), "--store") if getattr(args, "store", None) else (os.environ.get("INTERP_STORE"), "INTERP_STORE")
+    if not given:
+        return
+    path = Path(given).expanduser()
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == path else f"is inside '{existing}', which is a file"
+        raise StoreError(f"{source} '{given}' {where}; expected a folder for the artifacts (created if missing).")
 
 
 def _catalog(args):

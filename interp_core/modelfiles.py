@@ -103,13 +103,23 @@ def _read_config(config) -> dict:
         raise ModelFileError("A .safetensors file holds only weights; give its JSON config too (--config FILE: a store manifest.json or {\"arch\": ..., \"model_config\": {...}}).")
     if isinstance(config, dict):
         return config
-    try:
-        raw = config if isinstance(config, (bytes, bytearray)) else Path(config).read_bytes()
-        value = json.loads(raw)
-    except FileNotFoundError:
-        raise ModelFileError(f"Config file '{config}' does not exist; expected a JSON file.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"The config is not valid JSON ({str(exc)[:80]}); expected {{\"arch\": ..., \"model_config\": {{...}}}}.") from None
+    from interp_core.safejson import MAX_JSON_BYTES, load_json_limited
+
+    if isinstance(config, (bytes, bytearray)):
+        raw = bytes(config)
+    else:
+        try:
+            with open(config, "rb") as handle:
+                raw = handle.read(MAX_JSON_BYTES + 1)  # a bounded read: the size check below needs only one byte more
+        except FileNotFoundError:
+            raise ModelFileError(f"Config file '{config}' does not exist; expected a JSON file.") from None
+        except IsADirectoryError:
+            raise ModelFileError(f"Config '{config}' is a folder; expected a JSON file (a store manifest.json or {{\"arch\": ..., \"model_config\": {{...}}}}).") from None
+        except PermissionError:
+            raise ModelFileError(f"Config file '{config}' cannot be read (permission denied); expected a readable JSON file.") from None
+        except OSError as exc:
+            raise ModelFileError(f"Config file '{config}' cannot be read ({exc.strerror or type(exc).__name__}); expected a JSON file.") from None
+    value = load_json_limited(raw, "The config", error=ModelFileError)
     if not isinstance(value, dict):
         raise ModelFileError("The config must be a JSON object with 'arch' and 'model_config'.")
     return value

@@ -43,7 +43,7 @@ def load_json_limited(
     ``max_depth`` and invalid JSON; checks run before the parser sees the text."""
     data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
     if len(data) > max_bytes:
-        raise error(f"{what} is {len(data) / 1e6:.3g} MB of JSON, over the {max_bytes / 1e6:g} MB limit; expected a small JSON document.")
+        raise error(f"{what} is larger than the {max_bytes:,}-byte limit for JSON; expected a small JSON document.")
     depth = json_depth(data)
     if depth > max_depth:
         raise error(f"{what} nests arrays/objects {depth} levels deep, over the limit of {max_depth}; expected a shallow JSON document.")

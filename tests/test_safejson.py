@@ -32,7 +32,7 @@ def test_size_limit_and_caller_error_class():
 
     with pytest.raises(ConfigError) as info:
         load_json_limited(b'{"a": "' + b"x" * 2000 + b'"}', "'cfg.json'", max_bytes=1000, error=ConfigError)
-    assert_one_sentence(str(info.value), r"over the 0\.001 MB limit")
+    assert_one_sentence(str(info.value), r"larger than the 1,000-byte limit")
     assert load_json_limited('[[[1]]]', "x", max_depth=3) == [[[1]]]
     with pytest.raises(DataError):
         load_json_limited('[[[[1]]]]', "x", max_depth=3)
