@@ -128,7 +128,7 @@ class SessionCatalog(Catalog):
 
     def find(self, name: str, verify: bool = True) -> Artifact | None:
         self.session.recover(name)
-        if (self.session.root / check_name(name)).is_dir():
+        if self.session.present(name):
             return self.session.open(name, verify=verify)
         return super().find(name, verify)
 
@@ -175,7 +175,7 @@ def cleanup(store_root: str | Path, max_age_s: float = MAX_AGE_S) -> int:
         if not path.is_dir() or not _ID_RE.match(path.name):
             continue
         try:
-            newest = max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir()])
+            newest = max([path.stat().st_mtime] + [p.lstat().st_mtime for p in path.iterdir()])  # lstat: an artifact is a link
         except OSError:
             continue
         if now - newest > max_age_s:

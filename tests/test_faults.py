@@ -3,6 +3,7 @@ artifact or none, never a half one)."""
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,9 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
+import interp_core.store as store_module
 from interp_core.errors import ArtifactMissing
-from interp_core.store import Store
+from interp_core.store import MANIFEST, Store
 
 REPO = Path(__file__).resolve().parents[1]
 SAVER = """
@@ -41,7 +44,7 @@ def _check_loadable(store: Store) -> int | None:
     return i
 
 
-def test_killing_a_process_in_the_middle_of_saves_never_leaves_a_half_artifact(tmp_path):
+def test_killing_a_process_in_the_middle_of_saves_never_leaves_a_half_artifact(tmp_path, monkeypatch):
     rng = random.Random(0)
     store = Store(tmp_path / "store")
     seen = []
@@ -58,26 +61,63 @@ def test_killing_a_process_in_the_middle_of_saves_never_leaves_a_half_artifact(t
     assert store.cleanup(older_than_s=0) == len(leftovers)
     assert not list(store.root.glob(".tmp-*")) and not list(store.root.glob(".trash-*"))
     _check_loadable(store)
+    # versions superseded (or never pointed to) go once their grace period for readers has passed
+    kept = store.open("victim").path if store.exists("victim") else None
+    monkeypatch.setattr(store_module, "GRACE_S", 0)
+    store.cleanup(older_than_s=0)
+    assert list(store.root.glob(".v-*")) == ([kept] if kept else [])
+    _check_loadable(store)
 
 
-def test_a_kill_between_the_two_renames_restores_the_previous_artifact(tmp_path, monkeypatch):
-    store = Store(tmp_path / "store")
-    store.save("victim", {"model.safetensors": {"w": __import__("torch").full((4,), 1.0)}, "history.json": {"i": 1}}, {"metrics": {"i": 1}})
+def _save_victim(store: Store, i: int):
+    return store.save("victim", {"model.safetensors": {"w": torch.full((4,), float(i))}, "history.json": {"i": i}}, {"metrics": {"i": i}})
+
+
+def _die_after_rename(monkeypatch, on_call: int) -> None:
+    """The process dies right after its ``on_call``-th rename, as a kill there would leave the store."""
     real_replace = os.replace
     calls = {"n": 0}
 
-    def die_after_first_rename(src, dst):
+    def replace(src, dst):
         calls["n"] += 1
         real_replace(src, dst)
-        if calls["n"] == 1:
-            raise SystemExit("killed")  # the process dies with the old artifact moved aside
+        if calls["n"] == on_call:
+            raise SystemExit("killed")
 
-    monkeypatch.setattr(os, "replace", die_after_first_rename)
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def test_a_kill_between_writing_the_version_and_swapping_the_pointer_keeps_the_previous_artifact(tmp_path, monkeypatch):
+    store = Store(tmp_path / "store")
+    first = _save_victim(store, 1)
+    _die_after_rename(monkeypatch, on_call=1)  # the finished staging folder became a version; the pointer was not swapped
     with pytest.raises(SystemExit):
-        store.save("victim", {"model.safetensors": {"w": __import__("torch").full((4,), 2.0)}, "history.json": {"i": 2}}, {"metrics": {"i": 2}})
-    monkeypatch.setattr(os, "replace", real_replace)
-    assert not (store.root / "victim").exists()  # as a killed process would leave it
+        _save_victim(store, 2)
+    monkeypatch.undo()
+    assert os.readlink(store.root / "victim") == first.path.name  # readers never saw the name missing
+    assert _check_loadable(store) == 1
+    orphans = [p for p in store.root.glob(".v-*") if p != first.path]
+    assert len(orphans) == 1 and (orphans[0] / MANIFEST).is_file()
+    assert store.cleanup(older_than_s=0) == 0  # within its grace period it stays
+    monkeypatch.setattr(store_module, "GRACE_S", 0)
+    assert store.cleanup(older_than_s=0) == 1 and list(store.root.glob(".v-*")) == [first.path]
+    assert _check_loadable(store) == 1
+
+
+def test_a_kill_between_the_two_renames_of_the_older_layout_restores_the_previous_artifact(tmp_path, monkeypatch):
+    """A store written before versions (a plain ROOT/victim folder): its first save moves the folder aside
+    and puts the pointer in its place; a kill in between leaves .trash-victim-*, which the next read puts back."""
+    store = Store(tmp_path / "store")
+    shutil.copytree(_save_victim(Store(tmp_path / "old"), 1).path, store.root / "victim")
+    _die_after_rename(monkeypatch, on_call=2)  # 1: staging -> version, 2: plain folder -> .trash-victim-*
+    with pytest.raises(SystemExit):
+        _save_victim(store, 2)
+    monkeypatch.undo()
+    assert not (store.root / "victim").exists() and len(list(store.root.glob(".trash-victim-*"))) == 1  # as a killed process would leave it
     assert _check_loadable(store) == 1  # the next read puts the last good artifact back
+    assert (store.root / "victim").is_dir() and not (store.root / "victim").is_symlink()
+    _save_victim(store, 3)  # and the next save converts it
+    assert (store.root / "victim").is_symlink() and _check_loadable(store) == 3 and not list(store.root.glob(".trash-*"))
 
 
 def test_killing_training_saves_nothing_and_keeps_the_previous_model(tmp_path):

@@ -32,6 +32,16 @@ def assert_clear(message: str, phrase: str) -> None:
     assert "\n" not in message and phrase in message, message
 
 
+def layout(store: Store) -> dict[str, list[str]]:
+    """The store root's entries: artifact names, version folders, leftovers of unfinished writes."""
+    names = sorted(p.name for p in store.root.iterdir())
+    return {
+        "names": [n for n in names if not n.startswith(".")],
+        "versions": [n for n in names if n.startswith(store_module.VERSION_PREFIX)],
+        "leftovers": [n for n in names if n.startswith((".tmp-", ".trash-"))],
+    }
+
+
 # -- round trip and manifest ---------------------------------------------------------------------
 
 
@@ -76,13 +86,17 @@ def test_names_exists_and_delete(tmp_store):
 
 
 def test_save_replaces_an_existing_artifact(tmp_store):
-    save_sample(tmp_store, recipe="v1")
+    first = save_sample(tmp_store, recipe="v1")
     tmp_store.save("demo", {"model.safetensors": {"w": torch.ones(2)}}, {"recipe": "v2"})
     artifact = tmp_store.open("demo")
     assert artifact.manifest["recipe"] == "v2"
     assert set(artifact.manifest["files"]) == {"model.safetensors"}
     assert not (artifact.path / "history.json").exists()
-    assert [p.name for p in tmp_store.root.iterdir()] == ["demo"]  # no staging or trash left behind
+    # no staging or trash left behind; the name is a relative link to the new version, the old one
+    # is kept for readers that opened it (until its grace period has passed)
+    assert layout(tmp_store) == {"names": ["demo"], "versions": sorted([first.path.name, artifact.path.name]), "leftovers": []}
+    assert os.readlink(tmp_store.root / "demo") == artifact.path.name != first.path.name
+    assert tmp_store.read_json(first, "history.json") == {"loss": [1.0, 0.5]}
 
 
 def test_missing_artifact(tmp_store):
@@ -219,6 +233,11 @@ def _assert_previous_intact(store: Store) -> None:
     assert torch.equal(store.read_tensors(artifact)["layer.weight"], tensors()["layer.weight"])
 
 
+def _assert_nothing_left(store: Store) -> None:
+    """No staging folder, link or trash left, and no version but the one the name points to."""
+    assert layout(store) == {"names": ["demo"], "versions": [store.open("demo").path.name], "leftovers": []}
+
+
 def test_failure_while_encoding_keeps_previous_artifact(tmp_store, monkeypatch):
     save_sample(tmp_store)
     real_encode = store_module.encode_payload
@@ -236,7 +255,7 @@ def test_failure_while_encoding_keeps_previous_artifact(tmp_store, monkeypatch):
     monkeypatch.undo()
     assert calls["n"] == 2
     _assert_previous_intact(tmp_store)
-    assert sorted(p.name for p in tmp_store.root.iterdir()) == ["demo"]  # staging folder cleaned up
+    _assert_nothing_left(tmp_store)  # staging folder cleaned up
 
 
 def test_failure_of_a_new_artifact_leaves_nothing_listed(tmp_store, monkeypatch):
@@ -268,22 +287,24 @@ def _failing_replace_on_call(monkeypatch, fail_on: int):
     return calls
 
 
-def test_failure_moving_the_old_artifact_aside_keeps_it(tmp_store, monkeypatch):
+def test_failure_turning_the_staging_folder_into_a_version_keeps_the_old_artifact(tmp_store, monkeypatch):
     save_sample(tmp_store)
     _failing_replace_on_call(monkeypatch, fail_on=1)
     with pytest.raises(OSError, match="rename failed"):
         tmp_store.save("demo", {"model.safetensors": {"w": torch.zeros(3)}}, {"recipe": "new"})
     monkeypatch.undo()
     _assert_previous_intact(tmp_store)
+    _assert_nothing_left(tmp_store)
 
 
-def test_failure_renaming_the_new_artifact_in_keeps_the_old_one(tmp_store, monkeypatch):
+def test_failure_swapping_the_pointer_keeps_the_old_artifact(tmp_store, monkeypatch):
     save_sample(tmp_store)
     _failing_replace_on_call(monkeypatch, fail_on=2)
     with pytest.raises(OSError, match="rename failed"):
         tmp_store.save("demo", {"model.safetensors": {"w": torch.zeros(3)}}, {"recipe": "new"})
     monkeypatch.undo()
     _assert_previous_intact(tmp_store)
+    _assert_nothing_left(tmp_store)
 
 
 def test_failed_add_file_does_not_corrupt(tmp_store, monkeypatch):
@@ -295,6 +316,7 @@ def test_failed_add_file_does_not_corrupt(tmp_store, monkeypatch):
     artifact = tmp_store.open("demo")
     assert "extra.json" not in artifact.manifest["files"]
     assert not [p for p in artifact.path.iterdir() if p.name.endswith(".tmp")]
+    _assert_nothing_left(tmp_store)
 
 
 # -- add_file, read-only stores ---------------------------------------------------------------
