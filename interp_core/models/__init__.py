@@ -14,6 +14,7 @@ from torch import nn
 
 from interp_core.errors import RecipeError
 from interp_core.models.classifiers import FCN1d, MLPClassifier
+from interp_core.models.configs import check_config
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLPClassifier,
@@ -25,14 +26,28 @@ def register_architecture(name: str, cls: Callable[..., nn.Module]) -> None:
     ARCHITECTURES[name] = cls
 
 
-def build_model(arch: str, config: dict) -> nn.Module:
-    if arch not in ARCHITECTURES:
+def architecture(arch: str) -> Callable[..., nn.Module]:
+    """The class registered as ``arch`` (families are loaded on first use)."""
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
         from interp_core.families import load_all
 
         load_all()
-    if arch not in ARCHITECTURES:
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
         raise RecipeError(f"Unknown architecture '{arch}'; expected one of: {', '.join(sorted(ARCHITECTURES))}.")
-    return ARCHITECTURES[arch](**config)
+    return ARCHITECTURES[arch]
+
+
+def check_model_config(arch: str, config: dict) -> int:
+    """Types, ranges and declared size of ``config`` for ``arch``, checked without building it;
+    returns the declared number of parameters and buffers (ModelConfigError when unusable)."""
+    return check_config(arch, architecture(arch), config)
+
+
+def build_model(arch: str, config: dict) -> nn.Module:
+    """The architecture built from its config, after check_model_config: a bad or oversized config
+    is one sentence (ModelConfigError) before any memory is allocated."""
+    check_model_config(arch, config)
+    return architecture(arch)(**config)
 
 
 def load_state(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:

@@ -37,6 +37,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from interp_core.errors import RecipeError
+from interp_core.models.configs import check_config
 
 
 # -- configs -----------------------------------------------------------------------------------
@@ -363,6 +364,7 @@ for _cls in (ReLUSAE, TopKSAE, BatchTopKSAE, MatchingPursuitSAE):
 def build_sae(arch: str, config: dict) -> SparseAutoencoder:
     if arch not in SAE_ARCHITECTURES:
         raise RecipeError(f"Unknown SAE architecture '{arch}'; expected one of: {', '.join(sorted(SAE_ARCHITECTURES))}.")
+    check_config(f"sae-{arch}", SAE_ARCHITECTURES[arch], config)
     return SAE_ARCHITECTURES[arch](**config)
 
 
