@@ -63,6 +63,8 @@ def _read_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, st
     if isinstance(source, (str, Path)):
         path = Path(source)
         filename = filename or path.name
+        if path.is_dir():
+            raise DataError(f"'{path}' is a folder; expected the path of a .csv or .npz file.")
         if not path.is_file():
             raise DataError(f"File '{path}' does not exist; expected the path of a .csv or .npz file.")
         size = path.stat().st_size
@@ -204,7 +206,9 @@ def _member_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, k
             else:
                 raise DataError(f"'{name}': {key} uses .npy format version {version[0]}.{version[1]}; expected version 1.0 or 2.0, as numpy.savez writes for numeric arrays.")
             offset = member.tell()
-    except (zipfile.BadZipFile, ValueError, SyntaxError, TypeError, OSError, EOFError, RecursionError, MemoryError, NotImplementedError) as exc:
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many types on hostile bytes (ValueError, SyntaxError, TokenError, RecursionError...)
         raise DataError(f"'{name}': {key} has a damaged .npy header ({_first_line(exc)}); expected an NPZ written by numpy.savez.") from None
     if dtype.hasobject:
         raise DataError(f"'{name}': {key} contains Python objects (pickled data), which are never loaded; save plain numeric arrays with numpy.savez.")

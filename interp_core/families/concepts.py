@@ -372,6 +372,9 @@ def _user_dataset(path: str, target: str | None) -> Dataset:
 def user_recipes(dataset: Dataset) -> tuple[Recipe, Recipe]:
     """The family's default classifier and CBM for a user's dataset (not registered; named after the file)."""
     epochs = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4, "patience": 8}
+    if dataset.modality == "image" and min(dataset.input_shape[1:]) < 4:  # the CNN halves the image twice before its last block
+        height, width = dataset.input_shape[1:]
+        raise DataError(f"The concept CNN needs images of at least 4x4 pixels; this file's are {height}x{width}: give larger images, or a table X (n, features).")
     if dataset.modality == "image":
         classifier = Recipe(f"user-{dataset.name}-concept-cnn", FAMILY, dataset.name, "concept-cnn", {"channels": [8, 16, 32], "hidden": 32}, dict(epochs), f"Default CNN on {dataset.source}", "concepts-classifier")
         cbm = Recipe(f"user-{dataset.name}-cbm", FAMILY, dataset.name, "cbm", {"channels": [8, 16, 32], "hidden": 32, "concept_weight": 5.0}, {**epochs, "mode": "sequential"}, f"Default CBM on {dataset.source}", "concepts-cbm")
