@@ -30,7 +30,7 @@ from interp_core.data.userfiles import MAX_NPZ_MEMBERS, npz_headers, npz_ndim, r
 from interp_core.errors import DataError
 from interp_core.userdata import read_upload
 from tests.test_cli import assert_one_error_line
-from tests.test_data import assert_one_sentence, npz_bytes
+from tests.test_data import _WritesMarker, assert_one_sentence, npz_bytes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GB = 1024**3
@@ -208,6 +208,14 @@ def test_too_many_members_are_refused_before_the_directory_is_read(tmp_path):
     assert_one_sentence(str(info.value), rf"has {MAX_NPZ_MEMBERS + 1} members, over the limit of {MAX_NPZ_MEMBERS}")
 
 
+def test_an_oversized_zip_directory_is_refused_before_it_is_read(tmp_path):
+    """Few members, but long names: zipfile would read the whole directory whatever the member count says."""
+    path = write_zip(tmp_path / "names.npz", {"n" * 60000 + f"{i}.npy": zip_member(npy_bytes(np.zeros(1))) for i in range(20)})
+    with pytest.raises(DataError) as info:
+        load_user_file(path)
+    assert_one_sentence(str(info.value), r"has a [\d,]+-byte zip directory, over the limit of 1,048,576 bytes")
+
+
 @pytest.mark.parametrize("member, phrase", [
     (npy_bytes(np.zeros((20, 3)), version=(3, 0)), r"X uses \.npy format version 3\.0"),
     (_npy_header((-20, 3), np.float64), r"X declares a negative dimension"),
@@ -231,14 +239,6 @@ def test_read_npz_keeps_values_dtypes_and_fortran_order():
 
 
 # -- the issue's malformed inputs: one sentence from the engine and from the app's reader ------------
-class _WritesMarker:
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def raw_pickle_npz(marker: Path) -> bytes:
     """An NPZ whose X member is a plain pickle (no .npy header) that creates ``marker`` when unpickled."""
     buffer = io.BytesIO()

@@ -96,6 +96,7 @@ def _check_size(size: int, filename: str, max_bytes: int) -> None:
 # declares a (100000, 10000) array is refused instead of taking the machine.
 DEFAULT_MAX_ARRAY_MB = 256  # a (100000, 100) float64 table is 80 MB
 MAX_NPZ_MEMBERS = 64
+MAX_ZIP_DIRECTORY = 1024 * 1024  # a directory of 64 members with short names takes a few KB
 _CHUNK = 16 * 1024 * 1024
 _EOCD = b"PK\x05\x06"  # a zip's end-of-central-directory record
 
@@ -164,8 +165,12 @@ def _open_zip(source, name: str, expected: str) -> zipfile.ZipFile:
             tail = handle.read()
         at = tail.rfind(_EOCD)
         entries = int.from_bytes(tail[at + 10 : at + 12], "little") if at >= 0 else 0
-        if entries > MAX_NPZ_MEMBERS:  # counted before zipfile reads the whole directory into memory
+        directory = int.from_bytes(tail[at + 12 : at + 16], "little") if at >= 0 else 0
+        # Checked before zipfile reads the whole directory into memory (it reads all of it, whatever the count says).
+        if entries > MAX_NPZ_MEMBERS:
             raise DataError(f"'{name}' has {entries} members, over the limit of {MAX_NPZ_MEMBERS}; expected {expected}.")
+        if directory > MAX_ZIP_DIRECTORY:
+            raise DataError(f"'{name}' has a {directory:,}-byte zip directory, over the limit of {MAX_ZIP_DIRECTORY:,} bytes; expected {expected}.")
         return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise DataError(f"'{name}' is not a valid NPZ archive ({_first_line(exc)}); expected a file written by {expected}.") from None
