@@ -173,6 +173,9 @@ def cmd_recipes(args) -> dict:
         for row in rows:
             acc = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.3f}"
             print(f"{row['recipe']:<24} {row['family']:<14} {row['dataset']:<15} {row['status']:<20} {acc:>8}")
+        for row in rows:  # a corrupted artifact's sentence, so one bad manifest never hides the others
+            if row["message"]:
+                print(f"{row['recipe']}: {row['message']}")
     return {"recipes": rows}
 
 

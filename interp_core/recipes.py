@@ -9,16 +9,20 @@ from __future__ import annotations
 import difflib
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from interp_core.checks import is_number
 from interp_core.data import Dataset, load_dataset
 from interp_core.device import device_name, resolve_device
-from interp_core.errors import ArtifactMissing, RecipeError, StoreError
-from interp_core.models import build_model, count_parameters, load_state
+from interp_core.errors import ArtifactCorrupted, ArtifactMissing, RecipeError, StoreError
+from interp_core.manifest import Manifest, model_manifest, validate
+from interp_core.models import build_model, check_model_config, count_parameters, load_state
+from interp_core.models.configs import ModelConfigError, check_config
 from interp_core.projection import pca_2d, projection_file, umap_2d
 from interp_core.store import Artifact, Catalog, Store, config_hash
 from interp_core.training import FitResult, ProgressCallback, TrainConfig, batched, fit, predict_logits
@@ -60,13 +64,21 @@ class Recipe:
 _RECIPES: dict[str, Recipe] = {}
 
 
+def model_config_builds(manifest: Manifest) -> list[tuple[str, object, dict]]:
+    """What most loaders build from a manifest: its ``arch`` from its ``model_config``."""
+    return [("model_config", manifest.arch, manifest.model_config)]
+
+
 @dataclass(frozen=True)
 class Trainer:
     """How a kind of recipe is trained and loaded. ``train(recipe, **options) -> TrainedModel``
-    takes the options of ``recipes.train``; ``load(artifact, catalog, device) -> TrainedModel``."""
+    takes the options of ``recipes.train``; ``load(artifact, catalog, device) -> TrainedModel``.
+    ``builds(manifest)`` lists what ``load`` builds, as (manifest field, architecture name or
+    builder, config), so a manifest's configs are checked before loading (``check_artifact``)."""
 
     train: Callable[..., "TrainedModel"]
     load: Callable[..., "TrainedModel"]
+    builds: Callable[[Manifest], list[tuple[str, object, dict]]] = model_config_builds
 
 
 TRAINERS: dict[str, Trainer] = {}
@@ -224,22 +236,11 @@ def train_classifier(
     if umap:
         stage("Computing the UMAP map of the test set (the first map in a process compiles numba code)")
         maps["umap"] = umap_2d(embedding, seed=seed)
-    manifest = {
-        "recipe": recipe.name,
-        "trainer": recipe.trainer,
-        "family": recipe.family,
-        "description": recipe.description,
-        "dataset": dataset.summary(),
-        "arch": recipe.arch,
-        "model_config": model_config,
-        "train_config": train_config.to_dict(),
-        "seed": int(seed),
-        "config_hash": recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
-        "metrics": {**metrics, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run},
-        "device": device.type,
-        "device_name": device_name(device),
-        "train_seconds": round(seconds, 3),
-    }
+    manifest = model_manifest(
+        recipe, dataset=dataset.summary(), model_config=model_config, train_config=train_config.to_dict(), seed=seed,
+        config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
+        metrics={**metrics, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}, device=device, train_seconds=seconds,
+    )
     files = {
         "model.safetensors": {k: v for k, v in model.state_dict().items()},
         "history.json": result.history,
@@ -250,26 +251,52 @@ def train_classifier(
     return TrainedModel(recipe.name, model, dataset, artifact.manifest, artifact, device, result)
 
 
+def check_artifact(artifact: Artifact) -> Manifest:
+    """An artifact's manifest checked against the one schema (interp_core.manifest) and every config
+    its loader builds checked for types, ranges and declared size (interp_core.models.configs).
+
+    Raises ArtifactCorrupted (StoreError) with one sentence; the model hub shows it as "corrupted".
+    """
+    where = Path(artifact.path).parent / artifact.name  # the store's entry for it, whatever its folder layout
+    manifest = validate(artifact.manifest, artifact.name, where)
+    _families()
+    trainer = TRAINERS.get(manifest.trainer)
+    if trainer is None:
+        raise StoreError(f"Artifact '{artifact.name}' was made by a trainer this version does not know ({manifest.trainer}); retrain it.")
+    for field_name, builder, config in trainer.builds(manifest):
+        try:
+            if isinstance(builder, str):
+                check_model_config(builder, config)
+            else:
+                check_config(field_name, builder, config)
+        except ModelConfigError as exc:
+            raise ArtifactCorrupted(f"Artifact '{artifact.name}' is corrupted: its manifest's {field_name} {exc.phrase}; retrain it or delete {where}.") from None
+        except RecipeError as exc:
+            raise ArtifactCorrupted(f"Artifact '{artifact.name}' is corrupted: its manifest's {field_name} cannot be used ({str(exc).rstrip('.')}); retrain it or delete {where}.") from None
+    return manifest
+
+
+def find_artifact(name: str, catalog: Catalog, verify: bool = True) -> Artifact | None:
+    """The stored artifact of ``name`` (``catalog.find``) with its manifest checked (``check_artifact``); None if never trained."""
+    artifact = catalog.find(name, verify=verify)
+    if artifact is not None:
+        check_artifact(artifact)
+    return artifact
+
+
 def load(name: str, catalog: Catalog | None = None, device: str | torch.device = "auto", dataset: Dataset | None = None) -> TrainedModel:
-    """Load a stored artifact (verified by sha256) into its architecture; nothing is unpickled."""
+    """Load a stored artifact (verified by sha256, its manifest checked) into its architecture; nothing is unpickled."""
     catalog = catalog or Catalog()
     artifact = catalog.find(name)
     if artifact is None:
         raise ArtifactMissing(f"Recipe '{name}' has not been trained yet; train it in the model hub or with: python -m interp_core train {name}")
-    _families()
-    trainer = TRAINERS.get(artifact.manifest.get("trainer", "classifier"))
-    if trainer is None:
-        raise StoreError(f"Artifact '{name}' was made by a trainer this version does not know ({artifact.manifest.get('trainer')}); retrain it.")
-    return trainer.load(artifact, catalog, resolve_device(device), dataset=dataset)
+    return TRAINERS[check_artifact(artifact).trainer].load(artifact, catalog, resolve_device(device), dataset=dataset)
 
 
 def load_classifier(artifact: Artifact, catalog: Catalog, device: torch.device, dataset: Dataset | None = None) -> TrainedModel:
     """The default loader: rebuild the architecture from the manifest and load the safetensors weights."""
     name, manifest = artifact.name, artifact.manifest
-    try:
-        model = build_model(manifest["arch"], manifest["model_config"])
-    except (KeyError, TypeError) as exc:
-        raise StoreError(f"Artifact '{name}' has a manifest this version cannot build ({exc}); retrain it.") from None
+    model = build_model(manifest["arch"], manifest["model_config"])  # checked by find_artifact
     load_state(model, catalog.store_for(artifact).read_tensors(artifact))
     model.to(device).eval()
     dataset = dataset or load_dataset(manifest["dataset"]["name"])
@@ -291,8 +318,8 @@ def train_or_load(
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     catalog = catalog or Catalog()
     if not retrain:
-        artifact = catalog.find(recipe.name)
-        if artifact is not None and artifact.manifest.get("config_hash") == recipe.config_hash(artifact.manifest.get("seed", seed)):
+        artifact = find_artifact(recipe.name, catalog)
+        if artifact is not None and artifact.manifest["config_hash"] == recipe.config_hash(artifact.manifest["seed"]):
             return load(recipe.name, catalog, device)
     return train(recipe, store=catalog.store, device=device, seed=seed, progress=progress, cancel=cancel, umap=umap)
 
@@ -311,18 +338,19 @@ def recipe_status(recipe: Recipe, catalog: Catalog) -> dict:
     }
     try:
         artifact = catalog.find(recipe.name)
+        manifest = check_artifact(artifact) if artifact is not None else None
     except StoreError as exc:
         return {**row, "status": "corrupted", "message": str(exc)}
     if artifact is None:
         return row
-    manifest = artifact.manifest
-    stale = manifest.get("config_hash") != recipe.config_hash(manifest.get("seed", 0))
+    stale = manifest.config_hash != recipe.config_hash(manifest.seed)
+    accuracy = manifest.metrics.get("test_accuracy")
     return {
         **row,
         "status": ("shipped" if artifact.shipped else "trained") + (" (outdated)" if stale else ""),
-        "test_accuracy": manifest.get("metrics", {}).get("test_accuracy"),
-        "device": manifest.get("device_name") or manifest.get("device"),
-        "trained": manifest.get("created"),
+        "test_accuracy": accuracy if is_number(accuracy) else None,
+        "device": manifest.device_name or manifest.device or None,
+        "trained": manifest.created or None,
     }
 
 

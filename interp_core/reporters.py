@@ -322,10 +322,10 @@ def _family_of(name: str, catalog: Catalog) -> tuple[str, str]:
         recipe = recipes.get_recipe(name)
         return recipe.family, recipe.description
     except RecipeError:
-        artifact = catalog.find(name, verify=False)
+        artifact = recipes.find_artifact(name, catalog, verify=False)
         if artifact is None:
             raise
-        return artifact.manifest.get("family", "classifier"), artifact.manifest.get("description", "")
+        return artifact.manifest["family"], artifact.manifest.get("description", "")
 
 
 def cli_report(args) -> dict:

@@ -16,6 +16,7 @@ import numpy as np
 
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset, load_user_file, safe_name
+from interp_core.manifest import model_manifest
 from interp_core.data.userfiles import npz_ndim
 from interp_core.errors import DataError, InterpError
 from interp_core.modelfiles import LoadedModel
@@ -193,13 +194,11 @@ def save_uploaded_model(session: Session, loaded: LoadedModel, filename: str, da
     }
     if hasattr(module, "embed"):
         files[projection_file("test-embedding")] = {"pca": pca_2d(batched(module.embed, dataset.X_test, "cpu"))}
-    manifest = {
-        "recipe": recipe.name, "trainer": recipe.trainer, "family": family, "description": recipe.description,
-        "dataset": dataset.summary(), "arch": recipe.arch, "model_config": model_config, "train_config": {},
-        "seed": 0, "config_hash": recipe.config_hash(0), "metrics": {**metrics, "best_epoch": None, "epochs_run": 0},
-        "device": "cpu", "device_name": "uploaded (evaluated on the CPU)", "train_seconds": round(time.perf_counter() - start, 3),
-        "uploaded": {"file": safe_name(filename), "format": loaded.summary.format},
-    }
+    manifest = model_manifest(
+        recipe, dataset=dataset.summary(), model_config=model_config, train_config={}, seed=0, config_hash=recipe.config_hash(0),
+        metrics={**metrics, "best_epoch": None, "epochs_run": 0}, device="cpu", device_name="uploaded (evaluated on the CPU)",
+        train_seconds=time.perf_counter() - start, uploaded={"file": safe_name(filename), "format": loaded.summary.format},
+    )
     session.store.save(recipe.name, files, manifest)
     session.add_recipe(recipe)
     return recipe

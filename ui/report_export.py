@@ -21,6 +21,7 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
+from interp_core import recipes
 from interp_core import report as rep
 from interp_core.errors import InterpError
 
@@ -206,7 +207,7 @@ def report_html(record: dict) -> bytes:
     manifests = []
     for name in dict.fromkeys(n for n in names if n):
         try:
-            artifact = record["catalog"].find(str(name), verify=False) if record.get("catalog") is not None else None
+            artifact = recipes.find_artifact(str(name), record["catalog"], verify=False) if record.get("catalog") is not None else None
         except InterpError:
             artifact = None
         if artifact is not None:

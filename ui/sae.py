@@ -104,7 +104,7 @@ def sweep_rows(name: str) -> list[dict]:
         if recipe.name == name or recipe.model_config.get("source") != current.model_config.get("source"):
             continue
         try:
-            artifact = cache.catalog().find(recipe.name, verify=False)
+            artifact = recipes.find_artifact(recipe.name, cache.catalog(), verify=False)
         except Exception:  # noqa: BLE001 - a broken neighbour must not break this page
             artifact = None
         if artifact is None or "l0" not in artifact.manifest.get("metrics", {}):

@@ -32,6 +32,7 @@ from interp_core.data.concepts import SHAPES_TRUTH, load_breast_cancer_concepts,
 from interp_core.device import device_name
 from interp_core.errors import DataError, RecipeError
 from interp_core.explain import concepts as explain
+from interp_core.manifest import model_manifest
 from interp_core.models import build_model, load_state, register_architecture
 from interp_core.models.concepts import CBM_MODES, ConceptBottleneck, ConceptCNN, ConceptMLP, tcav_layers
 from interp_core.projection import pca_2d, projection_file, umap_2d
@@ -101,23 +102,11 @@ def _maps(embedding: np.ndarray, umap: bool, seed: int, stage) -> dict:
 
 
 def _manifest(recipe: Recipe, dataset: Dataset, model_config: dict, train_config: dict, seed: int, epochs: int | None, metrics: dict, device, seconds: float, **extra) -> dict:
-    return {
-        "recipe": recipe.name,
-        "trainer": recipe.trainer,
-        "family": recipe.family,
-        "description": recipe.description,
-        "dataset": {**dataset.summary(), "concept_names": list(dataset.concept_names or [])},
-        "arch": recipe.arch,
-        "model_config": model_config,
-        "train_config": train_config,
-        "seed": int(seed),
-        "config_hash": recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
-        "metrics": metrics,
-        "device": device.type,
-        "device_name": device_name(device),
-        "train_seconds": round(seconds, 3),
-        **extra,
-    }
+    return model_manifest(
+        recipe, dataset={**dataset.summary(), "concept_names": list(dataset.concept_names or [])}, model_config=model_config,
+        train_config=train_config, seed=seed, config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
+        metrics=metrics, device=device, train_seconds=seconds, **extra,
+    )
 
 
 class PhasedProgress:

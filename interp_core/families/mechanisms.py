@@ -26,6 +26,7 @@ from interp_core.data.groups import get_group, pairs_dataset
 from interp_core.device import device_name, seed_everything
 from interp_core.errors import RecipeError, TrainingCancelled
 from interp_core.explain import groups as explain
+from interp_core.manifest import model_manifest
 from interp_core.models import build_model, load_state, register_architecture
 from interp_core.models.mechanisms import GroupMLP
 from interp_core.recipes import Recipe, Trainer, TrainedModel
@@ -185,18 +186,14 @@ def train_groups(recipe: Recipe, *, store: Store, dataset: Dataset | None, devic
     report, decomposition, symmetry = explain.analyse(model.parts(), key, split, config["coverage"], config["prune_threshold"])
     model.to(device).eval()
     memorise, grok = first_step(history, "train_accuracy", 0.99), first_step(history, "test_accuracy", 0.99)
-    manifest = {
-        "recipe": recipe.name,
-        "trainer": TRAINER,
-        "family": recipe.family,
-        "description": recipe.description,
-        "dataset": {**dataset.summary(), "group": key, "train_fraction": dataset.extras["train_fraction"], "corrupt_fraction": dataset.extras["corrupt_fraction"]},
-        "arch": recipe.arch,
-        "model_config": model_config,
-        "train_config": config,
-        "seed": int(seed),
-        "config_hash": recipe.config_hash(seed, overrides or None),
-        "metrics": {
+    manifest = model_manifest(
+        recipe,
+        dataset={**dataset.summary(), "group": key, "train_fraction": dataset.extras["train_fraction"], "corrupt_fraction": dataset.extras["corrupt_fraction"]},
+        model_config=model_config,
+        train_config=config,
+        seed=seed,
+        config_hash=recipe.config_hash(seed, overrides or None),
+        metrics={
             **metrics,
             "epochs_run": int(config["steps"]),
             "best_epoch": int(config["steps"]),
@@ -206,10 +203,9 @@ def train_groups(recipe: Recipe, *, store: Store, dataset: Dataset | None, devic
             "explained_accuracy": report.explained_accuracy,
             "bound": None if report.bound is None else report.bound["accuracy"],
         },
-        "device": device.type,
-        "device_name": device_name(device),
-        "train_seconds": round(seconds, 3),
-    }
+        device=device,
+        train_seconds=seconds,
+    )
     files = {
         "model.safetensors": dict(model.state_dict()),
         "history.json": history,

@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -26,6 +27,7 @@ from interp_core.data import sae as sources
 from interp_core.device import device_name, resolve_device
 from interp_core.errors import RecipeError, StoreError
 from interp_core.explain import sae as explain
+from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters, register_architecture
 from interp_core.models.sae import SAE_ARCHITECTURES, DigitsHidden, MiniLMTopics, SplicedModel, ToyModel, build_sae
 from interp_core.projection import projection_file
@@ -177,16 +179,14 @@ def train_sae_recipe(
     metrics, analysis = measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train_config)
     metrics.update({"epochs_run": config.epochs, "steps": fit.steps, "activations_per_second": round(fit.activations_per_second, 1)})
     analysis.metrics = metrics
-    manifest = {
-        "recipe": recipe.name, "trainer": TRAINER, "family": FAMILY, "description": recipe.description,
-        "dataset": source.dataset.summary(), "arch": recipe.arch, "model_config": recipe.model_config,
-        "sae": {"arch": arch, "config": sae.config.to_dict()},
-        "source": {"kind": source.kind, "description": source.description, "n_train": source.n_train, "n": len(source.acts), "d": source.d, **_source_manifest(source)},
-        "train_config": {**config.to_dict(), **{k: v for k, v in train_config.items() if k.startswith("sweep")}},
-        "seed": int(seed), "config_hash": recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
-        "metrics": metrics, "device": device.type, "device_name": device_name(device),
-        "train_seconds": round(time.perf_counter() - start, 3),
-    }
+    manifest = model_manifest(
+        recipe, dataset=source.dataset.summary(), model_config=recipe.model_config,
+        train_config={**config.to_dict(), **{k: v for k, v in train_config.items() if k.startswith("sweep")}},
+        seed=seed, config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None), metrics=metrics, device=device,
+        train_seconds=time.perf_counter() - start,
+        sae={"arch": arch, "config": sae.config.to_dict()},
+        source={"kind": source.kind, "description": source.description, "n_train": source.n_train, "n": len(source.acts), "d": source.d, **_source_manifest(source)},
+    )
     stage("Saving to the store")
     files = {"model.safetensors": _state_to_store(model), "history.json": fit.history, **analysis.to_files()}
     if source.kind == "text":
@@ -319,7 +319,29 @@ def _trained(name, model, dataset, artifact, device, analysis, source) -> Traine
     return TrainedModel(name, model, dataset, artifact.manifest, artifact, device, None, extras)
 
 
-recipes.register_trainer(TRAINER, Trainer(train_sae_recipe, load_sae_recipe))
+MINILM_WIDTH = 384  # all-MiniLM-L6-v2's hidden size
+
+
+def _topic_head(layer: int, n_topics: int, temperature: float = 20.0) -> torch.nn.Module:
+    """What a text source adds to the packaged MiniLM (its topic centroids): built for the size check only."""
+    return MiniLMTopics(SimpleNamespace(word=SimpleNamespace(embedding_dim=MINILM_WIDTH)), layer, n_topics, temperature)
+
+
+def sae_builds(manifest) -> list[tuple[str, object, dict]]:
+    """What ``load_sae_recipe`` builds from a manifest: the SAE, and the source model's own parts."""
+    sae, source = manifest.sae or {}, manifest.source or {}
+    uses = [("sae.config", f"sae-{sae.get('arch')}", sae.get("config"))]
+    kind = source.get("kind")
+    if kind == "toy":
+        uses.append(("source", ToyModel, {"n_features": source.get("n_features"), "d_hidden": source.get("d_hidden")}))
+    elif kind == "image":
+        uses.append(("source.base_config", "mlp", source.get("base_config")))
+    elif kind == "text":
+        uses.append(("source", _topic_head, {key: source.get(key) for key in ("layer", "n_topics", "temperature")}))
+    return uses
+
+
+recipes.register_trainer(TRAINER, Trainer(train_sae_recipe, load_sae_recipe, sae_builds))
 
 
 # -- rebuilding a stored SAE's activations (CLI, page) ------------------------------------------------
