@@ -49,7 +49,8 @@ def _live_callbacks(progress_bar, status_text, chart_slot):
     return on_progress, on_stage
 
 
-def render() -> None:
+def render(retrain: str | None = None) -> None:
+    """The hub's training form; ``retrain`` names a recipe to train now (a corrupted artifact's Retrain button)."""
     names = [r.name for r in recipes.list_recipes()]
     interrupted = st.session_state.pop(_RUNNING, None)
     if interrupted:
@@ -59,6 +60,8 @@ def render() -> None:
     name = left.selectbox("Recipe to train", names, index=default, key="hub_train_recipe")
     seed = mid.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="hub_seed", help="The same seed on the CPU gives the same metrics.")
     start = right.button("Train", type="primary", key="hub_train", width="stretch")
+    if retrain in names:
+        name, start = retrain, True
     if not start:
         return
     st.session_state[_RUNNING] = name

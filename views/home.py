@@ -41,13 +41,16 @@ st.dataframe(
         "device": "Trained on", "trained": "When (UTC)",
     },
 )
+retrain = None
 for row in rows.itertuples():
-    if row.status == "corrupted":
+    if row.status == "corrupted":  # a damaged file or a wrong manifest field: its sentence, and a way out
         st.error(f"{row.recipe}: {row.message}")
+        if not presenting() and st.button(f"Retrain {row.recipe}", key=f"hub_retrain_{row.recipe}"):
+            retrain = row.recipe
 if presenting():  # fewer controls while presenting: the hub's table stays, its forms go
     st.caption("Training and uploads are hidden while presenting; switch Presentation off in the sidebar to use them.")
 else:
-    training_panel.render()
+    training_panel.render(retrain)
     uploads.data_panel(None)
     uploads.model_panel()
 
