@@ -15,6 +15,7 @@ import pytest
 from interp_core import cli
 from interp_core.recipes import list_recipes
 from interp_core.store import Store
+from tests.artifacts import setting, tampered
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,3 +185,26 @@ def test_default_store_comes_from_interp_store(interp_store_env, capsys, tmp_pat
     assert cli.main(["train", "--data", str(good), "--target", "label", "--json", "--no-umap", "--epochs", "1", "--device", "cpu"]) == 0
     assert Path(last_json(capsys.readouterr().out)["artifact"]) == interp_store_env / "user-good-mlp"
     assert Store(interp_store_env).names() == ["user-good-mlp"]
+
+
+def test_recipes_lists_a_corrupted_manifest_with_its_sentence_and_the_rest(tmp_path, capsys):
+    tampered(tmp_path / "s", "wine-mlp", setting("metrics", "oops"))
+    assert cli.main(["recipes", "--store", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert any(line.split()[:1] == ["wine-mlp"] and "corrupted" in line for line in lines), out
+    sentence = f"wine-mlp: Artifact 'wine-mlp' is corrupted: its manifest's metrics holds the text 'oops', expected an object of metric names to values; retrain it or delete {tmp_path / 's' / 'wine-mlp'}."
+    assert sentence in lines
+    listed = {line.split()[0] for line in lines[2:] if line and not line.startswith("wine-mlp:")}
+    assert listed == {r.name for r in list_recipes()}
+    assert cli.main(["recipes", "--json", "--store", str(tmp_path / "s")]) == 0
+    rows = {row["recipe"]: row for row in last_json(capsys.readouterr().out)["recipes"]}
+    assert rows["wine-mlp"]["status"] == "corrupted" and rows["digits-mlp"]["status"] == "shipped"
+
+
+def test_report_of_a_corrupted_manifest_exits_2_with_its_sentence(tmp_path, capsys):
+    tampered(tmp_path / "s", "wine-mlp", setting("seed", "zero"))
+    assert cli.main(["report", "wine-mlp", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "r.html"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: Artifact 'wine-mlp' is corrupted: its manifest's seed holds the text 'zero', expected a whole number; retrain it or delete {tmp_path / 's' / 'wine-mlp'}." in err
+    assert "Traceback" not in err and not (tmp_path / "r.html").exists()

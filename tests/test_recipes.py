@@ -9,7 +9,7 @@ import torch
 import interp_core.projection as projection_module
 from interp_core.errors import ArtifactMissing, RecipeError
 from interp_core.projection import cached_projection, pca_2d, projection_file, stored_projection
-from interp_core.recipes import FAMILIES, Recipe, evaluate, get_recipe, list_recipes, load, recipe_status, train, train_or_load
+from interp_core.recipes import FAMILIES, Recipe, check_artifact, evaluate, get_recipe, list_recipes, load, recipe_status, train, train_or_load
 from interp_core.store import Catalog, Store
 
 REGISTERED = {"digits-mlp", "breast-cancer-mlp", "wine-mlp", "gunpoint-cnn", "basicmotions-cnn"}
@@ -79,6 +79,7 @@ def test_train_writes_a_complete_manifest(trained_wine):
     assert set(maps) == {"pca"}  # umap=False
     assert maps["pca"].shape == (manifest["dataset"]["n_test"], 2)
     assert trained.status == "trained" and trained.fit_result is not None
+    assert check_artifact(store.open("wine-mlp")).to_dict() == manifest  # what the trainer writes passes the schema
 
 
 def test_load_reproduces_the_manifest_accuracy(trained_wine, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from interp_core import recipes
 from interp_core.errors import InterpError
 from interp_core.store import SHIPPED_ROOT, Store
+from tests.artifacts import setting, tampered
 from ui.catalog import FAMILY_PAGES
 
 
@@ -131,13 +132,29 @@ def test_each_page_remembers_its_recipe_when_switching_pages(app):
     assert not at.exception
 
 
+@pytest.mark.parametrize("field, value, phrase", [
+    ("metrics", "oops", "its manifest's metrics holds the text 'oops', expected an object of metric names"),
+    ("model_config.hidden", [-1], "its manifest's model_config has field 'hidden' = the list [-1], expected a list of at most 64 positive integers"),
+])
+def test_a_wrong_manifest_field_marks_the_artifact_corrupted_in_the_hub(app, user_store, field, value, phrase):
+    tampered(user_store, "wine-mlp", setting(field, value))
+    at = app(recipe="wine-mlp").run()
+    assert not at.exception
+    hub = at.dataframe[0].value.set_index("recipe")
+    assert hub.loc["wine-mlp", "status"] == "corrupted" and hub.loc["digits-mlp", "status"] == "shipped"
+    errors = [str(e.value) for e in at.error]
+    sentence = next(e for e in errors if e.startswith("wine-mlp: "))[len("wine-mlp: "):]  # the hub's row
+    assert sentence.startswith(f"Artifact 'wine-mlp' is corrupted: {phrase}") and sentence.endswith(f"; retrain it or delete {user_store / 'wine-mlp'}.")
+    assert sentence in errors  # the recipe in use, below the hub, says the same instead of loading it
+    assert at.button(key="hub_retrain_wine-mlp").label == "Retrain wine-mlp"
+
+
 def test_a_corrupted_artifact_can_be_retrained_from_the_hub(app, user_store):
     shutil.copytree(SHIPPED_ROOT / "wine-mlp", user_store / "wine-mlp")
     (user_store / "wine-mlp" / "model.safetensors").write_bytes(b"not weights")
     at = app(recipe="wine-mlp").run()
     assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "corrupted"
-    at.selectbox(key="hub_train_recipe").set_value("wine-mlp")
-    at.button(key="hub_train").click().run()
+    at.button(key="hub_retrain_wine-mlp").click().run()  # the corrupted row's own button
     assert not at.exception
     at.run()
     assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "trained"
