@@ -221,7 +221,7 @@ def cmd_train(args) -> dict:
     metrics = trained.metrics
     if not args.json:
         print(f"{recipe.name}: test accuracy {metrics['test_accuracy']:.4f} on {trained.manifest['device_name']} in {seconds:.1f} s")
-        print(f"saved to {trained.artifact.path}")
+        print(f"saved to {trained.artifact.location}")
     return {
         "recipe": recipe.name,
         "test_accuracy": metrics["test_accuracy"],
@@ -230,7 +230,7 @@ def cmd_train(args) -> dict:
         "device_name": trained.manifest["device_name"],
         "seconds": round(seconds, 3),
         "epochs_run": metrics["epochs_run"],
-        "artifact": str(trained.artifact.path),
+        "artifact": str(trained.artifact.location),
     }
 
 
@@ -274,21 +274,29 @@ def cmd_report(args) -> dict:
 
 
 def cmd_ship(args) -> dict:
+    import tempfile
+    from pathlib import Path
+
     from interp_core import recipes
     from interp_core.store import SHIPPED_ROOT, Store
 
-    store = Store(args.store or SHIPPED_ROOT)
+    # Train into a scratch store (versioned folders, locks) and ship plain folders: the shipped layout.
+    target = Path(args.store or SHIPPED_ROOT)
+    target.mkdir(parents=True, exist_ok=True)
     rows = {}
     chosen = [recipes.get_recipe(n) for n in args.recipes] if args.recipes else recipes.list_recipes(args.family)
-    for recipe in chosen:
-        bar, update = _progress_bar(f"ship {recipe.name}")
-        try:
-            trained = recipes.train(recipe, store=store, device="cpu", seed=args.seed, progress=update)
-        finally:
-            bar.close()
-        rows[recipe.name] = trained.metrics["test_accuracy"]
-        print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
-    return {"shipped": rows, "store": str(store.root)}
+    with tempfile.TemporaryDirectory(prefix="interp-ship-") as scratch:
+        store = Store(scratch)
+        for recipe in chosen:
+            bar, update = _progress_bar(f"ship {recipe.name}")
+            try:
+                trained = recipes.train(recipe, store=store, device="cpu", seed=args.seed, progress=update)
+            finally:
+                bar.close()
+            store.export_plain(recipe.name, target)
+            rows[recipe.name] = trained.metrics["test_accuracy"]
+            print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
+    return {"shipped": rows, "store": str(target)}
 
 
 COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship}

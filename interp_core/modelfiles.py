@@ -16,7 +16,6 @@ checkpoints (``torch.save`` of a module or state dict), and anything else.
 from __future__ import annotations
 
 import io
-import json
 import threading
 import zipfile
 from contextlib import contextmanager

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -257,7 +256,7 @@ def check_artifact(artifact: Artifact) -> Manifest:
 
     Raises ArtifactCorrupted (StoreError) with one sentence; the model hub shows it as "corrupted".
     """
-    where = Path(artifact.path).parent / artifact.name  # the store's entry for it, whatever its folder layout
+    where = artifact.location
     manifest = validate(artifact.manifest, artifact.name, where)
     _families()
     trainer = TRAINERS.get(manifest.trainer)

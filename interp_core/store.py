@@ -50,6 +50,7 @@ from safetensors.torch import load as torch_load_bytes
 from safetensors.torch import save as torch_save_bytes
 
 from interp_core.errors import ArtifactCorrupted, ArtifactMissing, StoreError
+from interp_core.safejson import load_json_limited
 
 try:
     import fcntl
@@ -414,6 +415,25 @@ class Store:
     def _is_version(self, name: str, target: str) -> bool:
         return re.fullmatch(re.escape(VERSION_PREFIX + name) + r"-[0-9a-f]{16}", target) is not None
 
+    def export_plain(self, name: str, root: Path) -> Path:
+        """Copy the current version of ``name`` to ``root/<name>`` as a plain folder (the shipped, read-only layout).
+
+        The copy is written beside its target and renamed into place; a previous plain folder is replaced.
+        """
+        artifact = self.open(name)
+        root = Path(root)
+        staging = root / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(artifact.path, staging)
+        final = root / name
+        if final.is_symlink() or final.is_file():
+            final.unlink()
+        elif final.exists():
+            old = root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
+            os.replace(final, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(staging, final)
+        return final
+
     def present(self, name: str) -> bool:
         """Whether ROOT has a folder for ``name``, complete or not (a Catalog opens it rather than fall back)."""
         return self._locate(check_name(name)) is not None
@@ -515,12 +535,14 @@ class Store:
                 raise ArtifactCorrupted(f"Artifact '{name}' in {self.root} has no manifest (an interrupted write?); retrain it or delete {pointer}.")
             raise ArtifactCorrupted(f"Artifact '{name}' in {self.root} points to a missing folder {path.name}; retrain it or delete {pointer}.")
         try:
-            manifest = json.loads(manifest_path.read_text())
+            manifest = load_json_limited(manifest_path.read_bytes(), "it", error=ArtifactCorrupted)
             files = manifest["files"]
             assert isinstance(files, dict)
         except FileNotFoundError:
             raise ArtifactCorrupted(f"Artifact '{name}' in {self.root} lost its manifest while it was being read; retrain it or delete {pointer}.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, AssertionError, TypeError):
+        except ArtifactCorrupted as exc:  # too large, too deep or not JSON: say which, in the store's sentence
+            raise ArtifactCorrupted(f"Artifact '{name}' in {self.root} has an unreadable manifest ({str(exc).split(';')[0]}); retrain it or delete {pointer}.") from None
+        except (KeyError, AssertionError, TypeError):
             raise ArtifactCorrupted(f"Artifact '{name}' in {self.root} has an unreadable manifest; retrain it or delete {pointer}.") from None
         if verify:
             for file, entry in files.items():

@@ -12,7 +12,6 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
 
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset, load_user_file, safe_name

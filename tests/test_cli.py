@@ -208,3 +208,16 @@ def test_report_of_a_corrupted_manifest_exits_2_with_its_sentence(tmp_path, caps
     err = capsys.readouterr().err
     assert f"error: Artifact 'wine-mlp' is corrupted: its manifest's seed holds the text 'zero', expected a whole number; retrain it or delete {tmp_path / 's' / 'wine-mlp'}." in err
     assert "Traceback" not in err and not (tmp_path / "r.html").exists()
+
+
+def test_ship_writes_plain_verified_folders(tmp_path, capsys):
+    """ship trains in a scratch store and writes the shipped layout: a plain folder per recipe, no versions or locks."""
+    target = tmp_path / "assets-store"
+    assert cli.main(["ship", "wine-mlp", "--store", str(target), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result["shipped"]) == {"wine-mlp"} and result["store"] == str(target)
+    assert sorted(p.name for p in target.iterdir()) == ["wine-mlp"]
+    folder = target / "wine-mlp"
+    assert folder.is_dir() and not folder.is_symlink()
+    artifact = Store(target, readonly=True).open("wine-mlp")
+    assert artifact.path == folder and artifact.metrics["test_accuracy"] == result["shipped"]["wine-mlp"]

@@ -415,3 +415,11 @@ def test_catalog_raises_on_half_written_user_artifact(two_stores):
     (user.root / "demo").mkdir(parents=True)
     with pytest.raises(ArtifactCorrupted, match="no manifest"):
         catalog.find("demo")
+
+
+def test_a_deeply_nested_manifest_is_unreadable_not_a_recursion_error(tmp_store):
+    save_sample(tmp_store)
+    (tmp_store.root / "demo" / MANIFEST).write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ArtifactCorrupted) as info:
+        tmp_store.open("demo")
+    assert_clear(str(info.value), "unreadable manifest (it nests arrays/objects 100000 levels deep")

@@ -151,7 +151,7 @@ def explain_cli(args: argparse.Namespace) -> dict:
         raise RecipeError("explain prototypes needs a RECIPE (see: python -m interp_core recipes --family prototypes) or --data FILE.")
     push = push_prototypes(trained.model, dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test)
     report = analyse(trained.model, dataset, seed=args.seed, push=push)
-    result = {"recipe": trained.name, **report.metrics, "n_test": int(len(dataset.y_test)), "artifact": str(trained.artifact.path)}
+    result = {"recipe": trained.name, **report.metrics, "n_test": int(len(dataset.y_test)), "artifact": str(trained.artifact.location)}
     if not args.json:
         from interp_core.explain.prototypes import metric_readings
 
