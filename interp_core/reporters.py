@@ -63,8 +63,8 @@ def classifier_section(trained, catalog: Catalog) -> Section:
 
 # -- Time series -----------------------------------------------------------------------------------
 def timeseries_sections(trained, catalog: Catalog) -> list[Section]:
-    from interp_core.explain import timeseries as tsx
-    from interp_core.figures.timeseries import auprc_bars, class_profile, explanation_map, faithfulness_curves
+    from interp_core.families.timeseries import explain as tsx
+    from interp_core.families.timeseries.figures import auprc_bars, class_profile, explanation_map, faithfulness_curves
 
     report = tsx.stored_report(_store(trained, catalog), trained.artifact)
     if report is None:
@@ -98,8 +98,8 @@ def timeseries_sections(trained, catalog: Catalog) -> list[Section]:
 
 # -- Rules -----------------------------------------------------------------------------------------
 def rules_sections(trained, catalog: Catalog) -> list[Section]:
-    from interp_core.explain import rules as rx
-    from interp_core.figures.rules import importance_chart, surrogate_tree, tradeoff_chart
+    from interp_core.families.rules import explain as rx
+    from interp_core.families.rules.figures import importance_chart, surrogate_tree, tradeoff_chart
 
     data = rx.model_data(trained)
     ranker = rx.stored_ranker(trained, _store(trained, catalog))
@@ -130,7 +130,7 @@ def rules_sections(trained, catalog: Catalog) -> list[Section]:
 
 # -- SAE features ----------------------------------------------------------------------------------
 def sae_sections(trained, catalog: Catalog) -> list[Section]:
-    from interp_core.figures import sae as figs
+    from interp_core.families.sae import figures as figs
 
     analysis = trained.extras["analysis"]
     metrics = analysis.metrics
@@ -166,7 +166,7 @@ def sae_sections(trained, catalog: Catalog) -> list[Section]:
 # -- Concepts --------------------------------------------------------------------------------------
 def concepts_sections(trained, catalog: Catalog) -> list[Section]:
     from interp_core.families.concepts import TRUTH
-    from interp_core.figures import concepts as figs
+    from interp_core.families.concepts import figures as figs
 
     sections = []
     result = trained.extras.get("tcav")
@@ -200,10 +200,10 @@ def concepts_sections(trained, catalog: Catalog) -> list[Section]:
 
 # -- Prototypes ------------------------------------------------------------------------------------
 def prototypes_sections(trained, catalog: Catalog) -> list[Section]:
-    from interp_core.explain.prototypes import PushResult, analyse
+    from interp_core.families.prototypes.explain import PushResult, analyse
     from interp_core.families.prototypes import LATENT_MAP, PUSH_FILE
     from interp_core.figures.common import class_color
-    from interp_core.figures.prototypes import latent_map, picture_grid, profile_heatmap, prototype_label, uncertainty_by_correctness, weight_heatmap
+    from interp_core.families.prototypes.figures import latent_map, picture_grid, profile_heatmap, prototype_label, uncertainty_by_correctness, weight_heatmap
 
     dataset, store, metrics = trained.dataset, _store(trained, catalog), trained.metrics
     push = None
@@ -247,8 +247,8 @@ def prototypes_sections(trained, catalog: Catalog) -> list[Section]:
 
 # -- Mechanisms ------------------------------------------------------------------------------------
 def mechanisms_sections(trained, catalog: Catalog) -> list[Section]:
-    from interp_core.explain import groups as gx
-    from interp_core.figures import mechanisms as figs
+    from interp_core.families.mechanisms import explain as gx
+    from interp_core.families.mechanisms import figures as figs
 
     store = _store(trained, catalog)
     files = _files(trained)

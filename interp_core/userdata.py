@@ -53,7 +53,7 @@ MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
 def read_upload(data: bytes, filename: str, family: str | None, target: str | None = None) -> Dataset:
     """A user's CSV/NPZ bytes as a Dataset for ``family``'s page, named ``upload-<safe name>``."""
     if family == "sae":
-        from interp_core.data.sae import load_acts_file
+        from interp_core.families.sae.data import load_acts_file
         from interp_core.families.sae import acts_dataset
 
         acts, true_features = load_acts_file(data, filename=filename)
@@ -101,7 +101,7 @@ def default_recipes(family: str | None, dataset: Dataset) -> list[tuple[recipes.
             raise DataError(f"{where} needs series, X shaped (n, time) or (n, channels, time) in an NPZ; this file holds {dataset.modality} data.")
         return [(dataclasses.replace(user_recipe(dataset), trainer="timeseries"), None)]
     if family == "concepts":
-        from interp_core.explain.concepts import check_binary_concepts
+        from interp_core.families.concepts.explain import check_binary_concepts
         from interp_core.families.concepts import user_recipes
 
         if dataset.modality not in ("tabular", "image"):

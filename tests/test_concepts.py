@@ -18,11 +18,11 @@ from torch import nn
 
 from interp_core import cli, recipes
 from interp_core.data import load_dataset
-from interp_core.data.concepts import SHAPES_CLASSES, SHAPES_CONCEPTS, SHAPES_TRUTH, make_shapes
+from interp_core.families.concepts.data import SHAPES_CLASSES, SHAPES_CONCEPTS, SHAPES_TRUTH, make_shapes
 from interp_core.errors import DataError, RecipeError
-from interp_core.explain import concepts as explain
+from interp_core.families.concepts import explain as explain
 from interp_core.families import concepts as family
-from interp_core.models.concepts import ConceptBottleneck, tcav_layers
+from interp_core.families.concepts.models import ConceptBottleneck, tcav_layers
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
 

@@ -7,10 +7,10 @@ from math import factorial
 import numpy as np
 import pytest
 
-from interp_core.data.groups import all_pairs, corrupt_labels, get_group, pairs_dataset, split_pairs
+from interp_core.families.mechanisms.data import all_pairs, corrupt_labels, get_group, pairs_dataset, split_pairs
 from interp_core.errors import DataError
-from interp_core.explain import groups as gx
-from interp_core.models.mechanisms import NetworkParts
+from interp_core.families.mechanisms import explain as gx
+from interp_core.families.mechanisms.models import NetworkParts
 
 GROUPS = ["Z7", "Z8", "D3", "D4", "D5", "D6", "S3", "S4"]
 

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from interp_core.data import load_user_file
-from interp_core.data.sae import load_acts_file
+from interp_core.families.sae.data import load_acts_file
 from interp_core.data.userfiles import MAX_NPZ_MEMBERS, npz_headers, npz_ndim, read_npz
 from interp_core.errors import DataError
 from interp_core.userdata import read_upload

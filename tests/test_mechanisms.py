@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from interp_core import cli, recipes
-from interp_core.data.groups import get_group, pairs_dataset
+from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.errors import TrainingCancelled
-from interp_core.explain import groups as gx
+from interp_core.families.mechanisms import explain as gx
 from interp_core.recipes import Recipe
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from interp_core.explain import prototypes as ex
-from interp_core.models.prototypes import (
+from interp_core.families.prototypes import explain as ex
+from interp_core.families.prototypes.models import (
     Conv1dPrototypeNet,
     ConvPrototypeNet,
     MLPPrototypeNet,
@@ -293,7 +293,7 @@ def test_metric_readings_say_what_each_number_means():
 # -- figures -----------------------------------------------------------------------------------------
 def test_every_figure_has_a_title_and_a_how_to_read_line():
     from interp_core.figures import HOW_TO_READ
-    from interp_core.figures import prototypes as figs
+    from interp_core.families.prototypes import figures as figs
 
     classes, names = np.array([0, 0, 1, 1]), ["a", "b"]
     rng = np.random.default_rng(0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from interp_core import cli, recipes
-from interp_core.explain.prototypes import analyse
+from interp_core.families.prototypes.explain import analyse
 from interp_core.families.prototypes import LATENT_MAP, PUSH_FILE
 from interp_core.projection import projection_file
 from interp_core.store import SHIPPED_ROOT, Catalog, Store

@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from interp_core.data.rules import load_rule_table, make_rule_table
+from interp_core.families.rules.data import load_rule_table, make_rule_table
 from interp_core.errors import RecipeError
-from interp_core.explain import rules as rx
+from interp_core.families.rules import explain as rx
 
 
 class RuleNet(nn.Module):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from interp_core import cli
-from interp_core.data.rules import make_rule_table
+from interp_core.families.rules.data import make_rule_table
 
 KEYS = {"blackbox_accuracy", "surrogate_accuracy", "fidelity", "n_rules", "top_features", "rules"}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from interp_core import recipes
-from interp_core.explain import rules as rx
+from interp_core.families.rules import explain as rx
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
 RULES_RECIPES = [r.name for r in recipes.list_recipes("rules")]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from interp_core.errors import TrainingCancelled
-from interp_core.explain import sae as explain
-from interp_core.models.sae import SAE_ARCHITECTURES, BatchTopKSAE, MatchingPursuitSAE, TopKSAE, build_sae
+from interp_core.families.sae import explain as explain
+from interp_core.families.sae.models import SAE_ARCHITECTURES, BatchTopKSAE, MatchingPursuitSAE, TopKSAE, build_sae
 
 
 def sparse_data(n=2000, d=8, f=16, p=0.1, seed=0):
@@ -170,7 +170,7 @@ def test_codes_round_trip_and_contributions_sum_to_one():
 
 
 def test_token_highlighting_escapes_markdown_and_html_and_joins_wordpieces():
-    from interp_core.figures.sae import highlight_tokens_html
+    from interp_core.families.sae.figures import highlight_tokens_html
 
     out = highlight_tokens_html(["x", "*", "<b>", "con", "##cat"], np.array([0.0, 1.0, 0.5, 2.0, 0.0]), 2.0, focus=3)
     assert "<b>" not in out and "&lt;b&gt;" in out and "&#42;" in out and "*" not in out.replace("&#42;", "")

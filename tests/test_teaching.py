@@ -17,8 +17,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def load_all_figure_modules() -> None:
+    """The shared figure modules and every family's figures (each registers its how-to-read lines)."""
+    import interp_core.families as families_package
+
     for module in pkgutil.iter_modules(figures_package.__path__):
         importlib.import_module(f"interp_core.figures.{module.name}")
+    for family in pkgutil.iter_modules(families_package.__path__):
+        importlib.import_module(f"interp_core.families.{family.name}.figures")
 
 
 def chart_keys_in_source() -> set[str]:

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from interp_core.data import timeseries as tsdata
+from interp_core.families.timeseries import data as tsdata
 from interp_core.errors import InterpError
-from interp_core.explain import timeseries as tsx
+from interp_core.families.timeseries import explain as tsx
 from interp_core.models.classifiers import FCN1d
-from interp_core.models.timeseries import MaskedFCN1d, SeriesTransformer
+from interp_core.families.timeseries.models import MaskedFCN1d, SeriesTransformer
 
 
 # -- generators ---------------------------------------------------------------------------------

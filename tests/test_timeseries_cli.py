@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from interp_core import cli
-from interp_core.data import timeseries as tsdata
-from interp_core.explain import timeseries as tsx
+from interp_core.families.timeseries import data as tsdata
+from interp_core.families.timeseries import explain as tsx
 from interp_core.families import timeseries as family
 from interp_core.store import SHIPPED_ROOT, Store
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from interp_core import recipes
-from interp_core.explain import timeseries as tsx
+from interp_core.families.timeseries import explain as tsx
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
 RECIPES = [r.name for r in recipes.list_recipes("timeseries")]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from interp_core import recipes
-from interp_core.data.concepts import SHAPES_CLASSES, SHAPES_CONCEPTS
-from interp_core.explain.concepts import concept_probabilities
+from interp_core.families.concepts.data import SHAPES_CLASSES, SHAPES_CONCEPTS
+from interp_core.families.concepts.explain import concept_probabilities
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 from tests.app.helpers import open_page as open_view, texts
 

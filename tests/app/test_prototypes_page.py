@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from interp_core import recipes
-from interp_core.explain.prototypes import analyse
+from interp_core.families.prototypes.explain import analyse
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
 PAGE = "views/prototypes.py"

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from interp_core import recipes
-from interp_core.explain import timeseries as tsx
+from interp_core.families.timeseries import explain as tsx
 from interp_core.store import SHIPPED_ROOT, Store
 from tests.app.helpers import open_page as open_view, texts
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from interp_core import recipes
-from interp_core.data.concepts import SHAPES_CONCEPTS
-from interp_core.explain.concepts import concept_probabilities
+from interp_core.families.concepts.data import SHAPES_CONCEPTS
+from interp_core.families.concepts.explain import concept_probabilities
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
 pytestmark = pytest.mark.browser

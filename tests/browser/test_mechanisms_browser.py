@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from interp_core.data.groups import get_group
-from interp_core.figures.mechanisms import neuron_order
+from interp_core.families.mechanisms.data import get_group
+from interp_core.families.mechanisms.figures import neuron_order
 from interp_core.store import SHIPPED_ROOT, Store
 
 pytestmark = pytest.mark.browser

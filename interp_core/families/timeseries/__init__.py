@@ -10,11 +10,11 @@ import numpy as np
 
 from interp_core import cli, recipes
 from interp_core.data import register_dataset
-from interp_core.data import timeseries as tsdata
+from interp_core.families.timeseries import data as tsdata
 from interp_core.errors import DataError, RecipeError
-from interp_core.explain import timeseries as tsx
+from interp_core.families.timeseries import explain as tsx
 from interp_core.models import register_architecture
-from interp_core.models.timeseries import MaskedFCN1d, SeriesTransformer
+from interp_core.families.timeseries.models import MaskedFCN1d, SeriesTransformer
 from interp_core.recipes import Recipe, Trainer, register, register_trainer
 
 FAMILY = "timeseries"

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from interp_core.data.groups import Group, all_pairs, get_group
-from interp_core.models.mechanisms import NetworkParts
+from interp_core.families.mechanisms.data import Group, all_pairs, get_group
+from interp_core.families.mechanisms.models import NetworkParts
 
 # ---------------------------------------------------------------------------------------------
 # 1. Irreducible representations

@@ -25,7 +25,7 @@ import torch
 
 from interp_core.device import resolve_device, seed_everything
 from interp_core.errors import TrainingCancelled
-from interp_core.models.sae import SparseAutoencoder, SplicedModel
+from interp_core.families.sae.models import SparseAutoencoder, SplicedModel
 from interp_core.training import ProgressCallback, ProgressEvent, _is_cancelled
 
 N_INTERVALS = 10

@@ -22,13 +22,13 @@ from torch.nn import functional as F
 
 from interp_core import cli, recipes
 from interp_core.data import Dataset, load_dataset, register_dataset
-from interp_core.data.groups import get_group, pairs_dataset
+from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.device import device_name, seed_everything
 from interp_core.errors import RecipeError, TrainingCancelled
-from interp_core.explain import groups as explain
+from interp_core.families.mechanisms import explain as explain
 from interp_core.manifest import model_manifest
 from interp_core.models import build_model, load_state, register_architecture
-from interp_core.models.mechanisms import GroupMLP
+from interp_core.families.mechanisms.models import GroupMLP
 from interp_core.recipes import Recipe, Trainer, TrainedModel
 from interp_core.store import Artifact, Catalog, Store
 from interp_core.training import ProgressEvent, _is_cancelled

@@ -150,7 +150,7 @@ def synthetic(name: str, n_train: int | None = None, n_test: int | None = None, 
         class_names=class_names,
         feature_names=[f"channel {c}" for c in range(channels)],
         description=description + " Ground truth: the injected steps.",
-        source=f"generated (interp_core.data.timeseries, seed {seed})",
+        source=f"generated (interp_core.families.timeseries.data, seed {seed})",
         mask_train=m_train,
         mask_test=m_test,
     )

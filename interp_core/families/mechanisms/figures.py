@@ -151,7 +151,7 @@ def neuron_activation(table: np.ndarray, element_names: list[str], neuron: int, 
 
 
 def pair_contributions(frame: pd.DataFrame, title: str, top: int = 12) -> go.Figure:
-    """frame: explain.groups.pair_contributions (one row per irrep)."""
+    """frame: explain.pair_contributions (one row per irrep)."""
     data = frame.iloc[1:].copy()  # the trivial irrep moves every logit equally
     data["size"] = data["to_margin"].abs()
     data = data.sort_values("size", ascending=False)
@@ -230,7 +230,7 @@ def concentration_histogram(concentration: np.ndarray, alive: np.ndarray, thresh
 
 
 def pruning_chart(accuracies: pd.DataFrame) -> go.Figure:
-    """accuracies: index = pair subsets, columns before / after (explain.groups.Pruning.accuracies)."""
+    """accuracies: index = pair subsets, columns before / after (explain.Pruning.accuracies)."""
     fig = go.Figure()
     names = {"before": "before", "after": "memorising neurons pruned", "key irreps only": "all weights outside the key irreps removed"}
     for column, colour in (("before", "#9e9e9e"), ("after", PALETTE[2]), ("key irreps only", PALETTE[1])):
@@ -246,7 +246,7 @@ def pruning_chart(accuracies: pd.DataFrame) -> go.Figure:
 
 
 def bound_frontier_chart(frontier: list[dict], brute_force_accuracy: float, chosen_rank: int | None = None) -> go.Figure:
-    """frontier: dicts with unexplained_rank, accuracy, cost_ratio (explain.groups.bound_frontier)."""
+    """frontier: dicts with unexplained_rank, accuracy, cost_ratio (explain.bound_frontier)."""
     costs = [f["cost_ratio"] for f in frontier]
     accuracies = [f["accuracy"] for f in frontier]
     labels = [f"r={f['unexplained_rank']}" for f in frontier]

@@ -164,7 +164,7 @@ class Forward:
 def forward_details(model: nn.Module, X: np.ndarray | None, prototypes: torch.Tensor | None = None, latent: np.ndarray | None = None) -> Forward:
     """Run the network with its mean prototypes (or the given (m, d) set) and keep every stage;
     pass ``latent`` (n, d) instead of X to skip the encoder."""
-    from interp_core.models.prototypes import squared_distances
+    from interp_core.families.prototypes.models import squared_distances
 
     model.eval()
     device = _model_device(model)

@@ -90,6 +90,6 @@ def load_rule_table(n_samples: int = 4000, n_features: int = 200, seed: int = 0)
         class_names=["negative", "positive"],
         feature_names=names,
         description=f"Generated table, {n_features} columns; the label follows a known rule over three of them: {truth.text}.",
-        source="generated (interp_core.data.rules, seed 0)",
+        source="generated (interp_core.families.rules.data, seed 0)",
         extras={"rule_truth": truth.to_dict()},
     )

@@ -23,13 +23,13 @@ import torch
 
 from interp_core import cli, recipes
 from interp_core.data import Dataset, load_dataset, register_dataset
-from interp_core.data import sae as sources
+from interp_core.families.sae import data as sources
 from interp_core.device import device_name, resolve_device
 from interp_core.errors import RecipeError, StoreError
-from interp_core.explain import sae as explain
+from interp_core.families.sae import explain as explain
 from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters, register_architecture
-from interp_core.models.sae import SAE_ARCHITECTURES, DigitsHidden, MiniLMTopics, SplicedModel, ToyModel, build_sae
+from interp_core.families.sae.models import SAE_ARCHITECTURES, DigitsHidden, MiniLMTopics, SplicedModel, ToyModel, build_sae
 from interp_core.projection import projection_file
 from interp_core.recipes import Recipe, Trainer, TrainedModel
 from interp_core.store import Artifact, Catalog, Store

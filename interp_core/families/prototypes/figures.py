@@ -2,7 +2,7 @@
 
 Pictures follow the data's modality: images as grey heatmaps, series as curves, table rows as a
 heatmap of z-scores (colour) with the raw values on hover. Builders take arrays from
-``interp_core.explain.prototypes`` and compute nothing but layout.
+``interp_core.families.prototypes.explain`` and compute nothing but layout.
 """
 
 from __future__ import annotations

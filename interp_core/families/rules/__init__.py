@@ -12,11 +12,11 @@ import sys
 
 from interp_core import cli, recipes
 from interp_core.data import register_dataset
-from interp_core.data.rules import load_rule_table
+from interp_core.families.rules.data import load_rule_table
 from interp_core.errors import RecipeError
-from interp_core.explain import rules as rx
+from interp_core.families.rules import explain as rx
 from interp_core.models import register_architecture
-from interp_core.models.rules import SparseInputMLP
+from interp_core.families.rules.models import SparseInputMLP
 from interp_core.recipes import Recipe, Trainer
 
 register_dataset("rule_table", load_rule_table, "200 generated columns, 2 classes; the label follows a known rule over 3 of them")

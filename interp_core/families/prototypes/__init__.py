@@ -13,11 +13,12 @@ import argparse
 
 import numpy as np
 
-from interp_core import cli, models, recipes
+from interp_core import cli, recipes
+from interp_core.models import register_architecture
 from interp_core.data import Dataset, load_user_file
 from interp_core.data.userfiles import npz_ndim
 from interp_core.errors import DataError, RecipeError
-from interp_core.models.prototypes import ARCHITECTURES
+from interp_core.families.prototypes.models import ARCHITECTURES
 from interp_core.projection import pca_2d, projection_file, umap_2d
 
 LATENT_MAP = "latent"
@@ -25,7 +26,7 @@ PUSH_FILE = "push.safetensors"
 DEFAULT_ARCH = {"image": "protonet-conv2d", "tabular": "protonet-mlp", "series": "protonet-conv1d"}
 
 for _name, _cls in ARCHITECTURES.items():
-    models.register_architecture(_name, _cls)
+    register_architecture(_name, _cls)
 
 
 def latent_points(report) -> np.ndarray:
@@ -35,7 +36,7 @@ def latent_points(report) -> np.ndarray:
 
 def train_prototypes(recipe: recipes.Recipe, **options) -> recipes.TrainedModel:
     """Train with the shared loop, then store the push, the latent map and the quality metrics."""
-    from interp_core.explain.prototypes import analyse, push_prototypes
+    from interp_core.families.prototypes.explain import analyse, push_prototypes
 
     stage = options.get("on_stage") or (lambda _text: None)
     # The test-set UMAP Home shows is cut from the joint latent map below instead of fitted twice.
@@ -132,7 +133,7 @@ def user_recipe(dataset: Dataset) -> recipes.Recipe:
 
 
 def explain_cli(args: argparse.Namespace) -> dict:
-    from interp_core.explain.prototypes import analyse, push_prototypes
+    from interp_core.families.prototypes.explain import analyse, push_prototypes
     from interp_core.store import Store
 
     catalog = cli._catalog(args)
@@ -153,7 +154,7 @@ def explain_cli(args: argparse.Namespace) -> dict:
     report = analyse(trained.model, dataset, seed=args.seed, push=push)
     result = {"recipe": trained.name, **report.metrics, "n_test": int(len(dataset.y_test)), "artifact": str(trained.artifact.location)}
     if not args.json:
-        from interp_core.explain.prototypes import metric_readings
+        from interp_core.families.prototypes.explain import metric_readings
 
         print(f"{trained.name}: {report.metrics['n_prototypes']} prototypes, test accuracy {report.metrics['test_accuracy']:.4f} on {len(dataset.y_test)} examples")
         for line in metric_readings(report.metrics).values():

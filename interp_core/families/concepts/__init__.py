@@ -28,13 +28,13 @@ import torch
 
 from interp_core import cli, recipes
 from interp_core.data import Dataset, load_dataset, register_dataset
-from interp_core.data.concepts import SHAPES_TRUTH, load_breast_cancer_concepts, load_shapes
+from interp_core.families.concepts.data import SHAPES_TRUTH, load_breast_cancer_concepts, load_shapes
 from interp_core.device import device_name
 from interp_core.errors import DataError, RecipeError
-from interp_core.explain import concepts as explain
+from interp_core.families.concepts import explain as explain
 from interp_core.manifest import model_manifest
 from interp_core.models import build_model, load_state, register_architecture
-from interp_core.models.concepts import CBM_MODES, ConceptBottleneck, ConceptCNN, ConceptMLP, tcav_layers
+from interp_core.families.concepts.models import CBM_MODES, ConceptBottleneck, ConceptCNN, ConceptMLP, tcav_layers
 from interp_core.projection import pca_2d, projection_file, umap_2d
 from interp_core.recipes import Recipe, Trainer, TrainedModel
 from interp_core.store import Artifact, Catalog, Store

@@ -130,7 +130,7 @@ def load_shapes(n: int = 2400, seed: int = 0) -> Dataset:
             "Generated 28x28 colour shapes. The class depends only on fill and shape "
             "(solid; striped circle; striped square or triangle); size, position, colour and brightness are independent of it."
         ),
-        source="interp_core.data.concepts.make_shapes (seeded generator with ground truth)",
+        source="interp_core.families.concepts.data.make_shapes (seeded generator with ground truth)",
         concepts_train=c_train,
         concepts_test=c_test,
         concept_names=list(SHAPES_CONCEPTS),
@@ -173,7 +173,7 @@ def load_breast_cancer_concepts() -> Dataset:
             "Wisconsin diagnostic breast cancer (30 measurements, malignant vs benign) with 5 concepts, each a named "
             "group of measurements thresholded at its training-set median."
         ),
-        source="scikit-learn (bundled) + concept groups from interp_core.data.concepts",
+        source="scikit-learn (bundled) + concept groups from interp_core.families.concepts.data",
         concepts_train=c_train,
         concepts_test=c_test,
         concept_names=list(BREAST_CANCER_GROUPS),
