@@ -1,5 +1,5 @@
 """Two recipes of one family side by side, drawn from the same sections as the HTML report
-(interp_core.reporters), so the comparison shows exactly what each page and report show."""
+(interp_core.sections), so the comparison shows exactly what each page and report show."""
 
 from __future__ import annotations
 
@@ -9,20 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.report import Figure, Report, Table, Text
+from interp_core.family import find_family
+from interp_core.report import Report, Table
 from ui import cache
-from ui.components import chart
-
-# The pairs the issue names first: deterministic vs probabilistic prototypes, two SAEs of one
-# toy model, CNN vs transformer attributions; elsewhere the family's first two recipes.
-DEFAULT_PAIRS = {
-    "prototypes": ("digits-protonet", "digits-protonet-prob"),
-    "sae": ("toy-sae", "toy-sae-mp"),
-    "timeseries": ("gunpoint-cnn", "gunpoint-transformer"),
-    "concepts": ("shapes-cnn", "shapes-cbm"),
-    "mechanisms": ("z113-mlp", "z59-noisy-mlp"),
-}
-
+from ui import components, sections
 
 def families() -> dict[str, list[str]]:
     """Family -> its recipe names, for families with at least two recipes."""
@@ -33,7 +23,8 @@ def families() -> dict[str, list[str]]:
 
 
 def default_pair(family: str, names: list[str]) -> tuple[str, str]:
-    a, b = DEFAULT_PAIRS.get(family, (names[0], names[1]))
+    spec = find_family(family)
+    a, b = spec.compare_pair if spec is not None and spec.compare_pair else (names[0], names[1])
     if a not in names or b not in names:
         a, b = names[0], names[1]
     return a, b
@@ -41,7 +32,7 @@ def default_pair(family: str, names: list[str]) -> tuple[str, str]:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _report(name: str, stamp: str) -> Report:
-    from interp_core.reporters import recipe_report
+    from interp_core.sections import recipe_report
 
     return recipe_report(name, cache.catalog())
 
@@ -71,18 +62,6 @@ def key_numbers(a: Report, b: Report, name_a: str, name_b: str) -> pd.DataFrame:
     return frame.fillna("–")
 
 
-def _draw(item, key: str) -> None:
-    if isinstance(item, Figure):
-        chart(item.figure, item.how_to_read, key=key)
-    elif isinstance(item, Table):
-        st.markdown(f"**{item.title}**")
-        st.dataframe(item.frame, hide_index=True, width="stretch")
-        if item.note:
-            st.caption(item.note)
-    elif isinstance(item, Text):
-        st.caption(item.text)
-
-
 def side_by_side(a: Report, b: Report, name_a: str, name_b: str) -> None:
     """Sections matched by title, items paired in order; metric tables are in the key-numbers table."""
     titles_b = {section.title: section for section in b.sections}
@@ -101,7 +80,7 @@ def _section(title: str, section_a, section_b, name_a: str, name_b: str) -> None
     items_b = [i for i in (section_b.items if section_b else []) if not (isinstance(i, Table) and _is_metrics(i))]
     if not items_a and not items_b:
         return
-    st.subheader(title)
+    components.heading(title)
     for index, (item_a, item_b) in enumerate(zip_longest(items_a, items_b)):
         left, right = st.columns(2)
         for column, item, name, side in ((left, item_a, name_a, "a"), (right, item_b, name_b, "b")):
@@ -109,4 +88,4 @@ def _section(title: str, section_a, section_b, name_a: str, name_b: str) -> None
                 if item is None:
                     st.caption(f"{name} has no counterpart of this part.")
                 else:
-                    _draw(item, key=f"cmp-{side}-{title}-{index}")
+                    sections.render_item(item, key=f"cmp-{side}-{title}-{index}")

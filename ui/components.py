@@ -1,9 +1,15 @@
-"""Small layout components shared by pages: a chart with its how-to-read line, error boxes."""
+"""Small layout components shared by pages: a chart with its how-to-read line, metrics, tables and
+headings, clicks on charts and tables, error boxes.
+
+``chart``, ``metric``, ``table`` and ``heading`` draw AND record what they drew for "Download
+report" (ui.report_export): a page draws what the report must hold through them, not through
+st.plotly_chart / st.metric / st.dataframe / st.subheader."""
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -27,6 +33,83 @@ def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=No
     st.caption(f"How to read this: {HOW_TO_READ.get(how_to_read, how_to_read)}")
     teaching.note(how_to_read)  # teaching mode: a note and the paper it comes from
     return event
+
+
+def metric(where, label, value, delta=None, **kwargs):
+    """``where.metric(...)`` (a column, a container or ``st``), recorded for the report."""
+    report_export.record_metric(label, value, delta)
+    return where.metric(label, value, delta, **kwargs)
+
+
+def table(data, *, where=st, column_config=None, key=None, **kwargs):
+    """``where.dataframe(...)``, recorded for the report; returns the selection event if any."""
+    report_export.record_table(data, column_config, key)
+    return where.dataframe(data, column_config=column_config, key=key, **kwargs)
+
+
+def heading(text: str, *, where=st, level: str = "subheader", **kwargs) -> None:
+    """A page heading (``level``: "header" or "subheader"); it starts a new section of the report."""
+    if level not in ("header", "subheader"):
+        raise ValueError(f"heading level must be 'header' or 'subheader', not {level!r}")
+    report_export.record_heading(text)
+    getattr(where, level)(text, **kwargs)
+
+
+# -- clicks on charts and tables -----------------------------------------------------------------
+def _selection(event) -> dict:
+    if not event:
+        return {}
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    return selection or {}
+
+
+def _ints(customdata) -> tuple[int, ...] | None:
+    """A point's customdata as a tuple of ints; Streamlit may hand an array-valued customdata back
+    as {"0": x, "1": y}. None when it is missing or not numeric."""
+    if customdata is None:
+        return None
+    try:
+        if isinstance(customdata, dict):
+            customdata = [customdata[k] for k in sorted(customdata, key=lambda k: int(k))]
+        return tuple(int(v) for v in np.ravel(np.asarray(customdata, dtype=float)))
+    except (TypeError, ValueError):
+        return None
+
+
+def clicked_points(event) -> list[tuple[int, ...]]:
+    """The customdata (as int tuples) of every point selected on a Plotly chart, in order."""
+    points = _selection(event).get("points", []) or []
+    return [value for value in (_ints(p.get("customdata")) for p in points) if value]
+
+
+def clicked_point(event, *, single: bool = False) -> tuple[int, ...] | None:
+    """The first selected point's customdata as ints, or None. ``single``: only a click on exactly
+    one point counts (a box or lasso selection is not a click)."""
+    selection = _selection(event)
+    points = clicked_points(event)
+    if single and (selection.get("box") or selection.get("lasso") or len(points) != 1):
+        return None
+    return points[0] if points else None
+
+
+def clicked_index(event, *, single: bool = False) -> int | None:
+    """The first number of the clicked point's customdata (an example or feature index), or None."""
+    point = clicked_point(event, single=single)
+    return point[0] if point else None
+
+
+def selected_rows(event) -> list[int]:
+    """The rows selected in a table drawn with on_select (positions in the frame shown)."""
+    return [int(r) for r in (_selection(event).get("rows", []) or [])]
+
+
+def new_click(guard: str, value) -> bool:
+    """True the first time a widget reports ``value`` (a chart or table keeps its selection across
+    reruns, so the same click comes back on every run); ``guard`` names the widget's memory."""
+    if st.session_state.get(guard) == value:
+        return False
+    st.session_state[guard] = value
+    return True
 
 
 def load_or_stop(name: str, load, hub: str = "on Home"):

@@ -1,9 +1,11 @@
 """"Download report": what the current run put on screen, as one self-contained HTML file.
 
-Every run records, in order, the figures drawn through ``ui.components.chart`` (with their
-how-to-read lines), the page's headers, its ``metric`` numbers and the tables it shows with
-``dataframe``. Metrics and tables are recorded by wrapping those Streamlit methods once
-(``install``), so pages need no change. app.py starts a record and draws the sidebar button
+Every run records, in order, what the page draws through the project's own drawing functions:
+the figures of ``ui.components.chart`` (with their how-to-read lines), the headings of
+``ui.components.heading``, the numbers of ``ui.components.metric`` and the tables of
+``ui.components.table`` (``ui.sections.render`` draws a whole report Section through them).
+Nothing wraps Streamlit's own methods, so a plain ``st.metric`` is drawn but not recorded.
+app.py starts a record and draws the sidebar button
 before the page runs (after st.stop() nothing more can be drawn) and completes the record after
 it; the HTML is built by interp_core.report only when the button is clicked.
 """
@@ -11,15 +13,11 @@ it; the HTML is built by interp_core.report only when the button is clicked.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import logging
 import re
 
 import pandas as pd
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
-from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from interp_core import recipes
 from interp_core import report as rep
@@ -51,16 +49,16 @@ def finish(record: dict) -> None:
     """After the page ran: keep its final view state (a page may correct URL values); draws nothing."""
     try:
         record["settings"] = settings()
-    except ScriptControlException:  # the page called st.stop(): keep the state seen at its last element
-        pass
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - st.stop()/st.rerun() (BaseExceptions) in flight: keep the state seen at its last element
+        log.debug("report: final settings not read", exc_info=True)
 
 
 def _record() -> dict | None:
-    if get_script_run_ctx() is None:
-        return None
     try:
         return st.session_state.get(RECORD)
-    except Exception:  # noqa: BLE001 - no session (a bare thread): nothing to record
+    except Exception:  # noqa: BLE001 - no script run or session (a bare thread): nothing to record
         return None
 
 
@@ -78,16 +76,16 @@ def record_figure(fig, how_to_read: str, key: str | None = None) -> None:
     _add("figure", key, rep.Figure(fig, how_to_read))
 
 
-def _record_metric(label, value, delta=None) -> None:
+def record_metric(label, value, delta=None) -> None:
     _add("metric", None, (_plain(label), "" if value is None else str(value), "" if delta is None else str(delta)))
 
 
-def _record_table(data, column_config=None, key=None) -> None:
+def record_table(data, column_config=None, key=None) -> None:
     if data is not None:  # converted to a plain table only when a report is made
         _add("table", key, (data, dict(column_config or {})))
 
 
-def _record_heading(text) -> None:
+def record_heading(text) -> None:
     _add("heading", None, _plain(text))
 
 
@@ -121,33 +119,6 @@ def _frame(data, column_config) -> pd.DataFrame | None:
     frame = frame[keep]
     frame.attrs["total_rows"] = total
     return frame
-
-
-def install() -> None:
-    """Wrap DeltaGenerator.metric / dataframe / header / subheader so each call is recorded (once per process)."""
-    if getattr(DeltaGenerator, "_report_recording", False):
-        return
-
-    def wrap(name, recorder):
-        original = getattr(DeltaGenerator, name)
-
-        @functools.wraps(original)
-        def method(self, *args, **kwargs):
-            try:
-                recorder(*args, **kwargs)
-            except Exception:  # noqa: BLE001 - recording is best effort, drawing is not
-                log.debug("report: %s not recorded", name, exc_info=True)
-            return original(self, *args, **kwargs)
-
-        setattr(DeltaGenerator, name, method)
-        # st.metric etc. are methods bound to the main container at import: rebind them
-        setattr(st, name, getattr(st._main, name))
-
-    wrap("metric", lambda label, value=None, delta=None, *a, **k: _record_metric(label, value, delta))
-    wrap("dataframe", lambda data=None, *a, column_config=None, key=None, **k: _record_table(data, column_config, key))
-    wrap("header", lambda body, *a, **k: _record_heading(body))
-    wrap("subheader", lambda body, *a, **k: _record_heading(body))
-    DeltaGenerator._report_recording = True
 
 
 def settings() -> dict:

@@ -18,6 +18,7 @@ from interp_core import sessions, userdata
 from interp_core.data import max_upload_bytes
 from interp_core.store import default_root
 from ui import state, teaching
+from ui import components
 from ui.components import show_error
 from ui.training_panel import _live_callbacks
 
@@ -90,16 +91,17 @@ def data_panel(family: str | None) -> None:
     if teaching.presenting():  # fewer controls while presenting
         return
     key = family or "home"
-    page = userdata.PAGE_NAMES.get(family, family)
+    page = userdata.page_name(family)
+    uploads = userdata.uploads_of(family)
     done = st.session_state.pop(_DONE, None)
     with st.expander("Your own data", expanded=bool(done), icon=":material/upload_file:"):
         if done:
             st.success(done)
-        if family in userdata.CANNOT:
-            st.info(userdata.CANNOT[family])
+        if uploads.cannot:
+            st.info(uploads.cannot)
             return
         st.caption(
-            f"Upload {userdata.ACCEPTS[family]} Up to {max_upload_bytes() / 2**20:.0f} MB. Your file and the model trained on it "
+            f"Upload {uploads.accepts} Up to {max_upload_bytes() / 2**20:.0f} MB. Your file and the model trained on it "
             "stay in this browser session only: other visitors never see them, and they are deleted a day after you leave."
         )
         upload = st.file_uploader("Your data file (.csv or .npz)", key=f"upload_data_{key}", help="Files are read in memory and validated; nothing in them is executed (NPZ files are read without pickle).")
@@ -113,7 +115,7 @@ def data_panel(family: str | None) -> None:
             return
         st.markdown(_describe(dataset))
         names = ", ".join(recipe.name for recipe, _ in plan)
-        label = userdata.MODEL_LABEL.get(family, "model")
+        label = uploads.model_label or "model"
         if not st.button(f"Train the default {label} on my data", key=f"upload_train_{key}", type="primary"):
             st.caption(f"Trains {names} on this file, then this page explores it. It is listed in the sidebar for this session only.")
             return
@@ -174,10 +176,10 @@ def model_panel() -> None:
             return
         summary = loaded.summary
         cols = st.columns(4)
-        cols[0].metric("Architecture", summary.architecture)
-        cols[1].metric("Parameters", f"{summary.n_parameters:,}")
-        cols[2].metric("Input shape", str(tuple(summary.input_shape)) if summary.input_shape is not None else "unknown")
-        cols[3].metric("Outputs", summary.n_outputs if summary.n_outputs is not None else "unknown")
+        components.metric(cols[0], "Architecture", summary.architecture)
+        components.metric(cols[1], "Parameters", f"{summary.n_parameters:,}")
+        components.metric(cols[2], "Input shape", str(tuple(summary.input_shape)) if summary.input_shape is not None else "unknown")
+        components.metric(cols[3], "Outputs", summary.n_outputs if summary.n_outputs is not None else "unknown")
         for note in summary.notes:
             st.caption(note)
         if summary.format != "safetensors":

@@ -4,7 +4,9 @@ prototypes, CNN vs transformer attributions ...), with their numbers in one tabl
 import streamlit as st
 
 from interp_core import recipes
+from interp_core.family import family_title, find_family
 from ui import compare, sidebar
+from ui import components
 from ui.components import show_error
 
 sidebar.render()
@@ -16,12 +18,12 @@ st.markdown(
 
 available = compare.families()
 family_keys = list(available)
-labels = {key: recipes.FAMILIES[key] for key in family_keys}
+labels = {key: family_title(key) for key in family_keys}
 current = st.session_state.get("recipe")
 if st.session_state.get("v_cmp_family") not in family_keys:
     # Open on the family of the recipe in use (the sidebar's), else the first with a comparison.
     used = next((r.family for r in recipes.list_recipes() if r.name == current), None)
-    st.session_state["v_cmp_family"] = used if used in family_keys else next((f for f in compare.DEFAULT_PAIRS if f in family_keys), family_keys[0])
+    st.session_state["v_cmp_family"] = used if used in family_keys else next((f for f in family_keys if (spec := find_family(f)) and spec.compare_pair), family_keys[0])
 top = st.columns([1, 1, 1])
 family = top[0].selectbox("Family", family_keys, key="v_cmp_family", format_func=labels.get)
 names = available[family]
@@ -53,8 +55,8 @@ if missing:
     st.warning(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not trained yet: train {'it' if len(missing) == 1 else 'them'} in the model hub on Home, then come back.")
     st.stop()
 
-st.subheader("Key numbers")
+components.heading("Key numbers")
 numbers = compare.key_numbers(report_a, report_b, name_a, name_b)
-st.dataframe(numbers, hide_index=True, width="stretch")
+components.table(numbers, hide_index=True, width="stretch")
 st.caption("How to read this: one row per number the page and the report show, grouped by part of the page; '–' where a recipe has no such number.")
 compare.side_by_side(report_a, report_b, name_a, name_b)

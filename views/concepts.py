@@ -7,13 +7,14 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.explain.concepts import MIN_CONCEPT_EXAMPLES
+from interp_core.families.concepts.explain import MIN_CONCEPT_EXAMPLES
 from interp_core.families.concepts import PAIRS, TRUTH
-from interp_core.figures import concepts as figs
+from interp_core.families.concepts import figures as figs
 from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import concepts as adapters
+from ui import components
 from ui.components import chart, load_or_stop, show_error
 
 VIEWS = ["TCAV", "Concept bottleneck", "Define a concept"]
@@ -79,16 +80,16 @@ example = min(max(example, 0), len(dataset.y_test) - 1)
 
 metrics = model.metrics
 cols = st.columns(5)
-cols[0].metric("Test accuracy", f"{metrics['test_accuracy']:.3f}", help="Share of test examples whose class the model predicts correctly.")
+components.metric(cols[0], "Test accuracy", f"{metrics['test_accuracy']:.3f}", help="Share of test examples whose class the model predicts correctly.")
 if is_cbm:
-    cols[1].metric("Concept accuracy", f"{metrics['concept_accuracy']:.3f}", help="Mean over concepts of the test accuracy of the predicted concepts.")
-    cols[2].metric("All concepts corrected", f"{metrics['intervention_all_accuracy']:.3f}", help="Test accuracy when every predicted concept is replaced by its true label.")
+    components.metric(cols[1], "Concept accuracy", f"{metrics['concept_accuracy']:.3f}", help="Mean over concepts of the test accuracy of the predicted concepts.")
+    components.metric(cols[2], "All concepts corrected", f"{metrics['intervention_all_accuracy']:.3f}", help="Test accuracy when every predicted concept is replaced by its true label.")
 else:
-    cols[1].metric("Concepts", len(dataset.concept_names or []))
-    cols[2].metric("Classes", dataset.n_classes)
+    components.metric(cols[1], "Concepts", len(dataset.concept_names or []))
+    components.metric(cols[2], "Classes", dataset.n_classes)
 if tcav_result is not None:
-    cols[3].metric("Significant TCAV tests", f"{int(tcav_result.significant.sum())} / {tcav_result.significant.size}", help="(concept, class, layer) triples whose scores differ from random concepts' (two-sided t-test, p < 0.05).")
-    cols[4].metric("Random runs", tcav_result.run_scores.shape[-1], help="Random concept sets each concept was tested against; as many random-vs-random pairs form the null.")
+    components.metric(cols[3], "Significant TCAV tests", f"{int(tcav_result.significant.sum())} / {tcav_result.significant.size}", help="(concept, class, layer) triples whose scores differ from random concepts' (two-sided t-test, p < 0.05).")
+    components.metric(cols[4], "Random runs", tcav_result.run_scores.shape[-1], help="Random concept sets each concept was tested against; as many random-vs-random pairs form the null.")
 st.caption(f"{dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')} ({model.status}).")
 if truth:
     st.info(f"**Ground truth of this dataset:** {truth['rule']}. The concepts {', '.join(truth['unrelated'])} are drawn independently of the class. TCAV results are shown as computed, whatever they say about them.", icon=":material/fact_check:")
@@ -140,7 +141,7 @@ def render_tcav() -> None:
         )
     with st.expander("All TCAV results as a table"):
         table = result.table()
-        st.dataframe(table, hide_index=True, column_config={
+        components.table(table, hide_index=True, column_config={
             "score": st.column_config.NumberColumn("TCAV score", format="%.3f"),
             "score_std": st.column_config.NumberColumn("std over runs", format="%.3f"),
             "random_score": st.column_config.NumberColumn("random-vs-random", format="%.3f"),
@@ -231,11 +232,11 @@ def render_cbm() -> None:
     mode = st.session_state["v_mode"]
     report = reports[mode]
     cols = st.columns(4)
-    cols[0].metric("Task accuracy", f"{report.task_accuracy:.3f}")
-    cols[1].metric("Concept accuracy", f"{report.mean_concept_accuracy:.3f}")
-    cols[2].metric("With all concepts corrected", f"{report.curves['random'].accuracy[-1]:.3f}")
+    components.metric(cols[0], "Task accuracy", f"{report.task_accuracy:.3f}")
+    components.metric(cols[1], "Concept accuracy", f"{report.mean_concept_accuracy:.3f}")
+    components.metric(cols[2], "With all concepts corrected", f"{report.curves['random'].accuracy[-1]:.3f}")
     gain = report.curves["random"].accuracy[-1] - report.curves["random"].accuracy[0]
-    cols[3].metric("Gain from correcting", f"{gain:+.3f}")
+    components.metric(cols[3], "Gain from correcting", f"{gain:+.3f}")
     whatif_panel(mode)
     left, right = st.columns(2)
     with left:
@@ -265,7 +266,7 @@ def render_cbm() -> None:
             "predicted": [dataset.class_names[predictions[i]] for i in wrong],
             "probability": probabilities[wrong, predictions[wrong]],
         })
-        event = st.dataframe(table, hide_index=True, height=320, on_select="rerun", selection_mode="single-row", key=f"cbm_wrong_{mode}",
+        event = components.table(table, hide_index=True, height=320, on_select="rerun", selection_mode="single-row", key=f"cbm_wrong_{mode}",
                              column_config={"probability": st.column_config.NumberColumn(format="%.2f")})
         rows = (event or {}).get("selection", {}).get("rows", []) if event else []
         if rows:
@@ -348,7 +349,7 @@ def render_define() -> None:
             frame = pd.DataFrame(dataset.X_test[preview], columns=dataset.feature_names)
             frame.insert(0, "class", [dataset.class_names[dataset.y_test[i]] for i in preview])
             frame.insert(0, "example", preview)
-            st.dataframe(frame, hide_index=True, height=240)
+            components.table(frame, hide_index=True, height=240)
     result = adapters.user_concept_result(name, stamp, concept_name, chosen, n_random)
     if st.button("Score this concept", type="primary", key="uc_score", disabled=len(chosen) == 0):
         with st.status(f"Training CAVs for '{concept_name}' against {n_random} random sets...", expanded=True) as status:
@@ -381,7 +382,7 @@ def render_define() -> None:
         chart(figs.tcav_bars(result, k, title=f"'{concept_name}' for class '{result.class_names[k]}' by layer"), "tcav_bars", key="uc_bars")
     with right:
         chart(figs.tcav_box(result, 0, k), "tcav_box", key="uc_box")
-    st.dataframe(table, hide_index=True, column_config={"p_value": st.column_config.NumberColumn("p-value", format="%.2e")})
+    components.table(table, hide_index=True, column_config={"p_value": st.column_config.NumberColumn("p-value", format="%.2e")})
 
 
 try:
@@ -396,7 +397,7 @@ except InterpError as exc:
 
 
 # -- drill-down: one example -------------------------------------------------------------------
-st.subheader(f"Example {example}")
+components.heading(f"Example {example}")
 x = dataset.X_test[example]
 true_class = int(dataset.y_test[example])
 probabilities = cache.test_probabilities(name, stamp)[example]

@@ -8,6 +8,7 @@ from interp_core import recipes
 from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
 from ui import cache, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
+from ui import components
 from ui.components import chart, load_or_stop, presenting
 
 sidebar.render()
@@ -18,7 +19,7 @@ st.markdown(
     "that says how faithful it is. No code needed: pick a recipe, click around, share the URL."
 )
 
-st.subheader("Ways to look inside a model")
+components.heading("Ways to look inside a model")
 for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
     with column.container(border=True, height="stretch"):
         st.markdown(f"**{family.title}**")
@@ -28,11 +29,11 @@ for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
         else:
             st.caption(":grey[**Not built yet**: this page arrives in a later release.]")
 
-st.subheader("Model hub")
+components.heading("Model hub")
 st.caption("Every recipe is a dataset, a model and its settings. Shipped models come with the app; train or retrain any of them here.")
 catalog = cache.catalog()
 rows = pd.DataFrame([recipes.recipe_status(r, catalog) for r in recipes.list_recipes()])
-st.dataframe(
+components.table(
     rows.drop(columns=["message"]),
     hide_index=True,
     column_config={
@@ -55,7 +56,7 @@ else:
     uploads.model_panel()
 
 name = st.session_state["recipe"]
-st.subheader(f"Recipe in use: {name}")
+components.heading(f"Recipe in use: {name}")
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)
 model = load_or_stop(name, cache.trained_model, hub="above")
@@ -69,12 +70,12 @@ if not model.is_classifier:
 stamp = cache.artifact_stamp(name)
 metrics = model.metrics
 cols = st.columns(5)
-cols[0].metric("Test accuracy", f"{metrics['test_accuracy']:.3f}")
-cols[1].metric("Train accuracy", f"{metrics['train_accuracy']:.3f}")
-cols[2].metric("Parameters", f"{metrics['n_parameters']:,}")
+components.metric(cols[0], "Test accuracy", f"{metrics['test_accuracy']:.3f}")
+components.metric(cols[1], "Train accuracy", f"{metrics['train_accuracy']:.3f}")
+components.metric(cols[2], "Parameters", f"{metrics['n_parameters']:,}")
 uploaded = bool(model.manifest.get("uploaded"))  # a model from "Bring your own model": not trained here
-cols[3].metric("Epochs (kept)", "-" if uploaded else f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})")
-cols[4].metric("Status", "uploaded" if uploaded else model.status)
+components.metric(cols[3], "Epochs (kept)", "-" if uploaded else f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})")
+components.metric(cols[4], "Status", "uploaded" if uploaded else model.status)
 st.caption(f"{model.dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')}.")
 
 left, right = st.columns(2)
@@ -101,7 +102,7 @@ with right:
             st.session_state["_last_click"] = (name, method, chosen)
             state.request(example=chosen)
 
-st.subheader(f"Example {example}")
+components.heading(f"Example {example}")
 x = model.dataset.X_test[example]
 true_class = int(model.dataset.y_test[example])
 left, right = st.columns(2)

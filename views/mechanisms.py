@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.explain import groups as gx
-from interp_core.figures import mechanisms as figs
+from interp_core.families.mechanisms import explain as gx
+from interp_core.families.mechanisms import figures as figs
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import mechanisms as cached
+from ui import components
 from ui.components import chart, load_or_stop
 
 sidebar.render("mechanisms")
@@ -67,12 +68,12 @@ st.caption(
     + f" · {mech.parts.n_neurons} hidden neurons · trained on {mech.model.manifest.get('device_name')} in {mech.model.manifest.get('train_seconds', 0):.0f} s ({mech.model.status})"
 )
 cols = st.columns(6)
-cols[0].metric("Train accuracy", f"{report['train_accuracy']:.1%}", help="On the training pairs, against the labels it was trained on (wrong ones included).")
-cols[1].metric("Held-out accuracy", f"{report['test_accuracy']:.1%}", help="On the pairs it never saw.")
-cols[2].metric("Brute force", f"{report['brute_force_accuracy']:.1%}", help="On all |G|² pairs against the true product.")
-cols[3].metric("Key irreps only", f"{report['explained_accuracy']:.1%}", help="All pairs, with every irrep outside the key ones removed from the network's weights.")
-cols[4].metric("Proved bound", "not computed" if bound is None else f"≥ {bound['accuracy']:.1%}", help="A lower bound on brute-force accuracy derived from the explanation (see Verification).")
-cols[5].metric("Key irreps", f"{len(key_irreps)}", help=", ".join(report["key_irreps"]))
+components.metric(cols[0], "Train accuracy", f"{report['train_accuracy']:.1%}", help="On the training pairs, against the labels it was trained on (wrong ones included).")
+components.metric(cols[1], "Held-out accuracy", f"{report['test_accuracy']:.1%}", help="On the pairs it never saw.")
+components.metric(cols[2], "Brute force", f"{report['brute_force_accuracy']:.1%}", help="On all |G|² pairs against the true product.")
+components.metric(cols[3], "Key irreps only", f"{report['explained_accuracy']:.1%}", help="All pairs, with every irrep outside the key ones removed from the network's weights.")
+components.metric(cols[4], "Proved bound", "not computed" if bound is None else f"≥ {bound['accuracy']:.1%}", help="A lower bound on brute-force accuracy derived from the explanation (see Verification).")
+components.metric(cols[5], "Key irreps", f"{len(key_irreps)}", help=", ".join(report["key_irreps"]))
 st.markdown(
     f"The network's weights lie mostly in **{', '.join(report['key_irreps'])}** ({report['key_share']:.0%} of their non-constant part). "
     f"Keeping only those, it still answers **{report['explained_accuracy']:.1%}** of all pairs correctly (the full network: "
@@ -81,7 +82,7 @@ st.markdown(
 )
 
 # -- 1. training ------------------------------------------------------------------------------
-st.subheader("1. Training: memorise, then generalise")
+components.heading("1. Training: memorise, then generalise")
 chart(figs.training_curves(mech.history, metrics.get("memorise_step"), metrics.get("grok_step")), "group_training", key="mech_training")
 if metrics.get("grok_step") is not None and metrics.get("memorise_step") is not None:
     st.caption(f"Training pairs were fitted (≥ 99%) by step {metrics['memorise_step']}; held-out pairs reached 99% at step {metrics['grok_step']}: "
@@ -90,7 +91,7 @@ elif metrics.get("grok_step") is None:
     st.caption("Held-out accuracy never reached 99% during training: this network has not fully generalised.")
 
 # -- 2. spectrum ------------------------------------------------------------------------------
-st.subheader("2. Which irreducible representations the network uses")
+components.heading("2. Which irreducible representations the network uses")
 if st.session_state.get("v_side") not in ("left", "right"):
     st.session_state["v_side"] = "left"
 side = st.radio("Embedding of the", ["left", "right"], horizontal=True, key="v_side", format_func=lambda s: f"{s} element")
@@ -102,7 +103,7 @@ with st.expander(f"The {len(mech.irrep_names)} irreducible representations of {g
         "(Young's orthogonal form for S_n). Checks: ρ(ab) = ρ(a)ρ(b) for every pair, orthogonal matrices, characters orthonormal "
         "(⟨χ, χ⟩ = 1; 2 for the real form of a complex pair, as Z_n's frequencies), and the basis functions add up to |G|."
     )
-    st.dataframe(cached.irrep_table(group.key), hide_index=True, column_config={
+    components.table(cached.irrep_table(group.key), hide_index=True, column_config={
         "<χ,χ>": st.column_config.NumberColumn(format="%.6f"), "Frobenius–Schur": st.column_config.NumberColumn(format="%.3f"),
         "max |ρ(ab) − ρ(a)ρ(b)|": st.column_config.NumberColumn(format="%.1e"),
     })
@@ -111,14 +112,14 @@ if not clusters.empty:
     clusters["mean share in own irrep"] = pd.to_numeric(clusters["mean share in own irrep"], errors="coerce")
 if not clusters.empty:
     st.markdown("**Neuron clusters**: each live neuron is assigned to the irrep holding most of its weight.")
-    st.dataframe(clusters, hide_index=True, column_config={
+    components.table(clusters, hide_index=True, column_config={
         "irrep": "Dominant irrep", "key": "Key irrep", "neurons": "Neurons",
         "share of output weight": st.column_config.ProgressColumn("Share of output weight", format="percent", min_value=0.0, max_value=1.0),
         "mean share in own irrep": st.column_config.NumberColumn("Mean share in its irrep", format="percent"),
     })
 
 # -- 3. neurons -------------------------------------------------------------------------------
-st.subheader("3. Neurons")
+components.heading("3. Neurons")
 m = mech.parts.n_neurons
 dominant = arrays["dominant"]
 default_neuron = int(np.argmax(arrays["neuron_importance"]))
@@ -150,7 +151,7 @@ with right:
         state.request(v_x=picked[0], v_y=picked[1])
 
 # -- 4. one pair ------------------------------------------------------------------------------
-st.subheader("4. One pair: which irreps produce the answer")
+components.heading("4. One pair: which irreps produce the answer")
 c1, c2, c3 = st.columns([1, 1, 2])
 c1.selectbox("Left element x", list(range(order)), format_func=lambda i: names[i], key="v_x")
 c2.selectbox("Right element y", list(range(order)), format_func=lambda i: names[i], key="v_y")
@@ -172,7 +173,7 @@ with right:
     chart(figs.pair_logits(logits, explained, names, truth, f"Logits of every answer for ({names[x_sel]}, {names[y_sel]})"), "pair_logits", key="mech_logits")
 
 # -- 5. equivariance --------------------------------------------------------------------------
-st.subheader("5. Equivariance: the symmetry the algorithm relies on")
+components.heading("5. Equivariance: the symmetry the algorithm relies on")
 eq = report["equivariance"]
 st.markdown(
     "If the network computes x·y, then moving the left input by g must move the answer by g: f(g·x, y) should equal f(x, y) with its answers relabelled by g "
@@ -184,7 +185,7 @@ chart(figs.equivariance_chart(arrays["equivariance_left"], arrays["equivariance_
       "equivariance", key="mech_equivariance")
 
 # -- 6. verification --------------------------------------------------------------------------
-st.subheader("6. Verification: brute force vs explanation vs proof")
+components.heading("6. Verification: brute force vs explanation vs proof")
 left, right = st.columns(2)
 with left:
     chart(figs.verification_chart(report), "verification", key="mech_verification")
@@ -205,7 +206,7 @@ if bound:
     rows.append({"check": "bound + brute force on unproved pairs", "accuracy": report["brute_force_accuracy"],
                  "what it says": "exact; cheap only if most pairs are proved",
                  "cost (FLOPs)": bound.get("exact_flops"), "time (ms)": None})
-st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+components.table(pd.DataFrame(rows), hide_index=True, column_config={
     "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
     "cost (FLOPs)": st.column_config.NumberColumn("Cost (FLOPs)", format="%.3e"),
     "time (ms)": st.column_config.NumberColumn("Measured time (ms)", format="%.1f"),
@@ -223,7 +224,7 @@ else:
     st.info("No bound was computed for this network.")
 
 # -- 7. memorising neurons --------------------------------------------------------------------
-st.subheader("7. Corrupted labels and memorising neurons")
+components.heading("7. Corrupted labels and memorising neurons")
 if mech.corrupted:
     n_bad = int((mech.split["train_labels"] != group.table.ravel()[mech.split["train_index"]]).sum())
     st.markdown(
@@ -264,7 +265,7 @@ with left:
 if pruned:
     scored = accuracies[accuracies["pairs"] > 0]  # no corrupted rows for a clean recipe
     chart(figs.pruning_chart(scored.drop(columns="pairs")), "pruning", key="mech_pruning")
-    st.dataframe(scored.reset_index(), hide_index=True, column_config={
+    components.table(scored.reset_index(), hide_index=True, column_config={
         "pairs scored": "Pairs scored", "before": st.column_config.NumberColumn("Before", format="percent"),
         "after": st.column_config.NumberColumn("Memorising neurons pruned", format="percent"),
         "key irreps only": st.column_config.NumberColumn("Weights outside key irreps removed", format="percent"), "pairs": "Number of pairs",

@@ -6,10 +6,10 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.explain.prototypes import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE, PURITY_NEIGHBOURS, metric_readings
+from interp_core.families.prototypes.explain import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE, PURITY_NEIGHBOURS, metric_readings
 from interp_core.figures.common import class_color
 from interp_core.figures.models import class_probabilities
-from interp_core.figures.prototypes import (
+from interp_core.families.prototypes.figures import (
     latent_map,
     looks_like_that,
     picture_grid,
@@ -24,6 +24,7 @@ from interp_core.figures.prototypes import (
 from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import prototypes as proto_cache
+from ui import components
 from ui.components import chart, load_or_stop, show_error
 
 # Harmless belt and braces: app.py already does this (both calls are idempotent).
@@ -82,17 +83,17 @@ proto_colors = [class_color(int(c)) for c in report.prototype_class]
 
 metrics = report.metrics
 cols = st.columns(5 if probabilistic else 4)
-cols[0].metric("Test accuracy", f"{metrics['test_accuracy']:.3f}", help="Share of held-out examples classified correctly.")
-cols[1].metric("Prototype purity", f"{metrics['prototype_purity']:.2f}", help=f"Share of a prototype's {PURITY_NEIGHBOURS} nearest training examples in its class, averaged.")
-cols[2].metric("Stability", f"{metrics['stability']:.2f}", help="Share of test examples whose most similar prototype survives small input noise.")
-cols[3].metric("Prototypes", f"{m}", help="Learned cases in the prototype layer, assigned equally to the classes.")
+components.metric(cols[0], "Test accuracy", f"{metrics['test_accuracy']:.3f}", help="Share of held-out examples classified correctly.")
+components.metric(cols[1], "Prototype purity", f"{metrics['prototype_purity']:.2f}", help=f"Share of a prototype's {PURITY_NEIGHBOURS} nearest training examples in its class, averaged.")
+components.metric(cols[2], "Stability", f"{metrics['stability']:.2f}", help="Share of test examples whose most similar prototype survives small input noise.")
+components.metric(cols[3], "Prototypes", f"{m}", help="Learned cases in the prototype layer, assigned equally to the classes.")
 if probabilistic:
     auroc = metrics.get("uncertainty_auroc")
-    cols[4].metric("Uncertainty AUROC", "n/a" if auroc is None else f"{auroc:.2f}", help="How well predictive uncertainty separates wrong from right predictions (0.5 = chance).")
+    components.metric(cols[4], "Uncertainty AUROC", "n/a" if auroc is None else f"{auroc:.2f}", help="How well predictive uncertainty separates wrong from right predictions (0.5 = chance).")
 st.caption(f"Pictures show {view.picture_source}. {dataset.description}")
 
 # -- Global -----------------------------------------------------------------------------------------
-st.header("Global: the prototypes", divider="grey")
+components.heading("Global: the prototypes", level="header", divider="grey")
 purity = report.purity.purity
 titles = [f"{labels[j]}<br>purity {purity[j]:.1f}" for j in range(m)]
 if dataset.modality == "tabular":
@@ -121,7 +122,7 @@ if probabilistic:
 for k, cname in enumerate(class_names):
     details[f"weight to {cname}"] = report.weights[:, k]
 with st.expander("Prototype details: class, purity, distance to a real example, weight to every class", expanded=dataset.modality != "image"):
-    st.dataframe(details, hide_index=True, column_config={
+    components.table(details, hide_index=True, column_config={
         "purity": st.column_config.ProgressColumn("purity", min_value=0.0, max_value=1.0, format="%.1f"),
         "distance to nearest real example": st.column_config.NumberColumn(format="%.3f", help="RMS distance per input value (scaled units) from the decoded prototype to its nearest training example."),
         "latent distance moved": st.column_config.NumberColumn(format="%.3f", help="Squared latent distance from the learned prototype to the training case it was pushed onto."),
@@ -157,7 +158,7 @@ with right:
             pin_prototype(index)
             state.request(v_proto=index)
 
-st.subheader(f"Nearest training examples of prototype P{proto_selected}")
+components.heading(f"Nearest training examples of prototype P{proto_selected}")
 st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.",
              on_change=lambda: pin_prototype(int(st.session_state["v_proto"])))
 neighbours = report.purity.neighbours[proto_selected]
@@ -180,7 +181,7 @@ else:
 chart(fig, "nearest_training_examples", key="proto_neighbours")
 
 # -- Local ------------------------------------------------------------------------------------------
-st.header(f"Local: this looks like that (test example {example})", divider="grey")
+components.heading(f"Local: this looks like that (test example {example})", level="header", divider="grey")
 local = report.local(example)
 true_class = int(dataset.y_test[example])
 predicted = local.predicted
@@ -229,7 +230,7 @@ rows = pd.DataFrame({
 })
 if local.similarity_std is not None:
     rows.insert(3, "similarity SD (sampled)", local.similarity_std[top])
-st.dataframe(rows, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows.columns if c not in ("rank", "prototype")})
+components.table(rows, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in rows.columns if c not in ("rank", "prototype")})
 kind = getattr(model.model, "similarity_kind", "neg_distance")
 st.caption(
     ("Similarity is minus the squared latent distance (Li et al.). " if kind == "neg_distance" else "Similarity is log((d+1)/(d+0.0001)) of the squared latent distance d (ProtoPNet). ")
@@ -249,7 +250,7 @@ with right:
                     "every prototype as a real training example; the quality panel shows what that costs in accuracy.")
 
 # -- Misclassified examples -----------------------------------------------------------------------
-st.header("Misclassified test examples", divider="grey")
+components.heading("Misclassified test examples", level="header", divider="grey")
 wrong = np.flatnonzero(report.test.predictions != dataset.y_test)
 if not len(wrong):
     st.success("Every test example is classified correctly.")
@@ -265,7 +266,7 @@ else:
         table["flagged"] = report.sampled.flagged[wrong]
         table["top changes"] = report.sampled.top_change_rate[wrong]
     st.caption(f"{len(wrong)} of {len(dataset.y_test)} test examples are misclassified. Select a row to explain it above.")
-    selection = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"proto_wrong_{name}_{pushed}", column_config={
+    selection = components.table(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"proto_wrong_{name}_{pushed}", column_config={
         "confidence": st.column_config.NumberColumn(format="%.2f"),
         "flagged": st.column_config.CheckboxColumn("flagged", help="Flagged uncertain by the sampled prototype sets."),
         "top changes": st.column_config.NumberColumn(format="%.2f", help="Share of sampled prototype sets whose most similar prototype differs."),
@@ -277,7 +278,7 @@ else:
             state.request(example=chosen)
 
 # -- Quality ----------------------------------------------------------------------------------------
-st.header("Quality: can these explanations be trusted?", divider="grey")
+components.heading("Quality: can these explanations be trusted?", level="header", divider="grey")
 readings = metric_readings(metrics)
 quality = [
     ("Test accuracy", f"{metrics['test_accuracy']:.3f}", "test_accuracy"),
@@ -292,7 +293,7 @@ if probabilistic:
 for label, value, key in quality:
     c1, c2 = st.columns([1.3, 3], vertical_alignment="center")
     delta = f"{metrics['push_accuracy_after'] - metrics['push_accuracy_before']:+.3f} vs learned" if key == "push" else None
-    c1.metric(label, value, delta=delta, delta_color="normal" if delta and not delta.startswith("+0.000") else "off")
+    components.metric(c1, label, value, delta=delta, delta_color="normal" if delta and not delta.startswith("+0.000") else "off")
     c2.markdown(readings.get(key, ""))
 if probabilistic and report.sampled is not None:
     flagged = report.sampled.flagged

@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from interp_core.errors import InterpError
-from interp_core.explain import rules as rx
-from interp_core.figures.rules import counterfactual_images, examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
+from interp_core.families.rules import explain as rx
+from interp_core.families.rules.figures import counterfactual_images, examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import rules as cached
+from ui import components
 from ui.components import chart, load_or_stop, show_error
 
 sidebar.render("rules")
@@ -82,14 +83,14 @@ example = state.get_int("example", 0) or 0
 example = example if 0 <= example < len(data.y_test) else 0
 
 # -- how far to trust the rules --------------------------------------------------------------
-st.subheader("How far to trust these rules")
+components.heading("How far to trust these rules")
 trust = rx.trust_summary(report)
 cols = st.columns(5)
-cols[0].metric("Fidelity (held-out)", f"{report.fidelity:.1%}", help="Share of held-out examples where the rules give the black box's answer.")
-cols[1].metric("Black box accuracy", f"{report.blackbox_accuracy:.1%}")
-cols[2].metric("Rules accuracy", f"{report.surrogate_accuracy:.1%}", help="The rules' answers against the true labels.")
-cols[3].metric("Rules", report.n_rules)
-cols[4].metric("Features used", f"{len(surrogate.used_features())} of {n_features}")
+components.metric(cols[0], "Fidelity (held-out)", f"{report.fidelity:.1%}", help="Share of held-out examples where the rules give the black box's answer.")
+components.metric(cols[1], "Black box accuracy", f"{report.blackbox_accuracy:.1%}")
+components.metric(cols[2], "Rules accuracy", f"{report.surrogate_accuracy:.1%}", help="The rules' answers against the true labels.")
+components.metric(cols[3], "Rules", report.n_rules)
+components.metric(cols[4], "Features used", f"{len(surrogate.used_features())} of {n_features}")
 {"high": st.success, "moderate": st.info, "low": st.warning}[trust.level](trust.text)
 if report.kind == "rulelist" and n_classes > 2:
     st.caption(f"The rule list answers \"{report.class_names[1]} or not\"; its fidelity and accuracy are measured on that yes/no question.")
@@ -99,13 +100,13 @@ truth = trained.dataset.extras.get("rule_truth")
 if truth:
     st.markdown(f"**The known answer.** This table was generated so that the label is: `{truth['text']}`. "
                 "A faithful explanation finds these features and thresholds:")
-    st.dataframe(rx.compare_with_truth(report, truth, importance), hide_index=True, key="rules_truth",
+    components.table(rx.compare_with_truth(report, truth, importance), hide_index=True, key="rules_truth",
                  column_config={"true threshold": st.column_config.NumberColumn(format="%.4g"),
                                 "rules' threshold": st.column_config.NumberColumn(format="%.4g"),
                                 "gap (SD)": st.column_config.NumberColumn(format="%.3f", help="Distance between the thresholds in standard deviations of the feature.")})
 
 # -- which features the black box relies on ---------------------------------------------------
-st.subheader("Which features the black box relies on")
+components.heading("Which features the black box relies on")
 table = importance.table()
 if trained.dataset.modality == "image":
     left, right = st.columns([3, 2])
@@ -122,7 +123,7 @@ if {"integrated_gradients", "permutation"} <= set(ranker.importances_):
     st.caption(f"Probing and perturbation agree on {len(top_ig & top_perm)} of the top {k} features (integrated gradients vs permutation).")
 
 # -- the rules -------------------------------------------------------------------------------
-st.subheader("The rules")
+components.heading("The rules")
 path = rx.decision_path(surrogate, data.X_test[example])
 selected_node = state.get_int("v_node", None)
 if selected_node is not None and not 0 <= selected_node < len(report.nodes):
@@ -153,7 +154,7 @@ if selected_node is not None:
         "true class": [data.class_names[c] for c in data.y_test[members]],
         **{data.feature_names[f]: data.X_test[members, f] for f in shown_features},
     })
-    picked = st.dataframe(node_rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rules_node_rows_{selected_node}", height=240)
+    picked = components.table(node_rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rules_node_rows_{selected_node}", height=240)
     rows = (picked or {}).get("selection", {}).get("rows", [])
     if rows:
         chosen = int(node_rows["example"].iloc[rows[0]])
@@ -163,7 +164,7 @@ if selected_node is not None:
 
 rules_table = report.rules.drop(columns=["leaf", "n_conditions"] + (["order"] if "order" in report.rules else []))
 st.markdown(f"**{report.n_rules} rules** on {len(data.y_test)} held-out examples. Click a column header to sort.")
-st.dataframe(
+components.table(
     rules_table,
     hide_index=True,
     key="rules_table",
@@ -191,7 +192,7 @@ if not trust.disagreements.empty:
         f"rule {r.rule_id} ({r.disagree} of {r.support} examples)" for r in trust.disagreements.itertuples()) + ".")
 
 # -- trade-offs ------------------------------------------------------------------------------
-st.subheader("Trade-offs: fidelity against depth and k")
+components.heading("Trade-offs: fidelity against depth and k")
 left, right = st.columns(2)
 with left:
     curve = cached.tradeoff(name, stamp, "depth", kind, method, k, depth, positive_class)
@@ -201,23 +202,23 @@ with right:
     chart(tradeoff_chart(curve.values, curve.fidelity, curve.accuracy, curve.n_rules, k, "k"), "rules_tradeoff", key="rules_k_curve")
 
 # -- one example -----------------------------------------------------------------------------
-st.subheader(f"Example {example}")
+components.heading(f"Example {example}")
 x = data.X_test[example]
 blackbox = cached.blackbox(name)
 counterfactual = rx.nearest_counterfactual(surrogate, x, data.scale, blackbox)
 bb_class = int(data.blackbox_test[example])
 bb_label = report.class_names[int(report.blackbox_test[example])]
 cols = st.columns(4)
-cols[0].metric("Black box says", data.class_names[bb_class], f"probability {data.blackbox_proba_test[example, bb_class]:.2f}", delta_color="off", delta_arrow="off")
+components.metric(cols[0], "Black box says", data.class_names[bb_class], f"probability {data.blackbox_proba_test[example, bb_class]:.2f}", delta_color="off", delta_arrow="off")
 agree = path.surrogate_class == bb_label
-cols[1].metric("Rules say", path.surrogate_class, "agree with the black box" if agree else "disagree with the black box",
+components.metric(cols[1], "Rules say", path.surrogate_class, "agree with the black box" if agree else "disagree with the black box",
                delta_color="green" if agree else "red", delta_arrow="off")
-cols[2].metric("True class", data.class_names[int(data.y_test[example])])
-cols[3].metric("Rule", f"#{int(report.rules.set_index('leaf').loc[path.leaf, 'rule_id'])}")
+components.metric(cols[2], "True class", data.class_names[int(data.y_test[example])])
+components.metric(cols[3], "Rule", f"#{int(report.rules.set_index('leaf').loc[path.leaf, 'rule_id'])}")
 st.markdown(f"**Its rule:** if {path.rule} → **{path.surrogate_class}**")
 if len(path.steps):
     steps = path.steps.assign(step=np.arange(1, len(path.steps) + 1))[["step", "feature", "value", "condition"]]
-    st.dataframe(steps, hide_index=True, key="rules_path",
+    components.table(steps, hide_index=True, key="rules_path",
                  column_config={"value": st.column_config.NumberColumn("its value", format="%.4g"), "condition": "so it goes"})
 
 left, right = st.columns([1, 1] if trained.dataset.modality == "image" else [3, 2])
@@ -237,7 +238,7 @@ with left:
         st.markdown(f"Changing {len(counterfactual.changes)} feature(s) by {counterfactual.distance:.2f} standard deviations in total moves the rules "
                     f"from {counterfactual.surrogate_before} to **{counterfactual.surrogate_after}**; {verdict}.")
         before_after = counterfactual.before_after(data.feature_names, report.top_indices).sort_values("changed", ascending=False, kind="stable")
-        st.dataframe(before_after, hide_index=True, key="rules_counterfactual",
+        components.table(before_after, hide_index=True, key="rules_counterfactual",
                      column_config={"before": st.column_config.NumberColumn(format="%.4g"), "after": st.column_config.NumberColumn(format="%.4g"),
                                     "changed": st.column_config.CheckboxColumn("changed")})
         st.caption(f"New rule: if {counterfactual.rule_after} → {counterfactual.surrogate_after}. Only the top-{k} features may change; the others keep their values.")

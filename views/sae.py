@@ -8,12 +8,13 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.explain import sae as explain
-from interp_core.figures import sae as figs
+from interp_core.families.sae import explain as explain
+from interp_core.families.sae import figures as figs
 from interp_core.figures.models import example_input
 from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import sae as adapters
+from ui import components
 from ui.components import chart, load_or_stop, show_error
 from ui.timeseries import flag as ts_flag
 
@@ -46,16 +47,16 @@ n_train = model.manifest["source"]["n_train"]
 
 st.markdown(f"**{recipe.description}**  \n{model.manifest['source']['description']}")
 cols = st.columns(6)
-cols[0].metric("Features", f"{width:,}", help="Latents of the SAE (its width).")
-cols[1].metric("L0", f"{metrics['l0']:.1f}", help="Mean number of features firing per example (held-out).")
-cols[2].metric("Explained var.", f"{metrics['explained_variance']:.3f}", help="1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2) on held-out activations.")
-cols[3].metric("Dead", f"{metrics['dead_fraction']:.1%}", help="Share of features that never fire on any of the examples.")
+components.metric(cols[0], "Features", f"{width:,}", help="Latents of the SAE (its width).")
+components.metric(cols[1], "L0", f"{metrics['l0']:.1f}", help="Mean number of features firing per example (held-out).")
+components.metric(cols[2], "Explained var.", f"{metrics['explained_variance']:.3f}", help="1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2) on held-out activations.")
+components.metric(cols[3], "Dead", f"{metrics['dead_fraction']:.1%}", help="Share of features that never fire on any of the examples.")
 if "mmcs" in metrics:
-    cols[4].metric("MMCS", f"{metrics['mmcs']:.3f}", help="Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered).")
-    cols[5].metric("MCC", f"{metrics['mcc']:.3f}", help="Mean |cosine| after matching true features to SAE features one to one.")
+    components.metric(cols[4], "MMCS", f"{metrics['mmcs']:.3f}", help="Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered).")
+    components.metric(cols[5], "MCC", f"{metrics['mcc']:.3f}", help="Mean |cosine| after matching true features to SAE features one to one.")
 elif "accuracy_sae" in metrics:  # an uploaded activations file has no model to splice into
-    cols[4].metric("Spliced acc.", f"{metrics['accuracy_sae']:.3f}", delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean", help="The model's test accuracy with the layer replaced by the SAE's reconstruction.")
-    cols[5].metric("Loss recovered", f"{metrics['loss_recovered']:.1%}", help="(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")
+    components.metric(cols[4], "Spliced acc.", f"{metrics['accuracy_sae']:.3f}", delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean", help="The model's test accuracy with the layer replaced by the SAE's reconstruction.")
+    components.metric(cols[5], "Loss recovered", f"{metrics['loss_recovered']:.1%}", help="(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")
 st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
 
 # The example passport: arriving from another page with an example of this SAE's data opens it in the
@@ -144,7 +145,7 @@ def features_view() -> None:
         st.caption(f"{len(table):,} of {width:,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + ". Click a column header to sort, a row to open the feature.")
         label_title = {"text": "Top tokens", "toy": "Matched true feature", "image": "Top class (share)"}.get(kind, "Label")
         columns = ["feature", "label", "density", "mean_activation", "max_activation"] + (["dead"] if show_dead else [])
-        event = st.dataframe(
+        event = components.table(
             table[columns], hide_index=True, height=430, on_select="rerun", selection_mode="single-row", key=f"sae_table_{name}_{search}_{show_dead}",
             column_config={
                 "feature": st.column_config.NumberColumn("Feature", format="%d"),
@@ -185,7 +186,7 @@ def show_examples(ids: np.ndarray, values: np.ndarray, column: np.ndarray, title
             lines.append(f'<div style="margin: 2px 0; line-height: 1.7;"><code>{value:6.2f}</code> &nbsp;{figs.highlight_tokens_html(tokens, acts, float(column.max()), focus)}</div>')
         st.markdown("".join(lines), unsafe_allow_html=True)
     else:
-        st.dataframe(pd.DataFrame({"example": ids, "activation": values}), hide_index=True)
+        components.table(pd.DataFrame({"example": ids, "activation": values}), hide_index=True)
 
 
 def open_example(example: int, source: str) -> None:
@@ -203,27 +204,27 @@ def feature_view() -> None:
         state.request(v_feature=int(feature))
     row = features.iloc[selected]
     passport.pin("feature", name, selected, f"{selected}" + (f" ({row['label'][:24]})" if row["label"] else ""), "views/sae.py")
-    right.subheader(f"Feature {selected}: {row['label'] or 'no label'}")
+    components.heading(f"Feature {selected}: {row['label'] or 'no label'}", where=right)
     if row["dead"]:
         st.warning("This feature never fires on any example: it is dead. Dead features are hidden from the table by default.")
         return
     view = adapters.feature_view(name, stamp, selected)
     column, intervals = view["column"], view["intervals"]
     c = st.columns(4)
-    c[0].metric("Density", f"{row['density']:.3%}", help="Share of examples it fires on.")
-    c[1].metric("Mean activation", f"{row['mean_activation']:.3f}")
-    c[2].metric("Max activation", f"{row['max_activation']:.3f}")
+    components.metric(c[0], "Density", f"{row['density']:.3%}", help="Share of examples it fires on.")
+    components.metric(c[1], "Mean activation", f"{row['mean_activation']:.3f}")
+    components.metric(c[2], "Max activation", f"{row['max_activation']:.3f}")
     match = None
     if analysis.recovery is not None:
         hits = np.flatnonzero(analysis.recovery.matched_latent == selected)
         if len(hits):
             match = int(hits[0])
-            c[3].metric("Matches true feature", f"{match}", help=f"Hungarian match, |cosine| {analysis.recovery.matched_cosine[match]:.3f}.")
+            components.metric(c[3], "Matches true feature", f"{match}", help=f"Hungarian match, |cosine| {analysis.recovery.matched_cosine[match]:.3f}.")
         else:
-            c[3].metric("Matches true feature", "none", help="No true feature was matched to this latent (a duplicate or a leftover).")
+            components.metric(c[3], "Matches true feature", "none", help="No true feature was matched to this latent (a duplicate or a leftover).")
     elif analysis.class_share is not None:
         share = analysis.class_share[selected]
-        c[3].metric("Top class", analysis.label_names[int(share.argmax())], help=f"{share.max():.0%} of its total activation.")
+        components.metric(c[3], "Top class", analysis.label_names[int(share.argmax())], help=f"{share.max():.0%} of its total activation.")
 
     st.markdown("#### Top-activating examples")
     show_examples(view["top_ids"], view["top_values"], column, f"Top {len(view['top_ids'])} examples of feature {selected}", f"sae_top_{name}_{selected}", match)
@@ -280,7 +281,7 @@ def example_view() -> None:
     picked = st.number_input(f"Example (0-{n_examples - 1}; {n_train:,} and up are test examples)", min_value=0, max_value=n_examples - 1, value=current, step=1, key=f"sae_example_picker_{current}")
     if int(picked) != current:
         state.request(v_example=int(picked))
-    st.subheader(example_caption(current).capitalize())
+    components.heading(example_caption(current).capitalize())
     indices, values = analysis.codes.row(current)
     frame = explain.contributions_from_codes(indices, values, W_dec)
     left, right = st.columns([1, 2])
@@ -311,7 +312,7 @@ def example_view() -> None:
     with right:
         contributions_chart(frame, f"Features firing on example {current}", f"sae_contrib_{name}_{current}")
     if not frame.empty:
-        st.dataframe(frame.assign(label=[labels[int(f)] for f in frame["feature"]]), hide_index=True,
+        components.table(frame.assign(label=[labels[int(f)] for f in frame["feature"]]), hide_index=True,
                      column_config={"share": st.column_config.NumberColumn("share of reconstruction", format="%.3f")})
 
 
@@ -378,7 +379,7 @@ def quality_view() -> None:
             rows.append((label, metrics[key]))
     left, right = st.columns(2)
     with left:
-        st.dataframe(pd.DataFrame(rows, columns=["metric", "value"]), hide_index=True, column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        components.table(pd.DataFrame(rows, columns=["metric", "value"]), hide_index=True, column_config={"value": st.column_config.NumberColumn(format="%.4f")})
         st.caption(f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {model.dataset.n_features and len(model.dataset.y_test):,} test examples; see docs/sae.md for the definitions.")
     with right:
         if "accuracy_sae" in metrics:

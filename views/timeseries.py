@@ -5,11 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.explain import timeseries as tsx
-from interp_core.figures.timeseries import auprc_bars, class_profile, explanation_map, faithfulness_curves, series_attribution
+from interp_core.families.timeseries import explain as tsx
+from interp_core.families.timeseries.figures import auprc_bars, class_profile, explanation_map, faithfulness_curves, series_attribution
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
+from ui import components
 from ui.components import chart, load_or_stop, show_error
 
 sidebar.render("timeseries")
@@ -49,21 +50,21 @@ published_auprc = tsx.TIMEX_PUBLISHED.get(dataset.name)
 # -- headline numbers -----------------------------------------------------------------------------
 st.caption(f"{recipe.description} {dataset.description}")
 cols = st.columns(4)
-cols[0].metric("Test accuracy", f"{model.metrics['test_accuracy']:.3f}")
+components.metric(cols[0], "Test accuracy", f"{model.metrics['test_accuracy']:.3f}")
 if published_acc:
-    cols[1].metric("Published FCN / ResNet", f"{published_acc[0]:.3f} / {published_acc[1]:.3f}", help="UCR/UEA test accuracy reported by dl-4-tsc (Ismail Fawaz et al. 2019).")
+    components.metric(cols[1], "Published FCN / ResNet", f"{published_acc[0]:.3f} / {published_acc[1]:.3f}", help="UCR/UEA test accuracy reported by dl-4-tsc (Ismail Fawaz et al. 2019).")
 else:
-    cols[1].metric("Channels x steps", f"{dataset.input_shape[0]} x {dataset.input_shape[1]}")
+    components.metric(cols[1], "Channels x steps", f"{dataset.input_shape[0]} x {dataset.input_shape[1]}")
 scored = table[table["method"] != tsx.RANDOM]
 if has_truth:
     best = scored.loc[scored["auprc"].idxmax()]
-    cols[2].metric("Best AUPRC", f"{best['auprc']:.3f}", help=f"{best['label']}; random attribution scores {table.set_index('method').loc[tsx.RANDOM, 'auprc']:.3f}.")
+    components.metric(cols[2], "Best AUPRC", f"{best['auprc']:.3f}", help=f"{best['label']}; random attribution scores {table.set_index('method').loc[tsx.RANDOM, 'auprc']:.3f}.")
     if published_auprc:
-        cols[3].metric("TimeX published (IG / TimeX)", f"{published_auprc['integrated_gradients']:.3f} / {published_auprc['timex']:.3f}", help="AUPRC from the TimeX paper on its own version of this set (5000/1000 series, a transformer).")
+        components.metric(cols[3], "TimeX published (IG / TimeX)", f"{published_auprc['integrated_gradients']:.3f} / {published_auprc['timex']:.3f}", help="AUPRC from the TimeX paper on its own version of this set (5000/1000 series, a transformer).")
 else:
     best = scored.loc[scored["deletion_auc"].idxmin()]
-    cols[2].metric("Lowest deletion area", f"{best['deletion_auc']:.3f}", delta=best["label"], delta_color="off", delta_arrow="off", help="The most faithful method without ground truth: deleting the steps it points at first lowers the class probability fastest.")
-    cols[3].metric("Series scored", f"{len(report.example_index)}")
+    components.metric(cols[2], "Lowest deletion area", f"{best['deletion_auc']:.3f}", delta=best["label"], delta_color="off", delta_arrow="off", help="The most faithful method without ground truth: deleting the steps it points at first lowers the class probability fastest.")
+    components.metric(cols[3], "Series scored", f"{len(report.example_index)}")
 
 # -- one series, explained by several methods -----------------------------------------------------
 example = state.get_int("example", 0) or 0
@@ -71,7 +72,7 @@ x = dataset.X_test[example]
 true_class = int(dataset.y_test[example])
 probabilities = cache.test_probabilities(name, stamp)[example]
 predicted = int(probabilities.argmax())
-st.subheader(f"Series {example}: true class {dataset.class_names[true_class]}, predicted {dataset.class_names[predicted]} ({probabilities[predicted]:.2f})")
+components.heading(f"Series {example}: true class {dataset.class_names[true_class]}, predicted {dataset.class_names[predicted]} ({probabilities[predicted]:.2f})")
 all_methods = list(tsx.METHODS)
 left, mid, right = st.columns([3, 1.3, 1.5], vertical_alignment="bottom")
 chosen = ts.method_list("v_methods", all_methods, ["integrated_gradients", "occlusion"])
@@ -111,7 +112,7 @@ else:
         row.update({k: explained[key].get(k) for k in ("auprc", "aup", "aur") if k in explained[key]})
         row.update(deletion_area=explained[key]["deletion_auc"], insertion_area=explained[key]["insertion_auc"])
         rows.append(row)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+    components.table(pd.DataFrame(rows), hide_index=True, column_config={
         "method": "Method", "auprc": st.column_config.NumberColumn("AUPRC (this series)", format="%.3f"),
         "aup": st.column_config.NumberColumn("AUP", format="%.3f"), "aur": st.column_config.NumberColumn("AUR", format="%.3f"),
         "deletion_area": st.column_config.NumberColumn("Deletion area (lower is better)", format="%.3f"),
@@ -121,7 +122,7 @@ else:
         st.caption("This series belongs to the class without a decisive pattern: it has no ground truth, so it gets no AUPRC.")
 
 # -- how the methods compare over many series ---------------------------------------------------
-st.subheader("How the methods compare")
+components.heading("How the methods compare")
 st.caption(
     f"Every method on {len(report.example_index)} test series, each explained toward its true class (as TimeX scores). "
     + ("AUPRC, AUP and AUR: agreement with the ground-truth mask after min-max scaling each map (1 is perfect). " if has_truth else "")
@@ -129,7 +130,7 @@ st.caption(
     + f"{'a GPU' if report.device == 'cuda' else 'the CPU'} when the model was stored."
 )
 view = table.drop(columns=["method"]).rename(columns={"label": "method"})
-st.dataframe(view, hide_index=True, column_config={
+components.table(view, hide_index=True, column_config={
     "method": "Method",
     "auprc": st.column_config.NumberColumn("AUPRC", format="%.3f"),
     "aup": st.column_config.NumberColumn("AUP", format="%.3f"),
@@ -148,7 +149,7 @@ with right:
     chart(faithfulness_curves(report.fractions, curves), "faithfulness_curves", key="ts_curves")
 
 # -- class-average profile and explanation map ---------------------------------------------------
-st.subheader("Where each method looks, and which series it explains alike")
+components.heading("Where each method looks, and which series it explains alike")
 stored_methods = report.methods
 left, right = st.columns(2)
 with left:
@@ -177,14 +178,14 @@ with right:
             state.request(example=chosen_index)
 
 # -- accuracy beside published results -----------------------------------------------------------
-st.subheader("Accuracy beside published results")
+components.heading("Accuracy beside published results")
 catalog = cache.catalog()
 rows = []
 for r in recipes.list_recipes("timeseries"):
     status_row = recipes.recipe_status(r, catalog)
     fcn, resnet = tsx.UCR_PUBLISHED.get(r.dataset, (None, None))
     rows.append({"recipe": r.name, "dataset": r.dataset, "model": r.arch, "test_accuracy": status_row["test_accuracy"], "published_fcn": fcn, "published_resnet": resnet, "status": status_row["status"]})
-st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+components.table(pd.DataFrame(rows), hide_index=True, column_config={
     "recipe": "Recipe", "dataset": "Dataset", "model": "Architecture", "status": "Status",
     "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
     "published_fcn": st.column_config.NumberColumn("Published FCN", format="%.3f"),
