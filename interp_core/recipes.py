@@ -18,6 +18,7 @@ from torch import nn
 from interp_core.checks import is_number
 from interp_core.data import Dataset, load_dataset
 from interp_core.device import device_name, resolve_device
+from interp_core.family import family_folders, family_title
 from interp_core.errors import ArtifactCorrupted, ArtifactMissing, RecipeError, StoreError
 from interp_core.manifest import Manifest, model_manifest, validate
 from interp_core.models import build_model, check_model_config, count_parameters, load_state
@@ -25,17 +26,6 @@ from interp_core.models.configs import ModelConfigError, check_config
 from interp_core.projection import pca_2d, projection_file, umap_2d
 from interp_core.store import Artifact, Catalog, Store, config_hash
 from interp_core.training import FitResult, ProgressCallback, TrainConfig, batched, fit, predict_logits
-
-FAMILIES = {
-    "classifier": "Classifier",
-    "prototypes": "Prototypes",
-    "sae": "SAE features",
-    "concepts": "Concepts",
-    "timeseries": "Time series",
-    "rules": "Rules",
-    "mechanisms": "Mechanisms",
-}
-
 
 @dataclass(frozen=True)
 class Recipe:
@@ -63,6 +53,12 @@ class Recipe:
 _RECIPES: dict[str, Recipe] = {}
 
 
+def default_recipe(dataset) -> Recipe:
+    """The default model for a user's dataset: an MLP for tables and images, an FCN for series (``train --data``, Home's upload)."""
+    arch, family = ("fcn", "timeseries") if dataset.modality == "series" else ("mlp", "classifier")
+    return Recipe(f"user-{dataset.name}-{arch}", family, dataset.name, arch, {}, {"epochs": 100, "patience": 20}, f"Default {arch} on {dataset.source}")
+
+
 def model_config_builds(manifest: Manifest) -> list[tuple[str, object, dict]]:
     """What most loaders build from a manifest: its ``arch`` from its ``model_config``."""
     return [("model_config", manifest.arch, manifest.model_config)]
@@ -88,13 +84,13 @@ def register_trainer(name: str, trainer: Trainer) -> None:
 
 
 def _families() -> None:
-    from interp_core.families import load_all
+    from interp_core.family import load_families
 
-    load_all()
+    load_families()
 
 
 def register(recipe: Recipe) -> Recipe:
-    if recipe.family not in FAMILIES:
+    if recipe.family != "classifier" and recipe.family not in family_folders():
         raise ValueError(f"unknown family {recipe.family!r}")
     _RECIPES[recipe.name] = recipe
     return recipe
@@ -327,7 +323,7 @@ def recipe_status(recipe: Recipe, catalog: Catalog) -> dict:
     """One model-hub row: where the model stands and its headline numbers; never raises on bad artifacts."""
     row = {
         "recipe": recipe.name,
-        "family": FAMILIES[recipe.family],
+        "family": family_title(recipe.family),
         "dataset": recipe.dataset,
         "status": "not trained",
         "test_accuracy": None,

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from interp_core.data.dataset import Dataset
+from interp_core.data.registry import register_dataset_source
 from interp_core.errors import StoreError
 from interp_core.store import Artifact, Catalog, Store, check_name
 
@@ -162,6 +163,9 @@ def current_dataset(name: str) -> Dataset | None:
         return None
     dataset = session.dataset(name)
     return copy.deepcopy(dataset) if dataset is not None else None
+
+
+register_dataset_source(current_dataset)
 
 
 def cleanup(store_root: str | Path, max_age_s: float = MAX_AGE_S) -> int:

@@ -600,6 +600,11 @@ class Store:
         return json.loads(self.read_bytes(artifact, file))
 
 
+def catalog_at(root: str | Path | None = None) -> "Catalog":
+    """The user's store at ``root`` (default: default_root()) in front of the shipped one: what ``--store`` names."""
+    return Catalog(Store(root) if root else Store())
+
+
 class Catalog:
     """The user's store in front of the read-only shipped demo store.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
-from pathlib import Path
 
 
 from interp_core import recipes
@@ -18,33 +17,32 @@ from interp_core.data import Dataset, load_dataset, load_user_file, safe_name
 from interp_core.manifest import model_manifest
 from interp_core.data.userfiles import npz_ndim
 from interp_core.errors import DataError, InterpError
+from interp_core.family import Uploads, find_family
 from interp_core.modelfiles import LoadedModel
 from interp_core.projection import pca_2d, projection_file
 from interp_core.sessions import DATASET_PREFIX, Session
 from interp_core.training import batched
 
-PAGE_NAMES = {None: "Home", "classifier": "Home", "rules": "Rules", "prototypes": "Prototypes", "timeseries": "Time series", "concepts": "Concepts", "sae": "SAE features", "mechanisms": "Mechanisms"}
+# Home (family None or "classifier") trains the plain classifiers; a family's page says the rest in its spec.
+HOME = Uploads(
+    accepts="a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features), images (n, channels, h, w) or series (n, time) / (n, channels, time).",
+    model_label="classifier (MLP for tables and images, FCN for series)",
+)
 
-# Families whose page cannot work on an uploaded file, and why (one sentence each).
-CANNOT = {
-    "mechanisms": "Mechanisms takes apart networks trained on every pair of a group's elements (Z_n, S_n) and checks the explanation against brute force over that whole table; "
-                  "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series, Concepts or SAE features instead.",
-}
 
-ACCEPTS = {
-    None: "a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features), images (n, channels, h, w) or series (n, time) / (n, channels, time).",
-    "rules": "a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features) or images (n, h, w) / (n, channels, h, w).",
-    "prototypes": "a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features) or images (n, h, w) / (n, channels, h, w).",
-    "timeseries": "an NPZ with X, series (n, time) or (n, channels, time), and y; an optional mask (the shape of X) marks the truly relevant steps and adds ground-truth scores.",
-    "concepts": "an NPZ with X (a table or images), y, concepts (n, k) of 0/1 labels and optional concept_names.",
-    "sae": "an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
-}
+def page_name(family: str | None) -> str:
+    """The page a family's uploads go to, as the user reads it ("Home", "Time series", ...)."""
+    spec = find_family(family)
+    return spec.title if spec is not None else "Home"
 
-# How a 3-D X (n, a, b) is read on each page: grey images or multichannel series.
-MODALITY_3D = {None: None, "rules": "image", "prototypes": "image", "concepts": "image", "timeseries": "series"}
 
-MODEL_LABEL = {None: "classifier (MLP for tables and images, FCN for series)", "rules": "black box (group-lasso MLP)", "prototypes": "prototype network",
-               "timeseries": "time-series classifier (FCN)", "concepts": "classifier and concept bottleneck model", "sae": "sparse autoencoder (TopK)"}
+def uploads_of(family: str | None) -> Uploads:
+    """What ``family``'s page does with uploads (Home's plain classifiers for None or "classifier")."""
+    spec = find_family(family)
+    if spec is None:
+        return HOME
+    return spec.uploads or Uploads(cannot=f"The {spec.title} page does not take uploaded files.")
+
 
 # Bundled datasets an uploaded classifier may have been trained on (checked by input shape and classes).
 MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
@@ -52,15 +50,12 @@ MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
 
 def read_upload(data: bytes, filename: str, family: str | None, target: str | None = None) -> Dataset:
     """A user's CSV/NPZ bytes as a Dataset for ``family``'s page, named ``upload-<safe name>``."""
-    if family == "sae":
-        from interp_core.families.sae.data import load_acts_file
-        from interp_core.families.sae import acts_dataset
-
-        acts, true_features = load_acts_file(data, filename=filename)
-        dataset = acts_dataset(acts, true_features, Path(filename).name)
+    uploads = uploads_of(family)
+    if uploads.read is not None:
+        dataset = uploads.read(data, filename)
         dataset.name = DATASET_PREFIX + safe_name(filename)
         return dataset
-    modality = MODALITY_3D.get(family)
+    modality = uploads.modality_3d
     ndim = npz_ndim(data) if filename.lower().endswith(".npz") else None
     if not (ndim == 3 or (ndim == 2 and modality == "series")):
         modality = None  # a 2-D X is a table (a series only on Time series), 4-D is images anyway
@@ -71,51 +66,15 @@ def read_upload(data: bytes, filename: str, family: str | None, target: str | No
 
 def default_recipes(family: str | None, dataset: Dataset) -> list[tuple[recipes.Recipe, str | None]]:
     """The family's default model(s) for ``dataset`` as (recipe, counterpart) pairs; DataError if it does not fit."""
-    from interp_core.families import load_all
-
-    load_all()
-    where = PAGE_NAMES.get(family, family)
-    if family in CANNOT:
-        raise DataError(CANNOT[family])
-    if family is None or family == "classifier":
-        from interp_core.cli import user_recipe
-
-        recipe = user_recipe(dataset)
-        if recipe.family == "timeseries":  # score every attribution method at train time, as the page's own recipes do
-            recipe = dataclasses.replace(recipe, trainer="timeseries")
-        return [(recipe, None)]
-    if family == "rules":
-        from interp_core.families.rules import user_recipe
-
-        if dataset.modality not in ("tabular", "image"):
-            raise DataError(f"{where} explains tables and images; this file holds {dataset.modality} data (try Time series or Prototypes).")
-        return [(user_recipe(dataset), None)]
-    if family == "prototypes":
-        from interp_core.families.prototypes import user_recipe
-
-        return [(user_recipe(dataset), None)]
-    if family == "timeseries":
-        from interp_core.families.timeseries import user_recipe
-
-        if dataset.modality != "series":
-            raise DataError(f"{where} needs series, X shaped (n, time) or (n, channels, time) in an NPZ; this file holds {dataset.modality} data.")
-        return [(dataclasses.replace(user_recipe(dataset), trainer="timeseries"), None)]
-    if family == "concepts":
-        from interp_core.families.concepts.explain import check_binary_concepts
-        from interp_core.families.concepts import user_recipes
-
-        if dataset.modality not in ("tabular", "image"):
-            raise DataError(f"{where} needs a table or images with concept labels; this file holds {dataset.modality} data.")
-        check_binary_concepts(dataset.concepts_train, "This file")
-        classifier, cbm = user_recipes(dataset)
-        return [(classifier, cbm.name), (cbm, classifier.name)]
-    if family == "sae":
-        from interp_core.families.sae import user_recipe
-
-        if dataset.modality != "activations":
-            raise DataError(f"{where} needs an NPZ with acts (n, d); this file holds {dataset.modality} data.")
-        return [(user_recipe(dataset), None)]
-    raise DataError(f"The {where} page does not take uploaded files.")
+    uploads = uploads_of(family)
+    if uploads.cannot:
+        raise DataError(uploads.cannot)
+    if uploads.defaults is not None:
+        return uploads.defaults(dataset)
+    recipe = recipes.default_recipe(dataset)
+    if recipe.family == "timeseries":  # score every attribution method at train time, as the page's own recipes do
+        recipe = dataclasses.replace(recipe, trainer="timeseries")
+    return [(recipe, None)]
 
 
 def train_defaults(session: Session, family: str | None, dataset: Dataset, *, seed: int = 0, progress=None, on_stage=None, on_recipe=None) -> list[recipes.TrainedModel]:
@@ -203,4 +162,4 @@ def save_uploaded_model(session: Session, loaded: LoadedModel, filename: str, da
     return recipe
 
 
-__all__ = ["ACCEPTS", "CANNOT", "MODEL_LABEL", "default_recipes", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults"]
+__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults"]

@@ -20,8 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from interp_core import recipes  # noqa: E402
-from interp_core.explain.concepts import concept_sensitivity  # noqa: E402
-from interp_core.models.concepts import tcav_layers  # noqa: E402
+from interp_core.families.concepts.explain import concept_sensitivity  # noqa: E402
+from interp_core.families.concepts.models import tcav_layers  # noqa: E402
 from interp_core.store import SHIPPED_ROOT, Catalog, Store  # noqa: E402
 
 

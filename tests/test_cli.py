@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from interp_core import cli
+from interp_core import family as family_registry
 from interp_core.recipes import list_recipes
 from interp_core.store import Store
 from tests.artifacts import setting, tampered
@@ -160,7 +162,8 @@ def test_train_unknown_device(tmp_path, capsys):
 
 @pytest.mark.parametrize("kind", ["sae", "rules"])
 def test_explain_not_built_yet(tmp_path, capsys, kind, monkeypatch):
-    monkeypatch.delitem(cli.EXPLAINERS, kind, raising=False)
+    spec = family_registry.get_family(kind)
+    monkeypatch.setitem(family_registry._FAMILIES, kind, dataclasses.replace(spec, explain=None))
     assert cli.main(["explain", kind, "--json", "--store", str(tmp_path / "s")]) == 2
     out = capsys.readouterr()
     assert_one_error_line(out.err, f"'explain {kind}' is not available yet")
@@ -175,7 +178,8 @@ def test_explain_unknown_kind_is_an_argparse_error(capsys):
 
 
 def test_explain_dispatches_to_a_registered_explainer(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(cli.EXPLAINERS, "rules", lambda args: {"fidelity": 0.9, "recipe": args.recipe})
+    spec = family_registry.get_family("rules")
+    monkeypatch.setitem(family_registry._FAMILIES, "rules", dataclasses.replace(spec, explain=lambda args: {"fidelity": 0.9, "recipe": args.recipe}))
     assert cli.main(["explain", "rules", "wine-mlp", "--json", "--store", str(tmp_path / "s")]) == 0
     assert last_json(capsys.readouterr().out) == {"fidelity": 0.9, "recipe": "wine-mlp"}
 
@@ -221,3 +225,16 @@ def test_ship_writes_plain_verified_folders(tmp_path, capsys):
     assert folder.is_dir() and not folder.is_symlink()
     artifact = Store(target, readonly=True).open("wine-mlp")
     assert artifact.path == folder and artifact.metrics["test_accuracy"] == result["shipped"]["wine-mlp"]
+
+
+@pytest.mark.parametrize("alias, name", [("attributions", "timeseries"), ("groups", "mechanisms")])
+def test_older_explain_and_bench_names_stay_aliases(alias, name, tmp_path, capsys, monkeypatch):
+    """The CLI is a contract: 'explain attributions' and 'explain groups' reach the renamed families."""
+    spec = family_registry.get_family(name)
+    assert alias in spec.aliases and family_registry.get_family(alias) is spec
+    monkeypatch.setitem(family_registry._FAMILIES, name, dataclasses.replace(spec, explain=lambda args: {"family": name, "kind": args.kind}))
+    assert cli.main(["explain", alias, "--json", "--store", str(tmp_path / "s")]) == 0
+    assert last_json(capsys.readouterr().out) == {"family": name, "kind": alias}
+    from interp_core.cli.commands import bench_targets
+
+    assert bench_targets()[alias] is spec.benches[name]

@@ -9,7 +9,8 @@ import torch
 import interp_core.projection as projection_module
 from interp_core.errors import ArtifactMissing, RecipeError
 from interp_core.projection import cached_projection, pca_2d, projection_file, stored_projection
-from interp_core.recipes import FAMILIES, Recipe, check_artifact, evaluate, get_recipe, list_recipes, load, recipe_status, train, train_or_load
+from interp_core.family import family_title
+from interp_core.recipes import Recipe, check_artifact, evaluate, get_recipe, list_recipes, load, recipe_status, train, train_or_load
 from interp_core.store import Catalog, Store
 
 REGISTERED = {"digits-mlp", "breast-cancer-mlp", "wine-mlp", "gunpoint-cnn", "basicmotions-cnn"}
@@ -35,7 +36,7 @@ def test_list_recipes_has_the_registered_ones():
     recipes = {r.name: r for r in list_recipes()}
     assert REGISTERED <= set(recipes)
     for recipe in recipes.values():
-        assert recipe.family in FAMILIES
+        assert family_title(recipe.family) != recipe.family or recipe.family == "classifier"
     assert {r.name for r in list_recipes("timeseries")} >= {"gunpoint-cnn", "basicmotions-cnn"}
     assert all(r.family == "classifier" for r in list_recipes("classifier"))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from interp_core.family import families
+
 # Not "pages/": a folder of that name next to app.py makes Streamlit's legacy page discovery serve
 # a fresh server's first deep link (/rules?...) without running app.py, losing the URL state.
 PAGES_DIR = Path(__file__).resolve().parent.parent / "views"
@@ -24,14 +26,14 @@ class FamilyPage:
         return f"views/{self.family}.py" if (PAGES_DIR / f"{self.family}.py").is_file() else None
 
 
-FAMILY_PAGES = [
-    FamilyPage("prototypes", "Prototypes", ":material/photo_library:", "A network that decides by similarity to learned cases: \"this looks like that\", with uncertainty.", "prototypes"),
-    FamilyPage("sae", "SAE features", ":material/scatter_plot:", "A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.", "sae"),
-    FamilyPage("concepts", "Concepts", ":material/lightbulb:", "TCAV scores with significance tests, and a concept-bottleneck model you can steer by hand.", "concepts"),
-    FamilyPage("timeseries", "Time series", ":material/show_chart:", "Which part of a signal drove a classification: attributions scored against ground truth.", "time-series"),
-    FamilyPage("rules", "Rules", ":material/account_tree:", "A black box explained by surrogate decision rules, with fidelity, paths and counterfactuals.", "rules"),
-    FamilyPage("mechanisms", "Mechanisms", ":material/hub:", "Reverse-engineer networks trained on group operations, and check the explanation against brute force.", "mechanisms"),
-]
+def _family_pages() -> list[FamilyPage]:
+    """One card per registered family (interp_core.family), in the order Home shows them."""
+    order = ["prototypes", "sae", "concepts", "timeseries", "rules", "mechanisms"]
+    specs = sorted(families().values(), key=lambda f: order.index(f.name) if f.name in order else len(order))
+    return [FamilyPage(f.name, f.title, f.icon, f.pitch, f.path) for f in specs]
+
+
+FAMILY_PAGES = _family_pages()
 
 
 def built_pages() -> list[FamilyPage]:

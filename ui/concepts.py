@@ -12,9 +12,9 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from interp_core.explain import concepts as explain
+from interp_core.families.concepts import explain as explain
 from interp_core.families import concepts as family
-from interp_core.models.concepts import tcav_layers
+from interp_core.families.concepts.models import tcav_layers
 from ui import cache
 
 _USER_CONCEPTS = "_concept_results"

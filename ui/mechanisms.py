@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from interp_core.data.groups import Group, get_group
-from interp_core.explain import groups as explain
-from interp_core.models.mechanisms import NetworkParts
+from interp_core.families.mechanisms.data import Group, get_group
+from interp_core.families.mechanisms import explain as explain
+from interp_core.families.mechanisms.models import NetworkParts
 from interp_core.recipes import TrainedModel
 from ui import cache
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from interp_core.explain.prototypes import PrototypeReport, PushResult, analyse, push_prototypes, pushed_copy, scaled_inputs
+from interp_core.families.prototypes.explain import PrototypeReport, PushResult, analyse, push_prototypes, pushed_copy, scaled_inputs
 from interp_core.families.prototypes import LATENT_MAP, PUSH_FILE, latent_points
 from interp_core.projection import pca_2d, projection_file
 from ui import cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.explain import rules as rx
+from interp_core.families.rules import explain as rx
 from ui import cache
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.data import sae as sources
-from interp_core.explain import sae as explain
+from interp_core.families.sae import data as sources
+from interp_core.families.sae import explain as explain
 from ui import cache
 
 

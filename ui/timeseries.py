@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from interp_core.explain import timeseries as tsx
+from interp_core.families.timeseries import explain as tsx
 from ui import cache
 
 

@@ -10,17 +10,18 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
-from interp_core.errors import InterpError, RecipeError, StoreError
+from interp_core.cli.commands import cmd_bench, cmd_explain, cmd_load_model, cmd_recipes, cmd_ship, cmd_train
+from interp_core.cli.report import cmd_report
+from interp_core.errors import InterpError, StoreError
+from interp_core.family import families
 
-# KIND -> function(args) -> dict of metrics. Each family page registers its kind here.
-EXPLAINERS: dict[str, Callable[[argparse.Namespace], dict]] = {}
-# bench TARGET -> function(args) -> dict of figures; families add theirs (e.g. "sae", "attributions").
-BENCHES: dict[str, Callable[[argparse.Namespace], dict]] = {}
-EXPLAIN_KINDS = ("prototypes", "sae", "concepts", "attributions", "rules", "groups")
+
+def explain_kinds() -> list[str]:
+    """Every family by name and by its older names (``attributions``, ``groups``); one without a handler says so."""
+    return [kind for family in families().values() for kind in (family.name, *family.aliases)]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("explain", help="compute a family's explanations and their faithfulness metrics")
-    p.add_argument("kind", choices=EXPLAIN_KINDS, help="which family")
+    p.add_argument("kind", choices=explain_kinds(), help="which family (attributions = timeseries, groups = mechanisms)")
     p.add_argument("recipe", nargs="?", help="recipe name; omit with --data")
     p.add_argument("--k", type=int, default=None, help="rules: how many top-ranked features the surrogate may use")
     p.add_argument("--depth", type=int, default=None, help="rules: the surrogate tree's maximum depth")
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
     p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run (or a family's TARGET)")
-    p.add_argument("target", nargs="?", default=None, help="a family benchmark (e.g. sae, attributions); default: the app and engine")
+    p.add_argument("target", nargs="?", default=None, help="a family benchmark (e.g. sae, timeseries); default: the app and engine")
     p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run)")
     p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
     _common(p)
@@ -128,175 +129,6 @@ def _check_store_path(args) -> None:
     if existing is not None and not existing.is_dir():
         where = "is a file" if existing == path else f"is inside '{existing}', which is a file"
         raise StoreError(f"{source} '{given}' {where}; expected a folder for the artifacts (created if missing).")
-
-
-def _catalog(args):
-    from interp_core.store import Catalog, Store
-
-    return Catalog(Store(args.store) if args.store else Store())
-
-
-def _progress_bar(desc: str):
-    """A tqdm bar on stderr fed by the fit loop's ProgressEvents."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=1, desc=desc, unit="step", file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
-
-    def update(event) -> None:
-        if bar.total != event.total:
-            bar.total = event.total
-        postfix = {"loss": f"{event.loss:.4f}", "epoch": event.epoch}
-        if event.metric is not None:
-            postfix["val"] = f"{event.metric:.3f}"
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(event.step - bar.n)  # tqdm throttles redraws to mininterval
-
-    return bar, update
-
-
-def _stage_printer(bar):
-    def show(text: str) -> None:
-        bar.write(f"{text}...", file=sys.stderr)
-
-    return show
-
-
-def cmd_recipes(args) -> dict:
-    from interp_core import recipes
-
-    catalog = _catalog(args)
-    rows = [recipes.recipe_status(r, catalog) for r in recipes.list_recipes(args.family)]
-    if not args.json:
-        header = f"{'recipe':<24} {'family':<14} {'dataset':<15} {'status':<20} {'test acc':>8}"
-        print(header)
-        print("-" * len(header))
-        for row in rows:
-            acc = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.3f}"
-            print(f"{row['recipe']:<24} {row['family']:<14} {row['dataset']:<15} {row['status']:<20} {acc:>8}")
-        for row in rows:  # a corrupted artifact's sentence, so one bad manifest never hides the others
-            if row["message"]:
-                print(f"{row['recipe']}: {row['message']}")
-    return {"recipes": rows}
-
-
-def _user_recipe(args):
-    """The family's default architecture for a user file: MLP for tables and images, FCN for series."""
-    from interp_core.data import load_user_file
-
-    dataset = load_user_file(args.data, target=args.target)
-    return user_recipe(dataset), dataset
-
-
-def user_recipe(dataset):
-    """The default model for a user's dataset (also what the app trains on an upload from Home)."""
-    from interp_core.recipes import Recipe
-
-    arch, family = ("fcn", "timeseries") if dataset.modality == "series" else ("mlp", "classifier")
-    return Recipe(f"user-{dataset.name}-{arch}", family, dataset.name, arch, {}, {"epochs": 100, "patience": 20}, f"Default {arch} on {dataset.source}")
-
-
-def cmd_train(args) -> dict:
-    from interp_core import recipes
-    from interp_core.store import Store
-
-    if args.recipe and args.data:
-        raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
-    if args.recipe:
-        recipe, dataset = recipes.get_recipe(args.recipe), None
-    elif args.data:
-        recipe, dataset = _user_recipe(args)
-    else:
-        raise RecipeError("train needs a RECIPE (see: python -m interp_core recipes) or --data FILE.")
-    from interp_core.device import resolve_device
-
-    resolve_device(args.device)  # a bad --device fails before any progress bar is drawn
-    store = Store(args.store) if args.store else Store()
-    bar, update = _progress_bar(f"train {recipe.name}")
-    start = time.perf_counter()
-    try:
-        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs, progress=update, umap=not args.no_umap, on_stage=_stage_printer(bar))
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start
-    metrics = trained.metrics
-    if not args.json:
-        print(f"{recipe.name}: test accuracy {metrics['test_accuracy']:.4f} on {trained.manifest['device_name']} in {seconds:.1f} s")
-        print(f"saved to {trained.artifact.location}")
-    return {
-        "recipe": recipe.name,
-        "test_accuracy": metrics["test_accuracy"],
-        "train_accuracy": metrics["train_accuracy"],
-        "device": trained.device.type,
-        "device_name": trained.manifest["device_name"],
-        "seconds": round(seconds, 3),
-        "epochs_run": metrics["epochs_run"],
-        "artifact": str(trained.artifact.location),
-    }
-
-
-def cmd_explain(args) -> dict:
-    from interp_core.families import load_all
-
-    load_all()
-    if args.kind not in EXPLAINERS:
-        raise RecipeError(f"'explain {args.kind}' is not available yet: its page has not been built; available now: {', '.join(sorted(EXPLAINERS)) or 'none'}.")
-    return EXPLAINERS[args.kind](args)
-
-
-def cmd_load_model(args) -> dict:
-    from interp_core.modelfiles import load_model_file
-
-    summary = load_model_file(args.file, args.config).summary
-    if not args.json:
-        print(f"{summary.file}: {summary.format}, {summary.architecture}")
-        print(f"  parameters {summary.n_parameters:,} in {summary.tensors} tensors; input shape {summary.input_shape}; outputs {summary.n_outputs}")
-        for note in summary.notes:
-            print(f"  note: {note}")
-    return summary.to_dict()
-
-
-def cmd_bench(args) -> dict:
-    from interp_core import bench
-    from interp_core.families import load_all
-
-    if args.target is None:
-        return bench.run(args)
-    load_all()
-    if args.target not in BENCHES:
-        raise RecipeError(f"Unknown benchmark '{args.target}'; available: {', '.join(sorted(BENCHES)) or 'none yet'} (or no target for the app and engine).")
-    return BENCHES[args.target](args)
-
-
-def cmd_report(args) -> dict:
-    from interp_core.reporters import cli_report
-
-    return cli_report(args)
-
-
-def cmd_ship(args) -> dict:
-    import tempfile
-    from pathlib import Path
-
-    from interp_core import recipes
-    from interp_core.store import SHIPPED_ROOT, Store
-
-    # Train into a scratch store (versioned folders, locks) and ship plain folders: the shipped layout.
-    target = Path(args.store or SHIPPED_ROOT)
-    target.mkdir(parents=True, exist_ok=True)
-    rows = {}
-    chosen = [recipes.get_recipe(n) for n in args.recipes] if args.recipes else recipes.list_recipes(args.family)
-    with tempfile.TemporaryDirectory(prefix="interp-ship-") as scratch:
-        store = Store(scratch)
-        for recipe in chosen:
-            bar, update = _progress_bar(f"ship {recipe.name}")
-            try:
-                trained = recipes.train(recipe, store=store, device="cpu", seed=args.seed, progress=update)
-            finally:
-                bar.close()
-            store.export_plain(recipe.name, target)
-            rows[recipe.name] = trained.metrics["test_accuracy"]
-            print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
-    return {"shipped": rows, "store": str(target)}
 
 
 COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship}

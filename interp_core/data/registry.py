@@ -20,6 +20,17 @@ _DATASETS: dict[str, tuple[Callable[[], Dataset], str]] = {
 }
 
 
+# Lookups tried before the named datasets: the browser session's uploads (interp_core.sessions adds
+# its lookup when imported, so this module does not import it).
+_SOURCES: list[Callable[[str], Dataset | None]] = []
+
+
+def register_dataset_source(lookup: Callable[[str], Dataset | None]) -> None:
+    """Add a lookup ``name -> Dataset or None`` that ``load_dataset`` tries first (once per function)."""
+    if lookup not in _SOURCES:
+        _SOURCES.append(lookup)
+
+
 def register_dataset(name: str, loader: Callable[[], Dataset], description: str) -> None:
     _DATASETS[name] = (loader, description)
     _load_cached.cache_clear()
@@ -37,11 +48,10 @@ def _load_cached(name: str) -> Dataset:
 
 def load_dataset(name: str) -> Dataset:
     """Load a bundled dataset (or the current session's upload) by name; a copy, so callers may modify it freely."""
-    from interp_core.sessions import current_dataset
-
-    uploaded = current_dataset(name)
-    if uploaded is not None:
-        return uploaded
+    for lookup in _SOURCES:
+        uploaded = lookup(name)
+        if uploaded is not None:
+            return uploaded
     if name not in _DATASETS:
         raise DataError(f"Unknown dataset '{name}'; expected one of: {', '.join(sorted(_DATASETS))}.")
     return copy.deepcopy(_load_cached(name))

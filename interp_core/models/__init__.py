@@ -29,9 +29,9 @@ def register_architecture(name: str, cls: Callable[..., nn.Module]) -> None:
 def architecture(arch: str) -> Callable[..., nn.Module]:
     """The class registered as ``arch`` (families are loaded on first use)."""
     if not isinstance(arch, str) or arch not in ARCHITECTURES:
-        from interp_core.families import load_all
+        from interp_core.family import load_families
 
-        load_all()
+        load_families()
     if not isinstance(arch, str) or arch not in ARCHITECTURES:
         raise RecipeError(f"Unknown architecture '{arch}'; expected one of: {', '.join(sorted(ARCHITECTURES))}.")
     return ARCHITECTURES[arch]

@@ -1,6 +1,6 @@
 import pytest
 
-from interp_core.apprunner import AppServer, launch_browser
+from tools.apprunner import AppServer, launch_browser
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def browser():
 
 @pytest.fixture
 def tab(browser):
-    from interp_core.apprunner import AppPage
+    from tools.apprunner import AppPage
 
     page = AppPage(browser)
     yield page

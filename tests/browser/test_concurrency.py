@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from interp_core.apprunner import AppPage
+from tools.apprunner import AppPage
 from ui.catalog import built_pages
 
 pytestmark = pytest.mark.browser

@@ -60,7 +60,7 @@ def test_training_in_the_browser_shows_progress_and_finishes(server, tab):
 def test_a_deep_link_works_as_the_first_request_to_a_fresh_server(browser, tmp_path):
     """A stakeholder's link may be the first thing a just-started server sees."""
     from interp_core import recipes
-    from interp_core.apprunner import AppPage, AppServer
+    from tools.apprunner import AppPage, AppServer
 
     page = next((p for p in built_pages() if p.family == "rules"), None)
     if page is None:

@@ -99,7 +99,7 @@ def test_download_report_opens_offline_with_the_pages_figures(server, tab, brows
 
 
 def tab_screenshot_path(name: str):
-    from interp_core.apprunner import SCREENSHOTS
+    from tools.apprunner import SCREENSHOTS
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"

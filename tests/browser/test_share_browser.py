@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from interp_core.apprunner import AppPage
+from tools.apprunner import AppPage
 from ui.catalog import built_pages
 
 pytestmark = pytest.mark.browser

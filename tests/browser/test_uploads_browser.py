@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interp_core.apprunner import AppPage
+from tools.apprunner import AppPage
 from interp_core.store import SHIPPED_ROOT
 
 pytestmark = pytest.mark.browser

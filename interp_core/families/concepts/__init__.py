@@ -26,7 +26,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from interp_core import cli, recipes
+from interp_core import recipes
+from interp_core.family import Family, Uploads, register_family
+from interp_core.families.concepts.sections import sections as family_sections
+from interp_core.store import catalog_at
 from interp_core.data import Dataset, load_dataset, register_dataset
 from interp_core.families.concepts.data import SHAPES_TRUTH, load_breast_cancer_concepts, load_shapes
 from interp_core.device import device_name
@@ -377,7 +380,7 @@ def user_recipes(dataset: Dataset) -> tuple[Recipe, Recipe]:
 def explain_concepts(args: argparse.Namespace) -> dict:
     import sys
 
-    catalog = cli._catalog(args)
+    catalog = catalog_at(args.store)
     if args.recipe and args.data:
         raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
     if args.data:
@@ -435,7 +438,7 @@ def _print_summary(out: dict, result: explain.TCAVResult) -> None:
     print("intervention curve (0 .. all concepts corrected): " + " ".join(f"{a:.3f}" for a in out["intervention_curve"]))
 
 
-cli.EXPLAINERS["concepts"] = explain_concepts
+
 
 
 # -- bench: python -m interp_core bench concepts [--quick] -------------------------------------------
@@ -447,7 +450,7 @@ def bench_concepts(args: argparse.Namespace) -> dict:
 
     from interp_core.device import resolve_device
 
-    catalog = cli._catalog(args)
+    catalog = catalog_at(args.store)
     device = resolve_device(args.device)
     out: dict = {"device": device_name(device), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "recipes": {}}
     for name in ("shapes-cnn", "breast-cancer-concept-mlp"):
@@ -481,5 +484,21 @@ def bench_concepts(args: argparse.Namespace) -> dict:
     return out
 
 
-cli.BENCHES["concepts"] = bench_concepts
+def upload_defaults(dataset: Dataset) -> list:
+    """The page's default classifier and concept bottleneck model for an upload with 0/1 concept labels."""
+    if dataset.modality not in ("tabular", "image"):
+        raise DataError(f"Concepts needs a table or images with concept labels; this file holds {dataset.modality} data.")
+    explain.check_binary_concepts(dataset.concepts_train, "This file")
+    classifier, cbm = user_recipes(dataset)
+    return [(classifier, cbm.name), (cbm, classifier.name)]
 
+
+register_family(Family(
+    FAMILY, "Concepts", icon=":material/lightbulb:",
+    pitch="TCAV scores with significance tests, and a concept-bottleneck model you can steer by hand.",
+    explain=explain_concepts, benches={FAMILY: bench_concepts}, sections=family_sections,
+    compare_pair=("shapes-cnn", "shapes-cbm"), trainers=("concepts-classifier", "concepts-cbm"),
+    uploads=Uploads(
+        accepts="an NPZ with X (a table or images), y, concepts (n, k) of 0/1 labels and optional concept_names.",
+        model_label="classifier and concept bottleneck model", defaults=upload_defaults, modality_3d="image"),
+))

@@ -20,7 +20,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from interp_core import cli, recipes
+from interp_core import recipes
+from interp_core.family import Family, Uploads, register_family
+from interp_core.families.mechanisms.sections import sections as family_sections
+from interp_core.store import catalog_at
 from interp_core.data import Dataset, load_dataset, register_dataset
 from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.device import device_name, seed_everything
@@ -288,8 +291,8 @@ def explain_groups(args) -> dict:
     if getattr(args, "data", None):
         raise RecipeError("explain groups works on the group recipes (e.g. z113-mlp), not on --data files; the datasets are generated from the group.")
     recipe = _group_recipe(args.recipe)
-    trained = recipes.train_or_load(recipe, cli._catalog(args), device=args.device, seed=args.seed)
-    store = cli._catalog(args).store_for(trained.artifact)
+    trained = recipes.train_or_load(recipe, catalog_at(args.store), device=args.device, seed=args.seed)
+    store = catalog_at(args.store).store_for(trained.artifact)
     split = dict(store.read_arrays(trained.artifact, "split.safetensors"))
     config = trained.manifest.get("train_config", {})
     key = trained.extras["group"]
@@ -369,5 +372,11 @@ def bench_groups(args) -> dict:
     return {"device": device_name(device), "recipes": rows}
 
 
-cli.EXPLAINERS["groups"] = explain_groups
-cli.BENCHES["groups"] = bench_groups
+register_family(Family(
+    "mechanisms", "Mechanisms", icon=":material/hub:",
+    pitch="Reverse-engineer networks trained on group operations, and check the explanation against brute force.",
+    aliases=("groups",), explain=explain_groups, benches={"mechanisms": bench_groups}, sections=family_sections,
+    compare_pair=("z113-mlp", "z59-noisy-mlp"), trainers=(TRAINER,),
+    uploads=Uploads(cannot="Mechanisms takes apart networks trained on every pair of a group's elements (Z_n, S_n) and checks the explanation against brute force over that whole table; "
+                           "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series, Concepts or SAE features instead."),
+))

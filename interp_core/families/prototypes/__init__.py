@@ -13,7 +13,10 @@ import argparse
 
 import numpy as np
 
-from interp_core import cli, recipes
+from interp_core import recipes
+from interp_core.family import Family, Uploads, register_family
+from interp_core.families.prototypes.sections import sections as family_sections
+from interp_core.store import catalog_at
 from interp_core.models import register_architecture
 from interp_core.data import Dataset, load_user_file
 from interp_core.data.userfiles import npz_ndim
@@ -136,7 +139,7 @@ def explain_cli(args: argparse.Namespace) -> dict:
     from interp_core.families.prototypes.explain import analyse, push_prototypes
     from interp_core.store import Store
 
-    catalog = cli._catalog(args)
+    catalog = catalog_at(args.store)
     if args.recipe:
         recipe = recipes.get_recipe(args.recipe)
         if recipe.family != "prototypes":
@@ -162,4 +165,17 @@ def explain_cli(args: argparse.Namespace) -> dict:
     return result
 
 
-cli.EXPLAINERS["prototypes"] = explain_cli
+def upload_defaults(dataset: Dataset) -> list:
+    """The page's default model for an uploaded table or images: a prototype network."""
+    return [(user_recipe(dataset), None)]
+
+
+register_family(Family(
+    "prototypes", "Prototypes", icon=":material/photo_library:",
+    pitch="A network that decides by similarity to learned cases: \"this looks like that\", with uncertainty.",
+    explain=explain_cli, sections=family_sections, compare_pair=("digits-protonet", "digits-protonet-prob"), trainers=("prototypes",),
+    uploads=Uploads(
+        accepts="a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features) or images (n, h, w) / (n, channels, h, w).",
+        model_label="prototype network", defaults=upload_defaults, modality_3d="image"),
+    artifacts={PUSH_FILE: "the push: each prototype's nearest training example", projection_file(LATENT_MAP): "the latent map's 2-D coordinates"},
+))

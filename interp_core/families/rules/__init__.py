@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from interp_core import cli, recipes
+from interp_core import recipes
+from interp_core.family import Family, Uploads, register_family
+from interp_core.families.rules.sections import sections as family_sections
+from interp_core.store import catalog_at
 from interp_core.data import register_dataset
 from interp_core.families.rules.data import load_rule_table
-from interp_core.errors import RecipeError
+from interp_core.errors import DataError, RecipeError
 from interp_core.families.rules import explain as rx
 from interp_core.models import register_architecture
 from interp_core.families.rules.models import SparseInputMLP
@@ -77,7 +80,7 @@ def explain_rules(args: argparse.Namespace) -> dict:
     """``explain rules [RECIPE] [--data F --target COL] [--k N] [--depth N]``: the surrogate's numbers and rules."""
     if args.recipe and args.data:
         raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
-    catalog = cli._catalog(args)
+    catalog = catalog_at(args.store)
     if args.data:
         recipe, dataset = _user_recipe(args)
         trained = recipes.train(recipe, store=catalog.store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
@@ -126,7 +129,7 @@ def bench_rules(args: argparse.Namespace) -> dict:
     the rankings it reads instead of computing (the reason they are stored with the model)."""
     import time
 
-    catalog = cli._catalog(args)
+    catalog = catalog_at(args.store)
     names = [r.name for r in recipes.list_recipes("rules")]
     names = names[:2] if args.quick else names
     rows = {}
@@ -160,5 +163,19 @@ def bench_rules(args: argparse.Namespace) -> dict:
     return {"rules": rows, "device": device_name(args.device)}
 
 
-cli.EXPLAINERS["rules"] = explain_rules
-cli.BENCHES["rules"] = bench_rules
+def upload_defaults(dataset) -> list:
+    """The page's default black box for an uploaded table or images: a group-lasso MLP."""
+    if dataset.modality not in ("tabular", "image"):
+        raise DataError(f"Rules explains tables and images; this file holds {dataset.modality} data (try Time series or Prototypes).")
+    return [(user_recipe(dataset), None)]
+
+
+register_family(Family(
+    "rules", "Rules", icon=":material/account_tree:",
+    pitch="A black box explained by surrogate decision rules, with fidelity, paths and counterfactuals.",
+    explain=explain_rules, benches={"rules": bench_rules}, sections=family_sections, trainers=("rules",),
+    uploads=Uploads(
+        accepts="a CSV table (you choose the target column) or an NPZ with X and y: a table (n, features) or images (n, h, w) / (n, channels, h, w).",
+        model_label="black box (group-lasso MLP)", defaults=upload_defaults, modality_3d="image"),
+    artifacts={rx.RANKING_FILE: "the three feature rankings (integrated gradients, feature ablation, permutation)"},
+))

@@ -10,27 +10,29 @@ Its ``test_accuracy`` is the source model's accuracy with the SAE's reconstructi
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
 import torch
 
-from interp_core import cli, recipes
+from interp_core import recipes
+from interp_core.family import Family, Uploads, register_family
+from interp_core.families.sae.sections import sections as family_sections
+from interp_core.progress import progress_bar
 from interp_core.data import Dataset, load_dataset, register_dataset
 from interp_core.families.sae import data as sources
 from interp_core.device import device_name, resolve_device
-from interp_core.errors import RecipeError, StoreError
+from interp_core.errors import DataError, RecipeError, StoreError
 from interp_core.families.sae import explain as explain
 from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters, register_architecture
 from interp_core.families.sae.models import SAE_ARCHITECTURES, DigitsHidden, MiniLMTopics, SplicedModel, ToyModel, build_sae
-from interp_core.projection import projection_file
 from interp_core.recipes import Recipe, Trainer, TrainedModel
 from interp_core.store import Artifact, Catalog, Store
 
@@ -405,7 +407,7 @@ def _explain_user_file(args, device) -> dict:
     sae.fit_input(torch.as_tensor(source.acts_train))
     steps_per_epoch = math.ceil(source.n_train / 512)
     config = explain.SAETrainConfig(epochs=max(1, min(3000 // steps_per_epoch, 200)), batch_size=512, lr=1e-3, dead_window=200)
-    bar, update = cli._progress_bar("explain sae")
+    bar, update = progress_bar("explain sae")
     try:
         explain.train_sae(sae, source.acts_train, config, device=device, seed=args.seed, progress=update)
     finally:
@@ -427,7 +429,7 @@ def _print_metrics(result: dict) -> None:
         print(f"{key:<22} {value:.4f}" if isinstance(value, float) else f"{key:<22} {value}")
 
 
-cli.EXPLAINERS["sae"] = explain_cli
+
 
 
 
@@ -565,4 +567,24 @@ def bench_sae(args) -> dict:
     return result
 
 
-cli.BENCHES["sae"] = bench_sae
+def upload_defaults(dataset: Dataset) -> list:
+    """The page's default SAE for uploaded activations."""
+    if dataset.modality != "activations":
+        raise DataError(f"SAE features needs an NPZ with acts (n, d); this file holds {dataset.modality} data.")
+    return [(user_recipe(dataset), None)]
+
+
+def read_acts_upload(data: bytes, filename: str) -> Dataset:
+    """An uploaded activations NPZ (acts, optional true_features) as an "activations" Dataset."""
+    acts, true_features = sources.load_acts_file(data, filename=filename)
+    return acts_dataset(acts, true_features, Path(filename).name)
+
+
+register_family(Family(
+    FAMILY, "SAE features", icon=":material/scatter_plot:",
+    pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
+    explain=explain_cli, benches={FAMILY: bench_sae}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER,),
+    uploads=Uploads(
+        accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
+        model_label="sparse autoencoder (TopK)", defaults=upload_defaults, read=read_acts_upload),
+))

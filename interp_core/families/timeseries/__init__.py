@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from interp_core import cli, recipes
+from interp_core import recipes
+from interp_core.family import Family, family_title, Uploads, register_family
+from interp_core.families.timeseries.sections import sections as family_sections
 from interp_core.data import register_dataset
 from interp_core.families.timeseries import data as tsdata
 from interp_core.errors import DataError, RecipeError
@@ -115,7 +118,7 @@ def explain_attributions(args) -> dict:
     elif args.recipe:
         recipe = recipes.get_recipe(args.recipe)
         if recipe.family != FAMILY:
-            raise RecipeError(f"'{args.recipe}' is a {recipes.FAMILIES[recipe.family]} recipe; 'explain attributions' needs a time-series recipe: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+            raise RecipeError(f"'{args.recipe}' is a {family_title(recipe.family)} recipe; 'explain attributions' needs a time-series recipe: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
         trained = recipes.train_or_load(recipe, Catalog(store), device=args.device, seed=args.seed)
     else:
         raise RecipeError(f"'explain attributions' needs a RECIPE ({', '.join(r.name for r in recipes.list_recipes(FAMILY))}) or --data FILE.npz.")
@@ -157,7 +160,7 @@ def _print_table(result: dict) -> None:
         print(f"{m:<28} {cell('auprc', 7)} {cell('aup', 7)} {cell('aur', 7)} {cell('deletion_auc', 9)} {cell('insertion_auc', 9)} {(f'{speed:9.1f}' if speed else '-'):>9}")
 
 
-cli.EXPLAINERS["attributions"] = explain_attributions
+
 
 
 # -- benchmark: bench attributions ----------------------------------------------------------------
@@ -246,4 +249,19 @@ def _print_bench(out: dict) -> None:
         print(f"  {name:<32} {row['test_accuracy']:.3f}   ({pub})")
 
 
-cli.BENCHES["attributions"] = bench_attributions
+def upload_defaults(dataset) -> list:
+    """The page's default classifier for uploaded series, scored by every attribution method at train time."""
+    if dataset.modality != "series":
+        raise DataError(f"Time series needs series, X shaped (n, time) or (n, channels, time) in an NPZ; this file holds {dataset.modality} data.")
+    return [(replace(user_recipe(dataset), trainer=FAMILY), None)]
+
+
+register_family(Family(
+    FAMILY, "Time series", icon=":material/show_chart:", url_path="time-series",
+    pitch="Which part of a signal drove a classification: attributions scored against ground truth.",
+    aliases=("attributions",), explain=explain_attributions, benches={FAMILY: bench_attributions}, sections=family_sections,
+    compare_pair=("gunpoint-cnn", "gunpoint-transformer"), trainers=(FAMILY,),
+    uploads=Uploads(
+        accepts="an NPZ with X, series (n, time) or (n, channels, time), and y; an optional mask (the shape of X) marks the truly relevant steps and adds ground-truth scores.",
+        model_label="time-series classifier (FCN)", defaults=upload_defaults, modality_3d="series"),
+))

@@ -1,0 +1,148 @@
+"""The CLI's commands: each takes the parsed arguments and returns the dict printed with --json.
+
+Families are reached through their specs (interp_core.family): ``explain KIND`` and ``bench TARGET``
+look the name (or an older alias) up in the registry.
+"""
+
+from __future__ import annotations
+
+import time
+
+from interp_core.errors import RecipeError
+from interp_core.family import families, get_family
+from interp_core.progress import progress_bar, stage_printer
+from interp_core.store import catalog_at
+
+
+def cmd_recipes(args) -> dict:
+    from interp_core import recipes
+
+    catalog = catalog_at(args.store)
+    rows = [recipes.recipe_status(r, catalog) for r in recipes.list_recipes(args.family)]
+    if not args.json:
+        header = f"{'recipe':<24} {'family':<14} {'dataset':<15} {'status':<20} {'test acc':>8}"
+        print(header)
+        print("-" * len(header))
+        for row in rows:
+            acc = "" if row["test_accuracy"] is None else f"{row['test_accuracy']:.3f}"
+            print(f"{row['recipe']:<24} {row['family']:<14} {row['dataset']:<15} {row['status']:<20} {acc:>8}")
+        for row in rows:  # a corrupted artifact's sentence, so one bad manifest never hides the others
+            if row["message"]:
+                print(f"{row['recipe']}: {row['message']}")
+    return {"recipes": rows}
+
+
+def _user_recipe(args):
+    """The default architecture for a user file: MLP for tables and images, FCN for series."""
+    from interp_core.data import load_user_file
+    from interp_core.recipes import default_recipe
+
+    dataset = load_user_file(args.data, target=args.target)
+    return default_recipe(dataset), dataset
+
+
+def cmd_train(args) -> dict:
+    from interp_core import recipes
+    from interp_core.store import Store
+
+    if args.recipe and args.data:
+        raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
+    if args.recipe:
+        recipe, dataset = recipes.get_recipe(args.recipe), None
+    elif args.data:
+        recipe, dataset = _user_recipe(args)
+    else:
+        raise RecipeError("train needs a RECIPE (see: python -m interp_core recipes) or --data FILE.")
+    from interp_core.device import resolve_device
+
+    resolve_device(args.device)  # a bad --device fails before any progress bar is drawn
+    store = Store(args.store) if args.store else Store()
+    bar, update = progress_bar(f"train {recipe.name}")
+    start = time.perf_counter()
+    try:
+        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs, progress=update, umap=not args.no_umap, on_stage=stage_printer(bar))
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    metrics = trained.metrics
+    if not args.json:
+        print(f"{recipe.name}: test accuracy {metrics['test_accuracy']:.4f} on {trained.manifest['device_name']} in {seconds:.1f} s")
+        print(f"saved to {trained.artifact.location}")
+    return {
+        "recipe": recipe.name,
+        "test_accuracy": metrics["test_accuracy"],
+        "train_accuracy": metrics["train_accuracy"],
+        "device": trained.device.type,
+        "device_name": trained.manifest["device_name"],
+        "seconds": round(seconds, 3),
+        "epochs_run": metrics["epochs_run"],
+        "artifact": str(trained.artifact.location),
+    }
+
+
+def cmd_explain(args) -> dict:
+    family = get_family(args.kind)  # a name or an older alias (attributions, groups)
+    if family.explain is None:
+        available = sorted(f.name for f in families().values() if f.explain is not None)
+        raise RecipeError(f"'explain {args.kind}' is not available yet: its page has not been built; available now: {', '.join(available) or 'none'}.")
+    return family.explain(args)
+
+
+def cmd_load_model(args) -> dict:
+    from interp_core.modelfiles import load_model_file
+
+    summary = load_model_file(args.file, args.config).summary
+    if not args.json:
+        print(f"{summary.file}: {summary.format}, {summary.architecture}")
+        print(f"  parameters {summary.n_parameters:,} in {summary.tensors} tensors; input shape {summary.input_shape}; outputs {summary.n_outputs}")
+        for note in summary.notes:
+            print(f"  note: {note}")
+    return summary.to_dict()
+
+
+def bench_targets() -> dict:
+    """``bench TARGET`` -> fn(args): every family's benchmarks, also under the family's older names."""
+    targets = {}
+    for family in families().values():
+        targets.update(family.benches)
+        for alias in family.aliases:
+            if family.name in family.benches:
+                targets[alias] = family.benches[family.name]
+    return targets
+
+
+def cmd_bench(args) -> dict:
+    from interp_core.cli import bench
+
+    if args.target is None:
+        return bench.run(args)
+    targets = bench_targets()
+    if args.target not in targets:
+        raise RecipeError(f"Unknown benchmark '{args.target}'; available: {', '.join(sorted(targets)) or 'none yet'} (or no target for the app and engine).")
+    return targets[args.target](args)
+
+
+def cmd_ship(args) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from interp_core import recipes
+    from interp_core.store import SHIPPED_ROOT, Store
+
+    # Train into a scratch store (versioned folders, locks) and ship plain folders: the shipped layout.
+    target = Path(args.store or SHIPPED_ROOT)
+    target.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    chosen = [recipes.get_recipe(n) for n in args.recipes] if args.recipes else recipes.list_recipes(args.family)
+    with tempfile.TemporaryDirectory(prefix="interp-ship-") as scratch:
+        store = Store(scratch)
+        for recipe in chosen:
+            bar, update = progress_bar(f"ship {recipe.name}")
+            try:
+                trained = recipes.train(recipe, store=store, device="cpu", seed=args.seed, progress=update)
+            finally:
+                bar.close()
+            store.export_plain(recipe.name, target)
+            rows[recipe.name] = trained.metrics["test_accuracy"]
+            print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
+    return {"shipped": rows, "store": str(target)}

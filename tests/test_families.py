@@ -1,0 +1,64 @@
+"""The family registry: every folder of interp_core/families registers one complete Family spec, and
+the rest of the project reaches families only through it (the layer contracts are in .importlinter)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+from interp_core import recipes
+from interp_core.family import families, family_folders, get_family
+from interp_core.report import Section
+
+REPO = Path(__file__).resolve().parents[1]
+PARTS = ("models", "explain", "figures", "sections")  # and data.py where the family has datasets of its own (prototypes uses the bundled ones)
+
+
+def test_every_family_folder_registers_one_spec():
+    assert sorted(families()) == family_folders() == ["concepts", "mechanisms", "prototypes", "rules", "sae", "timeseries"]
+
+
+@pytest.mark.parametrize("name", family_folders())
+def test_a_family_has_all_its_parts(name):
+    family = get_family(name)
+    assert family.title and family.pitch and family.icon.startswith(":material/")
+    assert family.explain is not None and list(inspect.signature(family.explain).parameters) == ["args"]
+    assert family.sections is not None and list(inspect.signature(family.sections).parameters) == ["trained", "catalog"]
+    assert family.uploads is not None and (family.uploads.cannot or (family.uploads.accepts and family.uploads.defaults))
+    assert family.trainers and all(t in recipes.TRAINERS for t in family.trainers)
+    own = recipes.list_recipes(name)
+    assert own and {r.trainer for r in own} <= set(family.trainers)
+    if family.compare_pair:
+        assert set(family.compare_pair) <= {r.name for r in own}
+    for part in PARTS:  # each part is a module of the family's own folder
+        module = importlib.import_module(f"interp_core.families.{name}.{part}")
+        assert Path(module.__file__).parent == REPO / "interp_core" / "families" / name
+    assert (REPO / "views" / f"{name}.py").is_file(), "every family has its page"
+
+
+def test_a_shipped_recipe_reports_through_its_familys_sections():
+    from interp_core.store import Catalog
+
+    catalog = Catalog()
+    trained = recipes.load("wine-rules", catalog, "cpu")
+    sections = get_family("rules").sections(trained, catalog)
+    assert sections and all(isinstance(s, Section) and s.items for s in sections)
+
+
+def test_older_cli_names_resolve_to_the_renamed_families():
+    assert get_family("attributions").name == "timeseries" and get_family("groups").name == "mechanisms"
+    with pytest.raises(Exception, match="Unknown family 'astrology'"):
+        get_family("astrology")
+
+
+def test_nothing_outside_a_family_folder_names_its_modules():
+    """The CLI, the app and the core reach a family through its spec, never by importing its modules."""
+    offenders = []
+    for path in [*REPO.glob("interp_core/*.py"), *REPO.glob("interp_core/cli/*.py"), *REPO.glob("interp_core/data/*.py"), *REPO.glob("interp_core/models/*.py"), *REPO.glob("interp_core/figures/*.py")]:
+        if "interp_core.families." in path.read_text():
+            offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
