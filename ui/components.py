@@ -92,6 +92,15 @@ def clicked_point(event, *, single: bool = False) -> tuple[int, ...] | None:
     return points[0] if points else None
 
 
+def area_selection(event) -> list[int] | None:
+    """The indices (first customdata number) chosen with a box or lasso, or None when the
+    selection is not an area (a click, or nothing)."""
+    selection = _selection(event)
+    if not (selection.get("box") or selection.get("lasso")):
+        return None
+    return [point[0] for point in clicked_points(event)]
+
+
 def clicked_index(event, *, single: bool = False) -> int | None:
     """The first number of the clicked point's customdata (an example or feature index), or None."""
     point = clicked_point(event, single=single)

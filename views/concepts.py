@@ -1,59 +1,21 @@
 """Concepts: does the model use the concepts we care about (TCAV, with significance tests), and a
 concept bottleneck model whose concepts you can set by hand and watch the prediction change."""
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.families.concepts.explain import MIN_CONCEPT_EXAMPLES
-from interp_core.families.concepts import PAIRS, TRUTH
+from interp_core.families.concepts import TRUTH
 from interp_core.families.concepts import figures as figs
 from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import concepts as adapters
+from ui import concepts_page as tabs
 from ui import components
 from ui.components import chart, load_or_stop, show_error
 
 VIEWS = ["TCAV", "Concept bottleneck", "Define a concept"]
-SOURCES = ["by class", "by concept label", "on the map"]
-
-
-def choose(key: str, options: list, default=None):
-    """Keep a URL-provided value only when it is one of the options (else the default)."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default if default in options else options[0]
-    return st.session_state[key]
-
-
-def url_multiselect(where, label: str, options: list, key: str, default: list, **kwargs) -> list:
-    """A multiselect whose choice lives in the URL (``key``: '|'-joined, '~' for none), unknown values dropped."""
-    raw = st.session_state.get(key)
-    chosen = list(default) if raw is None or raw == "" else [o for o in str(raw).split("|") if o in options]
-    widget = f"_{key}_widget"
-    if st.session_state.get(widget) != chosen:
-        st.session_state[widget] = chosen
-    picked = where.multiselect(label, options, key=widget, on_change=lambda: st.session_state.update({key: "|".join(st.session_state[widget]) or "~"}), **kwargs)
-    st.session_state[key] = "|".join(picked) or "~"
-    return picked
-
-
-def clicked_example(event) -> int | None:
-    """The example index of a single clicked point (box/lasso selections are not clicks)."""
-    selection = (event or {}).get("selection", {}) if event else {}
-    if selection.get("box") or selection.get("lasso"):
-        return None
-    points = [p.get("customdata") for p in selection.get("points", []) if p.get("customdata") is not None]
-    return int(np.ravel(points[0])[0]) if len(points) == 1 else None
-
-
-def select_example(chosen: int | None, source: str) -> None:
-    if chosen is not None and chosen != state.get_int("example", 0) and st.session_state.get("_concepts_last_click") != (source, chosen):
-        st.session_state["_concepts_last_click"] = (source, chosen)
-        state.request(example=chosen)
-
 
 sidebar.render("concepts")
 st.title("Concepts")
@@ -94,304 +56,13 @@ st.caption(f"{dataset.description} Trained on {model.manifest.get('device_name')
 if truth:
     st.info(f"**Ground truth of this dataset:** {truth['rule']}. The concepts {', '.join(truth['unrelated'])} are drawn independently of the class. TCAV results are shown as computed, whatever they say about them.", icon=":material/fact_check:")
 
-view = choose("v_view", VIEWS, "TCAV")
+view = state.url_choice("v_view", VIEWS, "TCAV")
 st.segmented_control("View", VIEWS, key="v_view", label_visibility="collapsed")
 view = st.session_state.get("v_view") or "TCAV"
 
-
-# -- TCAV --------------------------------------------------------------------------------------
-def render_tcav() -> None:
-    if tcav_result is None:
-        st.warning(f"{name} has no stored TCAV results; retrain it in the model hub to compute them.")
-        return
-    result = tcav_result
-    left, mid, right = st.columns(3)
-    class_name = choose("v_class", result.class_names)
-    left.selectbox("Class", result.class_names, key="v_class", help="TCAV asks whether this class's score is sensitive to each concept.")
-    choose("v_concept", result.concept_names)
-    mid.selectbox("Concept for the box plot", result.concept_names, key="v_concept")
-    choose("v_layer", result.layer_names, result.layer_names[-1])
-    right.selectbox("Layer for the overview", result.layer_names, key="v_layer")
-    k = result.class_names.index(st.session_state["v_class"])
-    c = result.concept_names.index(st.session_state["v_concept"])
-    l = result.layer_names.index(st.session_state["v_layer"])
-
-    chart(figs.tcav_bars(result, k, truth), "tcav_bars", key="tcav_bars")
-    significant = result.significant[:, k, :].any(axis=1)
-    st.caption(
-        f"For class **{class_name}**, {int(significant.sum())} of {len(result.concept_names)} concepts are significant at one layer or more "
-        f"({', '.join(n for n, s in zip(result.concept_names, significant) if s) or 'none'}). "
-        "Significant means the concept's scores differ from random concepts' — not that the concept causes the class: "
-        "TCAV counts only the sign of the class score's change along the concept's direction, so a small but consistent sensitivity passes too."
-    )
-    left, right = st.columns(2)
-    with left:
-        chart(figs.tcav_box(result, c, k), "tcav_box", key="tcav_box")
-    with right:
-        chart(figs.tcav_heatmap(result, l, truth), "tcav_heatmap", key="tcav_heatmap")
-    if truth:
-        table = result.table()
-        decided = table[table["concept"].isin(truth["determining"])].groupby("concept")["significant"].any()
-        unrelated = table[table["concept"].isin(truth["unrelated"])].groupby("concept")["significant"].any()
-        st.markdown(
-            f"**Against the ground truth:** {int(decided.sum())} of {len(decided)} class-deciding concepts are significant for some class and layer; "
-            f"{int(unrelated.sum())} of {len(unrelated)} unrelated concepts are too ({', '.join(unrelated.index[unrelated]) or 'none'}). "
-            "An unrelated concept that passes shows what TCAV measures: whether the model's class score moves consistently one way along the concept, "
-            "however little (the model's sensitivity, not the rule that made the data)."
-        )
-    with st.expander("All TCAV results as a table"):
-        table = result.table()
-        components.table(table, hide_index=True, column_config={
-            "score": st.column_config.NumberColumn("TCAV score", format="%.3f"),
-            "score_std": st.column_config.NumberColumn("std over runs", format="%.3f"),
-            "random_score": st.column_config.NumberColumn("random-vs-random", format="%.3f"),
-            "p_value": st.column_config.NumberColumn("p-value", format="%.2e"),
-            "cav_accuracy": st.column_config.NumberColumn("CAV accuracy", format="%.3f"),
-        })
-        st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"tcav-{name}.csv", mime="text/csv", key="tcav_csv")
-
-
-# -- concept bottleneck ------------------------------------------------------------------------
-def _whatif_key(mode: str, j: int) -> str:
-    return f"wi_{name}_{mode}_{example}_{j}"
-
-
-def _set_sliders(mode: str, values: np.ndarray) -> None:
-    for j, value in enumerate(values):
-        st.session_state[_whatif_key(mode, j)] = float(round(float(value), 2))
-
-
-def _restore_whatif_from_url(mode: str, predicted: np.ndarray) -> None:
-    """Slider values for this example come from the URL (v_whatif = 'example:mode:j=v,...') once, else the model's."""
-    if _whatif_key(mode, 0) in st.session_state:
-        return
-    values = np.round(predicted, 2).astype(float)
-    raw = str(st.session_state.get("v_whatif") or "")
-    parts = raw.split(":", 2)
-    if len(parts) == 3 and parts[0] == str(example) and parts[1] == mode:
-        for item in parts[2].split(","):
-            try:
-                j, value = item.split("=")
-                if 0 <= int(j) < len(values):
-                    values[int(j)] = min(max(float(value), 0.0), 1.0)
-            except ValueError:
-                continue
-    _set_sliders(mode, values)
-
-
-@st.fragment
-def whatif_panel(mode: str) -> None:
-    concepts = dataset.concept_names
-    predicted = adapters.test_concept_probabilities(name, stamp, mode)[example]
-    true_values = dataset.concepts_test[example]
-    true_class = int(dataset.y_test[example])
-    _restore_whatif_from_url(mode, predicted)
-    left, right = st.columns([1, 1])
-    with left:
-        st.markdown(f"**Set the concepts of example {example}** (true class **{dataset.class_names[true_class]}**)")
-        b1, b2 = st.columns(2)
-        b1.button("Use the model's concepts", key="wi_reset", on_click=_set_sliders, args=(mode, predicted), width="stretch")
-        b2.button("Use the true concepts", key="wi_truth", on_click=_set_sliders, args=(mode, true_values), width="stretch")
-        values = []
-        slider_columns = st.columns(2)
-        for j, concept in enumerate(concepts):
-            with slider_columns[j % 2]:
-                label = f"{concept} (model {predicted[j]:.2f}, true {int(true_values[j])})"
-                values.append(st.slider(label, 0.0, 1.0, step=0.01, key=_whatif_key(mode, j), help="0 = absent, 1 = present; the head reads the value as the concept's probability."))
-    values = np.asarray(values, dtype=np.float32)
-    original = adapters.what_if(name, mode, predicted)
-    modified = adapters.what_if(name, mode, values)
-    with right:
-        before, after = int(original.argmax()), int(modified.argmax())
-        changed = [concepts[j] for j in range(len(concepts)) if abs(values[j] - round(float(predicted[j]), 2)) > 1e-6]
-        st.markdown(
-            f"Prediction from the model's concepts: **{dataset.class_names[before]}** ({original[before]:.2f})  \n"
-            f"Prediction from your concepts: **{dataset.class_names[after]}** ({modified[after]:.2f})"
-            + ("  \n*changed by your edits*" if before != after else "")
-        )
-        st.caption("Edited: " + (", ".join(changed) if changed else "nothing yet — move a slider."))
-        chart(figs.whatif_probabilities(original, modified, dataset.class_names, true_class), "whatif_probabilities", key="whatif_chart")
-    overrides = ",".join(f"{j}={values[j]:.2f}" for j in range(len(concepts)) if abs(values[j] - round(float(predicted[j]), 2)) > 1e-6)
-    st.session_state["v_whatif"] = f"{example}:{mode}:{overrides}" if overrides else None
-    state.write_url()
-
-
-def render_cbm() -> None:
-    if not is_cbm:
-        pair = PAIRS.get(name) or uploads.pair_of(name)
-        st.info(f"{name} is a plain classifier: it has no concept bottleneck to steer. Its bottleneck counterpart on the same data is **{pair}**.")
-        if pair and st.button(f"Switch to {pair}", key="to_pair", type="primary"):
-            state.request(recipe=pair, v_view="Concept bottleneck")
-        return
-    reports = model.extras["cbm_reports"]
-    modes = list(reports)
-    main_mode = model.extras["mode"]
-    choose("v_mode", modes, main_mode)
-    st.radio("Training mode", modes, key="v_mode", horizontal=True, format_func=lambda m: m + (" (this recipe's model)" if m == main_mode else ""),
-             help="independent: x->c and c->y trained apart on true concepts; sequential: c->y trained on x->c's predictions; joint: end to end with a concept loss.")
-    mode = st.session_state["v_mode"]
-    report = reports[mode]
-    cols = st.columns(4)
-    components.metric(cols[0], "Task accuracy", f"{report.task_accuracy:.3f}")
-    components.metric(cols[1], "Concept accuracy", f"{report.mean_concept_accuracy:.3f}")
-    components.metric(cols[2], "With all concepts corrected", f"{report.curves['random'].accuracy[-1]:.3f}")
-    gain = report.curves["random"].accuracy[-1] - report.curves["random"].accuracy[0]
-    components.metric(cols[3], "Gain from correcting", f"{gain:+.3f}")
-    whatif_panel(mode)
-    left, right = st.columns(2)
-    with left:
-        chart(figs.intervention_curves(reports, main_mode), "intervention_curve", key="cbm_curve")
-        falling = [m for m, r in reports.items() if r.curves["random"].accuracy[-1] < r.curves["random"].accuracy[0] - 0.005]
-        if falling:
-            st.caption(
-                f"Correcting concepts lowers the accuracy of: {', '.join(falling)}. The true 0/1 concepts then carry less about the class "
-                "than the model's own graded concept probabilities (the concepts are not sufficient for the task, or a joint head uses "
-                "information leaked through the soft probabilities). A bottleneck buys intervention only when the classes really go through the concepts."
-            )
-    with right:
-        chart(figs.concept_accuracy(dataset.concept_names, report.concept_accuracy, report.concept_baseline, mode), "concept_accuracy", key="cbm_concept_acc")
-    head = model.extras["cbm_models"][mode].head
-    left, right = st.columns(2)
-    if len(head) == 1:
-        with left:
-            chart(figs.head_weights(head[0].weight.detach().cpu().numpy(), dataset.concept_names, dataset.class_names), "head_weights", key="cbm_head")
-    with right if len(head) == 1 else left:
-        st.markdown("**Test examples the model gets wrong** (select a row to inspect it)")
-        probabilities = adapters.test_class_probabilities(name, stamp, mode)
-        predictions = probabilities.argmax(1)
-        wrong = np.flatnonzero(predictions != dataset.y_test)
-        table = pd.DataFrame({
-            "example": wrong,
-            "true class": [dataset.class_names[dataset.y_test[i]] for i in wrong],
-            "predicted": [dataset.class_names[predictions[i]] for i in wrong],
-            "probability": probabilities[wrong, predictions[wrong]],
-        })
-        event = components.table(table, hide_index=True, height=320, on_select="rerun", selection_mode="single-row", key=f"cbm_wrong_{mode}",
-                             column_config={"probability": st.column_config.NumberColumn(format="%.2f")})
-        rows = (event or {}).get("selection", {}).get("rows", []) if event else []
-        if rows:
-            select_example(int(wrong[rows[0]]), f"wrong-{mode}")
-        st.caption(f"{len(wrong)} of {len(dataset.y_test)} test examples are misclassified by the {mode} model.")
-
-
-# -- define a concept ----------------------------------------------------------------------------
-def map_coordinates():
-    maps = cache.embedding_maps(name, stamp)
-    method = "umap" if "umap" in maps else "pca"
-    return maps[method], method.upper()
-
-
-def _clear_map_selection() -> None:
-    st.session_state[f"uc_map_{name}"] = []
-    st.session_state[f"uc_map_gen_{name}"] = st.session_state.get(f"uc_map_gen_{name}", 0) + 1
-
-
-def render_define() -> None:
-    if tcav_result is None:
-        st.warning(f"{name} has no TCAV layers stored; retrain it in the model hub.")
-        return
-    st.markdown("Pick test examples that show an idea, name it, and get its TCAV score and significance for every class and layer at once.")
-    left, right = st.columns([2, 3])
-    if st.session_state.get("v_uc_name") in (None, ""):
-        st.session_state["v_uc_name"] = "my concept"
-    concept_name = left.text_input("Name of the concept", key="v_uc_name", max_chars=60)
-    choose("v_uc_by", SOURCES)
-    source = right.radio("Choose the examples", SOURCES, key="v_uc_by", horizontal=True)
-    chosen = np.zeros(0, dtype=int)
-    if source == "by class":
-        classes = url_multiselect(st, "Classes", dataset.class_names, "v_uc_classes", dataset.class_names[:1])
-        chosen = np.flatnonzero(np.isin(dataset.y_test, [dataset.class_names.index(c) for c in classes]))
-    elif source == "by concept label":
-        if not dataset.concept_names:
-            st.warning("This dataset has no concept labels; choose examples by class or on the map.")
-        else:
-            a, b = st.columns(2)
-            present = url_multiselect(a, "Concepts that must be present", dataset.concept_names, "v_uc_present", dataset.concept_names[:1])
-            absent = url_multiselect(b, "Concepts that must be absent", dataset.concept_names, "v_uc_absent", [])
-            labels = dataset.concepts_test > 0.5
-            keep = np.ones(len(dataset.y_test), dtype=bool)
-            for concept in present:
-                keep &= labels[:, dataset.concept_names.index(concept)]
-            for concept in absent:
-                keep &= ~labels[:, dataset.concept_names.index(concept)]
-            chosen = np.flatnonzero(keep)
-    else:
-        coords, method = map_coordinates()
-        # The map's key carries a generation that "Clear" bumps: a new key drops the old lasso, which
-        # Streamlit would otherwise hand back on every rerun and so undo the clearing.
-        map_key = f"uc_map_chart_{name}_{st.session_state.get(f'uc_map_gen_{name}', 0)}"
-        # Read the selection made on last run's map before drawing, so the chosen dots are circled at once.
-        selection = (st.session_state.get(map_key) or {}).get("selection", {})
-        if selection.get("box") or selection.get("lasso"):
-            points = [int(np.ravel(p["customdata"])[0]) for p in selection.get("points", []) if p.get("customdata") is not None]
-            st.session_state[f"uc_map_{name}"] = np.unique(points).tolist()
-        if f"uc_map_{name}" not in st.session_state and st.session_state.get("v_uc_map"):  # a shared link's chosen dots
-            from_url = [int(v) for v in str(st.session_state["v_uc_map"]).split(",") if v.strip().isdigit()]
-            st.session_state[f"uc_map_{name}"] = sorted({i for i in from_url if 0 <= i < len(dataset.y_test)})
-        stored = np.asarray(st.session_state.get(f"uc_map_{name}", []), dtype=int)
-        st.session_state["v_uc_map"] = ",".join(map(str, stored.tolist())) or None
-        fig = figs.concept_map(coords, dataset.y_test, dataset.class_names, "class", stored, example, method, dragmode="lasso")
-        event = chart(fig, "concept_map_select", key=map_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
-        select_example(clicked_example(event), "define-map")  # a click, when the toolbar is switched to pan
-        chosen = stored
-        st.button("Clear the chosen examples", key="uc_clear", on_click=_clear_map_selection, disabled=not len(stored))
-    chosen = np.asarray(chosen, dtype=int)
-    runs_in_url = state.get_int("v_uc_runs", 10)
-    st.session_state["v_uc_runs"] = runs_in_url if runs_in_url in (10, 15, 20, 30) else 10
-    n_random = st.select_slider("Random runs", [10, 15, 20, 30], key="v_uc_runs", help="More random sets give the t-test more power and take longer.")
-    st.caption(f"{len(chosen)} test examples chosen (at least {MIN_CONCEPT_EXAMPLES} needed; at most {tcav_result.concept_sizes and max(tcav_result.concept_sizes) or 50} are used per CAV, all others form the random sets).")
-    if len(chosen):
-        preview = chosen[:16]
-        if dataset.modality == "image":
-            titles = [f"#{i} {dataset.class_names[dataset.y_test[i]]}" for i in preview]
-            chart(figs.concept_gallery(dataset.X_test[preview], titles, title=f"Examples of '{concept_name}' (first {len(preview)} of {len(chosen)})"), "concept_gallery", key="uc_gallery")
-        else:
-            frame = pd.DataFrame(dataset.X_test[preview], columns=dataset.feature_names)
-            frame.insert(0, "class", [dataset.class_names[dataset.y_test[i]] for i in preview])
-            frame.insert(0, "example", preview)
-            components.table(frame, hide_index=True, height=240)
-    result = adapters.user_concept_result(name, stamp, concept_name, chosen, n_random)
-    if st.button("Score this concept", type="primary", key="uc_score", disabled=len(chosen) == 0):
-        with st.status(f"Training CAVs for '{concept_name}' against {n_random} random sets...", expanded=True) as status:
-            bar = st.progress(0.0, text="starting")
-
-            def progress(done: int, total: int) -> None:
-                bar.progress(done / max(total, 1), text=f"{done}/{total} CAVs trained")
-
-            try:
-                result = adapters.score_user_concept(name, stamp, concept_name, chosen, n_random, progress)
-            except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
-                status.update(label=f"Scoring '{concept_name}' failed", state="error")
-                show_error(exc, f"Scoring '{concept_name}'")
-                return
-            status.update(label=f"Scored '{concept_name}' on {len(result.layer_names)} layers and {len(result.class_names)} classes", state="complete", expanded=False)
-    if result is None:
-        return
-    table = result.table()
-    best = table.loc[table["p_value"].fillna(1.0).idxmin()]
-    st.success(
-        f"**{concept_name}** — strongest result: class **{best['class']}** at layer **{best['layer']}**, TCAV score {best['score']:.2f} "
-        f"± {best['score_std']:.2f}, p = {best['p_value']:.2g} ({'significant' if best['significant'] else 'not significant'}); "
-        f"{int(table['significant'].sum())} of {len(table)} class-layer tests are significant."
-    )
-    choose("v_uc_class", result.class_names)
-    st.selectbox("Class", result.class_names, key="v_uc_class")
-    k = result.class_names.index(st.session_state["v_uc_class"])
-    left, right = st.columns(2)
-    with left:
-        chart(figs.tcav_bars(result, k, title=f"'{concept_name}' for class '{result.class_names[k]}' by layer"), "tcav_bars", key="uc_bars")
-    with right:
-        chart(figs.tcav_box(result, 0, k), "tcav_box", key="uc_box")
-    components.table(table, hide_index=True, column_config={"p_value": st.column_config.NumberColumn("p-value", format="%.2e")})
-
-
+page = tabs.Page(name, stamp, model, example, truth)
 try:
-    if view == "TCAV":
-        render_tcav()
-    elif view == "Concept bottleneck":
-        render_cbm()
-    else:
-        render_define()
+    {"TCAV": tabs.render_tcav, "Concept bottleneck": tabs.render_cbm, "Define a concept": tabs.render_define}[view](page)
 except InterpError as exc:
     show_error(exc, view)
 
@@ -420,18 +91,18 @@ with right:
 left, right = st.columns(2)
 with left:
     if tcav_result is not None:
-        layer = choose("v_layer", tcav_result.layer_names, tcav_result.layer_names[-1])
+        layer = state.url_choice("v_layer", tcav_result.layer_names, tcav_result.layer_names[-1])
         values = adapters.sensitivities(name, stamp, layer, example, predicted_class)
         chart(figs.concept_sensitivity(values, tcav_result.concept_names, dataset.class_names[predicted_class], layer), "concept_sensitivity", key="ex_sensitivity")
 with right:
     if not (view == "Define a concept" and st.session_state.get("v_uc_by") == "on the map"):
-        coords, method = map_coordinates()
+        coords, method = tabs.map_coordinates(name, stamp)
         options = ["class"] + list(dataset.concept_names or [])
-        colour = choose("v_colour", options)
+        colour = state.url_choice("v_colour", options)
         st.selectbox("Colour the map by", options, key="v_colour")
         if colour == "class":
             values, names = dataset.y_test, dataset.class_names
         else:
             values, names = (dataset.concepts_test[:, dataset.concept_names.index(colour)] > 0.5).astype(int), [f"not {colour}", colour]
         event = chart(figs.concept_map(coords, values, names, colour, None, example, method, dragmode="pan"), "concept_map", key=f"ex_map_{name}_{colour}", on_select="rerun", selection_mode="points")
-        select_example(clicked_example(event), f"map-{colour}")
+        tabs.select_example(components.clicked_index(event, single=True), f"map-{colour}")
