@@ -15,7 +15,7 @@ import time
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset, load_user_file, safe_name
 from interp_core.manifest import model_manifest
-from interp_core.data.userfiles import npz_ndim
+from interp_core.data.userfiles import npz_ndim, read_file_bytes
 from interp_core.errors import DataError, InterpError
 from interp_core.family import Uploads, find_family
 from interp_core.modelfiles import LoadedModel
@@ -48,18 +48,28 @@ def uploads_of(family: str | None) -> Uploads:
 MODEL_DATASETS = ("breast_cancer", "wine", "digits", "gunpoint")
 
 
-def read_upload(data: bytes, filename: str, family: str | None, target: str | None = None) -> Dataset:
-    """A user's CSV/NPZ bytes as a Dataset for ``family``'s page, named ``upload-<safe name>``."""
+def read_user_file(source, family: str | None, target: str | None = None, filename: str | None = None) -> Dataset:
+    """A user's CSV/NPZ (a path or bytes) as a Dataset for ``family``, read by one rule for the CLI and the app.
+
+    The family's own reader first (SAE activations); else a 3-D ``X`` (n, a, b) is read as the
+    family says (grey images, or series), a 2-D ``X`` is a table except where the family reads
+    series, and a 4-D ``X`` is images.
+    """
     uploads = uploads_of(family)
     if uploads.read is not None:
-        dataset = uploads.read(data, filename)
-        dataset.name = DATASET_PREFIX + safe_name(filename)
-        return dataset
+        data, name = read_file_bytes(source, filename)
+        return uploads.read(data, name)
     modality = uploads.modality_3d
-    ndim = npz_ndim(data) if filename.lower().endswith(".npz") else None
+    name = filename or (str(source) if not isinstance(source, (bytes, bytearray)) else "")
+    ndim = npz_ndim(source) if name.lower().endswith(".npz") else None
     if not (ndim == 3 or (ndim == 2 and modality == "series")):
-        modality = None  # a 2-D X is a table (a series only on Time series), 4-D is images anyway
-    dataset = load_user_file(data, filename=filename, target=target, modality=modality)
+        modality = None  # a 2-D X is a table (a series only where the family reads series), 4-D is images anyway
+    return load_user_file(source, filename=filename, target=target, modality=modality)
+
+
+def read_upload(data: bytes, filename: str, family: str | None, target: str | None = None) -> Dataset:
+    """A user's uploaded CSV/NPZ bytes as a Dataset for ``family``'s page, named ``upload-<safe name>``."""
+    dataset = read_user_file(data, family, target=target, filename=filename)
     dataset.name = DATASET_PREFIX + safe_name(filename)
     return dataset
 

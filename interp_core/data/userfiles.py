@@ -59,6 +59,11 @@ def load_user_file(
     raise DataError(f"'{Path(filename).name}' is not a CSV or NPZ file; expected a .csv table or a .npz array file.")
 
 
+def read_file_bytes(source, filename: str | None = None, max_bytes: int | None = None) -> tuple[bytes, str]:
+    """A user file's bytes and name, from a path, bytes or a file object, within the upload size limit."""
+    return _read_bytes(source, filename, max_bytes or max_upload_bytes())
+
+
 def _read_bytes(source, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
         path = Path(source)
