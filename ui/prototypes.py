@@ -83,24 +83,3 @@ def scaled(name: str, stamp: str, split: str) -> np.ndarray:
     model = cache._trained(name, stamp)
     X = model.dataset.X_train if split == "train" else model.dataset.X_test
     return scaled_inputs(model.model, X)
-
-
-def point_target(customdata) -> tuple[int, int] | None:
-    """(kind, index) from a clicked latent-map point's customdata [kind, index]; Streamlit may hand
-    the pair back as a list or as a dict keyed "0", "1"."""
-    if isinstance(customdata, dict):
-        customdata = [customdata.get("0", customdata.get(0)), customdata.get("1", customdata.get(1))]
-    try:
-        kind, index = (int(v) for v in np.ravel(np.asarray(customdata, dtype=float)))
-    except (TypeError, ValueError):
-        return None
-    return kind, index
-
-
-def new_selection(key: str, value) -> bool:
-    """True the first time a widget reports this selection (a selection persists across reruns)."""
-    marker = f"_proto_last_{key}"
-    if st.session_state.get(marker) == value:
-        return False
-    st.session_state[marker] = value
-    return True

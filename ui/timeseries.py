@@ -1,10 +1,9 @@
 """Cached adapters for the Time-series page: the stored attribution report of a model, one
-series explained by several methods, and URL-safe view state. Keys include
+series explained by several methods. Keys include
 ui.cache.artifact_stamp(recipe), so a retrain invalidates everything."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from interp_core.families.timeseries import explain as tsx
@@ -53,33 +52,3 @@ def explain_series(name: str, stamp: str, index: int, methods: tuple[str, ...], 
             row.update(auprc=float(scores.auprc[0]), aup=float(scores.aup[0]), aur=float(scores.aur[0]))
         out[method] = row
     return out
-
-
-def choice(key: str, options: list[str], default: str) -> str:
-    """Keep a URL-mirrored selection valid (a hand-edited URL may carry anything)."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default if default in options else options[0]
-    return st.session_state[key]
-
-
-def flag(key: str, default: bool = False) -> bool:
-    value = st.session_state.get(key, default)
-    if isinstance(value, str):
-        value = value.strip().lower() in ("1", "true", "yes", "on")
-    st.session_state[key] = bool(value)
-    return st.session_state[key]
-
-
-def method_list(key: str, options: list[str], default: list[str], limit: int = 3) -> list[str]:
-    """A comma-separated, URL-mirrored list of methods, cleaned to known ones."""
-    raw = st.session_state.get(key)
-    chosen = [m for m in str(raw).split(",") if m in options] if raw else []
-    chosen = list(dict.fromkeys(chosen))[:limit] or [m for m in default if m in options][:limit]
-    st.session_state[key] = ",".join(chosen)
-    return chosen
-
-
-def clicked_index(event) -> int | None:
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    picked = [p.get("customdata") for p in points if p.get("customdata") is not None]
-    return int(np.ravel(picked[0])[0]) if picked else None

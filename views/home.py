@@ -1,6 +1,5 @@
 """Home: what the explorer is for, one card per family, the model hub, and the recipe in use."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -94,13 +93,9 @@ with right:
     example = state.get_int("example", 0)
     fig = embedding_map(maps[method], model.dataset.y_test, model.dataset.class_names, predictions, example, method.upper())
     event = chart(fig, "embedding_map", key=f"home_map_{name}_{method}", on_select="rerun", selection_mode="points")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    clicked = [p.get("customdata") for p in points if p.get("customdata") is not None]
-    if clicked:
-        chosen = int(np.ravel(clicked[0])[0])
-        if chosen != example and st.session_state.get("_last_click") != (name, method, chosen):
-            st.session_state["_last_click"] = (name, method, chosen)
-            state.request(example=chosen)
+    chosen = components.clicked_index(event)
+    if chosen is not None and chosen != example and components.new_click("_last_click", (name, method, chosen)):
+        state.request(example=chosen)
 
 components.heading(f"Example {example}")
 x = model.dataset.X_test[example]

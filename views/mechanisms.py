@@ -36,27 +36,10 @@ key_irreps = mech.key_irreps
 metrics = mech.model.metrics
 
 
-def int_state(key: str, default: int, low: int, high: int) -> int:
-    """Keep a URL-supplied number only if it parses and lies in [low, high]."""
-    value = state.get_int(key, None)
-    st.session_state[key] = value if value is not None and low <= value <= high else default
-    return st.session_state[key]
-
-
 def clicked(event, guard: str):
     """customdata of a newly clicked point (None if nothing new was clicked)."""
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    data = [p.get("customdata") for p in points if p.get("customdata") is not None]
-    if not data:
-        return None
-    first = data[0]
-    if isinstance(first, dict):  # Streamlit may hand an array-valued customdata back as {"0": x, "1": y}
-        first = [first[k] for k in sorted(first, key=lambda k: int(k))]
-    value = tuple(int(v) for v in np.ravel(first))
-    if st.session_state.get(guard) == (name, value):
-        return None
-    st.session_state[guard] = (name, value)
-    return value
+    value = components.clicked_point(event)
+    return value if value is not None and components.new_click(guard, (name, value)) else None
 
 
 # -- headline ---------------------------------------------------------------------------------
@@ -92,8 +75,7 @@ elif metrics.get("grok_step") is None:
 
 # -- 2. spectrum ------------------------------------------------------------------------------
 components.heading("2. Which irreducible representations the network uses")
-if st.session_state.get("v_side") not in ("left", "right"):
-    st.session_state["v_side"] = "left"
+state.url_choice("v_side", ["left", "right"], "left")
 side = st.radio("Embedding of the", ["left", "right"], horizontal=True, key="v_side", format_func=lambda s: f"{s} element")
 energy = arrays["element_energy_left" if side == "left" else "element_energy_right"]
 chart(figs.embedding_spectrum(energy, names, mech.irrep_names, key_irreps, side), "embedding_spectrum", key="mech_spectrum")
@@ -123,7 +105,7 @@ components.heading("3. Neurons")
 m = mech.parts.n_neurons
 dominant = arrays["dominant"]
 default_neuron = int(np.argmax(arrays["neuron_importance"]))
-neuron = int_state("v_neuron", default_neuron, 0, m - 1)
+neuron = state.url_int("v_neuron", 0, m - 1, default_neuron)
 event = chart(figs.neuron_irrep_map(arrays["neuron_share"], dominant, mech.irrep_names, key_irreps, neuron), "neuron_irrep_map",
               key=f"mech_neurons_{name}", on_select="rerun", selection_mode="points")
 picked = clicked(event, "_mech_neuron_click")
@@ -139,8 +121,8 @@ with left:
         f"share in key irreps: **{arrays['key_concentration'][neuron]:.0%}**  \n"
         f"output weight rank: **{int((arrays['neuron_importance'] > arrays['neuron_importance'][neuron]).sum()) + 1}** of {m}"
     )
-x_sel = int_state("v_x", 1 % order, 0, order - 1)
-y_sel = int_state("v_y", 2 % order, 0, order - 1)
+x_sel = state.url_int("v_x", 0, order - 1, 1 % order)
+y_sel = state.url_int("v_y", 0, order - 1, 2 % order)
 with right:
     table = gx.neuron_table(mech.parts, neuron)
     dom_name = mech.irrep_names[dom] if dom >= 0 else "dead"
@@ -252,9 +234,7 @@ with right:
     weight = float(arrays["neuron_importance"][neurons].sum() / max(arrays["neuron_importance"].sum(), 1e-12)) if neurons else 0.0
     listed = f": {', '.join(map(str, neurons[:20]))}{' ...' if len(neurons) > 20 else ''}" if neurons else "."
     st.markdown(f"**{len(neurons)}** neuron(s) below this threshold, holding {weight:.1%} of the output weight{listed}")
-    if st.session_state.get("v_pruned") not in ("0", "1"):
-        st.session_state["v_pruned"] = "0"
-    pruned = st.session_state["v_pruned"] == "1"
+    pruned = state.url_choice("v_pruned", ["0", "1"], "0") == "1"
     def toggle_pruning() -> None:
         st.session_state["v_pruned"] = "0" if st.session_state.get("v_pruned") == "1" else "1"
 

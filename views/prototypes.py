@@ -147,10 +147,8 @@ with right:
     method = st.session_state["v_pmap"]
     fig = latent_map(view.maps[method], len(dataset.y_train), dataset.y_train, dataset.y_test, report.test.predictions, report.prototype_class, class_names, example, proto_selected, method.upper())
     event = chart(fig, "latent_map", key=f"proto_map_{name}_{method}_{pushed}", on_select="rerun", selection_mode="points")
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    clicked = [proto_cache.point_target(p.get("customdata")) for p in points]
-    clicked = [c for c in clicked if c is not None]
-    if clicked and proto_cache.new_selection(f"map_{name}_{method}_{pushed}", clicked[0]):
+    clicked = [point for point in components.clicked_points(event) if len(point) == 2]  # customdata [kind, index]
+    if clicked and components.new_click(f"_proto_last_map_{name}_{method}_{pushed}", clicked[0]):
         kind, index = clicked[0]
         if kind == 0 and index != example:
             state.request(example=index)
@@ -271,8 +269,8 @@ else:
         "flagged": st.column_config.CheckboxColumn("flagged", help="Flagged uncertain by the sampled prototype sets."),
         "top changes": st.column_config.NumberColumn(format="%.2f", help="Share of sampled prototype sets whose most similar prototype differs."),
     })
-    chosen_rows = (selection or {}).get("selection", {}).get("rows", []) if selection else []
-    if chosen_rows and proto_cache.new_selection(f"wrong_{name}_{pushed}", int(chosen_rows[0])):
+    chosen_rows = components.selected_rows(selection)
+    if chosen_rows and components.new_click(f"_proto_last_wrong_{name}_{pushed}", chosen_rows[0]):
         chosen = int(wrong[int(chosen_rows[0])])
         if chosen != example:
             state.request(example=chosen)

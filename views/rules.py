@@ -37,27 +37,15 @@ n_features = data.X_train.shape[1]
 n_classes = len(data.class_names)
 
 
-def choice_state(key: str, options: list, default) -> None:
-    """Keep a URL-supplied choice only if it is one of the options."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default
-
-
-def int_state(key: str, default: int, low: int, high: int) -> None:
-    """Keep a URL-supplied number only if it parses and lies in [low, high]."""
-    value = state.get_int(key, None)
-    st.session_state[key] = value if value is not None and low <= value <= high else default
-
-
 # -- settings --------------------------------------------------------------------------------
 default_k, default_depth = rx.default_setting(name, n_features)
 k_max = min(n_features, 40)
 kinds = list(rx.SURROGATE_KINDS)
 methods = ["combined", *ranker.importances_]
-choice_state("v_surrogate", kinds, "tree")
-choice_state("v_rank", methods, "combined")
-int_state("v_k", min(default_k, k_max), 1, k_max)
-int_state("v_depth", default_depth, 1, 8)
+state.url_choice("v_surrogate", kinds, "tree")
+state.url_choice("v_rank", methods, "combined")
+state.url_int("v_k", 1, k_max, min(default_k, k_max))
+state.url_int("v_depth", 1, 8, default_depth)
 columns = st.columns([1.3, 1.3, 1, 1, 1.2] if n_classes > 2 else [1.3, 1.3, 1, 1])
 kind = columns[0].selectbox("Surrogate", kinds, format_func=rx.SURROGATE_KINDS.get, key="v_surrogate",
                             help="A decision tree splits the data into boxes; a rule list is an ordered 'if ... else if ...' list (imodels' GreedyRuleList).")
@@ -68,7 +56,7 @@ depth_label = "Depth" if kind == "tree" else "Rules (max)"
 depth = columns[3].slider(depth_label, 1, 8, key="v_depth", help="The tree's maximum depth, or the rule list's maximum number of rules.")
 positive_class = None
 if n_classes > 2:
-    choice_state("v_positive", [str(i) for i in range(n_classes)], str(n_classes - 1))
+    state.url_choice("v_positive", [str(i) for i in range(n_classes)], str(n_classes - 1))
     positive = columns[4].selectbox("Rule list: class vs rest", [str(i) for i in range(n_classes)], format_func=lambda i: data.class_names[int(i)],
                                     key="v_positive", disabled=kind == "tree", help="A rule list answers a yes/no question: is it this class or not?")
     positive_class = int(positive) if kind == "rulelist" else None
@@ -132,12 +120,9 @@ if selected_node is not None and not 0 <= selected_node < len(report.nodes):
 tree_title = f"Surrogate {'tree' if kind == 'tree' else 'rule list (read top-down: each split is an if, its square the rule)'}, path of example {example} in black"
 event = chart(surrogate_tree(report.nodes, report.class_names, path.nodes, selected_node, tree_title), "rules_tree",
               key=f"rules_tree_{name}_{kind}_{k}_{depth}_{method}_{positive_class}", on_select="rerun", selection_mode="points")
-clicked = [p.get("customdata") for p in (event or {}).get("selection", {}).get("points", []) if p.get("customdata") is not None]
-if clicked:
-    node = int(np.ravel(clicked[0])[0])
-    if node != selected_node and st.session_state.get("_rules_last_node") != (stamp, kind, k, depth, method, node):
-        st.session_state["_rules_last_node"] = (stamp, kind, k, depth, method, node)
-        state.request(v_node=node)
+node = components.clicked_index(event)
+if node is not None and node != selected_node and components.new_click("_rules_last_node", (stamp, kind, k, depth, method, node)):
+    state.request(v_node=node)
 
 if selected_node is not None:
     row = report.nodes.iloc[selected_node]
@@ -155,7 +140,7 @@ if selected_node is not None:
         **{data.feature_names[f]: data.X_test[members, f] for f in shown_features},
     })
     picked = components.table(node_rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rules_node_rows_{selected_node}", height=240)
-    rows = (picked or {}).get("selection", {}).get("rows", [])
+    rows = components.selected_rows(picked)
     if rows:
         chosen = int(node_rows["example"].iloc[rows[0]])
         if chosen != example and st.session_state.get("_rules_last_row") != (selected_node, chosen):
@@ -252,9 +237,6 @@ with right:
         fig = examples_scatter(data.X_test[:, top2], report.blackbox_test, report.surrogate_test, report.class_names,
                                (data.feature_names[top2[0]], data.feature_names[top2[1]]), thresholds, example)
         event = chart(fig, "rules_examples", key=f"rules_scatter_{name}_{kind}_{k}_{depth}_{method}", on_select="rerun", selection_mode="points")
-        points = [p.get("customdata") for p in (event or {}).get("selection", {}).get("points", []) if p.get("customdata") is not None]
-        if points:
-            chosen = int(np.ravel(points[0])[0])
-            if chosen != example and st.session_state.get("_rules_last_point") != (stamp, chosen):
-                st.session_state["_rules_last_point"] = (stamp, chosen)
-                state.request(example=chosen)
+        chosen = components.clicked_index(event)
+        if chosen is not None and chosen != example and components.new_click("_rules_last_point", (stamp, chosen)):
+            state.request(example=chosen)

@@ -2,21 +2,16 @@
 into features; explore them as a table and a map, open one feature's page, see which features fire
 on an example, and check how faithful the SAE is."""
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.families.sae import explain as explain
-from interp_core.families.sae import figures as figs
-from interp_core.figures.models import example_input
 from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import sae as adapters
+from ui import sae_page as tabs
 from ui import components
-from ui.components import chart, load_or_stop, show_error
-from ui.timeseries import flag as ts_flag
+from ui.components import load_or_stop, show_error
 
 VIEWS = ["Features", "Feature", "Example", "Quality"]
 
@@ -38,9 +33,7 @@ stamp = cache.artifact_stamp(name)
 analysis = model.extras["analysis"]
 metrics = analysis.metrics
 kind = model.extras["source_kind"]
-sae = model.extras["sae"]
 features = analysis.features
-labels = features["label"].tolist()
 width = len(features)
 n_examples = analysis.codes.n
 n_train = model.manifest["source"]["n_train"]
@@ -66,13 +59,9 @@ if passport_index is not None and passport.switched():
     st.session_state["v_example"] = n_train + passport_index
     if st.session_state.get("v_view") not in VIEWS:
         st.session_state["v_view"] = "Example"
-if st.session_state.get("v_view") not in VIEWS:
-    st.session_state["v_view"] = VIEWS[0]
-selected = state.get_int("v_feature", None)
-if selected is None or not 0 <= selected < width:
-    live = features.index[~features["dead"]]
-    selected = int(live[0]) if len(live) else 0
-    st.session_state["v_feature"] = selected
+state.url_choice("v_view", VIEWS)
+live = features.index[~features["dead"]]
+selected = state.url_int("v_feature", 0, width - 1, int(live[0]) if len(live) else 0)
 example_in_url = state.get_int("v_example", None)
 if "v_example" in st.session_state and (example_in_url is None or not 0 <= example_in_url < n_examples):
     del st.session_state["v_example"]
@@ -89,315 +78,8 @@ if kind != "text" and shown_example[1] is not None and shown_example[1] >= n_tra
 view = st.segmented_control("View", VIEWS, key="v_view", help="Features: table and map. Feature: one feature's page. Example: what fires on one input. Quality: how faithful the SAE is.")
 view = view or VIEWS[0]
 
-
-def open_feature(feature: int, source: str) -> None:
-    """Go to a feature's page once per distinct click (a chart keeps its selection across reruns)."""
-    marker = (name, source, feature)
-    if st.session_state.get("_sae_last_click") == marker:
-        return
-    st.session_state["_sae_last_click"] = marker
-    state.request(v_feature=int(feature), v_view="Feature")
-
-
-def clicked(event) -> int | None:
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
-    found = [p.get("customdata") for p in points if p.get("customdata") is not None]
-    if not found:
-        return None
-    value = int(np.ravel(found[0])[0])
-    return value if value >= 0 else None
-
-
-def example_caption(i: int) -> str:
-    split = "train" if i < n_train else "test"
-    if kind == "text":
-        index = adapters.text_index(name, stamp)
-        return f"token {i} (passage {int(index['token_window'][i])}, {split})"
-    if analysis.label_names is None:
-        return f"example {i} ({split})"
-    what = "strongest true feature" if kind == "toy" else "class"
-    return f"example {i} ({split}, {what} {analysis.label_names[int(example_labels[i])].removeprefix('feature ')})"
-
-
-X_all = np.concatenate([model.dataset.X_train, model.dataset.X_test]) if kind != "text" else None
-example_labels = np.concatenate([model.dataset.y_train, model.dataset.y_test]) if kind != "text" else None
-
-
-# -- Features: the map and the table ---------------------------------------------------------------
-def features_view() -> None:
-    left, right = st.columns([5, 6])
-    with left:
-        methods = [m for m in ("umap", "pca") if m in analysis.maps]
-        method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else methods[0]
-        fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), labels, selected, method.upper())
-        event = chart(fig, "sae_feature_map", key=f"sae_map_{name}_{method}_{selected}", on_select="rerun", selection_mode="points")
-        feature = clicked(event)
-        if feature is not None:
-            open_feature(feature, f"map-{method}")
-    with right:
-        search_col, dead_col = st.columns([3, 2], vertical_alignment="bottom")
-        what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
-        search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
-        ts_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
-        show_dead = dead_col.checkbox("Show dead features", key="v_dead")
-        table = adapters.feature_table(name, search, show_dead)
-        n_dead = int(features["dead"].sum())
-        st.caption(f"{len(table):,} of {width:,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + ". Click a column header to sort, a row to open the feature.")
-        label_title = {"text": "Top tokens", "toy": "Matched true feature", "image": "Top class (share)"}.get(kind, "Label")
-        columns = ["feature", "label", "density", "mean_activation", "max_activation"] + (["dead"] if show_dead else [])
-        event = components.table(
-            table[columns], hide_index=True, height=430, on_select="rerun", selection_mode="single-row", key=f"sae_table_{name}_{search}_{show_dead}",
-            column_config={
-                "feature": st.column_config.NumberColumn("Feature", format="%d"),
-                "density": st.column_config.NumberColumn("Density", format="%.4f", help="Share of examples it fires on."),
-                "mean_activation": st.column_config.NumberColumn("Mean act.", format="%.3f", help="Mean activation where it fires."),
-                "max_activation": st.column_config.NumberColumn("Max act.", format="%.3f"),
-                "label": label_title, "dead": "Dead",
-            },
-        )
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            open_feature(int(table.iloc[rows[0]]["feature"]), f"table-{search}-{show_dead}")
-
-
-# -- Feature: one feature's page -------------------------------------------------------------------
-def show_examples(ids: np.ndarray, values: np.ndarray, column: np.ndarray, title: str, key: str, match: int | None) -> None:
-    if len(ids) == 0:
-        st.caption("No examples.")
-        return
-    if kind == "image":
-        images = X_all[ids].reshape(len(ids), 8, 8)
-        classes = [analysis.label_names[int(example_labels[i])] for i in ids]
-        event = chart(figs.digit_gallery(images, values, ids, classes, title=title), "sae_digit_gallery", key=key, on_select="rerun", selection_mode="points")
-        example = clicked(event)
-        if example is not None:
-            open_example(example, key)
-    elif kind == "toy":
-        event = chart(figs.toy_examples(X_all[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select="rerun", selection_mode="points")
-        example = clicked(event)
-        if example is not None:
-            open_example(example, key)
-    elif kind == "text":
-        if title:
-            st.markdown(f"**{title}**")
-        lines = []
-        for i, value in zip(ids, values):
-            tokens, acts, focus = adapters.context(name, stamp, int(i), column)
-            lines.append(f'<div style="margin: 2px 0; line-height: 1.7;"><code>{value:6.2f}</code> &nbsp;{figs.highlight_tokens_html(tokens, acts, float(column.max()), focus)}</div>')
-        st.markdown("".join(lines), unsafe_allow_html=True)
-    else:
-        components.table(pd.DataFrame({"example": ids, "activation": values}), hide_index=True)
-
-
-def open_example(example: int, source: str) -> None:
-    marker = (name, source, example)
-    if st.session_state.get("_sae_last_example_click") == marker:
-        return
-    st.session_state["_sae_last_example_click"] = marker
-    state.request(v_example=int(example), v_view="Example")
-
-
-def feature_view() -> None:
-    left, right = st.columns([1, 3], vertical_alignment="bottom")
-    feature = left.number_input(f"Feature (0-{width - 1})", min_value=0, max_value=width - 1, step=1, value=selected, key=f"sae_feature_picker_{selected}")
-    if int(feature) != selected:
-        state.request(v_feature=int(feature))
-    row = features.iloc[selected]
-    passport.pin("feature", name, selected, f"{selected}" + (f" ({row['label'][:24]})" if row["label"] else ""), "views/sae.py")
-    components.heading(f"Feature {selected}: {row['label'] or 'no label'}", where=right)
-    if row["dead"]:
-        st.warning("This feature never fires on any example: it is dead. Dead features are hidden from the table by default.")
-        return
-    view = adapters.feature_view(name, stamp, selected)
-    column, intervals = view["column"], view["intervals"]
-    c = st.columns(4)
-    components.metric(c[0], "Density", f"{row['density']:.3%}", help="Share of examples it fires on.")
-    components.metric(c[1], "Mean activation", f"{row['mean_activation']:.3f}")
-    components.metric(c[2], "Max activation", f"{row['max_activation']:.3f}")
-    match = None
-    if analysis.recovery is not None:
-        hits = np.flatnonzero(analysis.recovery.matched_latent == selected)
-        if len(hits):
-            match = int(hits[0])
-            components.metric(c[3], "Matches true feature", f"{match}", help=f"Hungarian match, |cosine| {analysis.recovery.matched_cosine[match]:.3f}.")
-        else:
-            components.metric(c[3], "Matches true feature", "none", help="No true feature was matched to this latent (a duplicate or a leftover).")
-    elif analysis.class_share is not None:
-        share = analysis.class_share[selected]
-        components.metric(c[3], "Top class", analysis.label_names[int(share.argmax())], help=f"{share.max():.0%} of its total activation.")
-
-    st.markdown("#### Top-activating examples")
-    show_examples(view["top_ids"], view["top_values"], column, f"Top {len(view['top_ids'])} examples of feature {selected}", f"sae_top_{name}_{selected}", match)
-
-    left, right = st.columns(2)
-    with left:
-        chart(figs.activation_histogram(view["hist_counts"], view["hist_edges"], intervals.edges, selected), "sae_activation_histogram", key=f"sae_hist_{name}_{selected}")
-    with right:
-        if analysis.promoted is not None:
-            names = analysis.output_names
-            what = {"text": "token logit (logit lens)", "toy": "toy readout", "image": "class logit"}.get(kind, "output")
-            fig = figs.output_effects([names[i] for i in analysis.promoted[selected]], analysis.promoted_values[selected],
-                                      [names[i] for i in analysis.suppressed[selected]], analysis.suppressed_values[selected], what)
-            chart(fig, "sae_output_effects", key=f"sae_effects_{name}_{selected}")
-        if analysis.class_share is not None and analysis.label_names:
-            chart(figs.class_share_chart(analysis.class_share[selected], analysis.label_names), "sae_class_share", key=f"sae_share_{name}_{selected}")
-
-    st.markdown("#### Examples by activation interval")
-    st.caption("Ten equal-width intervals from 0 to the maximum activation, highest first; each heading gives the share of the feature's firing examples that fall in it, and up to five samples.")
-    for b in reversed(range(len(intervals.share))):
-        lo, hi = intervals.edges[b], intervals.edges[b + 1]
-        ids = intervals.samples[b]
-        with st.expander(f"Interval {b + 1}: {lo:.2f} to {hi:.2f}, {intervals.share[b]:.1%} of activations ({intervals.counts[b]} examples)", expanded=b == len(intervals.share) - 1 or (kind == "text" and b >= len(intervals.share) - 3)):
-            if len(ids) == 0:
-                st.caption("No examples in this interval.")
-            elif kind == "image":
-                st.image([np.kron(np.clip(X_all[i].reshape(8, 8), 0, 1), np.ones((8, 8))) for i in ids], width=64, caption=[f"{column[i]:.2f} ({analysis.label_names[int(example_labels[i])]})" for i in ids], clamp=True)
-            elif kind == "toy":
-                st.markdown("  \n".join(f"`{column[i]:.2f}` example {i}: true features on " + ", ".join(f"**{t}** ({X_all[i, t]:.2f})" if t == match else f"{t} ({X_all[i, t]:.2f})" for t in np.flatnonzero(X_all[i] > 0)) for i in ids))
-            else:
-                show_examples(ids, column[ids], column, "", f"sae_int_{name}_{selected}_{b}", match)
-
-
-# -- Example: which features fire on one input -------------------------------------------------------
-def contributions_chart(frame: pd.DataFrame, title: str, key: str) -> None:
-    if frame.empty:
-        st.info("No feature fires on this example.")
-        return
-    event = chart(figs.feature_contributions(frame, labels, title=title), "sae_contributions", key=key, on_select="rerun", selection_mode="points")
-    feature = clicked(event)
-    if feature is not None:
-        open_feature(feature, key)
-
-
-def example_view() -> None:
-    W_dec = sae.W_dec.detach().cpu().numpy()
-    if kind == "text":
-        text_example_view(W_dec)
-        return
-    current = state.get_int("v_example", None)
-    if current is None or not 0 <= current < n_examples:
-        current = n_train  # the first test example
-        st.session_state["v_example"] = current
-    picked = st.number_input(f"Example (0-{n_examples - 1}; {n_train:,} and up are test examples)", min_value=0, max_value=n_examples - 1, value=current, step=1, key=f"sae_example_picker_{current}")
-    if int(picked) != current:
-        state.request(v_example=int(picked))
-    components.heading(example_caption(current).capitalize())
-    indices, values = analysis.codes.row(current)
-    frame = explain.contributions_from_codes(indices, values, W_dec)
-    left, right = st.columns([1, 2])
-    with left:
-        if kind == "image":
-            chart(example_input(X_all[current], "image", title=f"Example {current}"), "example_input", key=f"sae_ex_input_{name}_{current}")
-        elif kind == "toy":
-            x = X_all[current]
-            on = np.flatnonzero(x > 0)
-            st.markdown("**True features on in this example:** " + ", ".join(f"{t} ({x[t]:.2f})" for t in on))
-            if analysis.recovery is not None:
-                lines = []
-                for t in on:
-                    latent = int(analysis.recovery.matched_latent[t])
-                    fires = latent in set(indices.tolist())
-                    lines.append(f"true feature {t} -> SAE feature {latent}" + (" fires" if fires else " does not fire"))
-                st.caption("  \n".join(lines))
-        if model.model.source is None:  # uploaded activations come without the model they came from
-            st.caption(f"Activation vector {current} of your file; it came without its model, so there is no model output to show.")
-        else:
-            import torch
-
-            with torch.no_grad():
-                xb = torch.as_tensor(X_all[current : current + 1])
-                outputs = {mode: model.model(xb.to(next(sae.parameters()).device), mode=mode).cpu().numpy()[0] for mode in ("clean", "sae")}
-            names = analysis.label_names
-            st.markdown("**Model output:** " + ", ".join(f"{label} predicts **{names[int(out.argmax())]}**" for label, out in (("clean", outputs["clean"]), ("with the SAE spliced in", outputs["sae"]))))
-    with right:
-        contributions_chart(frame, f"Features firing on example {current}", f"sae_contrib_{name}_{current}")
-    if not frame.empty:
-        components.table(frame.assign(label=[labels[int(f)] for f in frame["feature"]]), hide_index=True,
-                     column_config={"share": st.column_config.NumberColumn("share of reconstruction", format="%.3f")})
-
-
-def text_example_view(W_dec: np.ndarray) -> None:
-    index = adapters.text_index(name, stamp)
-    n_windows = len(index["windows"])
-    mode = st.radio("Input", ["A passage of the documentation", "Your own text"], horizontal=True, key="v_text_mode")
-    if mode == "Your own text":
-        if not isinstance(st.session_state.get("v_free_text"), str) or not st.session_state["v_free_text"].strip():  # in the URL, so a link shows the same text
-            st.session_state["v_free_text"] = "The for statement is used to iterate over the elements of a sequence."
-        st.session_state["v_free_text"] = st.session_state["v_free_text"][:2000]
-        text = st.text_area("Type some text (Python code or prose)", key="v_free_text", max_chars=2000)
-        try:
-            result = adapters.free_text(name, stamp, text)
-        except InterpError as exc:
-            show_error(exc, "Reading your text")
-            return
-        tokens, codes = result["tokens"], result["codes"]
-        strongest = codes.max(1)
-        st.markdown(figs.highlight_tokens_html(tokens, strongest, float(strongest.max()) if len(strongest) else 1.0), unsafe_allow_html=True)
-        st.caption("Shading: the strongest feature activation on each token. Pick a token to see its features.")
-        token_in_url = state.get_int("v_free_token", 0)
-        st.session_state["v_free_token"] = token_in_url if token_in_url is not None and 0 <= token_in_url < len(tokens) else 0
-        position = st.selectbox("Token", list(range(len(tokens))), format_func=lambda i: f"{i}: {tokens[i]}", key="v_free_token")
-        active = np.flatnonzero(codes[position] > 0)
-        frame = explain.contributions_from_codes(active, codes[position, active], W_dec)
-        contributions_chart(frame, f"Features firing on '{tokens[position]}'", f"sae_free_contrib_{name}_{position}_{hash(text)}")
-        return
-    current = state.get_int("v_example", None)
-    if current is None or not 0 <= current < n_examples:
-        current = int(index["example_of"][index["n_train_windows"]][1])  # first token of the first test passage
-        st.session_state["v_example"] = current
-    window = int(index["token_window"][current])
-    picked = st.number_input(f"Passage (0-{n_windows - 1}; {index['n_train_windows']} and up are held out)", min_value=0, max_value=n_windows - 1, value=window, step=1, key=f"sae_window_picker_{current}")
-    if int(picked) != window:
-        state.request(v_example=int(index["example_of"][int(picked)][index["example_of"][int(picked)] >= 0][0]))
-    members = index["example_of"][window]
-    members = members[members >= 0]
-    tokens = adapters.sources.token_strings(index["windows"][window][index["token_position"][members]])
-    strongest = np.array([analysis.codes.row(int(e))[1].max(initial=0.0) for e in members])
-    topic = model.dataset.class_names[int(np.concatenate([model.dataset.y_train, model.dataset.y_test])[window])]
-    st.markdown(f"**Passage {window}** (topic `{topic}`)")
-    st.markdown(figs.highlight_tokens_html(tokens, strongest, float(strongest.max()) if len(strongest) else 1.0, int(np.flatnonzero(members == current)[0]) if current in members else None), unsafe_allow_html=True)
-    position = st.selectbox("Token", list(range(len(members))), index=int(np.flatnonzero(members == current)[0]) if current in members else 0, format_func=lambda i: f"{i}: {tokens[i]}", key=f"sae_token_picker_{current}")
-    example = int(members[position])
-    if example != current:
-        state.request(v_example=example)
-    indices, values = analysis.codes.row(example)
-    frame = explain.contributions_from_codes(indices, values, W_dec)
-    contributions_chart(frame, f"Features firing on '{tokens[position]}'", f"sae_contrib_{name}_{example}")
-
-
-# -- Quality: how faithful is this SAE? ------------------------------------------------------------
-def quality_view() -> None:
-    rows = [
-        ("L0 (mean active features, held-out)", metrics["l0"]),
-        ("Explained variance (held-out)", metrics["explained_variance"]),
-        ("MSE per example (held-out, input units)", metrics["mse"]),
-        ("Dead fraction (never fire)", metrics["dead_fraction"]),
-    ]
-    for key, label in (("mmcs", "MMCS (toy ground truth)"), ("mcc", "Hungarian MCC (toy ground truth)"), ("accuracy_clean", "Accuracy, clean"), ("accuracy_sae", "Accuracy, SAE spliced in"),
-                       ("accuracy_zero", "Accuracy, layer zeroed"), ("loss_recovered", "Loss recovered")):
-        if key in metrics:
-            rows.append((label, metrics[key]))
-    left, right = st.columns(2)
-    with left:
-        components.table(pd.DataFrame(rows, columns=["metric", "value"]), hide_index=True, column_config={"value": st.column_config.NumberColumn(format="%.4f")})
-        st.caption(f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {model.dataset.n_features and len(model.dataset.y_test):,} test examples; see docs/sae.md for the definitions.")
-    with right:
-        if "accuracy_sae" in metrics:
-            chart(figs.splice_chart(metrics), "sae_splice", key=f"sae_splice_{name}")
-    left, right = st.columns(2)
-    with left:
-        chart(figs.sweep_chart(adapters.sweep_rows(name)), "sae_sweep", key=f"sae_sweep_{name}")
-    with right:
-        chart(figs.density_histogram(analysis.density_histogram), "sae_density_histogram", key=f"sae_density_{name}")
-    left, right = st.columns(2)
-    with left:
-        chart(figs.training_curve(cache.history(name, stamp)), "sae_training_curve", key=f"sae_curve_{name}")
-    with right:
-        if analysis.recovery is not None:
-            chart(figs.recovery_chart(analysis.recovery.best_cosine, analysis.recovery.mmcs), "sae_recovery", key=f"sae_recovery_{name}")
-
-
+page = tabs.Page(name, stamp, model, selected)
 try:
-    {"Features": features_view, "Feature": feature_view, "Example": example_view, "Quality": quality_view}[view]()
+    {"Features": tabs.features_view, "Feature": tabs.feature_view, "Example": tabs.example_view, "Quality": tabs.quality_view}[view](page)
 except InterpError as exc:
     show_error(exc, f"The {view} view")

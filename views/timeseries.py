@@ -75,7 +75,7 @@ predicted = int(probabilities.argmax())
 components.heading(f"Series {example}: true class {dataset.class_names[true_class]}, predicted {dataset.class_names[predicted]} ({probabilities[predicted]:.2f})")
 all_methods = list(tsx.METHODS)
 left, mid, right = st.columns([3, 1.3, 1.5], vertical_alignment="bottom")
-chosen = ts.method_list("v_methods", all_methods, ["integrated_gradients", "occlusion"])
+chosen = state.url_list("v_methods", all_methods, ["integrated_gradients", "occlusion"], limit=3)
 st.session_state.setdefault("ts_methods", chosen)
 if st.session_state["ts_methods"] != chosen:
     st.session_state["ts_methods"] = chosen
@@ -83,9 +83,9 @@ picked = left.multiselect(
     "Methods side by side (up to 3)", all_methods, key="ts_methods", max_selections=3, format_func=tsx.method_label,
     on_change=lambda: st.session_state.update(v_methods=",".join(st.session_state["ts_methods"])),
 )
-ts.flag("v_tsr")
+state.url_flag("v_tsr")
 mid.toggle("Rescale (TSR)", key="v_tsr", help="TSR (Ismail et al. 2020): rescale each method by how much each window of steps, then each channel, changes its map. Slower: it re-runs the method once per window.")
-explain_as = ts.choice("v_target", ["predicted", "true"], "predicted")
+explain_as = state.url_choice("v_target", ["predicted", "true"], "predicted")
 right.radio("Explain the", ["predicted", "true"], key="v_target", horizontal=True, format_func=lambda v: f"{v} class")
 if not picked:
     st.info("Pick at least one method to see its attribution.")
@@ -153,7 +153,7 @@ components.heading("Where each method looks, and which series it explains alike"
 stored_methods = report.methods
 left, right = st.columns(2)
 with left:
-    profile_method = ts.choice("v_profile", stored_methods, picked[0] if picked else stored_methods[0])
+    profile_method = state.url_choice("v_profile", stored_methods, picked[0] if picked else stored_methods[0])
     st.selectbox("Method for the class profile", stored_methods, key="v_profile", format_func=tsx.method_label)
     profile_fig = class_profile(report.arrays[profile_method]["profile"], dataset.class_names, dataset.feature_names, title=f"Class-average profile: {tsx.method_label(profile_method)}")
     chart(profile_fig, "class_profile", key="ts_profile")
@@ -162,17 +162,17 @@ with right:
     if not map_methods:
         st.info("This report has no explanation map.")
     else:
-        map_method = ts.choice("v_emap", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
+        map_method = state.url_choice("v_emap", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
         a, b = st.columns(2)
         a.selectbox("Method for the map", map_methods, key="v_emap", format_func=tsx.method_label)
-        colour = ts.choice("v_colour", ["class", "prediction"], "class")
+        colour = state.url_choice("v_colour", ["class", "prediction"], "class")
         b.radio("Colour by", ["class", "prediction"], key="v_colour", horizontal=True, format_func=lambda v: "true class" if v == "class" else "prediction")
         fig = explanation_map(
             report.arrays[map_method]["map"], report.example_index, report.labels, report.predictions, dataset.class_names,
             color_by=colour, selected=example, title=f"Explanation map: {tsx.method_label(map_method)}", method=(report.map_method or "pca").upper(),
         )
         event = chart(fig, "explanation_map", key=f"ts_map_{name}_{map_method}_{colour}", on_select="rerun", selection_mode="points")
-        chosen_index = ts.clicked_index(event)
+        chosen_index = components.clicked_index(event)
         if chosen_index is not None and chosen_index != example and st.session_state.get("_ts_last_click") != (name, map_method, chosen_index):
             st.session_state["_ts_last_click"] = (name, map_method, chosen_index)
             state.request(example=chosen_index)
