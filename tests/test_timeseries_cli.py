@@ -8,7 +8,7 @@ import pytest
 
 from interp_core import cli
 from interp_core.families.timeseries import data as tsdata
-from interp_core.families.timeseries import explain as tsx
+from interp_core.families.timeseries.explain import report as tsreport
 from interp_core.families import timeseries as family
 from interp_core.store import SHIPPED_ROOT, Store
 
@@ -17,7 +17,7 @@ from interp_core.store import SHIPPED_ROOT, Store
 def quick(monkeypatch):
     """Few epochs and few scored series: these tests check the plumbing, the shipped models the quality."""
     monkeypatch.setitem(family.DEFAULT_USER_RECIPE, "train_config", {"epochs": 6, "batch_size": 16, "lr": 3e-3, "patience": 6, "val_fraction": 0.2})
-    monkeypatch.setattr(tsx, "REPORT_EXAMPLES", 24)
+    monkeypatch.setattr(tsreport, "REPORT_EXAMPLES", 24)
 
 
 def run(capsys, *argv) -> tuple[int, dict, str]:

@@ -11,6 +11,7 @@ import pytest
 
 from interp_core import recipes
 from interp_core.families.timeseries import explain as tsx
+from interp_core.families.timeseries.explain import report as tsreport
 from interp_core.store import SHIPPED_ROOT, Store
 from tests.app.helpers import open_page as open_view, texts
 
@@ -92,8 +93,8 @@ def test_a_series_without_ground_truth_says_so(app):
 
 
 def test_a_model_without_stored_scores_gets_them_computed_and_saved(app, user_store, monkeypatch):
-    monkeypatch.setattr(tsx, "REPORT_EXAMPLES", 12)
-    monkeypatch.setattr(tsx, "REPORT_METHODS", ["saliency", "random"])
+    monkeypatch.setattr(tsreport, "REPORT_EXAMPLES", 12)
+    monkeypatch.setattr(tsreport, "REPORT_METHODS", ["saliency", "random"])
     target = user_store / "freqshapes-cnn"
     shutil.copytree(SHIPPED_ROOT / "freqshapes-cnn", target)
     manifest = json.loads((target / "manifest.json").read_text())
