@@ -39,6 +39,7 @@ class AppServer:
     def __init__(self, store: Path, port: int | None = None, extra_env: dict | None = None):
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
+        store.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = store.parent / f"server-{self.port}.log"
         env = {**os.environ, "INTERP_STORE": str(store), **(extra_env or {})}
         self._log = open(self.log_path, "w")
