@@ -133,7 +133,7 @@ def test_cli_refuses_a_recipe_and_data_together_and_unknown_recipes(tmp_path, ca
 
 def test_minilm_encoder_matches_transformers():
     transformers = pytest.importorskip("transformers")
-    from interp_core.families.sae.models import minilm_folder
+    from interp_core.families.sae.hosts import minilm_folder
 
     ids = torch.as_tensor(sources.encode_text("Assignment statements bind names to objects.")).long()
     ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], 1)  # padding must be ignored

@@ -29,7 +29,7 @@ import torch
 from interp_core.data.dataset import Dataset, split_arrays
 from interp_core.data.userfiles import _read_bytes, max_upload_bytes, read_npz, real_values
 from interp_core.errors import DataError
-from interp_core.families.sae.models import DigitsHidden, MiniLM, MiniLMTopics, ToyModel, minilm_folder
+from interp_core.families.sae.hosts import DigitsHidden, MiniLM, MiniLMTopics, ToyModel, minilm_folder
 
 TOY_DEFAULTS = {"n_features": 48, "d_hidden": 12, "p_active": 0.05, "n_train": 8000, "n_test": 2000}
 # Ten documentation topics with enough text for 32 windows each and little overlap between them.

@@ -1,11 +1,7 @@
-"""Training sparse autoencoders and measuring them: quality metrics, feature statistics,
-top examples by activation interval, output effects, feature recovery against ground truth.
-
-Why a loop of its own instead of ``interp_core.training.fit``: an SAE step needs state that
-``fit`` has no place for (which latents fired recently, fed back into the AuxK loss or into
-resampling), a projection after every optimiser step (unit-norm decoder rows), no validation
-split or best-epoch restore (an SAE is judged on held-out reconstruction afterwards), and the
-sparse training path of ``models.sae``. The progress callback speaks the same ``ProgressEvent``.
+"""Measuring sparse autoencoders: quality metrics, feature statistics, top examples by activation
+interval, output effects, feature recovery against ground truth, and everything the page shows,
+computed once at train time. Training one is ``fit``'s job (``train_sae`` and
+``SAETrainConfig`` are re-exported here).
 
 Shapes: activations ``acts`` (n, d); codes are stored as CSR (``indptr`` (n + 1,), ``indices``
 and ``values`` (nnz,)); decoder rows ``W_dec`` (width, d); true features (f, d).
@@ -13,194 +9,22 @@ and ``values`` (nnz,)); decoder rows ``W_dec`` (width, d); true features (f, d).
 
 from __future__ import annotations
 
-import contextlib
-import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 
-from interp_core.device import resolve_device, seed_everything
-from interp_core.errors import TrainingCancelled
+from interp_core.device import resolve_device
+from interp_core.families.sae.fit import SAETrainConfig, train_sae  # re-exported: explain.train_sae, explain.SAETrainConfig
 from interp_core.families.sae.models import SparseAutoencoder, SplicedModel
-from interp_core.training import ProgressCallback, ProgressEvent, _is_cancelled
 
 N_INTERVALS = 10
 PER_INTERVAL = 5
 N_TOP = 20
 N_EFFECTS = 10
 HIST_BINS = 50
-
-
-# -- training -----------------------------------------------------------------------------------
-@dataclass
-class SAETrainConfig:
-    epochs: int = 20  # passes over the activations
-    batch_size: int = 1024
-    lr: float = 3e-4
-    steps: int | None = None  # overrides epochs when set (the benchmark counts steps)
-    dead_window: int = 1000  # optimiser steps without firing before a latent counts as dead
-    resample_every: int = 0  # resample dead latents every N steps (0: off; SAEs without an aux loss use it)
-    grad_clip: float | None = 1.0
-    lr_decay_fraction: float = 0.0  # linear decay to 0 over the last share of steps
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "SAETrainConfig":
-        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def total_steps(self, n: int) -> int:
-        if self.steps:
-            return int(self.steps)
-        return max(1, self.epochs * max(1, math.ceil(n / self.batch_size)))
-
-
-@dataclass
-class SAETrainResult:
-    history: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "mse": [], "explained_variance": [], "l0": [], "dead_fraction": []})
-    steps: int = 0
-    seconds: float = 0.0
-    resampled: int = 0
-    activations_per_second: float = 0.0
-
-
-@contextlib.contextmanager
-def threads_for(flops_per_step: float, device: torch.device):
-    """One CPU thread for small problems: thread hand-offs cost more than they save below ~1e8
-    flops a step, and on a busy machine they cost 50x (measured: 0.8 vs 59 ms a toy step)."""
-    if device.type != "cpu" or flops_per_step >= 1e8:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _adam(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
-    # foreach, not fused: fused Adam's first step on the CPU costs ~14 s of one-time set-up per process.
-    fused = device.type == "cuda"
-    return torch.optim.Adam(params, lr=lr, fused=fused, foreach=None if fused else True)
-
-
-def train_sae(
-    sae: SparseAutoencoder,
-    acts: np.ndarray | torch.Tensor,
-    config: SAETrainConfig | None = None,
-    *,
-    device: str | torch.device = "auto",
-    seed: int = 0,
-    progress: ProgressCallback | None = None,
-    cancel: Callable[[], bool] | None = None,
-    log_points: int = 50,
-) -> SAETrainResult:
-    """Train ``sae`` in place on activations (n, d): Adam, unit-norm decoder rows, dead-latent tracking.
-
-    Dead latents (no firing in ``dead_window`` steps) feed the AuxK loss of architectures that
-    have one, and are resampled every ``resample_every`` steps otherwise. ``progress`` hears a
-    ProgressEvent about ``log_points`` times (``epoch`` counts those points, ``metric`` is the
-    batch's explained variance). Raises TrainingCancelled when ``cancel`` says so.
-    """
-    config = config or SAETrainConfig()
-    device = resolve_device(device)
-    generator = seed_everything(seed)
-    data = torch.as_tensor(np.asarray(acts) if not isinstance(acts, torch.Tensor) else acts, dtype=torch.float32).to(device)
-    n = len(data)
-    batch_size = max(1, min(config.batch_size, n))
-    total = config.total_steps(n)
-    sae.to(device).train()
-    params = [p for p in sae.parameters() if p.requires_grad]
-    optimizer = _adam(params, config.lr, device)
-    decay_from = int(total * (1 - config.lr_decay_fraction)) if config.lr_decay_fraction > 0 else total
-    result = SAETrainResult()
-    order = torch.randperm(n, generator=generator).to(device)
-    with threads_for(6.0 * batch_size * sae.d_in * sae.width, device):
-        _loop(sae, data, config, optimizer, params, result, order, generator, batch_size, total, decay_from, device, progress, cancel, log_points)
-    sae.eval()
-    result.steps = total
-    return result
-
-
-def _loop(sae, data, config, optimizer, params, result, order, generator, batch_size, total, decay_from, device, progress, cancel, log_points) -> None:
-    n = len(data)
-    since_fired = torch.zeros(sae.width, dtype=torch.long, device=device)
-    every = max(1, total // max(1, log_points))
-    cursor = 0
-    start = time.perf_counter()
-    for step in range(1, total + 1):
-        if _is_cancelled(cancel):
-            raise TrainingCancelled("Training was cancelled; nothing was saved.")
-        if cursor + batch_size > n:
-            order = torch.randperm(n, generator=generator).to(device)
-            cursor = 0
-        batch = data[order[cursor : cursor + batch_size]]
-        cursor += batch_size
-        dead = since_fired > config.dead_window if sae.uses_aux_loss else None
-        loss, stats = sae.training_loss(batch, dead)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, config.grad_clip, foreach=True)
-        if step > decay_from:
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * (total - step + 1) / max(1, total - decay_from)
-        optimizer.step()
-        sae.normalize_decoder()
-        since_fired += 1
-        since_fired[stats["fired"]] = 0
-        if config.resample_every and step % config.resample_every == 0 and step < 0.8 * total:
-            result.resampled += resample_dead(sae, optimizer, data, since_fired > config.dead_window, generator)
-            since_fired[since_fired > config.dead_window] = 0
-        if step % every == 0 or step == total:
-            target, recon = stats["target"], stats["recon"]
-            variance = (target - target.mean(0)).pow(2).sum(1).mean()
-            ev = 1.0 - float(stats["mse"]) / max(float(variance), 1e-12)
-            mse, l0 = float(stats["mse"]), float(stats["l0"])
-            result.history["step"].append(step)
-            result.history["mse"].append(mse)
-            result.history["explained_variance"].append(ev)
-            result.history["l0"].append(l0)
-            result.history["dead_fraction"].append(float((since_fired > config.dead_window).float().mean()))
-            if progress is not None:
-                point = min(log_points, math.ceil(step / every))
-                progress(ProgressEvent(step, total, mse, ev, point, min(log_points, math.ceil(total / every))))
-    result.seconds = time.perf_counter() - start
-    result.activations_per_second = total * batch_size / max(result.seconds, 1e-9)
-
-
-@torch.no_grad()
-def resample_dead(sae: SparseAutoencoder, optimizer: torch.optim.Optimizer, data: torch.Tensor, dead: torch.Tensor, generator: torch.Generator) -> int:
-    """Point dead latents at inputs the SAE reconstructs badly (Anthropic 2023), and reset their Adam state."""
-    dead_idx = dead.nonzero(as_tuple=True)[0]
-    if len(dead_idx) == 0:
-        return 0
-    sample = data[torch.randint(len(data), (min(len(data), 4096),), generator=generator).to(data.device)]
-    target = sample / sae.input_scale
-    errors = (sae.decode(sae.encode(sample)) / sae.input_scale - target).pow(2).sum(1)
-    if float(errors.sum()) <= 0:
-        return 0
-    chosen = torch.multinomial(errors.cpu() ** 2 / (errors.cpu() ** 2).sum(), len(dead_idx), replacement=True, generator=generator).to(data.device)
-    directions = target[chosen] - sae.b_dec
-    directions = directions / directions.norm(dim=1, keepdim=True).clamp_min(1e-8)
-    alive = ~dead
-    enc_norm = float(sae.W_enc[alive].norm(dim=1).mean()) if bool(alive.any()) else 1.0
-    sae.W_dec[dead_idx] = directions
-    if sae.W_enc.requires_grad:
-        sae.W_enc[dead_idx] = directions * enc_norm * 0.2
-    sae.b_enc[dead_idx] = 0.0
-    for param in (sae.W_dec, sae.W_enc, sae.b_enc):
-        state = optimizer.state.get(param, {})
-        for key in ("exp_avg", "exp_avg_sq"):
-            if key in state:
-                state[key][dead_idx] = 0.0
-    return int(len(dead_idx))
 
 
 # -- codes and quality metrics -------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""``bench sae``: our TopK trainer against SAELens's SAETrainer on the same activations."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from interp_core.device import device_name, resolve_device
+from interp_core.families.sae import data as sources
+from interp_core.families.sae import explain as explain
+from interp_core.families.sae.hosts import MiniLMTopics
+from interp_core.families.sae.models import build_sae
+
+BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 20, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 2}
+QUICK_CONFIG = {**BENCH_CONFIG, "width": 1536, "batch_size": 1024, "steps": 20, "repeats": 1}
+SAELENS_HINT = "pip install -r requirements-bench.txt (SAELens is a benchmark-only dependency)"
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """Measured fp32 matrix-multiply throughput (GFLOP/s) of an n x n product, best of ``repeats``."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        _sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_activations(cfg: dict, quick: bool, seed: int) -> tuple[np.ndarray, str]:
+    """Real activations when possible: MiniLM's residual stream (layer 3) over the pydoc windows."""
+    if quick:
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal((8192, cfg["d"])).astype(np.float32), "Gaussian noise (--quick)"
+    dataset = sources.load_text_dataset(seed=seed, windows_per_topic=40)
+    model = MiniLMTopics(sources.load_minilm(), 3, dataset.n_classes).eval()
+    source = sources.text_source(dataset, model)
+    return source.acts, f"MiniLM residual stream after layer 3, {len(source.acts):,} tokens of pydoc_data.topics"
+
+
+def _ours(acts: torch.Tensor, cfg: dict, device: torch.device, seed: int) -> float:
+    torch.manual_seed(seed)
+    sae = build_sae("topk", {"d_in": cfg["d"], "width": cfg["width"], "k": cfg["k"], "aux_coefficient": cfg["aux_coefficient"]})
+    sae.fit_input(acts[:4096])
+    config = explain.SAETrainConfig(steps=cfg["steps"], batch_size=cfg["batch_size"], lr=cfg["lr"], dead_window=cfg["dead_window"], grad_clip=1.0)
+    explain.train_sae(sae, acts, explain.SAETrainConfig(steps=2, batch_size=cfg["batch_size"], lr=cfg["lr"]), device=device, seed=seed)  # warm-up
+    _sync(device)
+    result = explain.train_sae(sae, acts, config, device=device, seed=seed, log_points=1)
+    _sync(device)
+    return result.seconds
+
+
+def _saelens(acts: torch.Tensor, cfg: dict, device: torch.device, seed: int) -> float:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    from sae_lens import SAETrainer
+    from sae_lens.config import LoggingConfig, SAETrainerConfig
+    from sae_lens.saes.topk_sae import TopKTrainingSAE, TopKTrainingSAEConfig
+
+    torch.manual_seed(seed)
+
+    def provider():
+        generator = torch.Generator().manual_seed(seed)
+        while True:
+            order = torch.randperm(len(acts), generator=generator)
+            for lo in range(0, len(acts) - cfg["batch_size"] + 1, cfg["batch_size"]):
+                yield acts[order[lo : lo + cfg["batch_size"]]]
+
+    def trainer(steps: int):
+        sae = TopKTrainingSAE(TopKTrainingSAEConfig(d_in=cfg["d"], d_sae=cfg["width"], k=cfg["k"], aux_loss_coefficient=cfg["aux_coefficient"], dtype="float32", device=str(device)))
+        trainer_cfg = SAETrainerConfig(
+            total_training_samples=steps * cfg["batch_size"], train_batch_size_samples=cfg["batch_size"], lr=cfg["lr"], lr_end=cfg["lr"] / 10, device=str(device),
+            autocast=False, dead_feature_window=cfg["dead_window"], feature_sampling_window=10**9, n_checkpoints=0,
+            save_final_checkpoint=False, logger=LoggingConfig(log_to_wandb=False),
+        )
+        return SAETrainer(trainer_cfg, sae, provider())
+
+    trainer(2).fit()  # warm-up
+    run = trainer(cfg["steps"])
+    _sync(device)
+    start = time.perf_counter()
+    run.fit()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def bench_sae(args) -> dict:
+    """Train our TopK SAE and SAELens's SAETrainer on the same activations with the same settings;
+    activations per second for each (best of ``repeats`` alternating runs), their ratio, and our
+    trainer's share of the measured fp32 matmul throughput."""
+    cfg = QUICK_CONFIG if args.quick else BENCH_CONFIG
+    device = resolve_device(args.device)
+    print(f"bench sae: preparing activations on {device_name(device)}...", file=sys.stderr)
+    acts_np, what = bench_activations(cfg, args.quick, args.seed)
+    acts = torch.as_tensor(acts_np)
+    try:
+        import sae_lens
+
+        saelens_version = sae_lens.__version__
+    except ImportError:
+        saelens_version = None
+        print(f"bench sae: SAELens is not installed, so only our trainer is timed; install it with: {SAELENS_HINT}", file=sys.stderr)
+    gflops = matmul_gflops(device)
+    ours, theirs = [], []
+    for r in range(cfg["repeats"]):
+        print(f"bench sae: round {r + 1}/{cfg['repeats']}: ours...", file=sys.stderr)
+        ours.append(_ours(acts, cfg, device, args.seed))
+        if saelens_version:
+            print(f"bench sae: round {r + 1}/{cfg['repeats']}: SAELens {saelens_version}...", file=sys.stderr)
+            theirs.append(_saelens(acts, cfg, device, args.seed))
+    samples = cfg["steps"] * cfg["batch_size"]
+    ours_rate = samples / min(ours)
+    # FLOPs our trainer performs per activation: the dense encoder product, plus the sparse decoder
+    # forward and the three sparse gradient products (k rows of d each).
+    flops_per_activation = 2 * cfg["d"] * cfg["width"] + 4 * 2 * cfg["k"] * cfg["d"]
+    result = {
+        "device": device_name(device), "cpu_threads": torch.get_num_threads(), "activations": what, "n_activations": len(acts_np),
+        "config": {k: cfg[k] for k in ("d", "width", "k", "batch_size", "steps", "lr", "aux_coefficient", "dead_window")} | {"dtype": "float32", "logging": "off", "grad_clip": 1.0},
+        "ours_activations_per_s": round(ours_rate, 1), "ours_seconds": [round(s, 3) for s in ours],
+        "matmul_gflops": round(gflops, 2),
+        "ours_gflops": round(ours_rate * flops_per_activation / 1e9, 2),
+        "ours_matmul_share": round(ours_rate * flops_per_activation / 1e9 / gflops, 4),
+        "saelens_version": saelens_version,
+        "saelens_activations_per_s": None, "saelens_seconds": [round(s, 3) for s in theirs], "sae_vs_saelens": None,
+    }
+    if theirs:
+        saelens_rate = samples / min(theirs)
+        result.update({"saelens_activations_per_s": round(saelens_rate, 1), "sae_vs_saelens": round(ours_rate / saelens_rate, 3)})
+    else:
+        result["saelens"] = f"not installed: {SAELENS_HINT}"
+    if not args.json:
+        print(f"activations: {what}; config {result['config']}")
+        print(f"ours:    {ours_rate:12,.0f} activations/s  ({result['ours_matmul_share']:.1%} of the measured {gflops:.1f} GFLOP/s fp32 matmul)")
+        if theirs:
+            print(f"SAELens: {result['saelens_activations_per_s']:12,.0f} activations/s  -> ours / SAELens = {result['sae_vs_saelens']:.2f}x")
+    return result

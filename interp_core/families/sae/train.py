@@ -1,0 +1,261 @@
+"""The SAE trainer and loader: train an SAE on its source's activations, measure it and precompute
+everything the page shows, store it (SAE weights as float16); rebuild it from the store; and the
+default SAE recipe for a user's activations."""
+
+from __future__ import annotations
+
+import math
+import time
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+import torch
+
+from interp_core import recipes
+from interp_core.data import Dataset, load_dataset
+from interp_core.device import device_name
+from interp_core.errors import StoreError
+from interp_core.families.sae import data as sources
+from interp_core.families.sae import explain as explain
+from interp_core.families.sae.activations import build_source
+from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, ToyModel
+from interp_core.families.sae.models import SplicedModel, build_sae
+from interp_core.manifest import model_manifest
+from interp_core.models import build_model, count_parameters
+from interp_core.recipes import Recipe, TrainedModel
+from interp_core.store import Artifact, Catalog, Store
+
+FAMILY = "sae"
+TRAINER = "sae"
+
+SAE_SETTINGS = ("width", "k", "l1_coefficient", "tolerance", "aux_k", "aux_coefficient", "threshold_momentum")
+
+
+# -- SAEs, and the default one for a user's activations -------------------------------------------
+def _sae_arch(recipe_or_manifest_arch: str) -> str:
+    return recipe_or_manifest_arch.removeprefix("sae-")
+
+
+def user_recipe(dataset: Dataset) -> Recipe:
+    """The default SAE for a user's activations: what explain sae --data trains (TopK, 4x d latents, k about sqrt(d))."""
+    d = int(dataset.X_train.shape[1])
+    true_features = dataset.extras.get("true_features")
+    arch, settings = default_user_sae(d, None if true_features is None else len(true_features))
+    steps_per_epoch = math.ceil(len(dataset.X_train) / 512)
+    train_config = {"epochs": max(1, min(3000 // steps_per_epoch, 200)), "batch_size": 512, "lr": 1e-3, "dead_window": 200}
+    return Recipe(f"user-{dataset.name}-sae", FAMILY, dataset.name, f"sae-{arch}", {"source": "user", **settings}, train_config,
+                  f"{arch} SAE ({settings['width']} latents, k={settings['k']}) on your activations {dataset.source.removeprefix('user file ')}.", trainer=TRAINER)
+
+
+def make_sae(arch: str, d_in: int, model_config: dict, **override) -> "torch.nn.Module":
+    settings = {k: v for k, v in model_config.items() if k in SAE_SETTINGS}
+    settings.update(override)
+    return build_sae(arch, {"d_in": d_in, **settings})
+
+
+@torch.no_grad()
+def _round_to_float16(sae) -> None:
+    """Weights are stored as float16; measure everything with the rounded weights so the shipped
+    artifact reproduces its own numbers."""
+    for param in sae.parameters():
+        param.copy_(param.half().float())
+
+
+def default_user_sae(d: int, n_true: int | None) -> tuple[str, dict]:
+    """TopK with 4x d latents (or 2x the known true features, if more) and k about sqrt(d)."""
+    width = max(4 * d, 2 * (n_true or 0))
+    return "topk", {"width": width, "k": max(1, min(width, int(round(math.sqrt(d)))))}
+
+
+# -- the trainer ----------------------------------------------------------------------------------------
+def train_sae_recipe(
+    recipe: Recipe,
+    *,
+    store: Store,
+    dataset: Dataset | None,
+    device: torch.device,
+    seed: int,
+    epochs: int | None,
+    progress,
+    cancel,
+    umap: bool,
+    on_stage: Callable[[str], None] | None,
+) -> TrainedModel:
+    stage = on_stage or (lambda _text: None)
+    start = time.perf_counter()
+    arch = _sae_arch(recipe.arch)
+    train_config = {**recipe.train_config, **({"epochs": epochs} if epochs else {})}
+    config = explain.SAETrainConfig.from_dict(train_config)
+    stage(f"Reading activations for {recipe.name} ({recipe.model_config['source']} source)")
+    source = build_source(recipe, dataset, device, seed, store)
+    torch.manual_seed(seed)
+    sae = make_sae(arch, source.d, recipe.model_config)
+    sae.fit_input(torch.as_tensor(source.acts_train))
+    stage(f"Training the {arch} SAE ({sae.width} latents) on {source.n_train:,} activations on {device_name(device)}")
+    fit = explain.train_sae(sae, source.acts_train, config, device=device, seed=seed, progress=progress, cancel=cancel)
+    _round_to_float16(sae)
+    model = SplicedModel(sae, source.model).to(device).eval()
+    metrics, analysis = measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train_config)
+    metrics.update({"epochs_run": config.epochs, "steps": fit.steps, "activations_per_second": round(fit.activations_per_second, 1)})
+    analysis.metrics = metrics
+    manifest = model_manifest(
+        recipe, dataset=source.dataset.summary(), model_config=recipe.model_config,
+        train_config={**config.to_dict(), **{k: v for k, v in train_config.items() if k.startswith("sweep")}},
+        seed=seed, config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None), metrics=metrics, device=device,
+        train_seconds=time.perf_counter() - start,
+        sae={"arch": arch, "config": sae.config.to_dict()},
+        source={"kind": source.kind, "description": source.description, "n_train": source.n_train, "n": len(source.acts), "d": source.d, **_source_manifest(source)},
+    )
+    stage("Saving to the store")
+    files = {"model.safetensors": _state_to_store(model), "history.json": fit.history, **analysis.to_files()}
+    if source.kind == "text":
+        files["windows.safetensors"] = _windows_arrays(source.dataset)
+    artifact = store.save(recipe.name, files, manifest)
+    return _trained(recipe.name, model, source.dataset, artifact, device, analysis, source)
+
+
+def _source_manifest(source: sources.ActivationSource) -> dict:
+    if source.kind == "digits" or source.kind == "image":
+        return {"base_recipe": "digits-mlp", "base_config": source.model.base_config}
+    if source.kind == "toy":
+        return {"n_features": int(source.model.W.shape[1]), "d_hidden": int(source.model.W.shape[0])}
+    if source.kind == "text":
+        return {"layer": source.model.layer, "n_topics": int(source.model.centroids.shape[0]), "temperature": source.model.temperature}
+    return {}
+
+
+def _state_to_store(model: SplicedModel) -> dict[str, torch.Tensor]:
+    """SAE weights as float16, the source's own small parts as float32; MiniLM's encoder is not copied."""
+    state = {}
+    for key, value in model.state_dict().items():
+        if key.startswith("source.encoder."):
+            continue
+        is_sae_weight = key.startswith("sae.") and key.split(".", 1)[1] in ("W_enc", "W_dec", "b_enc", "b_dec")
+        state[key] = value.detach().cpu().half() if is_sae_weight else value.detach().cpu()
+    return state
+
+
+def _windows_arrays(dataset: Dataset) -> dict[str, np.ndarray]:
+    return {
+        "X_train": dataset.X_train.round().astype(np.uint16), "y_train": dataset.y_train.astype(np.int64),
+        "X_test": dataset.X_test.round().astype(np.uint16), "y_test": dataset.y_test.astype(np.int64),
+    }
+
+
+def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train_config) -> tuple[dict, explain.SAEAnalysis]:
+    """Quality metrics and the page's precomputed analysis for a trained SAE on its source."""
+    stage("Measuring reconstruction quality on held-out activations")
+    metrics = {k: rounded(v) for k, v in explain.reconstruction_metrics(sae, source.acts_test, device).items()}
+    codes = explain.encode_codes(sae, source.acts, device)
+    density = explain.densities(codes)
+    metrics.update({"dead_fraction": rounded(float((density == 0).mean())), "n_features": int(sae.width), "n_parameters": count_parameters(model)})
+    recovery = None
+    cos = None
+    W_dec = sae.W_dec.detach().cpu().numpy()
+    if source.true_features is not None:
+        recovery = explain.feature_recovery(W_dec, source.true_features)
+        metrics.update({"mmcs": rounded(recovery.mmcs), "mcc": rounded(recovery.mcc)})
+        truth = source.true_features / np.linalg.norm(source.true_features, axis=1, keepdims=True)
+        cos = truth @ W_dec.T
+    if source.model is not None:
+        stage("Splicing the reconstruction back into the model (clean, SAE, zero-ablation)")
+        dataset = source.dataset
+        loss = "mse" if source.kind == "toy" else "ce"
+        spliced = explain.spliced_metrics(model, dataset.X_test, dataset.y_test, loss=loss, targets=dataset.X_test if loss == "mse" else None)
+        metrics.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
+        evaluated = recipes.evaluate(model, dataset, device)  # the numbers tests/test_shipped.py re-checks
+        metrics.update({"test_accuracy": evaluated["test_accuracy"], "train_accuracy": evaluated["train_accuracy"]})
+    stage("Feature statistics, top examples and output effects")
+    token_names = source.output_names if source.kind == "text" else None
+    labels, class_share = explain.feature_labels(codes, source.kind, recovery_cos=cos, example_labels=source.example_labels, label_names=source.label_names, token_names=token_names)
+    if source.kind == "toy" and source.example_labels is not None:
+        _, class_share = explain.feature_labels(codes, "image", example_labels=source.example_labels, label_names=source.label_names)
+    analysis = explain.SAEAnalysis(metrics=metrics, codes=codes, features=explain.feature_table(codes, labels), class_share=class_share,
+                                   density_histogram=explain.log_density_histogram(density), recovery=recovery,
+                                   output_names=None if source.kind == "text" else source.output_names, label_names=source.label_names)
+    if source.output_directions is not None:
+        up, up_v, down, down_v = explain.output_effects(W_dec, source.output_directions, scale=float(sae.input_scale))
+        analysis.promoted, analysis.promoted_values, analysis.suppressed, analysis.suppressed_values = up, up_v, down, down_v
+    stage("Mapping decoder directions" + (" (UMAP; the first map in a process compiles numba code)" if umap else " (PCA)"))
+    analysis.maps = explain.decoder_maps(W_dec, seed=seed, umap=umap)
+    ks = [k for k in train_config.get("sweep_k", []) if k != getattr(sae.config, "k", None)]
+    if ks:
+        stage(f"Sweep: {len(ks)} more SAEs with k = {', '.join(map(str, ks))} on the same activations")
+        sweep_config = explain.SAETrainConfig.from_dict({**train_config, "epochs": train_config.get("sweep_epochs", train_config.get("epochs", 10))})
+        arch = sae.arch
+        analysis.sweep = explain.run_sweep(lambda k: make_sae(arch, source.d, recipe.model_config, k=k), ks, source.acts_train, source.acts_test, sweep_config, device=device, seed=seed, cancel=cancel)
+    analysis.sweep.append({"arch": sae.arch, "width": sae.width, "k": int(getattr(sae.config, "k", 0)), "l0": metrics["l0"], "explained_variance": metrics["explained_variance"], "dead_fraction": metrics["dead_fraction"], "this": True})
+    return metrics, analysis
+
+
+def rounded(value: float) -> float:
+    return round(float(value), 6) if value == value else float("nan")
+
+
+# -- the loader -----------------------------------------------------------------------------------------
+def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, dataset: Dataset | None = None) -> TrainedModel:
+    manifest = artifact.manifest
+    store = catalog.store_for(artifact)
+    try:
+        sae = build_sae(manifest["sae"]["arch"], manifest["sae"]["config"])
+        kind = manifest["source"]["kind"]
+        info = manifest["source"]
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"Artifact '{artifact.name}' has a manifest this version cannot build ({exc}); retrain it.") from None
+    if kind == "toy":
+        source_model = ToyModel(info["n_features"], info["d_hidden"])
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    elif kind == "image":
+        source_model = DigitsHidden(build_model("mlp", info["base_config"]))
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    elif kind == "text":
+        source_model = MiniLMTopics(sources.load_minilm(), info["layer"], info["n_topics"], info["temperature"])
+        windows = store.read_arrays(artifact, "windows.safetensors")
+        dataset = sources.text_dataset(windows["X_train"].astype(np.float32), windows["y_train"], windows["X_test"].astype(np.float32), windows["y_test"], manifest["dataset"]["class_names"])
+    elif kind == "user":
+        source_model = None  # a user's activations come without their model
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    else:
+        raise StoreError(f"Artifact '{artifact.name}' names an activation source this version does not know ({kind}); retrain it.")
+    model = SplicedModel(sae, source_model)
+    state = {k: v.float() for k, v in store.read_tensors(artifact).items()}
+    expected = {k for k in model.state_dict() if not k.startswith("source.encoder.")}
+    if set(state) != expected:
+        raise StoreError(f"Artifact '{artifact.name}' holds weights that do not fit its SAE ({len(set(state) ^ expected)} mismatched tensors); retrain it.")
+    model.load_state_dict(state, strict=False)
+    model.to(device).eval()
+    output_names = None
+    if kind == "text":
+        output_names = sources.token_strings(np.arange(sources.minilm_tokenizer().get_vocab_size()))
+    analysis = explain.SAEAnalysis.from_files(store.read_json(artifact, "analysis.json"), store.read_arrays(artifact, "codes.safetensors"), store.read_arrays(artifact, "features.safetensors"), output_names)
+    return _trained(artifact.name, model, dataset, artifact, device, analysis, None)
+
+
+def _trained(name, model, dataset, artifact, device, analysis, source) -> TrainedModel:
+    extras = {"classifier": False, "sae": model.sae, "analysis": analysis, "source_kind": artifact.manifest["source"]["kind"]}
+    if source is not None:
+        extras["source"] = source
+    return TrainedModel(name, model, dataset, artifact.manifest, artifact, device, None, extras)
+
+
+MINILM_WIDTH = 384  # all-MiniLM-L6-v2's hidden size
+
+
+def _topic_head(layer: int, n_topics: int, temperature: float = 20.0) -> torch.nn.Module:
+    """What a text source adds to the packaged MiniLM (its topic centroids): built for the size check only."""
+    return MiniLMTopics(SimpleNamespace(word=SimpleNamespace(embedding_dim=MINILM_WIDTH)), layer, n_topics, temperature)
+
+
+def sae_builds(manifest) -> list[tuple[str, object, dict]]:
+    """What ``load_sae_recipe`` builds from a manifest: the SAE, and the source model's own parts."""
+    sae, source = manifest.sae or {}, manifest.source or {}
+    uses = [("sae.config", f"sae-{sae.get('arch')}", sae.get("config"))]
+    kind = source.get("kind")
+    if kind == "toy":
+        uses.append(("source", ToyModel, {"n_features": source.get("n_features"), "d_hidden": source.get("d_hidden")}))
+    elif kind == "image":
+        uses.append(("source.base_config", "mlp", source.get("base_config")))
+    elif kind == "text":
+        uses.append(("source", _topic_head, {key: source.get(key) for key in ("layer", "n_topics", "temperature")}))
+    return uses
