@@ -376,7 +376,7 @@ def test_cli_explain_concepts_on_a_user_image_npz(tmp_path, capsys, interp_store
     def short(dataset):
         return tuple(dataclasses.replace(r, train_config={**r.train_config, "epochs": 1, "tcav": TINY_TCAV}) for r in default_recipes(dataset))
 
-    monkeypatch.setattr(family, "user_recipes", short)
+    monkeypatch.setattr(family.command, "user_recipes", short)  # where explain concepts looks it up
     monkeypatch.chdir(tmp_path)
     code, out, err = _run_cli(capsys, "explain", "concepts", "--data", str(path), "--json", "--device", "cpu")
     assert code == 0, err

@@ -2,51 +2,48 @@
 models (independent, sequential and joint), their trainers, stored TCAV results, and
 ``python -m interp_core explain concepts``.
 
-Two trainers:
-
-- "concepts-classifier": fits a classifier on (X, y) with the shared fit loop, then computes TCAV
-  for every dataset concept x class x layer and stores it with the artifact (``tcav.json`` for the
-  numbers, ``tcav-cavs.safetensors`` for the CAVs), so the page is instant from a checkpoint.
-- "concepts-cbm": fits the three kinds of concept bottleneck model of Koh et al. 2020 on
-  (X, concepts, y): independent (x->c on true concepts; c->y on true concepts), sequential
-  (the same x->c; c->y on its predicted concepts) and joint (x->c->y end to end with loss
-  CE + lambda * BCE). The recipe's ``mode`` is the artifact's model (model.safetensors); the other
-  two are stored beside it (``cbm-<mode>.safetensors``), with a report of each (``cbm.json``) and
-  TCAV of the main model.
+This module registers them; the work is in ``train`` (the two trainers, "concepts-classifier" and
+"concepts-cbm", and their loader), ``interactive`` (what the page computes on demand), ``command``
+(the CLI) and ``bench`` (the benchmark); the analyses themselves are in ``explain``.
 """
 
 from __future__ import annotations
 
-import argparse
-import copy
-import time
-from dataclasses import replace
-from typing import Callable
-
-import numpy as np
-import torch
-
 from interp_core import recipes
+from interp_core.data import Dataset, register_dataset
+from interp_core.errors import DataError
 from interp_core.family import Family, Uploads, register_family
-from interp_core.families.concepts.sections import sections as family_sections
-from interp_core.store import catalog_at
-from interp_core.data import Dataset, load_dataset, register_dataset
-from interp_core.families.concepts.data import SHAPES_TRUTH, load_breast_cancer_concepts, load_shapes
-from interp_core.device import device_name
-from interp_core.errors import DataError, RecipeError
 from interp_core.families.concepts import explain as explain
-from interp_core.manifest import model_manifest
-from interp_core.models import build_model, load_state, register_architecture
-from interp_core.families.concepts.models import CBM_MODES, ConceptBottleneck, ConceptCNN, ConceptMLP, tcav_layers
-from interp_core.projection import pca_2d, projection_file, umap_2d
-from interp_core.recipes import Recipe, Trainer, TrainedModel
-from interp_core.store import Artifact, Catalog, Store
-from interp_core.training import FitResult, ProgressEvent, TrainConfig, batched, fit
+from interp_core.families.concepts.bench import bench_concepts
+from interp_core.families.concepts.command import DEFAULT_RECIPE, PAIRS, explain_concepts
+from interp_core.families.concepts.data import SHAPES_TRUTH, load_breast_cancer_concepts, load_shapes
+from interp_core.families.concepts.interactive import score_concept, what_if
+from interp_core.families.concepts.models import ConceptBottleneck, ConceptCNN, ConceptMLP
+from interp_core.families.concepts.sections import sections as family_sections
+from interp_core.families.concepts.train import (
+    CAV_FILE,
+    CBM_FILE,
+    FAMILY,
+    TCAV_DEFAULTS,
+    TCAV_FILE,
+    PhasedProgress,
+    compute_tcav,
+    load_concepts_model,
+    load_tcav,
+    tcav_settings,
+    train_cbm,
+    train_concept_classifier,
+    user_recipes,
+)
+from interp_core.models import register_architecture
+from interp_core.recipes import Recipe, Trainer
 
-FAMILY = "concepts"
-DEFAULT_RECIPE = "shapes-cnn"
-TCAV_DEFAULTS = {"n_random": 10, "set_size": 50, "max_per_class": 150}
-TCAV_FILE, CAV_FILE, CBM_FILE = "tcav.json", "tcav-cavs.safetensors", "cbm.json"
+__all__ = [
+    "CAV_FILE", "CBM_FILE", "DEFAULT_RECIPE", "FAMILY", "PAIRS", "TCAV_DEFAULTS", "TCAV_FILE", "TRUTH",
+    "PhasedProgress", "bench_concepts", "compute_tcav", "explain", "explain_concepts", "load_concepts_model",
+    "load_tcav", "score_concept", "tcav_settings", "train_cbm", "train_concept_classifier", "upload_defaults",
+    "user_recipes", "what_if",
+]
 
 register_dataset("shapes", load_shapes, "generated 28x28 colour shapes, 3 classes, 8 concept labels with known ground truth")
 register_dataset("breast_cancer_concepts", load_breast_cancer_concepts, "breast_cancer with 5 thresholded concept groups (size, texture, shape...)")
@@ -54,231 +51,7 @@ register_architecture("concept-cnn", ConceptCNN)
 register_architecture("concept-mlp", ConceptMLP)
 register_architecture("cbm", ConceptBottleneck)
 
-# A classifier recipe and the bottleneck model on the same data explain each other on the page and in the CLI.
-PAIRS = {"shapes-cnn": "shapes-cbm", "shapes-cbm": "shapes-cnn", "breast-cancer-concept-mlp": "breast-cancer-cbm", "breast-cancer-cbm": "breast-cancer-concept-mlp"}
 TRUTH = {"shapes": SHAPES_TRUTH}
-
-
-# -- helpers shared by both trainers -----------------------------------------------------------
-def _noop(_text: str) -> None:
-    pass
-
-
-def _dataset_with_concepts(recipe: Recipe, dataset: Dataset | None) -> Dataset:
-    dataset = dataset or load_dataset(recipe.dataset)
-    explain.check_binary_concepts(dataset.concepts_train, f"Dataset '{dataset.name}'")
-    explain.check_binary_concepts(dataset.concepts_test, f"Dataset '{dataset.name}'")
-    return dataset
-
-
-def tcav_settings(train_config: dict) -> dict:
-    return {**TCAV_DEFAULTS, **train_config.get("tcav", {})}
-
-
-def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed: int, device, on_stage=_noop) -> explain.TCAVResult:
-    """TCAV of every dataset concept: concept examples and random sets from the training set, scored on test examples of each class."""
-    sets = explain.concept_example_sets(dataset.concepts_train, dataset.concept_names, settings["set_size"], seed)
-    usable = {name: dataset.X_train[index] for name, index in sets.items() if len(index) >= explain.MIN_CONCEPT_EXAMPLES}
-    if not usable:
-        raise DataError(f"No concept of '{dataset.name}' has {explain.MIN_CONCEPT_EXAMPLES} or more positive training examples; TCAV needs them.")
-    inputs = explain.class_inputs(dataset.X_test, dataset.y_test, dataset.n_classes, settings["max_per_class"], seed)
-    last = {"quarter": -1}
-
-    def progress(done: int, total: int) -> None:
-        quarter = 4 * done // max(total, 1)
-        if quarter != last["quarter"] and quarter < 4:
-            last["quarter"] = quarter
-            on_stage(f"Computing TCAV: {done}/{total} CAVs trained")
-
-    # each concept's random sets are drawn from training examples without that concept
-    exclude = {name: np.flatnonzero(dataset.concepts_train[:, j] > 0.5) for j, name in enumerate(dataset.concept_names)}
-    return explain.tcav(model, tcav_layers(model), usable, dataset.X_train, inputs, dataset.class_names, exclude=exclude,
-                        n_random=settings["n_random"], random_set_size=settings["set_size"], seed=seed, device=device, progress=progress)
-
-
-def _maps(embedding: np.ndarray, umap: bool, seed: int, stage) -> dict:
-    maps = {"pca": pca_2d(embedding)}
-    if umap:
-        stage("Computing the UMAP map of the test set (the first map in a process compiles numba code)")
-        maps["umap"] = umap_2d(embedding, seed=seed)
-    return maps
-
-
-def _manifest(recipe: Recipe, dataset: Dataset, model_config: dict, train_config: dict, seed: int, epochs: int | None, metrics: dict, device, seconds: float, **extra) -> dict:
-    return model_manifest(
-        recipe, dataset={**dataset.summary(), "concept_names": list(dataset.concept_names or [])}, model_config=model_config,
-        train_config=train_config, seed=seed, config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
-        metrics=metrics, device=device, train_seconds=seconds, **extra,
-    )
-
-
-class PhasedProgress:
-    """Several fit loops reported as one bar: phase i fills its share of 0..1000 steps, epochs count on."""
-
-    def __init__(self, progress, shares: list[float], epochs: list[int]):
-        self.progress = progress
-        total = sum(shares)
-        self.starts = np.concatenate([[0.0], np.cumsum(shares)[:-1]]) / total
-        self.shares = np.asarray(shares) / total
-        self.epoch_offsets = np.concatenate([[0], np.cumsum(epochs)[:-1]]).astype(int)
-        self.epochs = int(sum(epochs))
-        self.phase = 0
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if self.progress is None:
-            return
-        fraction = self.starts[self.phase] + self.shares[self.phase] * event.step / max(event.total, 1)
-        self.progress(ProgressEvent(int(round(1000 * fraction)), 1000, event.loss, event.metric, int(self.epoch_offsets[self.phase] + event.epoch), self.epochs))
-
-    def next(self) -> None:
-        self.phase = min(self.phase + 1, len(self.shares) - 1)
-
-
-# -- trainer 1: the classifier TCAV probes ------------------------------------------------------
-def train_concept_classifier(recipe: Recipe, *, store: Store, dataset: Dataset | None, device, seed: int, epochs: int | None, progress, cancel, umap: bool, on_stage) -> TrainedModel:
-    stage = on_stage or _noop
-    dataset = _dataset_with_concepts(recipe, dataset)
-    model, model_config, train_config, result, seconds = recipes.fit_recipe(recipe, dataset, device, seed, epochs, progress, cancel, stage)
-    stage("Evaluating on the test set")
-    metrics = {**recipes.evaluate(model, dataset, device), "best_epoch": result.best_epoch, "epochs_run": result.epochs_run}
-    maps = _maps(batched(model.embed, dataset.X_test, device), umap, seed, stage)
-    stage("Computing TCAV for every concept, class and layer")
-    result_tcav = compute_tcav(model, dataset, tcav_settings(recipe.train_config), seed, device, stage)
-    metrics["tcav_significant"] = int(result_tcav.significant.sum())
-    manifest = _manifest(recipe, dataset, model_config, {**train_config.to_dict(), "tcav": tcav_settings(recipe.train_config)}, seed, epochs, metrics, device, seconds, kind="classifier")
-    files = {
-        "model.safetensors": dict(model.state_dict()),
-        "history.json": result.history,
-        projection_file("test-embedding"): maps,
-        TCAV_FILE: result_tcav.to_json(),
-        CAV_FILE: result_tcav.cav_arrays(),
-    }
-    stage("Saving to the store")
-    artifact = store.save(recipe.name, files, manifest)
-    return TrainedModel(recipe.name, model.eval(), dataset, artifact.manifest, artifact, device, result, extras={"kind": "classifier", "tcav": result_tcav})
-
-
-# -- trainer 2: concept bottleneck models -------------------------------------------------------
-def _cbm_config(recipe: Recipe, dataset: Dataset) -> dict:
-    body = "conv" if dataset.modality == "image" else "dense"
-    return {"input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes, "n_concepts": len(dataset.concept_names), "body": body, **recipe.model_config}
-
-
-def _concept_accuracy_metric(model, x, concepts, *rest) -> float:
-    return float(((model.concept_logits(x) > 0) == (concepts > 0.5)).float().mean())
-
-
-def train_cbm(recipe: Recipe, *, store: Store, dataset: Dataset | None, device, seed: int, epochs: int | None, progress, cancel, umap: bool, on_stage) -> TrainedModel:
-    stage = on_stage or _noop
-    dataset = _dataset_with_concepts(recipe, dataset)
-    settings = dict(recipe.train_config)
-    mode = settings.get("mode", "joint")
-    if mode not in CBM_MODES:
-        raise RecipeError(f"Recipe '{recipe.name}' asks for CBM mode '{mode}'; expected one of: {', '.join(CBM_MODES)}.")
-    config = TrainConfig.from_dict({**settings, **({"epochs": epochs} if epochs else {})})
-    head_config = replace(config, epochs=epochs or int(settings.get("head_epochs", 100)), lr=float(settings.get("head_lr", 1e-2)), batch_size=max(config.batch_size, 64))
-    model_config = _cbm_config(recipe, dataset)
-    X, y, C = dataset.X_train, dataset.y_train, dataset.concepts_train.astype(np.float32)
-    phases = PhasedProgress(progress, [0.45, 0.05, 0.05, 0.45], [config.epochs, head_config.epochs, head_config.epochs, config.epochs])
-    histories: dict[str, dict] = {}
-    start = time.perf_counter()
-
-    # x -> c, shared by the independent and sequential models
-    torch.manual_seed(seed)
-    encoder_model = build_model("cbm", model_config)
-    encoder_model.fit_input_scale(X)
-    stage(f"Training the concept encoder x -> c ({len(dataset.concept_names)} concepts) on {device_name(device)}")
-    result = fit(encoder_model, (X, C), config, device=device, seed=seed, loss_fn=lambda m, x, c: m.concept_loss(x, c), metric_fn=_concept_accuracy_metric, progress=phases, cancel=cancel)
-    histories["encoder"] = result.history
-    phases.next()
-    predicted_train = explain.concept_probabilities(encoder_model, X, device)
-
-    models: dict[str, ConceptBottleneck] = {}
-    for name, head_inputs in (("independent", C), ("sequential", predicted_train)):
-        stage(f"Training the {name} head c -> y (on {'true' if name == 'independent' else 'predicted'} concepts)")
-        torch.manual_seed(seed)
-        model = copy.deepcopy(encoder_model)  # its head is still the untrained initial one
-        head_result = fit(model.head, (head_inputs, y), head_config, device=device, seed=seed, progress=phases, cancel=cancel)
-        histories[name] = head_result.history
-        models[name] = model.eval()
-        phases.next()
-
-    stage(f"Training the joint model x -> c -> y (concept weight {model_config.get('concept_weight', 1.0)})")
-    torch.manual_seed(seed)
-    joint = build_model("cbm", model_config)
-    joint.fit_input_scale(X)
-    joint_result = fit(joint, (X, y, C), config, device=device, seed=seed, loss_fn=lambda m, x, yy, c: m.joint_loss(x, yy, c), progress=phases, cancel=cancel)
-    histories["joint"] = joint_result.history
-    models["joint"] = joint.eval()
-    seconds = time.perf_counter() - start
-
-    stage("Evaluating concepts, classes and test-time intervention on the test set")
-    reports = {name: explain.cbm_report(m, name, dataset.X_test, dataset.y_test, dataset.concepts_test, dataset.concepts_train, seed, device) for name, m in models.items()}
-    main = models[mode]
-    main_result = joint_result if mode == "joint" else FitResult(history=histories["encoder"], best_epoch=result.best_epoch, epochs_run=result.epochs_run)
-    metrics = {
-        **recipes.evaluate(main, dataset, device),
-        "best_epoch": main_result.best_epoch,
-        "epochs_run": main_result.epochs_run,
-        "concept_accuracy": round(reports[mode].mean_concept_accuracy, 6),
-        "intervention_all_accuracy": round(float(reports[mode].curves["random"].accuracy[-1]), 6),
-        **{f"{name}_test_accuracy": round(report.task_accuracy, 6) for name, report in reports.items()},
-    }
-    maps = _maps(explain.concept_probabilities(main, dataset.X_test, device), umap, seed, stage)
-    stage("Computing TCAV of the main model for every concept, class and layer")
-    result_tcav = compute_tcav(main, dataset, tcav_settings(settings), seed, device, stage)
-    metrics["tcav_significant"] = int(result_tcav.significant.sum())
-    manifest = _manifest(recipe, dataset, model_config, {**config.to_dict(), "mode": mode, "head": head_config.to_dict(), "tcav": tcav_settings(settings)}, seed, epochs, metrics, device, seconds, kind="cbm", mode=mode)
-    files = {
-        "model.safetensors": dict(main.state_dict()),
-        "history.json": main_result.history,
-        "histories.json": histories,
-        projection_file("test-embedding"): maps,
-        TCAV_FILE: result_tcav.to_json(),
-        CAV_FILE: result_tcav.cav_arrays(),
-        CBM_FILE: {name: report.to_json() for name, report in reports.items()},
-    }
-    for name, model in models.items():
-        if name != mode:
-            files[f"cbm-{name}.safetensors"] = dict(model.state_dict())
-    stage("Saving to the store")
-    artifact = store.save(recipe.name, files, manifest)
-    extras = {"kind": "cbm", "mode": mode, "cbm_models": models, "cbm_reports": reports, "tcav": result_tcav}
-    return TrainedModel(recipe.name, main, dataset, artifact.manifest, artifact, device, main_result, extras=extras)
-
-
-# -- loading ------------------------------------------------------------------------------------
-def _build_loaded(artifact: Artifact, store: Store, file: str, device) -> torch.nn.Module:
-    manifest = artifact.manifest
-    try:
-        model = build_model(manifest["arch"], manifest["model_config"])
-    except (KeyError, TypeError) as exc:
-        from interp_core.errors import StoreError
-
-        raise StoreError(f"Artifact '{artifact.name}' has a manifest this version cannot build ({exc}); retrain it.") from None
-    load_state(model, store.read_tensors(artifact, file))
-    return model.to(device).eval()
-
-
-def load_tcav(artifact: Artifact, store: Store) -> explain.TCAVResult | None:
-    if TCAV_FILE not in artifact.manifest.get("files", {}):
-        return None
-    cavs = store.read_arrays(artifact, CAV_FILE) if CAV_FILE in artifact.manifest["files"] else None
-    return explain.TCAVResult.from_json(store.read_json(artifact, TCAV_FILE), cavs)
-
-
-def load_concepts_model(artifact: Artifact, catalog: Catalog, device, dataset: Dataset | None = None) -> TrainedModel:
-    store = catalog.store_for(artifact)
-    manifest = artifact.manifest
-    model = _build_loaded(artifact, store, "model.safetensors", device)
-    dataset = dataset or load_dataset(manifest["dataset"]["name"])
-    extras = {"kind": manifest.get("kind", "classifier"), "tcav": load_tcav(artifact, store)}
-    if extras["kind"] == "cbm":
-        mode = manifest.get("mode", "joint")
-        models = {name: (model if name == mode else _build_loaded(artifact, store, f"cbm-{name}.safetensors", device)) for name in CBM_MODES}
-        reports = {name: explain.CBMReport.from_json(data) for name, data in store.read_json(artifact, CBM_FILE).items()}
-        extras.update(mode=mode, cbm_models=models, cbm_reports=reports)
-    return TrainedModel(artifact.name, model, dataset, manifest, artifact, device, extras=extras)
 
 
 recipes.register_trainer("concepts-classifier", Trainer(train_concept_classifier, load_concepts_model))
@@ -314,174 +87,6 @@ recipes.register(Recipe(
     "Concept bottleneck model on breast_cancer: 30 measurements -> 5 concept groups -> malignant or benign.",
     trainer="concepts-cbm",
 ))
-
-
-# -- analyses the page and the CLI share ----------------------------------------------------------
-def score_concept(trained: TrainedModel, name: str, indices: np.ndarray, n_random: int | None = None, seed: int = 0, progress: Callable[[int, int], None] | None = None) -> explain.TCAVResult:
-    """TCAV of a user-defined concept: the test examples at ``indices``, on every class and layer.
-
-    Random sets are drawn from the other test examples (the concept against everything else), the
-    scored examples are the test examples of each class, with the recipe's TCAV settings.
-    """
-    name = (name or "").strip()
-    if not name:
-        raise DataError("The new concept needs a name; type one, e.g. 'big red shapes'.")
-    dataset = trained.dataset
-    indices = np.unique(np.asarray(indices, dtype=int))
-    if len(indices) and (indices.min() < 0 or indices.max() >= len(dataset.y_test)):
-        raise DataError(f"Concept examples must be test examples 0-{len(dataset.y_test) - 1}; got {indices.min()}-{indices.max()}.")
-    if len(indices) < explain.MIN_CONCEPT_EXAMPLES:
-        raise DataError(f"'{name}' has {len(indices)} example(s); choose at least {explain.MIN_CONCEPT_EXAMPLES} to train a CAV.")
-    if len(dataset.y_test) - len(indices) < explain.MIN_CONCEPT_EXAMPLES:
-        raise DataError(f"'{name}' holds {len(indices)} of the {len(dataset.y_test)} test examples; leave at least {explain.MIN_CONCEPT_EXAMPLES} out to draw random sets from.")
-    settings = tcav_settings(trained.manifest.get("train_config", {}))
-    inputs = explain.class_inputs(dataset.X_test, dataset.y_test, dataset.n_classes, settings["max_per_class"], seed)
-    set_size = max(explain.MIN_CONCEPT_EXAMPLES, min(settings["set_size"], len(indices)))
-    rng = np.random.default_rng(seed)
-    used = np.sort(rng.choice(indices, size=set_size, replace=False)) if len(indices) > set_size else indices  # as many as a random set
-    return explain.tcav(trained.model, tcav_layers(trained.model), {name: dataset.X_test[used]}, dataset.X_test, inputs, dataset.class_names,
-                        exclude={name: indices}, n_random=int(n_random or settings["n_random"]), random_set_size=set_size, seed=seed, device=trained.device, progress=progress)
-
-
-def what_if(trained: TrainedModel, mode: str, concept_values: np.ndarray) -> np.ndarray:
-    """Class probabilities (classes,) of a CBM when its concepts are set to ``concept_values`` (k,) in [0, 1]."""
-    model = trained.extras["cbm_models"][mode]
-    values = np.clip(np.asarray(concept_values, dtype=np.float32), 0.0, 1.0)
-    return explain.class_probabilities_from_concepts(model, values[None, :], trained.device)[0]
-
-
-# -- CLI: python -m interp_core explain concepts [RECIPE] [--data file.npz] --json -----------------
-def _user_dataset(path: str, target: str | None) -> Dataset:
-    from interp_core.data import load_user_file
-
-    from interp_core.data.userfiles import npz_ndim
-
-    if str(path).lower().endswith(".npz") and npz_ndim(path) == 3:  # (n, h, w): grey images for this family (other families read series)
-        return load_user_file(path, target=target, modality="image")
-    return load_user_file(path, target=target)
-
-
-def user_recipes(dataset: Dataset) -> tuple[Recipe, Recipe]:
-    """The family's default classifier and CBM for a user's dataset (not registered; named after the file)."""
-    epochs = {"epochs": 30, "batch_size": 64, "lr": 3e-3, "weight_decay": 1e-4, "patience": 8}
-    if dataset.modality == "image" and min(dataset.input_shape[1:]) < 4:  # the CNN halves the image twice before its last block
-        height, width = dataset.input_shape[1:]
-        raise DataError(f"The concept CNN needs images of at least 4x4 pixels; this file's are {height}x{width}: give larger images, or a table X (n, features).")
-    if dataset.modality == "image":
-        classifier = Recipe(f"user-{dataset.name}-concept-cnn", FAMILY, dataset.name, "concept-cnn", {"channels": [8, 16, 32], "hidden": 32}, dict(epochs), f"Default CNN on {dataset.source}", "concepts-classifier")
-        cbm = Recipe(f"user-{dataset.name}-cbm", FAMILY, dataset.name, "cbm", {"channels": [8, 16, 32], "hidden": 32, "concept_weight": 5.0}, {**epochs, "mode": "sequential"}, f"Default CBM on {dataset.source}", "concepts-cbm")
-    else:
-        epochs = {"epochs": 100, "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-3, "patience": 20}
-        classifier = Recipe(f"user-{dataset.name}-concept-mlp", FAMILY, dataset.name, "concept-mlp", {"hidden": [32, 16]}, dict(epochs), f"Default MLP on {dataset.source}", "concepts-classifier")
-        cbm = Recipe(f"user-{dataset.name}-cbm", FAMILY, dataset.name, "cbm", {"hidden": [32, 16], "concept_weight": 5.0}, {**epochs, "mode": "sequential"}, f"Default CBM on {dataset.source}", "concepts-cbm")
-    return classifier, cbm
-
-
-def explain_concepts(args: argparse.Namespace) -> dict:
-    import sys
-
-    catalog = catalog_at(args.store)
-    if args.recipe and args.data:
-        raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
-    if args.data:
-        dataset = _user_dataset(args.data, args.target)
-        explain.check_binary_concepts(dataset.concepts_train, f"'{args.data}'")
-        classifier_recipe, cbm_recipe = user_recipes(dataset)
-        options = dict(store=catalog.store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
-        print(f"training {classifier_recipe.name} and {cbm_recipe.name} on {dataset.name}...", file=sys.stderr)
-        tcav_model = recipes.train(classifier_recipe, **options)
-        cbm_model = recipes.train(cbm_recipe, **options)
-    else:
-        name = args.recipe or DEFAULT_RECIPE
-        recipe = recipes.get_recipe(name)
-        if recipe.family != FAMILY:
-            names = ", ".join(r.name for r in recipes.list_recipes(FAMILY))
-            raise RecipeError(f"'{name}' is not a Concepts recipe; expected one of: {names}.")
-        tcav_model = recipes.train_or_load(recipe, catalog, device=args.device, seed=args.seed, umap=False)
-        cbm_model = tcav_model if tcav_model.extras.get("kind") == "cbm" else recipes.train_or_load(PAIRS[name], catalog, device=args.device, seed=args.seed, umap=False)
-    result: explain.TCAVResult = tcav_model.extras["tcav"]
-    mode = cbm_model.extras["mode"]
-    report: explain.CBMReport = cbm_model.extras["cbm_reports"][mode]
-    out = {
-        "tcav_recipe": tcav_model.name,
-        "cbm_recipe": cbm_model.name,
-        "tcav": result.to_records(),
-        "cbm_task_accuracy": round(report.task_accuracy, 6),
-        "cbm_concept_accuracy": round(report.mean_concept_accuracy, 6),
-        "intervention_curve": [round(float(a), 6) for a in report.curves["random"].accuracy],
-        "intervention_curve_uncertain_first": [round(float(a), 6) for a in report.curves["uncertain"].accuracy],
-        "cbm_mode": mode,
-        "cbm_modes": {name: {"task_accuracy": round(r.task_accuracy, 6), "concept_accuracy": round(r.mean_concept_accuracy, 6), "intervention_curve": [round(float(a), 6) for a in r.curves["random"].accuracy]} for name, r in cbm_model.extras["cbm_reports"].items()},
-        "per_concept_accuracy": {c: round(float(a), 6) for c, a in zip(cbm_model.dataset.concept_names, report.concept_accuracy)},
-        "classifier_test_accuracy": tcav_model.metrics.get("test_accuracy"),
-        "n_random": int(result.run_scores.shape[-1]),
-        "alpha": result.alpha,
-        "device": tcav_model.device.type,
-    }
-    if not args.json:
-        _print_summary(out, result)
-    return out
-
-
-def _print_summary(out: dict, result: explain.TCAVResult) -> None:
-    print(f"TCAV of {out['tcav_recipe']} ({out['n_random']} random sets, two-sided t-test, alpha {out['alpha']}); * = significant")
-    table = result.table()
-    for cls in result.class_names:
-        print(f"\nclass {cls}")
-        part = table[table["class"] == cls].pivot(index="concept", columns="layer", values="score").reindex(index=result.concept_names, columns=result.layer_names)
-        marks = table[table["class"] == cls].pivot(index="concept", columns="layer", values="significant").reindex(index=result.concept_names, columns=result.layer_names)
-        print(f"  {'concept':<18}" + "".join(f"{layer:>12}" for layer in result.layer_names))
-        for concept in result.concept_names:
-            cells = "".join(f"{part.loc[concept, layer]:>11.2f}{'*' if marks.loc[concept, layer] else ' '}" for layer in result.layer_names)
-            print(f"  {concept:<18}{cells}")
-    print(f"\nCBM {out['cbm_recipe']} ({out['cbm_mode']}): task accuracy {out['cbm_task_accuracy']:.3f}, concept accuracy {out['cbm_concept_accuracy']:.3f}")
-    print("intervention curve (0 .. all concepts corrected): " + " ".join(f"{a:.3f}" for a in out["intervention_curve"]))
-
-
-
-
-
-# -- bench: python -m interp_core bench concepts [--quick] -------------------------------------------
-def bench_concepts(args: argparse.Namespace) -> dict:
-    """Time what a user waits for: loading a checkpoint, scoring a user-defined concept (every class and
-    layer, 10 random runs), a what-if change of the bottleneck, and (without --quick) the full TCAV
-    precompute that training does."""
-    import os
-
-    from interp_core.device import resolve_device
-
-    catalog = catalog_at(args.store)
-    device = resolve_device(args.device)
-    out: dict = {"device": device_name(device), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "recipes": {}}
-    for name in ("shapes-cnn", "breast-cancer-concept-mlp"):
-        start = time.perf_counter()
-        trained = recipes.train_or_load(name, catalog, device=device, seed=args.seed, umap=False)
-        row = {"load_s": round(time.perf_counter() - start, 3)}
-        labels = trained.dataset.concepts_test[:, 0] > 0.5
-        indices = np.flatnonzero(labels)[:50]
-        start = time.perf_counter()
-        result = score_concept(trained, "bench concept", indices, n_random=10, seed=args.seed)
-        row["user_concept_s"] = round(time.perf_counter() - start, 3)
-        row["user_concept_cav_fits"] = int((result.run_scores.shape[-1] * 2) * len(result.layer_names))
-        if not args.quick:
-            start = time.perf_counter()
-            full = compute_tcav(trained.model, trained.dataset, tcav_settings(trained.manifest["train_config"]), args.seed, device)
-            row["full_tcav_s"] = round(time.perf_counter() - start, 3)
-            row["full_tcav_cav_fits"] = int((len(full.concept_names) + 1) * full.run_scores.shape[-1] * len(full.layer_names))
-        out["recipes"][name] = row
-    cbm = recipes.train_or_load("shapes-cbm", catalog, device=device, seed=args.seed, umap=False)
-    values = explain.concept_probabilities(cbm.model, cbm.dataset.X_test[:1])[0]
-    start = time.perf_counter()
-    for _ in range(200):
-        what_if(cbm, cbm.extras["mode"], values)
-    out["what_if_ms"] = round(1000 * (time.perf_counter() - start) / 200, 3)
-    if not args.json:
-        print(f"device: {out['device']} ({out['cpu_count']} CPU cores, {out['torch_threads']} torch threads)")
-        for name, row in out["recipes"].items():
-            print(f"  {name:<28} load {row['load_s']:.2f} s, user concept {row['user_concept_s']:.2f} s ({row['user_concept_cav_fits']} CAVs)"
-                  + (f", full TCAV {row['full_tcav_s']:.2f} s ({row['full_tcav_cav_fits']} CAVs)" if "full_tcav_s" in row else ""))
-        print(f"  what-if on the bottleneck: {out['what_if_ms']:.2f} ms per change")
-    return out
 
 
 def upload_defaults(dataset: Dataset) -> list:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from interp_core.data.dataset import Dataset, split_arrays
+from interp_core.errors import DataError
 
 SHAPES_CONCEPTS = ["circle", "square", "triangle", "striped", "large", "left", "red", "bright"]
 SHAPES_CLASSES = ["solid", "striped round", "striped angular"]
@@ -179,3 +180,13 @@ def load_breast_cancer_concepts() -> Dataset:
         concept_names=list(BREAST_CANCER_GROUPS),
         extras={"concept_groups": {name: features for name, features in BREAST_CANCER_GROUPS.items()}, "thresholds": thresholds.tolist()},
     )
+
+
+def check_binary_concepts(concepts: np.ndarray | None, source: str) -> np.ndarray:
+    """Concept labels must exist and be 0/1 for TCAV example sets and a bottleneck's targets."""
+    if concepts is None:
+        raise DataError(f"{source} has no concept labels; expected an array 'concepts' (n x k, 0/1) with 'concept_names'.")
+    values = np.unique(np.asarray(concepts))
+    if not np.isin(values, [0.0, 1.0]).all():
+        raise DataError(f"{source}: concepts hold values other than 0 and 1 (e.g. {values[~np.isin(values, [0.0, 1.0])][0]:g}); expected 0/1 labels.")
+    return np.asarray(concepts, dtype=np.float32)

@@ -1,0 +1,87 @@
+"""The CLI: ``python -m interp_core explain concepts [RECIPE] [--data file.npz] --json``."""
+
+from __future__ import annotations
+
+import argparse
+
+from interp_core import recipes
+from interp_core.data import Dataset
+from interp_core.errors import RecipeError
+from interp_core.families.concepts import explain as explain
+from interp_core.families.concepts.train import FAMILY, user_recipes
+from interp_core.store import catalog_at
+
+DEFAULT_RECIPE = "shapes-cnn"
+# A classifier recipe and the bottleneck model on the same data explain each other on the page and in the CLI.
+PAIRS = {"shapes-cnn": "shapes-cbm", "shapes-cbm": "shapes-cnn", "breast-cancer-concept-mlp": "breast-cancer-cbm", "breast-cancer-cbm": "breast-cancer-concept-mlp"}
+
+
+def _user_dataset(path: str, target: str | None) -> Dataset:
+    from interp_core.data import load_user_file
+
+    from interp_core.data.userfiles import npz_ndim
+
+    if str(path).lower().endswith(".npz") and npz_ndim(path) == 3:  # (n, h, w): grey images for this family (other families read series)
+        return load_user_file(path, target=target, modality="image")
+    return load_user_file(path, target=target)
+
+
+def explain_concepts(args: argparse.Namespace) -> dict:
+    import sys
+
+    catalog = catalog_at(args.store)
+    if args.recipe and args.data:
+        raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
+    if args.data:
+        dataset = _user_dataset(args.data, args.target)
+        explain.check_binary_concepts(dataset.concepts_train, f"'{args.data}'")
+        classifier_recipe, cbm_recipe = user_recipes(dataset)
+        options = dict(store=catalog.store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
+        print(f"training {classifier_recipe.name} and {cbm_recipe.name} on {dataset.name}...", file=sys.stderr)
+        tcav_model = recipes.train(classifier_recipe, **options)
+        cbm_model = recipes.train(cbm_recipe, **options)
+    else:
+        name = args.recipe or DEFAULT_RECIPE
+        recipe = recipes.get_recipe(name)
+        if recipe.family != FAMILY:
+            names = ", ".join(r.name for r in recipes.list_recipes(FAMILY))
+            raise RecipeError(f"'{name}' is not a Concepts recipe; expected one of: {names}.")
+        tcav_model = recipes.train_or_load(recipe, catalog, device=args.device, seed=args.seed, umap=False)
+        cbm_model = tcav_model if tcav_model.extras.get("kind") == "cbm" else recipes.train_or_load(PAIRS[name], catalog, device=args.device, seed=args.seed, umap=False)
+    result: explain.TCAVResult = tcav_model.extras["tcav"]
+    mode = cbm_model.extras["mode"]
+    report: explain.CBMReport = cbm_model.extras["cbm_reports"][mode]
+    out = {
+        "tcav_recipe": tcav_model.name,
+        "cbm_recipe": cbm_model.name,
+        "tcav": result.to_records(),
+        "cbm_task_accuracy": round(report.task_accuracy, 6),
+        "cbm_concept_accuracy": round(report.mean_concept_accuracy, 6),
+        "intervention_curve": [round(float(a), 6) for a in report.curves["random"].accuracy],
+        "intervention_curve_uncertain_first": [round(float(a), 6) for a in report.curves["uncertain"].accuracy],
+        "cbm_mode": mode,
+        "cbm_modes": {name: {"task_accuracy": round(r.task_accuracy, 6), "concept_accuracy": round(r.mean_concept_accuracy, 6), "intervention_curve": [round(float(a), 6) for a in r.curves["random"].accuracy]} for name, r in cbm_model.extras["cbm_reports"].items()},
+        "per_concept_accuracy": {c: round(float(a), 6) for c, a in zip(cbm_model.dataset.concept_names, report.concept_accuracy)},
+        "classifier_test_accuracy": tcav_model.metrics.get("test_accuracy"),
+        "n_random": int(result.run_scores.shape[-1]),
+        "alpha": result.alpha,
+        "device": tcav_model.device.type,
+    }
+    if not args.json:
+        _print_summary(out, result)
+    return out
+
+
+def _print_summary(out: dict, result: explain.TCAVResult) -> None:
+    print(f"TCAV of {out['tcav_recipe']} ({out['n_random']} random sets, two-sided t-test, alpha {out['alpha']}); * = significant")
+    table = result.table()
+    for cls in result.class_names:
+        print(f"\nclass {cls}")
+        part = table[table["class"] == cls].pivot(index="concept", columns="layer", values="score").reindex(index=result.concept_names, columns=result.layer_names)
+        marks = table[table["class"] == cls].pivot(index="concept", columns="layer", values="significant").reindex(index=result.concept_names, columns=result.layer_names)
+        print(f"  {'concept':<18}" + "".join(f"{layer:>12}" for layer in result.layer_names))
+        for concept in result.concept_names:
+            cells = "".join(f"{part.loc[concept, layer]:>11.2f}{'*' if marks.loc[concept, layer] else ' '}" for layer in result.layer_names)
+            print(f"  {concept:<18}{cells}")
+    print(f"\nCBM {out['cbm_recipe']} ({out['cbm_mode']}): task accuracy {out['cbm_task_accuracy']:.3f}, concept accuracy {out['cbm_concept_accuracy']:.3f}")
+    print("intervention curve (0 .. all concepts corrected): " + " ".join(f"{a:.3f}" for a in out["intervention_curve"]))
