@@ -63,3 +63,20 @@ def test_nothing_outside_a_family_folder_names_its_modules():
         if "interp_core.families." in path.read_text():
             offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
+
+
+@pytest.mark.parametrize("family, modality", [("rules", "image"), ("prototypes", "image"), ("concepts", "image"), ("timeseries", "series"), (None, "series")])
+def test_the_cli_and_the_app_read_one_file_alike(tmp_path, family, modality):
+    """One reader (userdata.read_user_file) decides how an NPZ is read, for --data and for uploads alike."""
+    import numpy as np
+
+    from interp_core.userdata import read_upload, read_user_file
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "cube.npz"
+    np.savez(path, X=rng.random((40, 6, 6)), y=np.arange(40) % 2)
+    from_cli = read_user_file(path, family)
+    from_app = read_upload(path.read_bytes(), "cube.npz", family)
+    assert from_cli.modality == from_app.modality == modality
+    assert from_cli.X_train.shape == from_app.X_train.shape
+    np.testing.assert_array_equal(from_cli.X_test, from_app.X_test)

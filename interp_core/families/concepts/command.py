@@ -17,13 +17,10 @@ PAIRS = {"shapes-cnn": "shapes-cbm", "shapes-cbm": "shapes-cnn", "breast-cancer-
 
 
 def _user_dataset(path: str, target: str | None) -> Dataset:
-    from interp_core.data import load_user_file
+    """A table or images with concept labels; a 3-D X is grey images here (the app's rule)."""
+    from interp_core.userdata import read_user_file
 
-    from interp_core.data.userfiles import npz_ndim
-
-    if str(path).lower().endswith(".npz") and npz_ndim(path) == 3:  # (n, h, w): grey images for this family (other families read series)
-        return load_user_file(path, target=target, modality="image")
-    return load_user_file(path, target=target)
+    return read_user_file(path, FAMILY, target=target)
 
 
 def explain_concepts(args: argparse.Namespace) -> dict:

@@ -7,8 +7,7 @@ import argparse
 import numpy as np
 
 from interp_core import recipes
-from interp_core.data import Dataset, load_user_file
-from interp_core.data.userfiles import npz_ndim
+from interp_core.data import Dataset
 from interp_core.errors import DataError, RecipeError
 from interp_core.store import catalog_at
 
@@ -16,9 +15,10 @@ DEFAULT_ARCH = {"image": "protonet-conv2d", "tabular": "protonet-mlp", "series":
 
 
 def _read_user_data(path: str, target: str | None) -> Dataset:
-    """NPZ images (n, h, w) or (n, c, h, w) with y; 2-D X is a table, CSV needs --target."""
-    tabular = str(path).lower().endswith(".npz") and npz_ndim(path) == 2  # from X's header; a bad file is reported by load_user_file
-    return load_user_file(path, target=target, modality=None if tabular else "image")
+    """NPZ images (n, h, w) or (n, c, h, w) with y; 2-D X is a table, CSV needs --target (the app's rule)."""
+    from interp_core.userdata import read_user_file
+
+    return read_user_file(path, "prototypes", target=target)
 
 
 def _as_test_set(dataset: Dataset, trained: recipes.TrainedModel) -> Dataset:

@@ -13,9 +13,9 @@ from interp_core.store import catalog_at
 
 
 def _user_recipe(args) -> tuple[Recipe, object]:
-    from interp_core.data import load_user_file
+    from interp_core.userdata import read_user_file
 
-    dataset = load_user_file(args.data, target=args.target)
+    dataset = read_user_file(args.data, "rules", target=args.target)  # the app's rule: a 3-D X is grey images
     if dataset.modality not in ("tabular", "image"):
         raise RecipeError(f"explain rules needs a table (CSV with --target) or images; '{args.data}' holds {dataset.modality} data.")
     return user_recipe(dataset), dataset

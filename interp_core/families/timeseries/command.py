@@ -19,9 +19,9 @@ def _methods_arg(args) -> list[str]:
 
 
 def _user_model(args, store):
-    from interp_core.data import load_user_file
+    from interp_core.userdata import read_user_file
 
-    dataset = load_user_file(args.data, modality="series")
+    dataset = read_user_file(args.data, "timeseries", target=args.target)  # the app's rule: a 2-D or 3-D X is series
     if dataset.modality != "series":
         raise DataError(f"'{args.data}': X has shape {dataset.X_train.shape[1:]} per example; expected series, (n, channels, time) or (n, time).")
     return recipes.train(user_recipe(dataset), store=store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
