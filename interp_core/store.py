@@ -198,6 +198,11 @@ class Artifact:
     def metrics(self) -> dict:
         return self.manifest.get("metrics", {})
 
+    def first_file(self, *names: str) -> str | None:
+        """The first of ``names`` this artifact holds: a stored file renamed later keeps its old name as an alias."""
+        files = self.manifest.get("files", {})
+        return next((name for name in names if name in files), None)
+
     @property
     def location(self) -> Path:
         """ROOT/<name>, the path to show users: ``path`` is the version folder this Artifact reads from."""

@@ -80,3 +80,24 @@ def test_the_cli_and_the_app_read_one_file_alike(tmp_path, family, modality):
     assert from_cli.modality == from_app.modality == modality
     assert from_cli.X_train.shape == from_app.X_train.shape
     np.testing.assert_array_equal(from_cli.X_test, from_app.X_test)
+
+
+def test_an_artifact_stored_under_the_older_file_names_still_loads(tmp_path):
+    """Mechanisms' report and SAE's feature statistics were both 'analysis.json'; the old name is an alias."""
+    import shutil
+
+    from interp_core.store import SHIPPED_ROOT, Catalog, Store
+
+    for name, renamed in (("z113-mlp", {"mechanism.json": "analysis.json", "mechanism.safetensors": "analysis.safetensors"}), ("toy-sae", {"features.json": "analysis.json"})):
+        folder = tmp_path / name
+        shutil.copytree(SHIPPED_ROOT / name, folder)
+        manifest = (folder / "manifest.json").read_text()
+        for new, old in renamed.items():
+            (folder / new).rename(folder / old)
+            manifest = manifest.replace(f'"{new}"', f'"{old}"')
+        (folder / "manifest.json").write_text(manifest)
+        catalog = Catalog(Store(tmp_path, readonly=True), Store(tmp_path / "none", readonly=True))
+        trained = recipes.load(name, catalog, "cpu")
+        assert set(renamed.values()) <= set(trained.artifact.manifest["files"])
+        sections = get_family(trained.manifest["family"]).sections(trained, catalog)
+        assert sum(len(s.items) for s in sections) >= 3

@@ -42,7 +42,7 @@ def test_training_a_small_group_records_history_analysis_and_reloads(tmp_store):
     assert history["step"] == [0, 50, 100, 150, 200]
     assert set(history) >= {"train_accuracy", "test_accuracy", "train_loss", "test_loss", "weight_norm"}
     assert history["train_accuracy"][-1] == 1.0 and history["train_accuracy"][0] < 0.5
-    report = tmp_store.read_json(trained.artifact, "analysis.json")
+    report = tmp_store.read_json(trained.artifact, "mechanism.json")
     assert report["train_accuracy"] == pytest.approx(metrics["train_accuracy"])
     assert report["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
     assert report["pruning"] is not None  # corrupted labels: the pruning view is precomputed
@@ -93,7 +93,7 @@ def test_z113_generalises_from_under_half_the_pairs_and_its_key_frequencies_expl
     store = shipped_only.store_for(trained.artifact)
     split = dict(store.read_arrays(trained.artifact, "split.safetensors"))
     decomposition = gx.decompose(trained.model.parts(), "Z113")
-    stored = store.read_json(trained.artifact, "analysis.json")
+    stored = store.read_json(trained.artifact, "mechanism.json")
     assert decomposition.key_names == stored["key_irreps"]
     assert 2 <= len(decomposition.key_irreps) <= 12  # a handful of frequencies, not all 56
     parts = trained.model.parts()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from interp_core.families.mechanisms.data import Group, get_group
 from interp_core.families.mechanisms import explain as explain
+from interp_core.families.mechanisms.artifacts import read_report, read_split
 from interp_core.families.mechanisms.models import NetworkParts
 from interp_core.recipes import TrainedModel
 from ui import cache
@@ -49,10 +50,9 @@ def _stored_or_computed(model: TrainedModel, split: dict) -> tuple[dict, dict]:
     """The analysis saved at train time; recomputed (not saved) for artifacts that lack it."""
     from interp_core.families.mechanisms import analysis_arrays
 
-    store = cache.catalog().store_for(model.artifact)
-    files = model.artifact.manifest["files"]
-    if "analysis.json" in files and "analysis.safetensors" in files:
-        return store.read_json(model.artifact, "analysis.json"), dict(store.read_arrays(model.artifact, "analysis.safetensors"))
+    stored = read_report(model.artifact, cache.catalog().store_for(model.artifact))
+    if stored is not None:
+        return stored
     config = model.manifest.get("train_config", {})
     report, decomposition, symmetry = explain.analyse(model.model.parts(), model.extras["group"], split, config.get("coverage", 0.9), config.get("prune_threshold", 0.5))
     return report.to_dict(), analysis_arrays(decomposition, symmetry)
@@ -62,7 +62,7 @@ def _stored_or_computed(model: TrainedModel, split: dict) -> tuple[dict, dict]:
 def _mechanism(name: str, stamp: str) -> Mechanism:
     model = cache.trained_model(name)
     store = cache.catalog().store_for(model.artifact)
-    split = dict(store.read_arrays(model.artifact, "split.safetensors"))
+    split = read_split(model.artifact, store)
     report, arrays = _stored_or_computed(model, split)
     key = model.extras["group"]
     parts = model.model.parts()

@@ -19,7 +19,7 @@ def chart(tab, title: str):
 
 def shipped_arrays(name: str) -> dict:
     store = Store(SHIPPED_ROOT, readonly=True)
-    return store.read_arrays(store.open(name), "analysis.safetensors")
+    return store.read_arrays(store.open(name), "mechanism.safetensors")
 
 
 def test_clicking_a_neuron_shows_its_activation_table_and_a_pair_its_explanation(server, tab):

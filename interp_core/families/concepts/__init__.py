@@ -103,6 +103,7 @@ register_family(Family(
     pitch="TCAV scores with significance tests, and a concept-bottleneck model you can steer by hand.",
     explain=explain_concepts, benches={FAMILY: bench_concepts}, sections=family_sections,
     compare_pair=("shapes-cnn", "shapes-cbm"), trainers=("concepts-classifier", "concepts-cbm"),
+    artifacts={TCAV_FILE: "TCAV scores and significance tests per concept, class and layer", CAV_FILE: "the concept activation vectors", CBM_FILE: "the concept bottleneck models' accuracies and intervention curves"},
     uploads=Uploads(
         accepts="an NPZ with X (a table or images), y, concepts (n, k) of 0/1 labels and optional concept_names.",
         model_label="classifier and concept bottleneck model", defaults=upload_defaults, modality_3d="image"),

@@ -34,6 +34,7 @@ from interp_core.families.mechanisms.train import (
 )
 from interp_core.models import register_architecture
 from interp_core.recipes import Recipe, Trainer
+from interp_core.families.mechanisms.artifacts import ARTIFACTS
 
 __all__ = [
     "ARCH", "CPU_THREADS", "DATASETS", "DEFAULT_TRAIN", "FAMILY", "TRAINER", "analysis_arrays", "bench_groups",
@@ -91,7 +92,7 @@ register_family(Family(
     "mechanisms", "Mechanisms", icon=":material/hub:",
     pitch="Reverse-engineer networks trained on group operations, and check the explanation against brute force.",
     aliases=("groups",), explain=explain_groups, benches={"mechanisms": bench_groups}, sections=family_sections,
-    compare_pair=("z113-mlp", "z59-noisy-mlp"), trainers=(TRAINER,),
+    compare_pair=("z113-mlp", "z59-noisy-mlp"), trainers=(TRAINER,), artifacts=ARTIFACTS,
     uploads=Uploads(cannot="Mechanisms takes apart networks trained on every pair of a group's elements (Z_n, S_n) and checks the explanation against brute force over that whole table; "
                            "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series, Concepts or SAE features instead."),
 ))

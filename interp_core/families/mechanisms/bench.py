@@ -9,6 +9,7 @@ import time
 from interp_core import recipes
 from interp_core.device import device_name
 from interp_core.store import Store
+from interp_core.families.mechanisms.artifacts import read_report
 
 
 def bench_groups(args) -> dict:
@@ -25,7 +26,7 @@ def bench_groups(args) -> dict:
             trained = recipes.train(name, store=Store(folder), device=device, seed=args.seed)
             seconds = time.perf_counter() - start
             metrics = trained.metrics
-            bound = Store(folder).read_json(trained.artifact, "analysis.json")["bound"]
+            bound = read_report(trained.artifact, Store(folder))[0]["bound"]
             steps = metrics["epochs_run"]
             rows[name] = {
                 "train_seconds": round(trained.manifest["train_seconds"], 2),

@@ -9,6 +9,7 @@ from interp_core.families.mechanisms.data import get_group
 from interp_core.families.mechanisms.train import FAMILY
 from interp_core.recipes import Recipe
 from interp_core.store import catalog_at
+from interp_core.families.mechanisms.artifacts import read_split
 
 
 def _group_recipe(name: str | None) -> Recipe:
@@ -26,7 +27,7 @@ def explain_groups(args) -> dict:
     recipe = _group_recipe(args.recipe)
     trained = recipes.train_or_load(recipe, catalog_at(args.store), device=args.device, seed=args.seed)
     store = catalog_at(args.store).store_for(trained.artifact)
-    split = dict(store.read_arrays(trained.artifact, "split.safetensors"))
+    split = read_split(trained.artifact, store)
     config = trained.manifest.get("train_config", {})
     key = trained.extras["group"]
     report, decomposition, _ = explain.analyse(trained.model.cpu().parts(), key, split, config.get("coverage", 0.9), config.get("prune_threshold", 0.5))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 
 from interp_core.report import Figure, Section, Text, metrics_table
-from interp_core.sections import artifact_files as _files
 from interp_core.sections import artifact_store as _store
 from interp_core.store import Catalog
 
@@ -15,12 +14,13 @@ def sections(trained, catalog: Catalog) -> list[Section]:
     from interp_core.families.mechanisms import explain as gx
     from interp_core.families.mechanisms import figures as figs
 
+    from interp_core.families.mechanisms.artifacts import read_report
+
     store = _store(trained, catalog)
-    files = _files(trained)
-    if "analysis.json" not in files or "analysis.safetensors" not in files:
+    stored = read_report(trained.artifact, store)
+    if stored is None:
         return [Section("Mechanism", [Text("This artifact has no stored analysis; open the Mechanisms page or retrain it.")])]
-    report = store.read_json(trained.artifact, "analysis.json")
-    arrays = dict(store.read_arrays(trained.artifact, "analysis.safetensors"))
+    report, arrays = stored
     key = trained.extras["group"]
     basis = gx.fourier_basis(key)
     key_irreps = [int(k) for k in arrays["key_irreps"]]

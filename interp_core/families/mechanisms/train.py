@@ -25,6 +25,7 @@ from interp_core.models import build_model, load_state
 from interp_core.recipes import Recipe, TrainedModel
 from interp_core.store import Artifact, Catalog, Store
 from interp_core.training import ProgressEvent, _is_cancelled
+from interp_core.families.mechanisms.artifacts import REPORT_ARRAYS, REPORT_FILE, SPLIT_FILE, read_split
 
 FAMILY = "mechanisms"
 TRAINER = "groups"
@@ -186,9 +187,9 @@ def train_groups(recipe: Recipe, *, store: Store, dataset: Dataset | None, devic
     files = {
         "model.safetensors": dict(model.state_dict()),
         "history.json": history,
-        "split.safetensors": {"train_index": split["train_index"].astype(np.int64), "test_index": split["test_index"].astype(np.int64), "train_labels": split["train_labels"].astype(np.int64)},
-        "analysis.json": report.to_dict(),
-        "analysis.safetensors": analysis_arrays(decomposition, symmetry),
+        SPLIT_FILE: {"train_index": split["train_index"].astype(np.int64), "test_index": split["test_index"].astype(np.int64), "train_labels": split["train_labels"].astype(np.int64)},
+        REPORT_FILE: report.to_dict(),
+        REPORT_ARRAYS: analysis_arrays(decomposition, symmetry),
     }
     stage("Saving to the store")
     artifact = store.save(recipe.name, files, manifest)
@@ -207,6 +208,6 @@ def load_groups(artifact: Artifact, catalog: Catalog, device: torch.device, data
     load_state(model, store.read_tensors(artifact))
     model.to(device).eval()
     if dataset is None:
-        split = store.read_arrays(artifact, "split.safetensors")
+        split = read_split(artifact, store)
         dataset = pairs_dataset(key, manifest["dataset"].get("train_fraction", 0.5), train_index=split["train_index"], train_labels=split["train_labels"])
     return TrainedModel(artifact.name, model, dataset, manifest, artifact, device, extras={"classifier": False, "group": key})

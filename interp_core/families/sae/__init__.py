@@ -38,6 +38,7 @@ from interp_core.families.sae.train import (
 )
 from interp_core.models import register_architecture
 from interp_core.recipes import Recipe, Trainer
+from interp_core.families.sae.artifacts import ARTIFACTS
 
 __all__ = [
     "BENCH_CONFIG", "FAMILY", "MINILM_WIDTH", "QUICK_CONFIG", "SAELENS_HINT", "SAE_SETTINGS", "TRAINER",
@@ -95,7 +96,7 @@ def upload_defaults(dataset: Dataset) -> list:
 register_family(Family(
     FAMILY, "SAE features", icon=":material/scatter_plot:",
     pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
-    explain=explain_cli, benches={FAMILY: bench_sae}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER,),
+    explain=explain_cli, benches={FAMILY: bench_sae}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER,), artifacts=ARTIFACTS,
     uploads=Uploads(
         accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
         model_label="sparse autoencoder (TopK)", defaults=upload_defaults, read=read_acts_upload),

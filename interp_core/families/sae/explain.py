@@ -19,6 +19,7 @@ import torch
 from interp_core.device import resolve_device
 from interp_core.families.sae.fit import SAETrainConfig, train_sae  # re-exported: explain.train_sae, explain.SAETrainConfig
 from interp_core.families.sae.models import SparseAutoencoder, SplicedModel
+from interp_core.families.sae.artifacts import CODES_FILE, FEATURES_ARRAYS, FEATURES_FILE
 
 N_INTERVALS = 10
 PER_INTERVAL = 5
@@ -318,7 +319,7 @@ class SAEAnalysis:
     output_names: list[str] | None = None
     label_names: list[str] | None = None
 
-    FILES = ("analysis.json", "codes.safetensors", "features.safetensors")
+    FILES = (FEATURES_FILE, CODES_FILE, FEATURES_ARRAYS)
 
     def to_files(self) -> dict:
         arrays = {
@@ -347,7 +348,7 @@ class SAEAnalysis:
             "label_names": self.label_names,
             "recovery": None if self.recovery is None else {"mmcs": self.recovery.mmcs, "mcc": self.recovery.mcc},
         }
-        return {"analysis.json": meta, "codes.safetensors": self.codes.to_arrays(), "features.safetensors": arrays}
+        return {FEATURES_FILE: meta, CODES_FILE: self.codes.to_arrays(), FEATURES_ARRAYS: arrays}
 
     @classmethod
     def from_files(cls, meta: dict, codes: dict, arrays: dict, output_names: list[str] | None = None) -> "SAEAnalysis":

@@ -25,6 +25,7 @@ from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters
 from interp_core.recipes import Recipe, TrainedModel
 from interp_core.store import Artifact, Catalog, Store
+from interp_core.families.sae.artifacts import WINDOWS_FILE, read_analysis_files
 
 FAMILY = "sae"
 TRAINER = "sae"
@@ -110,7 +111,7 @@ def train_sae_recipe(
     stage("Saving to the store")
     files = {"model.safetensors": _state_to_store(model), "history.json": fit.history, **analysis.to_files()}
     if source.kind == "text":
-        files["windows.safetensors"] = _windows_arrays(source.dataset)
+        files[WINDOWS_FILE] = _windows_arrays(source.dataset)
     artifact = store.save(recipe.name, files, manifest)
     return _trained(recipe.name, model, source.dataset, artifact, device, analysis, source)
 
@@ -211,7 +212,7 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
         dataset = dataset or load_dataset(manifest["dataset"]["name"])
     elif kind == "text":
         source_model = MiniLMTopics(sources.load_minilm(), info["layer"], info["n_topics"], info["temperature"])
-        windows = store.read_arrays(artifact, "windows.safetensors")
+        windows = store.read_arrays(artifact, WINDOWS_FILE)
         dataset = sources.text_dataset(windows["X_train"].astype(np.float32), windows["y_train"], windows["X_test"].astype(np.float32), windows["y_test"], manifest["dataset"]["class_names"])
     elif kind == "user":
         source_model = None  # a user's activations come without their model
@@ -228,7 +229,7 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
     output_names = None
     if kind == "text":
         output_names = sources.token_strings(np.arange(sources.minilm_tokenizer().get_vocab_size()))
-    analysis = explain.SAEAnalysis.from_files(store.read_json(artifact, "analysis.json"), store.read_arrays(artifact, "codes.safetensors"), store.read_arrays(artifact, "features.safetensors"), output_names)
+    analysis = explain.SAEAnalysis.from_files(*read_analysis_files(artifact, store), output_names)
     return _trained(artifact.name, model, dataset, artifact, device, analysis, None)
 
 

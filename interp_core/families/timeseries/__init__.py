@@ -18,6 +18,7 @@ from interp_core.families.timeseries.train import DEFAULT_USER_RECIPE, FAMILY, F
 from interp_core.family import Family, Uploads, register_family
 from interp_core.models import register_architecture
 from interp_core.recipes import Recipe, Trainer, register, register_trainer
+from interp_core.families.timeseries.explain.report import REPORT_ARRAYS, REPORT_META
 
 __all__ = ["DEFAULT_USER_RECIPE", "FAMILY", "FCN", "bench_attributions", "explain_attributions", "train_timeseries", "user_recipe"]
 
@@ -86,6 +87,7 @@ register_family(Family(
     pitch="Which part of a signal drove a classification: attributions scored against ground truth.",
     aliases=("attributions",), explain=explain_attributions, benches={FAMILY: bench_attributions}, sections=family_sections,
     compare_pair=("gunpoint-cnn", "gunpoint-transformer"), trainers=(FAMILY,),
+    artifacts={REPORT_META: "every attribution method's scores on the test set", REPORT_ARRAYS: "the attributions, maps and curves behind them"},
     uploads=Uploads(
         accepts="an NPZ with X, series (n, time) or (n, channels, time), and y; an optional mask (the shape of X) marks the truly relevant steps and adds ground-truth scores.",
         model_label="time-series classifier (FCN)", defaults=upload_defaults, modality_3d="series"),
