@@ -4,7 +4,7 @@ Fourier / irreducible-representation basis and checked against brute force.
 This module registers the pair datasets, the ``group_mlp`` architecture, the "groups" trainer, the
 recipes and the Family spec; the work is in ``train`` (the trainer, full-batch AdamW with a
 step-by-step history for grokking curves and the analysis stored with the checkpoint, and its
-loader), ``command`` (``explain groups``) and ``bench`` (``bench groups``).
+loader), ``command`` (``explain mechanisms`` (alias ``groups``)) and ``bench`` (``bench mechanisms``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from interp_core import recipes
 from interp_core.data import register_dataset
 from interp_core.family import Family, Uploads, register_family
 from interp_core.families.mechanisms import explain as explain
-from interp_core.families.mechanisms.bench import bench_groups
-from interp_core.families.mechanisms.command import explain_groups
+from interp_core.families.mechanisms.bench import bench_mechanisms
+from interp_core.families.mechanisms.command import explain_mechanisms
 from interp_core.families.mechanisms.data import pairs_dataset
 from interp_core.families.mechanisms.models import GroupMLP
 from interp_core.families.mechanisms.sections import sections as family_sections
@@ -37,8 +37,8 @@ from interp_core.recipes import Recipe, Trainer
 from interp_core.families.mechanisms.artifacts import ARTIFACTS
 
 __all__ = [
-    "ARCH", "CPU_THREADS", "DATASETS", "DEFAULT_TRAIN", "FAMILY", "TRAINER", "analysis_arrays", "bench_groups",
-    "explain", "explain_groups", "first_step", "fit_full_batch", "load_groups", "train_groups",
+    "ARCH", "CPU_THREADS", "DATASETS", "DEFAULT_TRAIN", "FAMILY", "TRAINER", "analysis_arrays", "bench_mechanisms",
+    "explain", "explain_mechanisms", "first_step", "fit_full_batch", "load_groups", "train_groups",
 ]
 
 # name -> (group, training fraction, corrupted share of training labels, split seed)
@@ -91,7 +91,7 @@ recipes.register(Recipe(
 register_family(Family(
     "mechanisms", "Mechanisms", icon=":material/hub:",
     pitch="Reverse-engineer networks trained on group operations, and check the explanation against brute force.",
-    aliases=("groups",), explain=explain_groups, benches={"mechanisms": bench_groups}, sections=family_sections,
+    aliases=("groups",), explain=explain_mechanisms, benches={"mechanisms": bench_mechanisms}, sections=family_sections,
     compare_pair=("z113-mlp", "z59-noisy-mlp"), trainers=(TRAINER,), artifacts=ARTIFACTS,
     uploads=Uploads(cannot="Mechanisms takes apart networks trained on every pair of a group's elements (Z_n, S_n) and checks the explanation against brute force over that whole table; "
                            "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series, Concepts or SAE features instead."),

@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m interp_core bench groups``."""
+"""The benchmark: ``python -m interp_core bench mechanisms``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from interp_core.store import Store
 from interp_core.families.mechanisms.artifacts import read_report
 
 
-def bench_groups(args) -> dict:
-    """``bench groups``: time training to grokking on this machine, and the bound against brute force."""
+def bench_mechanisms(args) -> dict:
+    """``bench mechanisms``: time training to grokking on this machine, and the bound against brute force."""
     from interp_core.device import resolve_device
 
     names = ["s4-mlp"] if args.quick else ["z113-mlp", "d12-mlp", "s4-mlp", "z59-noisy-mlp"]

@@ -1,4 +1,4 @@
-"""The CLI: ``python -m interp_core explain groups [RECIPE] --json``."""
+"""The CLI: ``python -m interp_core explain mechanisms [RECIPE] --json`` (older name: ``groups``)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def _group_recipe(name: str | None) -> Recipe:
     return recipe
 
 
-def explain_groups(args) -> dict:
-    """``explain groups [RECIPE]``: recompute the explanation of a trained group network and its checks."""
+def explain_mechanisms(args) -> dict:
+    """``explain mechanisms [RECIPE]``: recompute the explanation of a trained group network and its checks."""
     if getattr(args, "data", None):
-        raise RecipeError("explain groups works on the group recipes (e.g. z113-mlp), not on --data files; the datasets are generated from the group.")
+        raise RecipeError(f"explain {args.kind} works on the group recipes (e.g. z113-mlp), not on --data files; the datasets are generated from the group.")
     recipe = _group_recipe(args.recipe)
     trained = recipes.train_or_load(recipe, catalog_at(args.store), device=args.device, seed=args.seed)
     store = catalog_at(args.store).store_for(trained.artifact)

@@ -1,6 +1,6 @@
 """The Time-series family: datasets, architectures, recipes, a trainer that stores every
-attribution method's scores with the model (train.py), ``explain attributions`` (command.py) and
-``bench attributions`` (bench.py)."""
+attribution method's scores with the model (train.py), ``explain timeseries`` (alias ``attributions``) (command.py) and
+``bench timeseries`` (bench.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from interp_core import recipes
 from interp_core.data import register_dataset
 from interp_core.errors import DataError
 from interp_core.families.timeseries import data as tsdata
-from interp_core.families.timeseries.bench import bench_attributions
-from interp_core.families.timeseries.command import explain_attributions
+from interp_core.families.timeseries.bench import bench_timeseries
+from interp_core.families.timeseries.command import explain_timeseries
 from interp_core.families.timeseries.models import MaskedFCN1d, SeriesTransformer
 from interp_core.families.timeseries.sections import sections as family_sections
 from interp_core.families.timeseries.train import DEFAULT_USER_RECIPE, FAMILY, FCN, train_timeseries, user_recipe
@@ -20,7 +20,7 @@ from interp_core.models import register_architecture
 from interp_core.recipes import Recipe, Trainer, register, register_trainer
 from interp_core.families.timeseries.explain.report import REPORT_ARRAYS, REPORT_META
 
-__all__ = ["DEFAULT_USER_RECIPE", "FAMILY", "FCN", "bench_attributions", "explain_attributions", "train_timeseries", "user_recipe"]
+__all__ = ["DEFAULT_USER_RECIPE", "FAMILY", "FCN", "bench_timeseries", "explain_timeseries", "train_timeseries", "user_recipe"]
 
 
 # -- datasets and architectures -------------------------------------------------------------------
@@ -85,7 +85,7 @@ def upload_defaults(dataset) -> list:
 register_family(Family(
     FAMILY, "Time series", icon=":material/show_chart:", url_path="time-series",
     pitch="Which part of a signal drove a classification: attributions scored against ground truth.",
-    aliases=("attributions",), explain=explain_attributions, benches={FAMILY: bench_attributions}, sections=family_sections,
+    aliases=("attributions",), explain=explain_timeseries, benches={FAMILY: bench_timeseries}, sections=family_sections,
     compare_pair=("gunpoint-cnn", "gunpoint-transformer"), trainers=(FAMILY,),
     artifacts={REPORT_META: "every attribution method's scores on the test set", REPORT_ARRAYS: "the attributions, maps and curves behind them"},
     uploads=Uploads(

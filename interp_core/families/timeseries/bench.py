@@ -1,4 +1,4 @@
-"""``bench attributions``: AUPRC beside TimeX's published numbers, throughput per method, and test
+"""``bench timeseries``: AUPRC beside TimeX's published numbers, throughput per method, and test
 accuracy beside the published FCN / ResNet figures."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ SYNTHETIC_RECIPES = {"freqshapes": "freqshapes-cnn", "seqcomb_uv": "seqcomb-uv-c
 REAL_RECIPES = {"gunpoint-cnn": "gunpoint", "gunpoint-transformer": "gunpoint", "italypower-cnn": "italy_power", "japanesevowels-cnn": "japanese_vowels", "basicmotions-cnn": "basic_motions"}
 
 
-def bench_attributions(args) -> dict:
+def bench_timeseries(args) -> dict:
     """AUPRC of every method on the four synthetic sets beside TimeX's published numbers, throughput
     per method, and test accuracy on the real sets beside the published FCN/ResNet figures."""
     from interp_core.device import device_name, resolve_device
@@ -33,7 +33,7 @@ def bench_attributions(args) -> dict:
     rescaled = [m + tsx.TSR_SUFFIX for m in tsx.METHODS] if n_tsr else []
     out = {"device": device_name(device), "n_series": {"plain": n_examples, "tsr": n_tsr}, "target": "true class", "synthetic": {}, "real": {}}
     for dataset_name, recipe_name in SYNTHETIC_RECIPES.items():
-        print(f"bench attributions: {recipe_name} on {device_name(device)}...", file=sys.stderr, flush=True)
+        print(f"bench timeseries: {recipe_name} on {device_name(device)}...", file=sys.stderr, flush=True)
         trained = recipes.train_or_load(recipe_name, catalog, device=device, seed=args.seed)
         rows, signed_ig = {}, float("nan")
         for methods, n in ((plain, n_examples), (rescaled, n_tsr)):

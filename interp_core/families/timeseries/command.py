@@ -1,4 +1,4 @@
-"""``explain attributions``: score every method on a recipe's or a user file's test series."""
+"""``explain timeseries`` (alias ``attributions``): score every method on a recipe's or a user file's test series."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _user_model(args, store):
     return recipes.train(user_recipe(dataset), store=store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
 
 
-def explain_attributions(args) -> dict:
+def explain_timeseries(args) -> dict:
     """``explain attributions [RECIPE] [--data FILE] [--methods ...]``: score every method on the test set."""
     from interp_core.store import Catalog, Store
 
@@ -40,10 +40,10 @@ def explain_attributions(args) -> dict:
     elif args.recipe:
         recipe = recipes.get_recipe(args.recipe)
         if recipe.family != FAMILY:
-            raise RecipeError(f"'{args.recipe}' is a {family_title(recipe.family)} recipe; 'explain attributions' needs a time-series recipe: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+            raise RecipeError(f"'{args.recipe}' is a {family_title(recipe.family)} recipe; 'explain {args.kind}' needs a time-series recipe: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
         trained = recipes.train_or_load(recipe, Catalog(store), device=args.device, seed=args.seed)
     else:
-        raise RecipeError(f"'explain attributions' needs a RECIPE ({', '.join(r.name for r in recipes.list_recipes(FAMILY))}) or --data FILE.npz.")
+        raise RecipeError(f"'explain {args.kind}' needs a RECIPE ({', '.join(r.name for r in recipes.list_recipes(FAMILY))}) or --data FILE.npz.")
     start = time.perf_counter()
     report = tsx.build_report(trained.model, trained.dataset, methods=methods, n_examples=tsreport.REPORT_EXAMPLES, map_method="pca", seed=args.seed, progress=stderr_progress)
     seconds = time.perf_counter() - start
