@@ -15,6 +15,7 @@ home = st.Page("views/home.py", title="Home", icon=":material/home:", default=Tr
 family_pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in built_pages()]
 compare = st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare")
 page = st.navigation([home, *family_pages, compare])
+st.session_state["_page_url_path"] = page.url_path  # which page runs, for the guided tours (public API only)
 record = report_export.start(page.title)  # the sidebar's "Download report" button, for what this run draws
 try:
     page.run()

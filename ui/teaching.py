@@ -10,7 +10,6 @@ text and chart fonts and hides secondary controls (store path, device, Plotly's 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -156,15 +155,9 @@ def _move(page: str, delta: int, n_steps: int) -> None:
 
 
 def _page_key(family: str | None) -> str:
-    """The tour to show: the running page file's name when it has one (Compare passes no family), else the family."""
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-        ctx = get_script_run_ctx()
-        stem = Path(ctx.pages_manager.get_pages()[ctx.page_script_hash]["script_path"]).stem
-    except Exception:  # noqa: BLE001 - Streamlit internals; the family is a good enough answer
-        stem = None
-    return stem if stem in TOURS else (family or "home")
+    """The tour to show: the running page's own tour when it has one (Compare passes no family), else the family's."""
+    page = st.session_state.get("_page_url_path")  # set by app.py from st.navigation's page
+    return page if page in TOURS else (family or "home")
 
 
 _WIDGET = {TEACH: "teach_switch", PRESENT: "present_switch"}
