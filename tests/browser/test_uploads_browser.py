@@ -190,3 +190,46 @@ def test_crafted_pt2_uploads_are_refused_in_the_server_and_run_nothing(server, b
         assert tab.problems() == []
     finally:
         tab.close()
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    """A process's peak resident memory so far (VmHWM in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM line")
+
+
+def test_a_bad_manifest_and_an_npz_bomb_in_a_real_browser(browser, tmp_path):
+    """Issue 22 as a user meets it: a manifest whose metrics is text marks its model corrupted in the hub
+    (sentence and Retrain button, no exception); a 1 MB NPZ declaring a 1 GB X is refused in one sentence
+    while the server's peak memory stays far from the gigabytes it would take to read it."""
+    from tests.artifacts import setting, tampered
+    from tests.test_hostile_data import write_bomb
+    from tools.apprunner import AppServer
+
+    store = tmp_path / "store"
+    tampered(store, "wine-mlp", setting("metrics", "oops"))
+    bomb = write_bomb(tmp_path / "bomb.npz", "X", (100000, 10000), {"y": np.arange(100000) % 2})
+    server = AppServer(store)
+    tab = None
+    try:
+        server.wait_healthy()
+        tab = AppPage(browser, height=2600)
+        tab.open(server.url)
+        tab.page.get_by_text("Artifact 'wine-mlp' is corrupted: its manifest's metrics").first.wait_for()
+        assert tab.page.get_by_role("button", name="Retrain wine-mlp").count() == 1
+        open_expander(tab, "Your own data")
+        upload(tab, 0, bomb)
+        refusal = tab.page.locator("[data-testid=stAlertContentError]", has_text="bomb.npz").first
+        refusal.wait_for()
+        alert = refusal.inner_text()
+        assert "declares shape (100000, 10000) of uint8" in alert and "INTERP_MAX_ARRAY_MB" in alert, alert
+        tab.screenshot("hostile-manifest-and-bomb")
+        assert _peak_rss_bytes(server.process.pid) < 1.5 * 2**30
+        tab.page.get_by_text("Model hub").first.wait_for()  # still serving
+        assert tab.problems() == []
+    finally:
+        if tab is not None:
+            tab.close()
+        server.stop()
