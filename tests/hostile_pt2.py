@@ -74,22 +74,23 @@ def _pickled(marker: Path, torch_save: bool = False) -> bytes:
     return pickle.dumps(CreatesFile(marker), protocol=2)
 
 
-def opaque_constant(clean: Path, target: Path, marker: Path) -> Path:
-    """An ``opaque_obj_`` constant: torch reads it with plain pickle.loads."""
+def _pickled_constant(clean: Path, target: Path, marker: Path, prefix: str) -> Path:
+    """A constant stored as ``<prefix>0`` with use_pickle set, its record a pickle that creates the marker."""
     root, members = _members(clean)
     config = f"{root}/data/constants/model_constants_config.json"
-    _edit_json(members, config, lambda c: c["config"].update({"evil": {"path_name": "opaque_obj_0", "is_param": False, "use_pickle": True, "tensor_meta": None}}))
-    members[f"{root}/data/constants/opaque_obj_0"] = _pickled(marker)
+    _edit_json(members, config, lambda c: c["config"].update({"evil": {"path_name": f"{prefix}0", "is_param": False, "use_pickle": True, "tensor_meta": None}}))
+    members[f"{root}/data/constants/{prefix}0"] = _pickled(marker)
     return _write(members, target)
+
+
+def opaque_constant(clean: Path, target: Path, marker: Path) -> Path:
+    """An ``opaque_obj_`` constant: torch reads it with plain pickle.loads."""
+    return _pickled_constant(clean, target, marker, "opaque_obj_")
 
 
 def custom_constant(clean: Path, target: Path, marker: Path) -> Path:
     """A ``custom_obj_`` constant: torch reads it with TorchScript's unpickler."""
-    root, members = _members(clean)
-    config = f"{root}/data/constants/model_constants_config.json"
-    _edit_json(members, config, lambda c: c["config"].update({"evil": {"path_name": "custom_obj_0", "is_param": False, "use_pickle": True, "tensor_meta": None}}))
-    members[f"{root}/data/constants/custom_obj_0"] = _pickled(marker)
-    return _write(members, target)
+    return _pickled_constant(clean, target, marker, "custom_obj_")
 
 
 def pickled_weight(clean: Path, target: Path, marker: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from interp_core.errors import ReportError
 from interp_core.report import Table
 from interp_core.sections import family_of, recipe_report
-from interp_core.store import Catalog
+from interp_core.store import catalog_at
 
 
 def cmd_report(args) -> dict:
@@ -19,7 +19,6 @@ def cmd_report(args) -> dict:
 
     from interp_core.device import resolve_device
     from interp_core.report import render_html, write_html
-    from interp_core.store import Store
 
     if getattr(args, "data", None):
         raise ReportError("report reads a trained recipe from the store; give a recipe name (see: python -m interp_core recipes).")
@@ -31,7 +30,7 @@ def cmd_report(args) -> dict:
     if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise ReportError(f"Cannot write the report to '{out}': no permission to write there.")
     device = resolve_device(args.device)
-    catalog = Catalog(Store(args.store) if args.store else Store())
+    catalog = catalog_at(args.store)
     family_of(args.recipe, catalog)  # an unknown name fails before any progress bar is drawn
     start = time.perf_counter()
     bar = tqdm(total=5, desc=f"report {args.recipe}", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True)

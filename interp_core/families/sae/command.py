@@ -15,7 +15,7 @@ from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
 from interp_core.families.sae.train import FAMILY, default_user_sae, make_sae, rounded
 from interp_core.progress import progress_bar
-from interp_core.store import Catalog, Store
+from interp_core.store import catalog_at
 
 
 def explain_cli(args) -> dict:
@@ -28,7 +28,7 @@ def explain_cli(args) -> dict:
     recipe = recipes.get_recipe(name)
     if recipe.family != FAMILY:
         raise RecipeError(f"Recipe '{name}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
-    catalog = Catalog(Store(args.store) if args.store else Store())
+    catalog = catalog_at(args.store)
     trained = recipes.train_or_load(recipe, catalog, device=device, seed=args.seed)
     source = source_for(trained)
     sae = trained.extras["sae"]

@@ -12,6 +12,7 @@ from interp_core.families.timeseries import explain as tsx
 from interp_core.families.timeseries.command import stderr_progress
 from interp_core.families.timeseries.train import FAMILY, FCN
 from interp_core.recipes import Recipe
+from interp_core.store import catalog_at
 
 SYNTHETIC_RECIPES = {"freqshapes": "freqshapes-cnn", "seqcomb_uv": "seqcomb-uv-cnn", "seqcomb_mv": "seqcomb-mv-cnn", "lowvar": "lowvar-cnn"}
 REAL_RECIPES = {"gunpoint-cnn": "gunpoint", "gunpoint-transformer": "gunpoint", "italypower-cnn": "italy_power", "japanesevowels-cnn": "japanese_vowels", "basicmotions-cnn": "basic_motions"}
@@ -21,10 +22,9 @@ def bench_timeseries(args) -> dict:
     """AUPRC of every method on the four synthetic sets beside TimeX's published numbers, throughput
     per method, and test accuracy on the real sets beside the published FCN/ResNet figures."""
     from interp_core.device import device_name, resolve_device
-    from interp_core.store import Catalog, Store
 
     device = resolve_device(args.device)
-    catalog = Catalog(Store(args.store) if args.store else Store())
+    catalog = catalog_at(args.store)
     quick = bool(getattr(args, "quick", False))
     # TSR re-runs a method once per window (up to 50) and per channel of the relevant windows, so
     # its variants are scored on fewer series; GPU runs can afford more.
