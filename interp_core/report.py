@@ -62,7 +62,37 @@ class Text:
     text: str
 
 
-Item = Union[Figure, Table, Text]
+@dataclass
+class Metric:
+    """One headline number: its label, its value as shown (already formatted) and an optional help line."""
+
+    label: str
+    value: object
+    help: str = ""
+
+
+@dataclass
+class Metrics:
+    """A row of headline numbers (the app draws them as metric cards, the report as a table)."""
+
+    values: list[Metric]
+    title: str = ""
+
+
+@dataclass
+class Verdict:
+    """A judgement in one sentence with its level: "good", "moderate" or "poor" (green, blue, amber)."""
+
+    level: str
+    text: str
+
+    def __post_init__(self):
+        if self.level not in VERDICT_LEVELS:
+            raise ValueError(f"verdict level must be one of {VERDICT_LEVELS}, not {self.level!r}")
+
+
+VERDICT_LEVELS = ("good", "moderate", "poor")
+Item = Union[Figure, Table, Text, Metrics, Verdict]
 
 
 @dataclass
@@ -210,6 +240,15 @@ def _key_values(rows: dict, title: str) -> str:
     return f"<div class='table'><h3>{html.escape(title)}</h3><table class='kv'><tbody>{body}</tbody></table></div>"
 
 
+def _metrics_html(item: Metrics) -> str:
+    cards = []
+    for m in item.values:
+        tip = f" title='{html.escape(m.help, quote=True)}'" if m.help else ""
+        cards.append(f"<div class='metric'{tip}><div class='label'>{html.escape(m.label)}</div><div class='value'>{html.escape(_cell(m.value))}</div></div>")
+    title = f"<h3>{html.escape(item.title)}</h3>" if item.title else ""
+    return f"<div class='metrics'>{title}<div class='cards'>{''.join(cards)}</div></div>"
+
+
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1.5rem;color:#1f2933;line-height:1.45}
 h1{margin-bottom:.2rem}h2{border-bottom:2px solid #e4e7eb;padding-bottom:.3rem;margin-top:2.5rem}h3{margin:1.2rem 0 .4rem;font-size:1.05rem}
@@ -218,6 +257,8 @@ table{border-collapse:collapse;font-size:.9rem;margin:.3rem 0 1rem}th,td{border:
 thead th{background:#f5f7fa}table.kv th{background:#f5f7fa;white-space:nowrap}td{max-width:46rem;overflow-wrap:anywhere}
 figure.figure{margin:1.2rem 0 1.8rem}.downloads{font-size:.85rem;color:#52606d}.downloads button{margin-left:.3rem;cursor:pointer}
 nav ol{columns:2;font-size:.92rem}
+.cards{display:flex;flex-wrap:wrap;gap:.6rem 1.6rem;margin:.3rem 0 1rem}.metric .label{color:#52606d;font-size:.85rem}.metric .value{font-size:1.5rem}
+.verdict{padding:.5rem .8rem;border-radius:.4rem}.verdict.good{background:#e3f9e5}.verdict.moderate{background:#e6f0ff}.verdict.poor{background:#fff3c4}
 """
 
 # Client-side image export with plotly.js itself: works from file:// with no network.
@@ -247,6 +288,10 @@ def render_html(report: Report) -> str:
                 index += 1
             elif isinstance(item, Table):
                 parts.append(_table_html(item))
+            elif isinstance(item, Metrics):
+                parts.append(_metrics_html(item))
+            elif isinstance(item, Verdict):
+                parts.append(f"<p class='verdict {item.level}'>{html.escape(item.text)}</p>")
             else:
                 parts.append(f"<p>{html.escape(item.text)}</p>")
         parts.append("</section>")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.family import find_family
-from interp_core.report import Report, Table
+from interp_core.report import Metrics, Report, Table
 from ui import cache
 from ui import components, sections
 
@@ -45,8 +45,14 @@ def report(name: str) -> Report | None:
     return _report(name, stamp)
 
 
-def _is_metrics(table: Table) -> bool:
-    return list(table.frame.columns) == ["metric", "value"]
+def _is_metrics(item) -> bool:
+    return isinstance(item, Metrics) or (isinstance(item, Table) and list(item.frame.columns) == ["metric", "value"])
+
+
+def _metric_rows(item) -> list[tuple[str, object]]:
+    if isinstance(item, Metrics):
+        return [(m.label, m.value) for m in item.values]
+    return list(zip(item.frame["metric"], item.frame["value"]))
 
 
 def key_numbers(a: Report, b: Report, name_a: str, name_b: str) -> pd.DataFrame:
@@ -55,8 +61,8 @@ def key_numbers(a: Report, b: Report, name_a: str, name_b: str) -> pd.DataFrame:
     for name, rep in ((name_a, a), (name_b, b)):
         for section in rep.sections:
             for item in section.items:
-                if isinstance(item, Table) and _is_metrics(item):
-                    for metric, value in zip(item.frame["metric"], item.frame["value"]):
+                if _is_metrics(item):
+                    for metric, value in _metric_rows(item):
                         rows.setdefault((section.title, metric), {"section": section.title, "metric": metric})[name] = value
     frame = pd.DataFrame(list(rows.values()), columns=["section", "metric", name_a, name_b])
     return frame.fillna("–")
@@ -76,8 +82,8 @@ def side_by_side(a: Report, b: Report, name_a: str, name_b: str) -> None:
 
 
 def _section(title: str, section_a, section_b, name_a: str, name_b: str) -> None:
-    items_a = [i for i in (section_a.items if section_a else []) if not (isinstance(i, Table) and _is_metrics(i))]
-    items_b = [i for i in (section_b.items if section_b else []) if not (isinstance(i, Table) and _is_metrics(i))]
+    items_a = [i for i in (section_a.items if section_a else []) if not _is_metrics(i)]
+    items_b = [i for i in (section_b.items if section_b else []) if not _is_metrics(i)]
     if not items_a and not items_b:
         return
     components.heading(title)

@@ -1,27 +1,48 @@
-"""Draw a report Section (interp_core.report) in the app: its Figures through ``chart``, its Tables
-and Texts, its title as a heading, each recorded for "Download report" by ui.components. The
-family pages and Compare draw the same Section objects that the HTML report renders."""
+"""Draw a report Section (interp_core.report) in the app: its Figures through ``chart``, its Tables,
+Metrics, Verdicts and Texts, its title as a heading, each recorded for "Download report" by
+ui.components. The family pages draw their global views as the same Section objects that the HTML
+report and Compare render (``interp_core/families/<family>/sections.py``), plus their interactive
+parts around them."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from interp_core.report import Figure, Section, Table, Text
+from interp_core.report import Figure, Metrics, Section, Table, Text, Verdict
 from ui import components
 
+_VERDICT_BOXES = {"good": st.success, "moderate": st.info, "poor": st.warning}
 
-def render_item(item, key: str | None = None, table_title: bool = True) -> None:
-    """One item of a section: a figure with its how-to-read line, a table with its title and note, a text."""
+
+def render_item(item, key: str | None = None, table_title: bool = True, *, on_select=None, selection_mode=None, column_config=None, **table_kwargs):
+    """One item of a section: a figure with its how-to-read line, a table with its title and note,
+    headline numbers as metric cards, a verdict as a coloured box, a text. A figure drawn with
+    ``on_select`` (or a table with ``on_select`` in ``table_kwargs``) returns the selection event."""
     if isinstance(item, Figure):
-        components.chart(item.figure, item.how_to_read, key=key)
-    elif isinstance(item, Table):
+        return components.chart(item.figure, item.how_to_read, key=key, on_select=on_select, selection_mode=selection_mode)
+    if isinstance(item, Table):
         if table_title and item.title:
             st.markdown(f"**{item.title}**")
-        components.table(item.frame, hide_index=True, width="stretch")
+        table_kwargs.setdefault("hide_index", True)
+        table_kwargs.setdefault("width", "stretch")
+        if on_select:
+            table_kwargs.update(on_select=on_select, selection_mode=selection_mode or "single-row")
+        event = components.table(item.frame, column_config=column_config, key=key, **table_kwargs)
         if item.note:
             st.caption(item.note)
-    elif isinstance(item, Text):
+        return event
+    if isinstance(item, Metrics):
+        if item.title and table_title:
+            st.markdown(f"**{item.title}**")
+        for column, m in zip(st.columns(len(item.values)), item.values):
+            components.metric(column, m.label, m.value, help=m.help or None)
+        return None
+    if isinstance(item, Verdict):
+        _VERDICT_BOXES[item.level](item.text)
+        return None
+    if isinstance(item, Text):
         st.caption(item.text)
+    return None
 
 
 def render(section: Section, key: str, heading: bool = True) -> None:
