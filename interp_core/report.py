@@ -69,6 +69,8 @@ class Metric:
     label: str
     value: object
     help: str = ""
+    delta: str = ""  # a second line under the value, e.g. "+0.012 vs clean"
+    delta_color: str = "normal"  # the app's colouring of the delta: "normal", "inverse" or "off"
 
 
 @dataclass
@@ -244,7 +246,8 @@ def _metrics_html(item: Metrics) -> str:
     cards = []
     for m in item.values:
         tip = f" title='{html.escape(m.help, quote=True)}'" if m.help else ""
-        cards.append(f"<div class='metric'{tip}><div class='label'>{html.escape(m.label)}</div><div class='value'>{html.escape(_cell(m.value))}</div></div>")
+        delta = f"<div class='delta'>{html.escape(str(m.delta))}</div>" if m.delta else ""
+        cards.append(f"<div class='metric'{tip}><div class='label'>{html.escape(m.label)}</div><div class='value'>{html.escape(_cell(m.value))}</div>{delta}</div>")
     title = f"<h3>{html.escape(item.title)}</h3>" if item.title else ""
     return f"<div class='metrics'>{title}<div class='cards'>{''.join(cards)}</div></div>"
 
@@ -257,7 +260,7 @@ table{border-collapse:collapse;font-size:.9rem;margin:.3rem 0 1rem}th,td{border:
 thead th{background:#f5f7fa}table.kv th{background:#f5f7fa;white-space:nowrap}td{max-width:46rem;overflow-wrap:anywhere}
 figure.figure{margin:1.2rem 0 1.8rem}.downloads{font-size:.85rem;color:#52606d}.downloads button{margin-left:.3rem;cursor:pointer}
 nav ol{columns:2;font-size:.92rem}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem 1.6rem;margin:.3rem 0 1rem}.metric .label{color:#52606d;font-size:.85rem}.metric .value{font-size:1.5rem}
+.cards{display:flex;flex-wrap:wrap;gap:.6rem 1.6rem;margin:.3rem 0 1rem}.metric .label{color:#52606d;font-size:.85rem}.metric .value{font-size:1.5rem}.metric .delta{color:#52606d;font-size:.85rem}
 .verdict{padding:.5rem .8rem;border-radius:.4rem}.verdict.good{background:#e3f9e5}.verdict.moderate{background:#e6f0ff}.verdict.poor{background:#fff3c4}
 """
 

@@ -35,7 +35,7 @@ def render_item(item, key: str | None = None, table_title: bool = True, *, on_se
         if item.title and table_title:
             st.markdown(f"**{item.title}**")
         for column, m in zip(st.columns(len(item.values)), item.values):
-            components.metric(column, m.label, m.value, help=m.help or None)
+            components.metric(column, m.label, m.value, delta=m.delta or None, delta_color=m.delta_color, help=m.help or None)
         return None
     if isinstance(item, Verdict):
         _VERDICT_BOXES[item.level](item.text)
