@@ -31,7 +31,7 @@ def figure_blocks(text: str) -> list[str]:
 CASES = {
     "digits-mlp": ["Training curve", "Embedding map", "test accuracy"],
     "gunpoint-cnn": ["Deletion and insertion curves", "Class-average profile", "Explanation map", "published FCN"],
-    "wine-rules": ["Surrogate tree", "fidelity (held-out)", "rules accuracy"],
+    "wine-rules": ["Surrogate tree", "Fidelity (held-out)", "Rules accuracy"],
     "toy-sae": ["explained variance (held-out)", "MMCS (toy ground truth)"],
     "breast-cancer-cbm": ["Training modes", "all concepts corrected"],
 }

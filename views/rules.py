@@ -7,8 +7,10 @@ import streamlit as st
 
 from interp_core.errors import InterpError
 from interp_core.families.rules import explain as rx
-from interp_core.families.rules.figures import counterfactual_images, examples_scatter, importance_chart, importance_image, surrogate_tree, tradeoff_chart
-from ui import cache, sidebar, state
+from interp_core.families.rules import sections as rules_sections
+from interp_core.families.rules.figures import counterfactual_images, examples_scatter
+from interp_core.report import Figure, Table
+from ui import cache, sections, sidebar, state
 from ui import uploads
 from ui import rules as cached
 from ui import components
@@ -71,55 +73,44 @@ example = state.get_int("example", 0) or 0
 example = example if 0 <= example < len(data.y_test) else 0
 
 # -- how far to trust the rules --------------------------------------------------------------
-components.heading("How far to trust these rules")
-trust = rx.trust_summary(report)
-cols = st.columns(5)
-components.metric(cols[0], "Fidelity (held-out)", f"{report.fidelity:.1%}", help="Share of held-out examples where the rules give the black box's answer.")
-components.metric(cols[1], "Black box accuracy", f"{report.blackbox_accuracy:.1%}")
-components.metric(cols[2], "Rules accuracy", f"{report.surrogate_accuracy:.1%}", help="The rules' answers against the true labels.")
-components.metric(cols[3], "Rules", report.n_rules)
-components.metric(cols[4], "Features used", f"{len(surrogate.used_features())} of {n_features}")
-{"high": st.success, "moderate": st.info, "low": st.warning}[trust.level](trust.text)
-if report.kind == "rulelist" and n_classes > 2:
-    st.caption(f"The rule list answers \"{report.class_names[1]} or not\"; its fidelity and accuracy are measured on that yes/no question.")
-
 importance = ranker.importance(method)
-truth = trained.dataset.extras.get("rule_truth")
-if truth:
-    st.markdown(f"**The known answer.** This table was generated so that the label is: `{truth['text']}`. "
-                "A faithful explanation finds these features and thresholds:")
-    components.table(rx.compare_with_truth(report, truth, importance), hide_index=True, key="rules_truth",
-                 column_config={"true threshold": st.column_config.NumberColumn(format="%.4g"),
-                                "rules' threshold": st.column_config.NumberColumn(format="%.4g"),
-                                "gap (SD)": st.column_config.NumberColumn(format="%.3f", help="Distance between the thresholds in standard deviations of the feature.")})
+trust = rules_sections.trust_section(trained, data, report, importance)
+components.heading(trust.title)
+for index, item in enumerate(trust.items):
+    if isinstance(item, Table):
+        sections.render_item(item, key="rules_truth", column_config={
+            "true threshold": st.column_config.NumberColumn(format="%.4g"),
+            "rules' threshold": st.column_config.NumberColumn(format="%.4g"),
+            "gap (SD)": st.column_config.NumberColumn(format="%.3f", help="Distance between the thresholds in standard deviations of the feature.")})
+    else:
+        sections.render_item(item, key=f"rules_trust_{index}", table_title=False)
 
 # -- which features the black box relies on ---------------------------------------------------
-components.heading("Which features the black box relies on")
-table = importance.table()
-if trained.dataset.modality == "image":
+relies = rules_sections.importance_section(trained, report, ranker, method, k)
+components.heading(relies.title)
+figures = [item for item in relies.items if isinstance(item, Figure)]
+if len(figures) == 2:
     left, right = st.columns([3, 2])
     with left:
-        chart(importance_chart(table, method, k, label=rx.RANKING_LABELS[method]), "rules_importance", key="rules_importance")
+        sections.render_item(figures[0], key="rules_importance")
     with right:
-        h, w = trained.dataset.input_shape[-2:]
-        chart(importance_image(importance.mean, (h, w), report.top_indices, f"{rx.RANKING_LABELS[method].capitalize()} on the image grid"), "rules_importance_image", key="rules_importance_image")
+        sections.render_item(figures[1], key="rules_importance_image")
 else:
-    chart(importance_chart(table, method, k, label=rx.RANKING_LABELS[method]), "rules_importance", key="rules_importance")
-if {"integrated_gradients", "permutation"} <= set(ranker.importances_):
-    top_ig = set(ranker.importance("integrated_gradients").top(k))
-    top_perm = set(ranker.importance("permutation").top(k))
-    st.caption(f"Probing and perturbation agree on {len(top_ig & top_perm)} of the top {k} features (integrated gradients vs permutation).")
+    sections.render_item(figures[0], key="rules_importance")
+for item in relies.items:
+    if not isinstance(item, Figure):
+        sections.render_item(item)
 
 # -- the rules -------------------------------------------------------------------------------
-components.heading("The rules")
 path = rx.decision_path(surrogate, data.X_test[example])
 selected_node = state.get_int("v_node", None)
 if selected_node is not None and not 0 <= selected_node < len(report.nodes):
     selected_node = None
     st.session_state.pop("v_node", None)
-tree_title = f"Surrogate {'tree' if kind == 'tree' else 'rule list (read top-down: each split is an if, its square the rule)'}, path of example {example} in black"
-event = chart(surrogate_tree(report.nodes, report.class_names, path.nodes, selected_node, tree_title), "rules_tree",
-              key=f"rules_tree_{name}_{kind}_{k}_{depth}_{method}_{positive_class}", on_select="rerun", selection_mode="points")
+the_rules = rules_sections.rules_section(data, report, path.nodes, selected_node, example)
+tree, rules_listing, *disagreement = the_rules.items
+components.heading(the_rules.title)
+event = sections.render_item(tree, key=f"rules_tree_{name}_{kind}_{k}_{depth}_{method}_{positive_class}", on_select="rerun", selection_mode="points")
 node = components.clicked_index(event)
 if node is not None and node != selected_node and components.new_click("_rules_last_node", (stamp, kind, k, depth, method, node)):
     state.request(v_node=node)
@@ -147,12 +138,11 @@ if selected_node is not None:
             st.session_state["_rules_last_row"] = (selected_node, chosen)
             state.request(example=chosen)
 
-rules_table = report.rules.drop(columns=["leaf", "n_conditions"] + (["order"] if "order" in report.rules else []))
-st.markdown(f"**{report.n_rules} rules** on {len(data.y_test)} held-out examples. Click a column header to sort.")
-components.table(
-    rules_table,
-    hide_index=True,
+st.markdown(f"**{rules_listing.title}**. {rules_listing.note}")
+sections.render_item(
+    rules_listing,
     key="rules_table",
+    table_title=False,
     # the numbers first, so they stay in view; the rule's text takes the rest of the width
     column_order=["rule_id", "prediction", "coverage", "precision", "accuracy", "support", "rule"],
     column_config={
@@ -172,19 +162,16 @@ with st.expander("Read the rules as text"):
         f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers {r.coverage:.0%}; black box agrees on {r.precision:.0%})" if r.support else
         f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers no held-out example)"
         for r in listing.itertuples()))
-if not trust.disagreements.empty:
-    st.caption("Where the rules and the black box disagree most: " + "; ".join(
-        f"rule {r.rule_id} ({r.disagree} of {r.support} examples)" for r in trust.disagreements.itertuples()) + ".")
+for item in disagreement:
+    sections.render_item(item)
 
 # -- trade-offs ------------------------------------------------------------------------------
-components.heading("Trade-offs: fidelity against depth and k")
-left, right = st.columns(2)
-with left:
-    curve = cached.tradeoff(name, stamp, "depth", kind, method, k, depth, positive_class)
-    chart(tradeoff_chart(curve.values, curve.fidelity, curve.accuracy, curve.n_rules, depth, "depth"), "rules_tradeoff", key="rules_depth_curve")
-with right:
-    curve = cached.tradeoff(name, stamp, "k", kind, method, k, depth, positive_class)
-    chart(tradeoff_chart(curve.values, curve.fidelity, curve.accuracy, curve.n_rules, k, "k"), "rules_tradeoff", key="rules_k_curve")
+curves = [cached.tradeoff(name, stamp, parameter, kind, method, k, depth, positive_class) for parameter in ("depth", "k")]
+trade = rules_sections.tradeoff_section(*curves, depth, k)
+components.heading(trade.title)
+for column, item, key in zip(st.columns(2), trade.items, ("rules_depth_curve", "rules_k_curve")):
+    with column:
+        sections.render_item(item, key=key)
 
 # -- one example -----------------------------------------------------------------------------
 components.heading(f"Example {example}")

@@ -67,3 +67,24 @@ def test_the_trust_statement_reports_the_numbers_it_shows(app):
     statement = texts(at.success) + texts(at.info) + texts(at.warning)
     assert metric(at, "Fidelity (held-out)") in statement
     assert "always answering" in statement
+
+
+def test_the_page_draws_the_sections_the_report_draws(app):
+    """Pages composed once: at the default setting the page's global headings and headline numbers
+    are those of the Rules sections that the HTML report and Compare draw."""
+    from interp_core import recipes
+    from interp_core.families.rules.sections import sections
+    from interp_core.report import Metrics
+    from interp_core.store import Catalog
+
+    at = app(recipe="wine-rules")  # arrives by a link to the recipe, so the page starts at its defaults
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert at.sidebar.selectbox(key="recipe").value == "wine-rules"
+    assert not at.exception, at.exception
+    built = sections(recipes.load("wine-rules", Catalog()), Catalog())
+    headers = [h.value for h in at.subheader]
+    assert [s.title for s in built] == [h for h in headers if not h.startswith("Example")]
+    numbers = next(item for item in built[0].items if isinstance(item, Metrics))
+    assert [(m.label, str(m.value)) for m in numbers.values] == [(m.label, m.value) for m in at.metric][: len(numbers.values)]
