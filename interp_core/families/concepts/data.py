@@ -72,6 +72,23 @@ def _shape_mask(kind: int, cy: float, cx: float, radius: float, yy: np.ndarray, 
     return inside_height & (np.abs(xx - cx) <= half_width)
 
 
+def _paint(image: np.ndarray, kind: int, striped: bool, phase: int, radius: float, cy: float, cx: float, colour: np.ndarray, grids, scale: float) -> None:
+    """Draw one shape into ``image`` (3, size, size) in place: its mask (stripes inside a 1 px
+    outline when ``striped``) filled with ``colour`` (clipped to [0, 1])."""
+    yy, xx, centres_y, centres_x = grids
+    mask = _shape_mask(kind, cy, cx, radius, centres_y, centres_x)
+    if striped:  # diagonal stripes, 2 px on and 2 px off, random phase, inside a 1 px outline
+        stripe_width = max(1, round(2 * scale))
+        inner = _shape_mask(kind, cy, cx, radius - 1.0 * scale, centres_y, centres_x)
+        mask = (mask & ~inner) | (inner & (((yy + xx + phase) // stripe_width) % 2 == 0))
+    image[:, mask] = np.clip(colour, 0, 1)[:, None]
+
+
+def _grids(size: int):
+    yy, xx = np.mgrid[0:size, 0:size]
+    return yy, xx, yy.astype(np.float32) + 0.5, xx.astype(np.float32) + 0.5
+
+
 def make_shapes(n: int = 2400, size: int = 28, noise: float = 0.18, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Generate ``n`` shape images with concept labels.
 
@@ -83,9 +100,7 @@ def make_shapes(n: int = 2400, size: int = 28, noise: float = 0.18, seed: int = 
     y = rng.integers(0, 3, size=n)
     concepts = np.zeros((n, len(SHAPES_CONCEPTS)), dtype=np.float32)
     scale = size / 28.0
-    yy, xx = np.mgrid[0:size, 0:size]
-    centres_y, centres_x = yy.astype(np.float32) + 0.5, xx.astype(np.float32) + 0.5
-    stripe_width = max(1, round(2 * scale))
+    grids = _grids(size)
     X[:] = 0.12
     for i in range(n):
         if y[i] == 0:
@@ -100,19 +115,66 @@ def make_shapes(n: int = 2400, size: int = 28, noise: float = 0.18, seed: int = 
         mid = size / 2
         cx = rng.uniform(margin, mid - scale) if left else rng.uniform(mid + scale, size - margin)
         cy = rng.uniform(margin + (0.25 * radius if kind == 2 else 0.0), size - margin)
-        mask = _shape_mask(kind, cy, cx, radius, centres_y, centres_x)
-        if striped:  # diagonal stripes, 2 px on and 2 px off, random phase, inside a 1 px outline
-            phase = int(rng.integers(0, 4))
-            inner = _shape_mask(kind, cy, cx, radius - 1.0 * scale, centres_y, centres_x)
-            mask = (mask & ~inner) | (inner & (((yy + xx + phase) // stripe_width) % 2 == 0))
+        phase = int(rng.integers(0, 4)) if striped else 0
         brightness = rng.uniform(0.85, 1.0) if bright else rng.uniform(0.45, 0.6)
         colour = (_RED if red else _BLUE) * brightness + rng.normal(0, 0.04, size=3)
-        X[i][:, mask] = np.clip(colour, 0, 1)[:, None]
+        _paint(X[i], kind, striped, phase, radius, cy, cx, colour, grids, scale)
         concepts[i, kind] = 1
         concepts[i, 3:] = [striped, large, left, red, bright]
     X += rng.normal(0, noise, size=X.shape).astype(np.float32)
     np.clip(X, 0, 1, out=X)
     return X, y.astype(np.int64), concepts
+
+
+def shapes_counterfactuals(concept: str, n: int = 300, size: int = 28, noise: float = 0.18, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` pairs of shape images that differ only in ``concept``: (X0 without it, X1 with it), each
+    (n, 3, size, size) float32 in [0, 1].
+
+    Everything else of a pair is the same draw from the generator's distribution (class first, then
+    fill and shape to match it; size, position, colour and brightness at 1/2 each), as are its stripe
+    phase, colour jitter and pixel noise. Switching a concept keeps the other attributes' relative
+    draws: ``large`` maps the same quantile of the radius into the large or small range, ``left`` the
+    same quantile of the horizontal position into the left or right half, ``bright`` the same
+    quantile of the brightness; ``red`` swaps the hue only; a shape concept (``circle`` ...) swaps
+    the outline (without it: one of the two other shapes); ``striped`` swaps the fill.
+    """
+    if concept not in SHAPES_CONCEPTS:
+        raise DataError(f"'{concept}' is not a shapes concept; expected one of: {', '.join(SHAPES_CONCEPTS)}.")
+    rng = np.random.default_rng([seed, SHAPES_CONCEPTS.index(concept)])
+    scale, mid, grids = size / 28.0, size / 2, _grids(size)
+    pairs = np.full((2, n, 3, size, size), 0.12, dtype=np.float32)
+    for i in range(n):
+        y = int(rng.integers(0, 3))
+        striped, kind = (False, int(rng.integers(0, 3))) if y == 0 else (True, 0) if y == 1 else (True, int(rng.integers(1, 3)))
+        large, left, red, bright = (bool(b) for b in rng.integers(0, 2, size=4))
+        u_radius, u_x, u_y, u_bright = rng.uniform(size=4)
+        phase = int(rng.integers(0, 4))
+        jitter = rng.normal(0, 0.04, size=3)
+        other_shape = int(rng.choice([k for k in range(3) if k != SHAPES_CONCEPTS.index(concept)])) if concept in SHAPES_CONCEPTS[:3] else kind
+        for switched in (0, 1):
+            attributes = {"striped": striped, "large": large, "left": left, "red": red, "bright": bright}
+            shape = kind
+            if concept in attributes:
+                attributes[concept] = bool(switched)
+            else:
+                shape = SHAPES_CONCEPTS.index(concept) if switched else other_shape
+            low, high = (7.0, 9.0) if attributes["large"] else (4.0, 5.5)
+            radius = (low + u_radius * (high - low)) * scale
+            margin = radius * (1.25 if shape == 2 else 1.0) + scale
+            low, high = (margin, mid - scale) if attributes["left"] else (mid + scale, size - margin)
+            cx = low + u_x * (high - low)
+            low = margin + (0.25 * radius if shape == 2 else 0.0)
+            cy = low + u_y * (size - margin - low)
+            brightness = 0.85 + 0.15 * u_bright if attributes["bright"] else 0.45 + 0.15 * u_bright
+            colour = (_RED if attributes["red"] else _BLUE) * brightness + jitter
+            _paint(pairs[switched, i], shape, attributes["striped"], phase, radius, cy, cx, colour, grids, scale)
+    pairs += rng.normal(0, noise, size=(n, 3, size, size)).astype(np.float32)[None]
+    np.clip(pairs, 0, 1, out=pairs)
+    return pairs[0], pairs[1]
+
+
+# dataset name -> the generator that renders counterfactual pairs of its concepts (CaCE needs one)
+COUNTERFACTUALS = {"shapes": shapes_counterfactuals}
 
 
 def load_shapes(n: int = 2400, seed: int = 0) -> Dataset:
