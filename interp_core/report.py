@@ -188,6 +188,17 @@ def _plain(text) -> str:
     return re.sub(r"\s+", " ", _TAGS.sub(" ", str(text))).strip()
 
 
+_BOLD = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
+_ITALIC = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
+
+
+def _prose(text) -> str:
+    """A page's Markdown sentence as HTML: escaped first, then its **bold**, *italics* and hard line
+    breaks (two spaces before a newline) drawn as the app draws them."""
+    out = _BOLD.sub(r"<b>\1</b>", html.escape(str(text)))
+    return _ITALIC.sub(r"<i>\1</i>", out).replace("  \n", "<br>")
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -284,7 +295,7 @@ def render_html(report: Report) -> str:
         contents.append(f"<li><a href='#{anchor}'>{html.escape(section.title)}</a> ({section.n_figures} figures)</li>")
         parts.append(f"<section id='{anchor}'><h2>{html.escape(section.title)}</h2>")
         if section.intro:
-            parts.append(f"<p>{html.escape(section.intro)}</p>")
+            parts.append(f"<p>{_prose(section.intro)}</p>")
         for item in section.items:
             if isinstance(item, Figure):
                 parts.append(_figure_html(item, index, include_plotlyjs=index == 0))
@@ -294,9 +305,9 @@ def render_html(report: Report) -> str:
             elif isinstance(item, Metrics):
                 parts.append(_metrics_html(item))
             elif isinstance(item, Verdict):
-                parts.append(f"<p class='verdict {item.level}'>{html.escape(item.text)}</p>")
+                parts.append(f"<p class='verdict {item.level}'>{_prose(item.text)}</p>")
             else:
-                parts.append(f"<p>{html.escape(item.text)}</p>")
+                parts.append(f"<p>{_prose(item.text)}</p>")
         parts.append("</section>")
     made = f"Made {html.escape(created)} with Interp Explorer {html.escape(version['interp_core'])}"
     if "commit" in version:

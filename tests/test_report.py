@@ -119,3 +119,10 @@ def test_project_version_names_the_engine():
     assert version["interp_core"]
     if "commit" in version:
         assert re.fullmatch(r"[0-9a-f]{7,40}(\+changes)?", version["commit"])
+
+
+def test_a_pages_markdown_is_drawn_as_the_app_draws_it_and_stays_escaped():
+    """Section texts are the page's Markdown: bold, italics and hard line breaks become HTML, after escaping."""
+    text = rep.render_html(rep.Report("r", [rep.Section("s", [rep.Text("**Neuron 7**  \nmostly *one* irrep; 2 * 3 = x*y; **<script>x</script>**")], intro="**Z_5** · 25 pairs")]))
+    assert "<p><b>Neuron 7</b><br>mostly <i>one</i> irrep; 2 * 3 = x*y; <b>&lt;script&gt;x&lt;/script&gt;</b></p>" in text
+    assert "<p><b>Z_5</b> · 25 pairs</p>" in text
