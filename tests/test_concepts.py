@@ -333,6 +333,17 @@ def test_cli_explain_concepts_recipe_json(capsys, interp_store_env):
     assert {"concept", "class", "layer", "score", "p_value", "significant"} <= set(row) and isinstance(row["class"], str)
     assert len(result["intervention_curve"]) == 9 and result["intervention_curve"][-1] > result["intervention_curve"][0]
     assert result["cbm_recipe"] == "shapes-cbm" and not Path("cav").exists()
+    # issue 23: every verdict checked against the concept's causal effect, p-values adjusted (Holm)
+    rows = result["tcav"]
+    assert all(r["p_value_adjusted"] >= r["p_value"] and r["significant_adjusted"] == (r["p_value_adjusted"] < 0.05) for r in rows if r["p_value"] is not None)
+    assert result["significant_adjusted"] == sum(r["significant_adjusted"] for r in rows) <= result["significant_raw"] == sum(r["significant"] for r in rows)
+    assert all(isinstance(r["agrees_with_cace"], bool) and r["cace_ci"][0] <= r["cace"] <= r["cace_ci"][1] for r in rows)
+    assert result["tcav_cace_agreement"] == pytest.approx(np.mean([r["agrees_with_cace"] for r in rows]), abs=1e-6)
+    independent = [r for r in rows if r["concept"] in SHAPES_TRUTH["unrelated"]]
+    assert result["independent_flagged"] == pytest.approx(np.mean([r["significant_adjusted"] for r in independent]), abs=1e-6)
+    # the class is decided by the fill: switching stripes on lowers "solid" for certain
+    striped_solid = next(r for r in rows if r["concept"] == "striped" and r["class"] == "solid")
+    assert striped_solid["cace_ci"][1] < 0
 
 
 def test_cli_explain_concepts_on_a_user_npz(tmp_path, capsys, interp_store_env):
@@ -350,6 +361,14 @@ def test_cli_explain_concepts_on_a_user_npz(tmp_path, capsys, interp_store_env):
     assert result["cbm_task_accuracy"] > 0.8 and len(result["intervention_curve"]) == 3
     a_for_1 = [r for r in result["tcav"] if r["concept"] == "a" and r["class"] == "1"]
     assert all(r["significant"] and r["score"] > 0.5 for r in a_for_1)
+    # no generator for a user's table: an observational effect, said to be one, and no CaCE
+    assert result["tcav_cace_agreement"] is None and "not causal" in result["effect_method"]
+    assert all(r["cace"] is None and r["agrees_with_cace"] is None for r in result["tcav"])
+    assert all(r["observed_effect"] > 0 and r["agrees_with_effect"] for r in a_for_1)
+    # more random runs on request: TCAV recomputed against 3 random sets
+    code, out, err = _run_cli(capsys, "explain", "concepts", "--data", str(path), "--json", "--device", "cpu", "--random-runs", "3")
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["n_random"] == 3
 
 
 def test_cli_explain_concepts_errors_are_one_sentence(tmp_path, capsys, interp_store_env):

@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="rules: how many top-ranked features the surrogate may use")
     p.add_argument("--depth", type=int, default=None, help="rules: the surrogate tree's maximum depth")
     p.add_argument("--methods", default=None, help="attributions: comma-separated methods (default: all six), e.g. integrated_gradients,occlusion+tsr")
+    p.add_argument("--random-runs", type=whole_number(2, "the number of TCAV random sets, 2 or more", 200), default=None,
+                   help="concepts: recompute TCAV against this many random sets (default: the stored run's, 10)")
     _common(p)
 
     p = sub.add_parser("load-model", help="validate a model file (.safetensors + JSON config, or a .pt2 torch.export program) and summarise it")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from interp_core import recipes
 from interp_core.data import Dataset
 from interp_core.errors import RecipeError
@@ -46,12 +48,29 @@ def explain_concepts(args: argparse.Namespace) -> dict:
         tcav_model = recipes.train_or_load(recipe, catalog, device=args.device, seed=args.seed, umap=False)
         cbm_model = tcav_model if tcav_model.extras.get("kind") == "cbm" else recipes.train_or_load(PAIRS[name], catalog, device=args.device, seed=args.seed, umap=False)
     result: explain.TCAVResult = tcav_model.extras["tcav"]
+    runs = getattr(args, "random_runs", None)
+    if runs and runs != result.run_scores.shape[-1]:
+        from interp_core.families.concepts.train import compute_tcav, tcav_settings
+
+        print(f"recomputing TCAV of {tcav_model.name} against {runs} random sets...", file=sys.stderr)
+        settings = {**tcav_settings(tcav_model.manifest.get("train_config", {})), "n_random": runs}
+        result = compute_tcav(tcav_model.model, tcav_model.dataset, settings, args.seed, tcav_model.device)
+    check = _check(tcav_model, result)
     mode = cbm_model.extras["mode"]
     report: explain.CBMReport = cbm_model.extras["cbm_reports"][mode]
     out = {
         "tcav_recipe": tcav_model.name,
         "cbm_recipe": cbm_model.name,
-        "tcav": result.to_records(),
+        "tcav": [{**row, **extra} for row, extra in zip(result.to_records(), check.rows(result))],
+        "tcav_cace_agreement": _rounded(check.agreement) if check.effect.causal else None,
+        "tcav_effect_agreement": _rounded(check.agreement),
+        "independent_flagged": _rounded(check.independent_flagged),
+        "independent_concepts": check.independent,
+        "p_value_adjustment": check.adjustment,
+        "significant_raw": int(result.significant.sum()),
+        "significant_adjusted": int(check.significant_adjusted.sum()),
+        "n_tests": int((~np.isnan(result.p_values)).sum()),
+        "effect_method": check.effect.method,
         "cbm_task_accuracy": round(report.task_accuracy, 6),
         "cbm_concept_accuracy": round(report.mean_concept_accuracy, 6),
         "intervention_curve": [round(float(a), 6) for a in report.curves["random"].accuracy],
@@ -69,6 +88,19 @@ def explain_concepts(args: argparse.Namespace) -> dict:
     return out
 
 
+def _rounded(value):
+    return None if value is None else round(float(value), 6)
+
+
+def _check(trained, result: explain.TCAVResult):
+    """The TCAV run checked against the concepts' causal (or, without a generator, observed) effects."""
+    from interp_core.families.concepts.explain.causal import check_tcav, concept_effects
+
+    effect = concept_effects(trained.model, trained.dataset, device=trained.device)
+    truth = trained.dataset.extras.get("truth") or {}
+    return check_tcav(result, effect, truth.get("unrelated"))
+
+
 def _print_summary(out: dict, result: explain.TCAVResult) -> None:
     print(f"TCAV of {out['tcav_recipe']} ({out['n_random']} random sets, two-sided t-test, alpha {out['alpha']}); * = significant")
     table = result.table()
@@ -80,5 +112,11 @@ def _print_summary(out: dict, result: explain.TCAVResult) -> None:
         for concept in result.concept_names:
             cells = "".join(f"{part.loc[concept, layer]:>11.2f}{'*' if marks.loc[concept, layer] else ' '}" for layer in result.layer_names)
             print(f"  {concept:<18}{cells}")
+    agreement = out["tcav_effect_agreement"]
+    print(f"\n{out['significant_raw']} of {out['n_tests']} tests significant at alpha {out['alpha']}, {out['significant_adjusted']} after {out['p_value_adjustment']}'s adjustment for the {out['n_tests']} tests.")
+    if agreement is not None:
+        print(f"Checked against each concept's effect on the class logit ({out['effect_method']}): {agreement:.0%} of TCAV verdicts agree.")
+    if out["independent_flagged"] is not None:
+        print(f"Concepts drawn independently of the class ({', '.join(out['independent_concepts'])}): {out['independent_flagged']:.0%} of their tests still significant after adjustment.")
     print(f"\nCBM {out['cbm_recipe']} ({out['cbm_mode']}): task accuracy {out['cbm_task_accuracy']:.3f}, concept accuracy {out['cbm_concept_accuracy']:.3f}")
     print("intervention curve (0 .. all concepts corrected): " + " ".join(f"{a:.3f}" for a in out["intervention_curve"]))

@@ -162,3 +162,66 @@ def agreement(scores: np.ndarray, significant_adjusted: np.ndarray, effect: Conc
     says_matters = np.asarray(significant_adjusted, dtype=bool)
     agrees = np.where(says_matters, material == direction, material == 0)
     return agrees & ~np.isnan(effect.effect)[:, :, None]
+
+
+def concept_effects(model: nn.Module, dataset, *, device="cpu", seed: int = 0, progress=None) -> ConceptEffect:
+    """CaCE where the dataset's generator can switch a concept (``data.COUNTERFACTUALS``), the
+    matched observational difference on the held-out examples otherwise."""
+    from interp_core.families.concepts.data import COUNTERFACTUALS
+
+    generator = COUNTERFACTUALS.get(dataset.name)
+    if generator is not None:
+        return causal_effects(model, generator, list(dataset.concept_names), list(dataset.class_names), seed=seed, device=device, progress=progress)
+    return observed_effects(model, dataset.X_test, dataset.concepts_test, list(dataset.concept_names), list(dataset.class_names), device=device)
+
+
+@dataclass
+class TCAVCheck:
+    """A TCAV run checked against the concepts' effects: Holm-adjusted p-values (C, K, L), the
+    adjusted verdicts, whether each agrees with the effect, and the two trust numbers."""
+
+    p_adjusted: np.ndarray
+    significant_adjusted: np.ndarray
+    agrees: np.ndarray
+    effect: ConceptEffect
+    agreement: float | None  # share of TCAV verdicts that agree with the effect (None without one)
+    independent_flagged: float | None  # share of known-independent concepts' tests still significant after adjustment
+    independent: list[str]
+    adjustment: str = "Holm"
+
+    def rows(self, result) -> list[dict]:
+        """Per (concept, class, layer) in TCAVResult.table() order: the keys the CLI adds to each tcav row."""
+        rows = []
+        for c, concept in enumerate(result.concept_names):
+            j = self.effect.concept_names.index(concept) if concept in self.effect.concept_names else None
+            for k in range(len(result.class_names)):
+                for l in range(len(result.layer_names)):
+                    p = self.p_adjusted[c, k, l]
+                    has_effect = j is not None and not np.isnan(self.effect.effect[j, k])
+                    rows.append({
+                        "p_value_adjusted": None if np.isnan(p) else float(p),
+                        "significant_adjusted": bool(self.significant_adjusted[c, k, l]),
+                        "cace": float(self.effect.effect[j, k]) if has_effect and self.effect.causal else None,
+                        "cace_ci": [float(v) for v in self.effect.ci[j, k]] if has_effect and self.effect.causal else None,
+                        "observed_effect": float(self.effect.effect[j, k]) if has_effect and not self.effect.causal else None,
+                        "observed_effect_ci": [float(v) for v in self.effect.ci[j, k]] if has_effect and not self.effect.causal else None,
+                        "agrees_with_cace": bool(self.agrees[c, k, l]) if has_effect and self.effect.causal else None,
+                        "agrees_with_effect": bool(self.agrees[c, k, l]) if has_effect else None,
+                    })
+        return rows
+
+
+def check_tcav(result, effect: ConceptEffect, independent: list[str] | None = None) -> TCAVCheck:
+    """Adjust ``result``'s p-values (Holm, over all its tests) and compare every verdict with ``effect``."""
+    p_adjusted = holm(result.p_values)
+    significant = np.nan_to_num(p_adjusted, nan=1.0) < result.alpha
+    rows = [effect.concept_names.index(c) for c in result.concept_names]
+    aligned = ConceptEffect(result.concept_names, effect.class_names, effect.effect[rows], effect.ci[rows], effect.logit_std, effect.n[rows], effect.causal)
+    agrees = agreement(result.scores, significant, aligned)
+    tested = ~np.isnan(result.p_values) & ~np.isnan(aligned.effect)[:, :, None]
+    independent = [c for c in (independent or []) if c in result.concept_names]
+    flagged = None
+    if independent:
+        block = significant[[result.concept_names.index(c) for c in independent]]
+        flagged = float(block.mean())
+    return TCAVCheck(p_adjusted, significant, agrees, aligned, float(agrees[tested].mean()) if tested.any() else None, flagged, independent)
