@@ -8,12 +8,11 @@ invalidates it.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from interp_core import recipes
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
+from interp_core.families.sae import sections as family_sections
 from ui import cache
 
 
@@ -95,34 +94,4 @@ def free_text(name: str, stamp: str, text: str) -> dict:
 
 def sweep_rows(name: str) -> list[dict]:
     """This artifact's k sweep plus every trained recipe of the same source (width/architecture sweep)."""
-    current = recipes.get_recipe(name)
-    config = cache.trained_model(name).manifest.get("train_config", {})
-    sweep_group = f"{name}, other k ({config.get('sweep_epochs', '?')} epochs each)"
-    this_group = f"{name} ({config.get('epochs', '?')} epochs)"
-    rows = [{**row, "group": this_group if row.get("this") else sweep_group, "label": f"{row['arch']} width {row['width']}, k {row['k']}"} for row in analysis(name).sweep]
-    for recipe in recipes.list_recipes("sae"):
-        if recipe.name == name or recipe.model_config.get("source") != current.model_config.get("source"):
-            continue
-        try:
-            artifact = recipes.find_artifact(recipe.name, cache.catalog(), verify=False)
-        except Exception:  # noqa: BLE001 - a broken neighbour must not break this page
-            artifact = None
-        if artifact is None or "l0" not in artifact.manifest.get("metrics", {}):
-            continue
-        m = artifact.manifest["metrics"]
-        rows.append({"arch": recipe.arch, "width": m.get("n_features"), "k": recipe.model_config.get("k"), "l0": m["l0"],
-                     "explained_variance": m["explained_variance"], "group": recipe.name, "label": recipe.description})
-    return rows
-
-
-def feature_table(name: str, search: str, show_dead: bool) -> pd.DataFrame:
-    table = analysis(name).features
-    if not show_dead:
-        table = table[~table["dead"]]
-    search = (search or "").strip().lower()
-    if search:
-        if search.lstrip("#").isdigit():
-            table = table[(table["feature"] == int(search.lstrip("#"))) | table["label"].str.lower().str.contains(search, regex=False)]
-        else:
-            table = table[table["label"].str.lower().str.contains(search, regex=False)]
-    return table
+    return family_sections.sweep_rows(cache.trained_model(name), cache.catalog())

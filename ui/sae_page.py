@@ -1,9 +1,12 @@
 """The SAE features page's four views (Features, Feature, Example, Quality) for one recipe's SAE;
-views/sae.py draws the header and the key numbers, keeps the URL state valid and picks the view."""
+views/sae.py draws the header and the key numbers, keeps the URL state valid and picks the view.
+Features and Quality draw the sections of interp_core/families/sae/sections.py (the same objects
+the HTML report and Compare draw) with their widgets and clicks around them; Feature and Example
+are one feature's and one input's drill-downs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -13,10 +16,13 @@ import streamlit as st
 from interp_core.errors import InterpError
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae import figures as figs
+from interp_core.families.sae import sections as family_sections
 from interp_core.figures.models import example_input
+from interp_core.report import Figure, Table
 from ui import cache, components, passport, state
 from ui import sae as adapters
 from ui.components import chart, show_error
+from ui.sections import render_item
 
 
 @dataclass
@@ -99,30 +105,41 @@ def example_caption(p: Page, i: int) -> str:
 
 
 # -- Features: the map and the table ---------------------------------------------------------------
+def section_items(section) -> dict:
+    """A section's items by what they are: a figure by its how-to-read key, anything else by its title."""
+    return {item.how_to_read if isinstance(item, Figure) else getattr(item, "title", ""): item for item in section.items}
+
+
 def features_view(p: Page) -> None:
-    selected, name, features, analysis, kind, width, labels = p.selected, p.name, p.features, p.analysis, p.kind, p.width, p.labels
+    """The Features section (map and table, as in the report) with the map's method, the search box
+    and the dead-feature switch around it; a click on a dot or a row opens that feature."""
+    selected, name, analysis, kind = p.selected, p.name, p.analysis, p.kind
+    top = st.container()
     left, right = st.columns([5, 6])
     with left:
-        methods = [m for m in ("umap", "pca") if m in analysis.maps]
-        method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else methods[0]
-        fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), labels, selected, method.upper())
-        event = chart(fig, "sae_feature_map", key=f"sae_map_{name}_{method}_{selected}", on_select="rerun", selection_mode="points")
-        feature = clicked(event)
-        if feature is not None:
-            open_feature(p, feature, f"map-{method}")
+        methods = family_sections.map_methods(analysis)
+        method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else (methods or [None])[0]
     with right:
         search_col, dead_col = st.columns([3, 2], vertical_alignment="bottom")
         what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
         search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
         state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
         show_dead = dead_col.checkbox("Show dead features", key="v_dead")
-        table = adapters.feature_table(name, search, show_dead)
-        n_dead = int(features["dead"].sum())
-        st.caption(f"{len(table):,} of {width:,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + ". Click a column header to sort, a row to open the feature.")
+    section = family_sections.features_section(p.model, method, selected, search, show_dead)
+    components.heading(section.title, where=top)
+    items = section_items(section)
+    if "sae_feature_map" in items:
+        with left:
+            event = render_item(items["sae_feature_map"], key=f"sae_map_{name}_{method}_{selected}", on_select="rerun", selection_mode="points")
+            feature = clicked(event)
+            if feature is not None:
+                open_feature(p, feature, f"map-{method}")
+    with right:
+        listing = items["Feature table"]
+        st.caption(listing.note + " Click a column header to sort, a row to open the feature.")
         label_title = {"text": "Top tokens", "toy": "Matched true feature", "image": "Top class (share)"}.get(kind, "Label")
-        columns = ["feature", "label", "density", "mean_activation", "max_activation"] + (["dead"] if show_dead else [])
-        event = components.table(
-            table[columns], hide_index=True, height=430, on_select="rerun", selection_mode="single-row", key=f"sae_table_{name}_{search}_{show_dead}",
+        event = render_item(
+            replace(listing, note=""), key=f"sae_table_{name}_{search}_{show_dead}", table_title=False, on_select="rerun", height=430,
             column_config={
                 "feature": st.column_config.NumberColumn("Feature", format="%d"),
                 "density": st.column_config.NumberColumn("Density", format="%.4f", help="Share of examples it fires on."),
@@ -131,9 +148,9 @@ def features_view(p: Page) -> None:
                 "label": label_title, "dead": "Dead",
             },
         )
-        rows = event.selection.rows if event is not None else []
+        rows = components.selected_rows(event)
         if rows:
-            open_feature(p, int(table.iloc[rows[0]]["feature"]), f"table-{search}-{show_dead}")
+            open_feature(p, int(listing.frame.iloc[rows[0]]["feature"]), f"table-{search}-{show_dead}")
 
 
 # -- Feature: one feature's page -------------------------------------------------------------------
@@ -345,34 +362,30 @@ def text_example_view(p: Page, W_dec: np.ndarray) -> None:
 
 
 # -- Quality: how faithful is this SAE? ------------------------------------------------------------
-def quality_view(p: Page) -> None:
-    model, name, analysis, stamp, metrics = p.model, p.name, p.analysis, p.stamp, p.metrics
-    rows = [
-        ("L0 (mean active features, held-out)", metrics["l0"]),
-        ("Explained variance (held-out)", metrics["explained_variance"]),
-        ("MSE per example (held-out, input units)", metrics["mse"]),
-        ("Dead fraction (never fire)", metrics["dead_fraction"]),
-    ]
-    for key, label in (("mmcs", "MMCS (toy ground truth)"), ("mcc", "Hungarian MCC (toy ground truth)"), ("accuracy_clean", "Accuracy, clean"), ("accuracy_sae", "Accuracy, SAE spliced in"),
-                       ("accuracy_zero", "Accuracy, layer zeroed"), ("loss_recovered", "Loss recovered")):
-        if key in metrics:
-            rows.append((label, metrics[key]))
-    left, right = st.columns(2)
-    with left:
-        components.table(pd.DataFrame(rows, columns=["metric", "value"]), hide_index=True, column_config={"value": st.column_config.NumberColumn(format="%.4f")})
-        st.caption(f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {model.dataset.n_features and len(model.dataset.y_test):,} test examples; see docs/sae.md for the definitions.")
-    with right:
-        if "accuracy_sae" in metrics:
-            chart(figs.splice_chart(metrics), "sae_splice", key=f"sae_splice_{name}")
-    left, right = st.columns(2)
-    with left:
-        chart(figs.sweep_chart(adapters.sweep_rows(name)), "sae_sweep", key=f"sae_sweep_{name}")
-    with right:
-        chart(figs.density_histogram(analysis.density_histogram), "sae_density_histogram", key=f"sae_density_{name}")
-    left, right = st.columns(2)
-    with left:
-        chart(figs.training_curve(cache.history(name, stamp)), "sae_training_curve", key=f"sae_curve_{name}")
-    with right:
-        if analysis.recovery is not None:
-            chart(figs.recovery_chart(analysis.recovery.best_cosine, analysis.recovery.mmcs), "sae_recovery", key=f"sae_recovery_{name}")
+QUALITY_LAYOUT = [("Quality numbers", "sae_splice"), ("sae_sweep", "sae_density_histogram"), ("sae_training_curve", "sae_recovery")]
+CHART_KEYS = {"sae_splice": "sae_splice", "sae_sweep": "sae_sweep", "sae_density_histogram": "sae_density", "sae_training_curve": "sae_curve", "sae_recovery": "sae_recovery"}
 
+
+def _quality_item(p: Page, what: str, item) -> None:
+    if isinstance(item, Table):
+        render_item(item, table_title=False, column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+    else:
+        render_item(item, key=f"{CHART_KEYS.get(what, what)}_{p.name}")
+
+
+def quality_view(p: Page) -> None:
+    """The Quality section (as in the report), two items a row."""
+    section = family_sections.quality_section(p.model, adapters.sweep_rows(p.name), cache.history(p.name, p.stamp))
+    components.heading(section.title)
+    items = section_items(section)
+    for pair in QUALITY_LAYOUT:
+        if not any(what in items for what in pair):
+            continue
+        for column, what in zip(st.columns(2), pair):
+            if what in items:
+                with column:
+                    _quality_item(p, what, items[what])
+    placed = {what for pair in QUALITY_LAYOUT for what in pair}
+    for what, item in items.items():  # anything the builder adds later still shows
+        if what not in placed:
+            _quality_item(p, what, item)

@@ -6,11 +6,12 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
+from interp_core.families.sae import sections as family_sections
 from ui import cache, passport, sidebar, state
 from ui import uploads
 from ui import sae as adapters
 from ui import sae_page as tabs
-from ui import components
+from ui import sections
 from ui.components import load_or_stop, show_error
 
 VIEWS = ["Features", "Feature", "Example", "Quality"]
@@ -31,7 +32,6 @@ model = load_or_stop(name, adapters.model)
 
 stamp = cache.artifact_stamp(name)
 analysis = model.extras["analysis"]
-metrics = analysis.metrics
 kind = model.extras["source_kind"]
 features = analysis.features
 width = len(features)
@@ -39,17 +39,7 @@ n_examples = analysis.codes.n
 n_train = model.manifest["source"]["n_train"]
 
 st.markdown(f"**{recipe.description}**  \n{model.manifest['source']['description']}")
-cols = st.columns(6)
-components.metric(cols[0], "Features", f"{width:,}", help="Latents of the SAE (its width).")
-components.metric(cols[1], "L0", f"{metrics['l0']:.1f}", help="Mean number of features firing per example (held-out).")
-components.metric(cols[2], "Explained var.", f"{metrics['explained_variance']:.3f}", help="1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2) on held-out activations.")
-components.metric(cols[3], "Dead", f"{metrics['dead_fraction']:.1%}", help="Share of features that never fire on any of the examples.")
-if "mmcs" in metrics:
-    components.metric(cols[4], "MMCS", f"{metrics['mmcs']:.3f}", help="Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered).")
-    components.metric(cols[5], "MCC", f"{metrics['mcc']:.3f}", help="Mean |cosine| after matching true features to SAE features one to one.")
-elif "accuracy_sae" in metrics:  # an uploaded activations file has no model to splice into
-    components.metric(cols[4], "Spliced acc.", f"{metrics['accuracy_sae']:.3f}", delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean", help="The model's test accuracy with the layer replaced by the SAE's reconstruction.")
-    components.metric(cols[5], "Loss recovered", f"{metrics['loss_recovered']:.1%}", help="(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")
+sections.render_item(family_sections.headline(model))  # the same key numbers as the report's
 st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
 
 # The example passport: arriving from another page with an example of this SAE's data opens it in the

@@ -96,3 +96,30 @@ def test_a_picked_feature_and_example_stick_across_views(app):
     at.button_group(key="v_view").set_value("Example").run()
     assert "Example 8003" in texts(at.subheader)
     assert at.query_params["v_feature"] == "7" and at.query_params["v_example"] == "8003"
+
+
+def test_the_page_draws_the_report_sections(app):
+    """The key numbers, the Features view and the Quality view are the Sections the HTML report and
+    Compare draw (families/sae/sections.py): same headings, same numbers, as many figures."""
+    from interp_core.families.sae import sections as family_sections
+    from interp_core.report import Metrics, Table
+    from interp_core.store import Catalog, SHIPPED_ROOT, Store
+
+    catalog = Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True))
+    trained = recipes.load("digits-sae", catalog, device="cpu")
+    overview, listing, quality = family_sections.sections(trained, catalog)
+    at = open_sae(app, "digits-sae")
+    assert not at.exception, at.exception
+    headline = overview.items[0]
+    assert isinstance(headline, Metrics)
+    assert [(m.label, m.value) for m in at.metric] == [(m.label, str(m.value)) for m in headline.values]
+    assert "Spliced acc." in [m.label for m in at.metric] and next(m for m in at.metric if m.label == "Spliced acc.").delta.endswith("vs clean")
+    assert texts(at.subheader) == listing.title
+    report_table = next(item for item in listing.items if isinstance(item, Table)).frame
+    assert at.dataframe[0].value.reset_index(drop=True).equals(report_table.reset_index(drop=True))
+    at.button_group(key="v_view").set_value("Quality").run()
+    assert not at.exception, at.exception
+    assert texts(at.subheader) == quality.title
+    assert len(at.get("plotly_chart")) == quality.n_figures == 4  # splice, sweep, density, training curve
+    numbers = next(item for item in quality.items if isinstance(item, Table)).frame
+    assert list(at.dataframe[0].value["metric"]) == list(numbers["metric"]) and "explained variance (held-out)" in list(numbers["metric"])

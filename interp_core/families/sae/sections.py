@@ -1,46 +1,146 @@
-"""The SAE features page's global views as report sections: drawn by the page, the HTML report
-(``python -m interp_core report``) and Compare from the same stored analyses and figure builders.
+"""The SAE features page's global views as report sections, one builder per block of the page:
+the key numbers above the views (``headline``), the Features view (``features_section``: the map
+and the table) and the Quality view (``quality_section``). The page (views/sae.py, ui/sae_page.py)
+calls them with the user's settings and draws what they return; ``sections`` calls them with the
+page's defaults for the HTML report (``python -m interp_core report``) and Compare. The Feature and
+Example views are one feature's and one input's drill-downs and exist on the page only.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import pandas as pd
 
-from interp_core.report import Figure, Section, Table, metrics_table
+from interp_core import recipes
+from interp_core.report import Figure, Metric, Metrics, Section, Table
 from interp_core.sections import artifact_files as _files
 from interp_core.sections import artifact_store as _store
 from interp_core.store import Catalog
 
+OVERVIEW = "Key numbers"
+FEATURES = "Features: the map and the table"
+QUALITY = "Quality: how faithful is this SAE?"
+TABLE_COLUMNS = ["feature", "label", "density", "mean_activation", "max_activation"]
+MAP_METHODS = ("umap", "pca")
+QUALITY_LABELS = {
+    "l0": "L0 (mean active features, held-out)", "explained_variance": "explained variance (held-out)", "mse": "MSE per example (held-out, input units)",
+    "dead_fraction": "dead fraction (never fire)", "mmcs": "MMCS (toy ground truth)", "mcc": "Hungarian MCC (toy ground truth)",
+    "accuracy_clean": "accuracy, clean", "accuracy_sae": "accuracy, SAE spliced in", "accuracy_zero": "accuracy, layer zeroed", "loss_recovered": "loss recovered",
+}
 
-def sections(trained, catalog: Catalog) -> list[Section]:
+
+def headline(trained) -> Metrics:
+    """The page's key numbers: width, L0, explained variance, dead share, and the toy's recovery or the splice."""
+    analysis = trained.extras["analysis"]
+    metrics = analysis.metrics
+    values = [
+        Metric("Features", f"{len(analysis.features):,}", "Latents of the SAE (its width)."),
+        Metric("L0", f"{metrics['l0']:.1f}", "Mean number of features firing per example (held-out)."),
+        Metric("Explained var.", f"{metrics['explained_variance']:.3f}", "1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2) on held-out activations."),
+        Metric("Dead", f"{metrics['dead_fraction']:.1%}", "Share of features that never fire on any of the examples."),
+    ]
+    if "mmcs" in metrics:
+        values += [Metric("MMCS", f"{metrics['mmcs']:.3f}", "Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered)."),
+                   Metric("MCC", f"{metrics['mcc']:.3f}", "Mean |cosine| after matching true features to SAE features one to one.")]
+    elif "accuracy_sae" in metrics:  # an uploaded activations file has no model to splice into
+        values += [Metric("Spliced acc.", f"{metrics['accuracy_sae']:.3f}", "The model's test accuracy with the layer replaced by the SAE's reconstruction.",
+                          delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean"),
+                   Metric("Loss recovered", f"{metrics['loss_recovered']:.1%}", "(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")]
+    return Metrics(values)
+
+
+def overview_section(trained) -> Section:
+    return Section(OVERVIEW, [headline(trained)])
+
+
+def map_methods(analysis) -> list[str]:
+    """The stored feature maps, UMAP first."""
+    return [m for m in MAP_METHODS if m in analysis.maps]
+
+
+def feature_rows(features: pd.DataFrame, search: str = "", show_dead: bool = False) -> pd.DataFrame:
+    """The feature table as the page filters it: live features only unless ``show_dead``, and those
+    whose label contains ``search`` (or whose number it is, '7' or '#7')."""
+    table = features if show_dead else features[~features["dead"]]
+    search = (search or "").strip().lower()
+    if search:
+        found = table["label"].str.lower().str.contains(search, regex=False)
+        if search.lstrip("#").isdigit():
+            found |= table["feature"] == int(search.lstrip("#"))
+        table = table[found]
+    return table
+
+
+def features_section(trained, method: str | None = None, selected: int | None = None, search: str = "", show_dead: bool = False) -> Section:
+    """The Features view: the feature map (``method``: a stored map, UMAP by default; ``selected``
+    ringed) and the feature table filtered as the page's search box and dead-feature switch say."""
+    from interp_core.families.sae import figures as figs
+
+    analysis = trained.extras["analysis"]
+    features = analysis.features
+    section = Section(FEATURES)
+    methods = map_methods(analysis)
+    method = method if method in methods else (methods[0] if methods else None)
+    if method:
+        fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), features["label"].tolist(), selected, method.upper())
+        section.items.append(Figure(fig, "sae_feature_map"))
+    table = feature_rows(features, search, show_dead)
+    n_dead = int(features["dead"].sum())
+    note = f"{len(table):,} of {len(features):,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + "."
+    section.items.append(Table("Feature table", table[TABLE_COLUMNS + (["dead"] if show_dead else [])], note=note))
+    return section
+
+
+def sweep_rows(trained, catalog: Catalog) -> list[dict]:
+    """This SAE's k sweep plus every stored SAE recipe of the same source (the width/architecture sweep)."""
+    analysis = trained.extras["analysis"]
+    name = trained.name
+    config = trained.manifest.get("train_config", {})
+    source = trained.manifest.get("model_config", {}).get("source")
+    sweep_group = f"{name}, other k ({config.get('sweep_epochs', '?')} epochs each)"
+    this_group = f"{name} ({config.get('epochs', '?')} epochs)"
+    rows = [{**row, "group": this_group if row.get("this") else sweep_group, "label": f"{row['arch']} width {row['width']}, k {row['k']}"} for row in analysis.sweep]
+    for recipe in recipes.list_recipes("sae"):
+        if recipe.name == name or recipe.model_config.get("source") != source:
+            continue
+        try:
+            artifact = recipes.find_artifact(recipe.name, catalog, verify=False)
+        except Exception:  # noqa: BLE001 - a broken neighbour must not break this page
+            artifact = None
+        if artifact is None or "l0" not in artifact.manifest.get("metrics", {}):
+            continue
+        m = artifact.manifest["metrics"]
+        rows.append({"arch": recipe.arch, "width": m.get("n_features"), "k": recipe.model_config.get("k"), "l0": m["l0"],
+                     "explained_variance": m["explained_variance"], "group": recipe.name, "label": recipe.description})
+    return rows
+
+
+def quality_section(trained, sweep: list[dict], history: dict | None) -> Section:
+    """The Quality view: the faithfulness numbers, the splice, the sweep (``sweep_rows``), the
+    feature-density histogram, the training curve (``history``) and, for the toy, feature recovery."""
     from interp_core.families.sae import figures as figs
 
     analysis = trained.extras["analysis"]
     metrics = analysis.metrics
-    features = analysis.features
-    quality = Section("Quality: how faithful is this SAE?")
-    names = {"l0": "L0 (mean active features, held-out)", "explained_variance": "explained variance (held-out)", "mse": "MSE per example (held-out)",
-             "dead_fraction": "dead fraction (never fire)", "mmcs": "MMCS (toy ground truth)", "mcc": "Hungarian MCC (toy ground truth)",
-             "accuracy_clean": "accuracy, clean", "accuracy_sae": "accuracy, SAE spliced in", "accuracy_zero": "accuracy, layer zeroed", "loss_recovered": "loss recovered"}
-    quality.items.append(metrics_table({"features": len(features), **{label: metrics[key] for key, label in names.items() if key in metrics}}, "Key numbers"))
+    section = Section(QUALITY)
+    rows = [(label, metrics[key]) for key, label in QUALITY_LABELS.items() if key in metrics]
+    n_test = trained.dataset.n_features and len(trained.dataset.y_test)
+    note = f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {n_test:,} test examples; see docs/sae.md for the definitions."
+    section.items.append(Table("Quality numbers", pd.DataFrame(rows, columns=["metric", "value"]), note=note))
     if "accuracy_sae" in metrics:
-        quality.items.append(Figure(figs.splice_chart(metrics), "sae_splice"))
-    if analysis.sweep:
-        config = trained.manifest.get("train_config", {})
-        rows = [{**row, "group": f"{trained.name} ({config.get('epochs', '?')} epochs)" if row.get("this") else f"{trained.name}, other k",
-                 "label": f"{row['arch']} width {row['width']}, k {row['k']}"} for row in analysis.sweep]
-        quality.items.append(Figure(figs.sweep_chart(rows), "sae_sweep"))
+        section.items.append(Figure(figs.splice_chart(metrics), "sae_splice"))
+    if sweep:
+        section.items.append(Figure(figs.sweep_chart(sweep), "sae_sweep"))
     if analysis.density_histogram:
-        quality.items.append(Figure(figs.density_histogram(analysis.density_histogram), "sae_density_histogram"))
-    if "history.json" in _files(trained):
-        quality.items.append(Figure(figs.training_curve(_store(trained, catalog).read_json(trained.artifact, "history.json")), "sae_training_curve"))
+        section.items.append(Figure(figs.density_histogram(analysis.density_histogram), "sae_density_histogram"))
+    if history:
+        section.items.append(Figure(figs.training_curve(history), "sae_training_curve"))
     if analysis.recovery is not None:
-        quality.items.append(Figure(figs.recovery_chart(analysis.recovery.best_cosine, analysis.recovery.mmcs), "sae_recovery"))
-    listing = Section("Features: the map and the table")
-    method = next((m for m in ("umap", "pca") if m in analysis.maps), None)
-    if method:
-        listing.items.append(Figure(figs.feature_map(analysis.maps[method], features["density"].to_numpy(), features["label"].tolist(), None, method.upper()), "sae_feature_map"))
-    columns = [c for c in features.columns if features[c].map(np.isscalar).all()]
-    top = features.sort_values("density", ascending=False)[columns].head(100) if "density" in features else features[columns].head(100)
-    listing.items.append(Table("The 100 most frequent features", top, note=f"Of {len(features)} features."))
-    return [quality, listing]
+        section.items.append(Figure(figs.recovery_chart(analysis.recovery.best_cosine, analysis.recovery.mmcs), "sae_recovery"))
+    return section
+
+
+def sections(trained, catalog: Catalog) -> list[Section]:
+    """The page at its defaults: key numbers, the Features view (UMAP, live features), the Quality view."""
+    history = _store(trained, catalog).read_json(trained.artifact, "history.json") if "history.json" in _files(trained) else None
+    return [overview_section(trained), features_section(trained), quality_section(trained, sweep_rows(trained, catalog), history)]
+
