@@ -14,6 +14,7 @@ import streamlit as st
 
 from interp_core.families.concepts import explain as explain
 from interp_core.families import concepts as family
+from interp_core.families.concepts import sections as family_sections
 from interp_core.families.concepts.models import tcav_layers
 from ui import cache
 
@@ -33,9 +34,7 @@ def test_concept_probabilities(name: str, stamp: str, mode: str) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def test_class_probabilities(name: str, stamp: str, mode: str) -> np.ndarray:
-    model = cache.trained_model(name)
-    predicted = test_concept_probabilities(name, stamp, mode)
-    return explain.class_probabilities_from_concepts(model.extras["cbm_models"][mode], predicted, model.device)
+    return family_sections.mode_class_probabilities(cache.trained_model(name), mode, test_concept_probabilities(name, stamp, mode))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

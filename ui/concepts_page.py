@@ -1,5 +1,8 @@
 """The Concepts page's three views (TCAV, concept bottleneck, define a concept), drawn for one
-recipe's model; views/concepts.py draws the header, picks the view and adds the example drill-down."""
+recipe's model; views/concepts.py draws the header, picks the view and adds the example drill-down.
+TCAV and Concept bottleneck draw the sections of interp_core/families/concepts/sections.py (the
+same objects the HTML report and Compare draw) with their pickers, sliders and clicks around them;
+Define a concept is the user's own concept and exists on the page only."""
 
 from __future__ import annotations
 
@@ -11,10 +14,13 @@ import streamlit as st
 
 from interp_core.families.concepts import PAIRS
 from interp_core.families.concepts import figures as figs
+from interp_core.families.concepts import sections as family_sections
 from interp_core.families.concepts.explain import MIN_CONCEPT_EXAMPLES
+from interp_core.report import Figure, Metrics, Table, Text
 from ui import cache, components, state, uploads
 from ui import concepts as adapters
 from ui.components import chart, show_error
+from ui.sections import render_item
 
 SOURCES = ["by class", "by concept label", "on the map"]
 
@@ -56,12 +62,14 @@ def map_coordinates(name: str, stamp: str):
 
 # -- TCAV --------------------------------------------------------------------------------------
 def render_tcav(p: Page) -> None:
+    """The TCAV section (as in the report) for the class, concept and layer picked above it."""
     name, result, truth = p.name, p.tcav, p.truth
     if result is None:
         st.warning(f"{name} has no stored TCAV results; retrain it in the model hub to compute them.")
         return
+    top = st.container()
     left, mid, right = st.columns(3)
-    class_name = state.url_choice("v_class", result.class_names)
+    state.url_choice("v_class", result.class_names)
     left.selectbox("Class", result.class_names, key="v_class", help="TCAV asks whether this class's score is sensitive to each concept.")
     state.url_choice("v_concept", result.concept_names)
     mid.selectbox("Concept for the box plot", result.concept_names, key="v_concept")
@@ -70,40 +78,29 @@ def render_tcav(p: Page) -> None:
     k = result.class_names.index(st.session_state["v_class"])
     c = result.concept_names.index(st.session_state["v_concept"])
     l = result.layer_names.index(st.session_state["v_layer"])
-
-    chart(figs.tcav_bars(result, k, truth), "tcav_bars", key="tcav_bars")
-    significant = result.significant[:, k, :].any(axis=1)
-    st.caption(
-        f"For class **{class_name}**, {int(significant.sum())} of {len(result.concept_names)} concepts are significant at one layer or more "
-        f"({', '.join(n for n, s in zip(result.concept_names, significant) if s) or 'none'}). "
-        "Significant means the concept's scores differ from random concepts' — not that the concept causes the class: "
-        "TCAV counts only the sign of the class score's change along the concept's direction, so a small but consistent sensitivity passes too."
-    )
+    section = family_sections.tcav_section(result, truth, [k], c, [l])
+    components.heading(section.title, where=top)
+    bars, significance, box, heatmap, *rest = section.items  # the builder's order for one class and one layer
+    render_item(bars, key="tcav_bars")
+    render_item(significance)
     left, right = st.columns(2)
     with left:
-        chart(figs.tcav_box(result, c, k), "tcav_box", key="tcav_box")
+        render_item(box, key="tcav_box")
     with right:
-        chart(figs.tcav_heatmap(result, l, truth), "tcav_heatmap", key="tcav_heatmap")
-    if truth:
-        table = result.table()
-        decided = table[table["concept"].isin(truth["determining"])].groupby("concept")["significant"].any()
-        unrelated = table[table["concept"].isin(truth["unrelated"])].groupby("concept")["significant"].any()
-        st.markdown(
-            f"**Against the ground truth:** {int(decided.sum())} of {len(decided)} class-deciding concepts are significant for some class and layer; "
-            f"{int(unrelated.sum())} of {len(unrelated)} unrelated concepts are too ({', '.join(unrelated.index[unrelated]) or 'none'}). "
-            "An unrelated concept that passes shows what TCAV measures: whether the model's class score moves consistently one way along the concept, "
-            "however little (the model's sensitivity, not the rule that made the data)."
-        )
-    with st.expander("All TCAV results as a table"):
-        table = result.table()
-        components.table(table, hide_index=True, column_config={
-            "score": st.column_config.NumberColumn("TCAV score", format="%.3f"),
-            "score_std": st.column_config.NumberColumn("std over runs", format="%.3f"),
-            "random_score": st.column_config.NumberColumn("random-vs-random", format="%.3f"),
-            "p_value": st.column_config.NumberColumn("p-value", format="%.2e"),
-            "cav_accuracy": st.column_config.NumberColumn("CAV accuracy", format="%.3f"),
-        })
-        st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"tcav-{name}.csv", mime="text/csv", key="tcav_csv")
+        render_item(heatmap, key="tcav_heatmap")
+    for item in rest:
+        if isinstance(item, Table):
+            with st.expander(f"{item.title} as a table"):
+                render_item(item, table_title=False, column_config={
+                    "score": st.column_config.NumberColumn("TCAV score", format="%.3f"),
+                    "score_std": st.column_config.NumberColumn("std over runs", format="%.3f"),
+                    "random_score": st.column_config.NumberColumn("random-vs-random", format="%.3f"),
+                    "p_value": st.column_config.NumberColumn("p-value", format="%.2e"),
+                    "cav_accuracy": st.column_config.NumberColumn("CAV accuracy", format="%.3f"),
+                })
+                st.download_button("Download CSV", item.frame.to_csv(index=False).encode(), file_name=f"tcav-{name}.csv", mime="text/csv", key="tcav_csv")
+        else:  # the comparison with the dataset's ground truth
+            st.markdown(item.text)
 
 
 # -- concept bottleneck ------------------------------------------------------------------------
@@ -174,62 +171,51 @@ def whatif_panel(p: Page, mode: str) -> None:
 
 
 def render_cbm(p: Page) -> None:
-    name, stamp, model, dataset = p.name, p.stamp, p.model, p.dataset
+    """The concept bottleneck section (as in the report) for the training mode picked above it, with
+    the what-if sliders after its numbers and a click on a misclassified example opening it."""
+    name, stamp, model = p.name, p.stamp, p.model
     if not p.is_cbm:
         pair = PAIRS.get(name) or uploads.pair_of(name)
         st.info(f"{name} is a plain classifier: it has no concept bottleneck to steer. Its bottleneck counterpart on the same data is **{pair}**.")
         if pair and st.button(f"Switch to {pair}", key="to_pair", type="primary"):
             state.request(recipe=pair, v_view="Concept bottleneck")
         return
-    reports = model.extras["cbm_reports"]
-    modes = list(reports)
+    top = st.container()
+    modes = list(model.extras["cbm_reports"])
     main_mode = model.extras["mode"]
     state.url_choice("v_mode", modes, main_mode)
     st.radio("Training mode", modes, key="v_mode", horizontal=True, format_func=lambda m: m + (" (this recipe's model)" if m == main_mode else ""),
              help="independent: x->c and c->y trained apart on true concepts; sequential: c->y trained on x->c's predictions; joint: end to end with a concept loss.")
     mode = st.session_state["v_mode"]
-    report = reports[mode]
-    cols = st.columns(4)
-    components.metric(cols[0], "Task accuracy", f"{report.task_accuracy:.3f}")
-    components.metric(cols[1], "Concept accuracy", f"{report.mean_concept_accuracy:.3f}")
-    components.metric(cols[2], "With all concepts corrected", f"{report.curves['random'].accuracy[-1]:.3f}")
-    gain = report.curves["random"].accuracy[-1] - report.curves["random"].accuracy[0]
-    components.metric(cols[3], "Gain from correcting", f"{gain:+.3f}")
+    section = family_sections.cbm_section(model, mode, adapters.test_class_probabilities(name, stamp, mode))
+    components.heading(section.title, where=top)
+    items = {item.how_to_read if isinstance(item, Figure) else getattr(item, "title", ""): item for item in section.items}
+    numbers = next(item for item in section.items if isinstance(item, Metrics))
+    notes = [item for item in section.items if isinstance(item, Text)]  # when correcting concepts hurts a mode
+    render_item(numbers)
     whatif_panel(p, mode)
     left, right = st.columns(2)
     with left:
-        chart(figs.intervention_curves(reports, main_mode), "intervention_curve", key="cbm_curve")
-        falling = [m for m, r in reports.items() if r.curves["random"].accuracy[-1] < r.curves["random"].accuracy[0] - 0.005]
-        if falling:
-            st.caption(
-                f"Correcting concepts lowers the accuracy of: {', '.join(falling)}. The true 0/1 concepts then carry less about the class "
-                "than the model's own graded concept probabilities (the concepts are not sufficient for the task, or a joint head uses "
-                "information leaked through the soft probabilities). A bottleneck buys intervention only when the classes really go through the concepts."
-            )
+        render_item(items["intervention_curve"], key="cbm_curve")
+        for note in notes:
+            render_item(note)
     with right:
-        chart(figs.concept_accuracy(dataset.concept_names, report.concept_accuracy, report.concept_baseline, mode), "concept_accuracy", key="cbm_concept_acc")
-    head = model.extras["cbm_models"][mode].head
+        render_item(items["concept_accuracy"], key="cbm_concept_acc")
     left, right = st.columns(2)
-    if len(head) == 1:
+    if "head_weights" in items:
         with left:
-            chart(figs.head_weights(head[0].weight.detach().cpu().numpy(), dataset.concept_names, dataset.class_names), "head_weights", key="cbm_head")
-    with right if len(head) == 1 else left:
-        st.markdown("**Test examples the model gets wrong** (select a row to inspect it)")
-        probabilities = adapters.test_class_probabilities(name, stamp, mode)
-        predictions = probabilities.argmax(1)
-        wrong = np.flatnonzero(predictions != dataset.y_test)
-        table = pd.DataFrame({
-            "example": wrong,
-            "true class": [dataset.class_names[dataset.y_test[i]] for i in wrong],
-            "predicted": [dataset.class_names[predictions[i]] for i in wrong],
-            "probability": probabilities[wrong, predictions[wrong]],
-        })
-        event = components.table(table, hide_index=True, height=320, on_select="rerun", selection_mode="single-row", key=f"cbm_wrong_{mode}",
-                             column_config={"probability": st.column_config.NumberColumn(format="%.2f")})
+            render_item(items["head_weights"], key="cbm_head")
+    wrong = items[family_sections.WRONG_TABLE]
+    with right if "head_weights" in items else left:
+        st.markdown(f"**{wrong.title}** (select a row to inspect it)")
+        event = render_item(wrong, key=f"cbm_wrong_{mode}", table_title=False, on_select="rerun", height=320,
+                            column_config={"probability": st.column_config.NumberColumn(format="%.2f")})
         rows = components.selected_rows(event)
         if rows:
-            select_example(int(wrong[rows[0]]), f"wrong-{mode}")
-        st.caption(f"{len(wrong)} of {len(dataset.y_test)} test examples are misclassified by the {mode} model.")
+            select_example(int(wrong.frame["example"].iloc[rows[0]]), f"wrong-{mode}")
+    modes_table = items[family_sections.MODES_TABLE]
+    with st.expander(f"All {modes_table.title.lower()} as a table"):
+        render_item(modes_table, table_title=False, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in modes_table.frame.columns if c != "mode"})
 
 
 # -- define a concept ----------------------------------------------------------------------------

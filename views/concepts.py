@@ -5,14 +5,14 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.families.concepts import TRUTH
 from interp_core.families.concepts import figures as figs
+from interp_core.families.concepts import sections as family_sections
 from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import concepts as adapters
 from ui import concepts_page as tabs
-from ui import components
+from ui import components, sections
 from ui.components import chart, load_or_stop, show_error
 
 VIEWS = ["TCAV", "Concept bottleneck", "Define a concept"]
@@ -36,25 +36,15 @@ stamp = cache.artifact_stamp(name)
 dataset = model.dataset
 tcav_result = model.extras.get("tcav")
 is_cbm = model.extras.get("kind") == "cbm"
-truth = TRUTH.get(dataset.name)
+truth = family_sections.truth_of(dataset)
 example = state.get_int("example", 0) or 0
 example = min(max(example, 0), len(dataset.y_test) - 1)
 
-metrics = model.metrics
-cols = st.columns(5)
-components.metric(cols[0], "Test accuracy", f"{metrics['test_accuracy']:.3f}", help="Share of test examples whose class the model predicts correctly.")
-if is_cbm:
-    components.metric(cols[1], "Concept accuracy", f"{metrics['concept_accuracy']:.3f}", help="Mean over concepts of the test accuracy of the predicted concepts.")
-    components.metric(cols[2], "All concepts corrected", f"{metrics['intervention_all_accuracy']:.3f}", help="Test accuracy when every predicted concept is replaced by its true label.")
-else:
-    components.metric(cols[1], "Concepts", len(dataset.concept_names or []))
-    components.metric(cols[2], "Classes", dataset.n_classes)
-if tcav_result is not None:
-    components.metric(cols[3], "Significant TCAV tests", f"{int(tcav_result.significant.sum())} / {tcav_result.significant.size}", help="(concept, class, layer) triples whose scores differ from random concepts' (two-sided t-test, p < 0.05).")
-    components.metric(cols[4], "Random runs", tcav_result.run_scores.shape[-1], help="Random concept sets each concept was tested against; as many random-vs-random pairs form the null.")
+headline, *notes = family_sections.overview_section(model).items  # the same key numbers as the report's
+sections.render_item(headline)
 st.caption(f"{dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')} ({model.status}).")
-if truth:
-    st.info(f"**Ground truth of this dataset:** {truth['rule']}. The concepts {', '.join(truth['unrelated'])} are drawn independently of the class. TCAV results are shown as computed, whatever they say about them.", icon=":material/fact_check:")
+for note in notes:  # the dataset's ground truth, when it has one
+    st.info(note.text, icon=":material/fact_check:")
 
 view = state.url_choice("v_view", VIEWS, "TCAV")
 st.segmented_control("View", VIEWS, key="v_view", label_visibility="collapsed")

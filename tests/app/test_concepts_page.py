@@ -138,3 +138,31 @@ def test_define_a_concept_by_class_and_score_it(app):
     assert len(table) == 2 * 2  # 2 classes x 2 layers
     own = table[table["class"] == "malignant"]
     assert (own["score"] > 0.5).all() and own["significant"].all(), own
+
+
+def test_the_page_draws_the_report_sections(app):
+    """The key numbers, the TCAV view and the bottleneck view are the Sections the HTML report and
+    Compare draw (families/concepts/sections.py), at the report's defaults for the recipe's own mode."""
+    from interp_core.families.concepts import sections as family_sections
+    from interp_core.report import Metrics, Table, Text
+
+    catalog = Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True))
+    trained = recipes.load("shapes-cbm", catalog, device="cpu")
+    overview, tcav, cbm = family_sections.sections(trained, catalog)
+    at = open_page(app, recipe="shapes-cbm")
+    assert not at.exception, at.exception
+    headline = overview.items[0]
+    assert isinstance(headline, Metrics)
+    assert [(m.label, m.value) for m in at.metric] == [(m.label, str(m.value)) for m in headline.values]
+    assert texts(at.info) == overview.items[1].text  # the dataset's ground truth
+    assert at.subheader[0].value == tcav.title
+    assert at.dataframe[0].value.equals(next(item for item in tcav.items if isinstance(item, Table)).frame)
+    assert [item.text for item in tcav.items if isinstance(item, Text) and item.text.startswith("Against the ground truth")] == [m.value for m in at.markdown if m.value.startswith("Against the ground truth")]
+    at.button_group(key="v_view").set_value("Concept bottleneck").run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value == cbm.title
+    numbers = next(item for item in cbm.items if isinstance(item, Metrics))
+    assert [(m.label, m.value) for m in at.metric][len(headline.values):] == [(m.label, str(m.value)) for m in numbers.values]
+    wrong = next(item for item in cbm.items if isinstance(item, Table) and item.title == family_sections.WRONG_TABLE)
+    assert len(wrong.frame) > 0 and any(d.value.equals(wrong.frame) for d in at.dataframe)
+    assert any(d.value.equals(next(item for item in cbm.items if isinstance(item, Table) and item.title == family_sections.MODES_TABLE).frame) for d in at.dataframe)
