@@ -49,7 +49,7 @@ def headline(trained) -> Metrics:
 
 
 def truth_sentence(truth: dict) -> str:
-    return (f"Ground truth of this dataset: {truth['rule']}. The concepts {', '.join(truth['unrelated'])} are drawn independently of the class. "
+    return (f"**Ground truth of this dataset:** {truth['rule']}. The concepts {', '.join(truth['unrelated'])} are drawn independently of the class. "
             "TCAV results are shown as computed, whatever they say about them.")
 
 
@@ -63,7 +63,7 @@ def overview_section(trained) -> Section:
 
 def _significance(result, k: int, explain: bool) -> str:
     significant = result.significant[:, k, :].any(axis=1)
-    text = (f"For class {result.class_names[k]}, {int(significant.sum())} of {len(result.concept_names)} concepts are significant at one layer or more "
+    text = (f"For class **{result.class_names[k]}**, {int(significant.sum())} of {len(result.concept_names)} concepts are significant at one layer or more "
             f"({', '.join(n for n, s in zip(result.concept_names, significant) if s) or 'none'}).")
     if explain:
         text += (" Significant means the concept's scores differ from random concepts' — not that the concept causes the class: "
@@ -74,7 +74,7 @@ def _significance(result, k: int, explain: bool) -> str:
 def _against_truth(table, truth: dict) -> str:
     decided = table[table["concept"].isin(truth["determining"])].groupby("concept")["significant"].any()
     unrelated = table[table["concept"].isin(truth["unrelated"])].groupby("concept")["significant"].any()
-    return (f"Against the ground truth: {int(decided.sum())} of {len(decided)} class-deciding concepts are significant for some class and layer; "
+    return (f"**Against the ground truth:** {int(decided.sum())} of {len(decided)} class-deciding concepts are significant for some class and layer; "
             f"{int(unrelated.sum())} of {len(unrelated)} unrelated concepts are too ({', '.join(unrelated.index[unrelated]) or 'none'}). "
             "An unrelated concept that passes shows what TCAV measures: whether the model's class score moves consistently one way along the concept, "
             "however little (the model's sensitivity, not the rule that made the data).")
