@@ -1,4 +1,6 @@
-"""Teaching and presentation modes in headless Chromium, on every page: switching teaching mode
+"""Every page in headless Chromium, and its teaching and presentation modes. Each page first renders
+cleanly as a visitor sees it (its heading, no exception or console error, a real screenshot in
+tests/artifacts/screenshots/<page>.png); then switching teaching mode
 on shows a note under every chart and the page's tour, whose steps get numbered badges on the
 page; presentation mode enlarges the text and hides secondary controls. Screenshots of each
 page in both modes go to tests/artifacts/screenshots/ (teach-*.png, present-*.png)."""
@@ -14,6 +16,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [("", "home")] + [(p.url_path, p.family) for p in built_pages()]
 # Pages without a family (Compare) are served under their file's name.
+HEADINGS = {"": "Interp Explorer", **{p.url_path: p.title for p in built_pages()}}
 PAGES += [(f.stem, f.stem) for f in sorted((REPO / "views").glob("*.py")) if f.stem not in {"home", *(p[1] for p in PAGES)}]
 
 
@@ -29,6 +32,12 @@ def font_px(tab, selector: str) -> float:
 @pytest.mark.parametrize("url_path,page", PAGES, ids=[p[1] for p in PAGES])
 def test_teaching_and_presentation_modes_on_every_page(server, tab, url_path, page):
     tab.open(f"{server.url}/{url_path}")
+    shot = tab.screenshot(url_path or "home")  # the page as a visitor first sees it
+    assert tab.problems() == [], tab.problems()
+    if url_path in HEADINGS:
+        assert HEADINGS[url_path] in tab.page.locator("h1").first.inner_text()
+    assert tab.page.locator(".js-plotly-plot").count() >= 1 or url_path != ""
+    assert shot.stat().st_size > 20_000  # a real picture, not a blank page
     sidebar = tab.page.locator("[data-testid=stSidebar]")
     notes = tab.page.locator("[data-testid=stAlert]").filter(has_text="Teaching note.")
     charts = tab.page.locator("[data-testid=stPlotlyChart]")
