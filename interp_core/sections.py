@@ -3,22 +3,24 @@
 A family's global views are a function ``sections(trained, catalog) -> [Section]`` in its folder
 (``interp_core/families/<family>/sections.py``), named by its Family spec; the page, the HTML report
 and Compare draw the same sections. Every classifier recipe also gets Home's section (metrics,
-training curve, embedding map). Stored analyses are read, not recomputed; where a page computes on
-first view (prototype similarities, a rules surrogate) the section computes the same thing once with
-the page's default settings.
+training curve, embedding map): ``model_section``, which Home draws at its settings (the map it
+shows, the example it highlights) and ``classifier_section`` builds at Home's defaults. Stored
+analyses are read, not recomputed; where a page computes on first view (prototype similarities, a
+rules surrogate) the section computes the same thing once with the page's default settings.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from interp_core import recipes
 from interp_core.errors import DataError, RecipeError, ReportError
 from interp_core.family import family_title, find_family
 from interp_core.projection import pca_2d, projection_file
-from interp_core.report import Figure, Report, Section, metrics_table, now_utc, provenance
+from interp_core.report import Figure, Metric, Metrics, Report, Section, Verdict, now_utc, provenance
 from interp_core.store import Catalog
 
 
@@ -35,29 +37,69 @@ def frame(rows, columns=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def classifier_section(trained, catalog: Catalog) -> Section:
+MODEL_SECTION = "Model: metrics, training curve and embedding map"
+
+
+def read_history(trained, store) -> dict:
+    """The stored training history ({} for a model stored without one, e.g. an uploaded model)."""
+    return store.read_json(trained.artifact, "history.json") if "history.json" in artifact_files(trained) else {}
+
+
+def embedding_maps(trained, store) -> dict[str, np.ndarray]:
+    """Stored maps of the test-set embedding; PCA is computed at once if none was stored."""
+    maps = {}
+    if projection_file("test-embedding") in artifact_files(trained):
+        maps = dict(store.read_arrays(trained.artifact, projection_file("test-embedding")))
+    if "pca" not in maps:
+        maps["pca"] = pca_2d(trained.embed(trained.dataset.X_test))
+    return maps
+
+
+def map_methods(maps: dict) -> list[str]:
+    """The embedding maps there are, UMAP first (the default)."""
+    return [m for m in ("umap", "pca") if m in maps]
+
+
+def model_metrics(trained) -> Metrics:
+    """Home's headline numbers of a classifier (an uploaded model was not trained here: no epochs)."""
+    metrics = trained.metrics
+    uploaded = bool(trained.manifest.get("uploaded"))  # a model from "Bring your own model"
+    return Metrics([
+        Metric("Test accuracy", f"{metrics['test_accuracy']:.3f}"),
+        Metric("Train accuracy", f"{metrics['train_accuracy']:.3f}"),
+        Metric("Parameters", f"{metrics['n_parameters']:,}"),
+        Metric("Epochs (kept)", "-" if uploaded else f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})"),
+        Metric("Status", "uploaded" if uploaded else trained.status),
+    ])
+
+
+def model_section(trained, history: dict, maps: dict | None = None, method: str | None = None, predictions: np.ndarray | None = None, example: int | None = None) -> Section:
+    """Home's model blocks: the headline numbers, the training curve (or why there is none) and the
+    map of the test-set embedding (``method``: which of ``maps``, the first by default; ``example``:
+    the test example it highlights). No map without ``maps`` and ``predictions``."""
     from interp_core.figures.models import embedding_map, training_curve
 
-    metrics = trained.metrics
-    section = Section("Model: metrics, training curve and embedding map", intro=trained.dataset.description)
-    shown = {k: metrics[k] for k in ("test_accuracy", "train_accuracy", "n_parameters", "epochs_run", "best_epoch") if k in metrics}
-    section.items.append(metrics_table(shown or metrics, "Metrics"))
-    store = artifact_store(trained, catalog)
-    if "history.json" in artifact_files(trained):
-        history = store.read_json(trained.artifact, "history.json")
-        if history.get("epoch"):
-            section.items.append(Figure(training_curve(history, metrics.get("best_epoch")), "training_curve"))
-    if trained.is_classifier:
-        maps = {}
-        if projection_file("test-embedding") in artifact_files(trained):
-            maps = dict(store.read_arrays(trained.artifact, projection_file("test-embedding")))
-        method = next((m for m in ("umap", "pca") if m in maps), None)
-        coords = maps[method] if method else pca_2d(trained.embed(trained.dataset.X_test))
-        predictions = trained.predict_proba(trained.dataset.X_test).argmax(1)
-        fig = embedding_map(coords, trained.dataset.y_test, trained.dataset.class_names, predictions, None, (method or "pca").upper())
-        section.items.append(Figure(fig, "embedding_map"))
+    manifest, dataset = trained.manifest, trained.dataset
+    intro = f"{dataset.description} Trained on {manifest.get('device_name')} at {manifest.get('created')}, seed {manifest.get('seed')}."
+    section = Section(MODEL_SECTION, [model_metrics(trained)], intro=intro)
+    if history.get("epoch"):
+        section.items.append(Figure(training_curve(history, trained.metrics.get("best_epoch")), "training_curve"))
+    else:  # an uploaded model (ui/uploads.py) was not trained here; the app shows this as an info box
+        section.items.append(Verdict("moderate", f"{trained.name} was uploaded, not trained here, so there is no training curve; its accuracy above is measured on this dataset's test split."))
+    if maps and predictions is not None:
+        method = method or map_methods(maps)[0]
+        section.items.append(Figure(embedding_map(maps[method], dataset.y_test, dataset.class_names, predictions, example, method.upper()), "embedding_map"))
     return section
 
+
+def classifier_section(trained, catalog: Catalog) -> Section:
+    """Home's model section at its defaults (the first map, no example highlighted)."""
+    store = artifact_store(trained, catalog)
+    maps = predictions = None
+    if trained.is_classifier:
+        maps = embedding_maps(trained, store)
+        predictions = trained.predict_proba(trained.dataset.X_test).argmax(1)
+    return model_section(trained, read_history(trained, store), maps, predictions=predictions)
 
 
 def recipe_report(name: str, catalog: Catalog | None = None, device: str = "auto", progress: Callable[[str], None] | None = None) -> Report:

@@ -7,9 +7,10 @@ import numpy as np
 import streamlit as st
 
 from interp_core import recipes, sessions
+from interp_core import sections as core_sections
 from interp_core.device import device_name
 from interp_core.errors import InterpError
-from interp_core.projection import projection_file, stored_projection
+from interp_core.projection import stored_projection
 from interp_core.store import Catalog, Store, default_root
 
 
@@ -74,23 +75,14 @@ def test_probabilities(name: str, stamp: str) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=32)
 def history(name: str, stamp: str) -> dict:
     model = _trained(name, stamp)
-    store = catalog().store_for(model.artifact)
-    return store.read_json(model.artifact, "history.json")
+    return core_sections.read_history(model, catalog().store_for(model.artifact))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def embedding_maps(name: str, stamp: str) -> dict[str, np.ndarray]:
     """Stored maps of the test-set embedding; PCA is computed at once if none was stored."""
     model = _trained(name, stamp)
-    store = catalog().store_for(model.artifact)
-    maps = {}
-    if projection_file("test-embedding") in model.artifact.manifest["files"]:
-        maps = dict(store.read_arrays(model.artifact, projection_file("test-embedding")))
-    if "pca" not in maps:
-        from interp_core.projection import pca_2d
-
-        maps["pca"] = pca_2d(model.embed(model.dataset.X_test))
-    return maps
+    return core_sections.embedding_maps(model, catalog().store_for(model.artifact))
 
 
 def clear_model_caches() -> None:

@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
-from interp_core.figures.models import class_probabilities, embedding_map, example_input, training_curve
-from ui import cache, sidebar, state, training_panel, uploads
+from interp_core import sections as core_sections
+from interp_core.figures.models import class_probabilities, example_input
+from ui import cache, sections, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
 from ui import components
 from ui.components import chart, load_or_stop, presenting
@@ -67,32 +68,24 @@ if not model.is_classifier:
     st.stop()
 
 stamp = cache.artifact_stamp(name)
-metrics = model.metrics
-cols = st.columns(5)
-components.metric(cols[0], "Test accuracy", f"{metrics['test_accuracy']:.3f}")
-components.metric(cols[1], "Train accuracy", f"{metrics['train_accuracy']:.3f}")
-components.metric(cols[2], "Parameters", f"{metrics['n_parameters']:,}")
-uploaded = bool(model.manifest.get("uploaded"))  # a model from "Bring your own model": not trained here
-components.metric(cols[3], "Epochs (kept)", "-" if uploaded else f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})")
-components.metric(cols[4], "Status", "uploaded" if uploaded else model.status)
-st.caption(f"{model.dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')}.")
+# The model's blocks are Home's section of the report (interp_core.sections), drawn at the page's settings.
+maps = cache.embedding_maps(name, stamp)
+methods = core_sections.map_methods(maps)
+probabilities = cache.test_probabilities(name, stamp)
+example = state.get_int("example", 0)
+method = state.url_choice("v_map", methods) if len(methods) > 1 else methods[0]
+section = core_sections.model_section(model, cache.history(name, stamp), maps, method, probabilities.argmax(1), example)
+numbers, curve, embedding = section.items
+sections.render_item(numbers)
+st.caption(section.intro)
 
 left, right = st.columns(2)
 with left:
-    history = cache.history(name, stamp)
-    if history.get("epoch"):
-        chart(training_curve(history, metrics.get("best_epoch")), "training_curve", key="home_curve")
-    else:  # an uploaded model (ui/uploads.py) was not trained here
-        st.info(f"{name} was uploaded, not trained here, so there is no training curve; its accuracy above is measured on this dataset's test split.")
+    sections.render_item(curve, key="home_curve")  # the training curve, or why an uploaded model has none
 with right:
-    maps = cache.embedding_maps(name, stamp)
-    methods = [m for m in ("umap", "pca") if m in maps]
-    method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_map") if len(methods) > 1 else methods[0]
-    probabilities = cache.test_probabilities(name, stamp)
-    predictions = probabilities.argmax(1)
-    example = state.get_int("example", 0)
-    fig = embedding_map(maps[method], model.dataset.y_test, model.dataset.class_names, predictions, example, method.upper())
-    event = chart(fig, "embedding_map", key=f"home_map_{name}_{method}", on_select="rerun", selection_mode="points")
+    if len(methods) > 1:
+        st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_map")
+    event = sections.render_item(embedding, key=f"home_map_{name}_{method}", on_select="rerun", selection_mode="points")
     chosen = components.clicked_index(event)
     if chosen is not None and chosen != example and components.new_click("_last_click", (name, method, chosen)):
         state.request(example=chosen)

@@ -1,12 +1,15 @@
 """The shell and Home page, driven in-process with streamlit.testing (no browser)."""
 
+import json
 import shutil
 
 import pytest
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.store import SHIPPED_ROOT, Store
+from interp_core.report import Figure, Metrics
+from interp_core.sections import classifier_section
+from interp_core.store import SHIPPED_ROOT, Catalog, Store
 from tests.artifacts import setting, tampered
 from ui.catalog import FAMILY_PAGES
 
@@ -159,3 +162,17 @@ def test_a_corrupted_artifact_can_be_retrained_from_the_hub(app, user_store):
     at.run()
     assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "trained"
     assert Store(user_store).open("wine-mlp").manifest["metrics"]["test_accuracy"] > 0.8
+
+
+def test_home_draws_the_model_section_of_the_report(app):
+    """Home's numbers, caption, training curve and embedding map are the report's model section."""
+    section = classifier_section(recipes.load("gunpoint-cnn", device="cpu"), Catalog())
+    at = app(recipe="gunpoint-cnn").run()
+    assert not at.exception
+    numbers = next(item for item in section.items if isinstance(item, Metrics))
+    assert [(m.label, m.value) for m in numbers.values] == [(m.label, m.value) for m in at.metric][: len(numbers.values)]
+    assert [m.label for m in numbers.values] == ["Test accuracy", "Train accuracy", "Parameters", "Epochs (kept)", "Status"]
+    assert section.intro in texts(at.caption)
+    shown = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+    figures = [item.figure.layout.title.text for item in section.items if isinstance(item, Figure)]
+    assert len(figures) == 2 and shown[: len(figures)] == figures
