@@ -1,27 +1,17 @@
 """Prototypes: a network that decides by similarity to learned cases ("this looks like that")."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
 from interp_core.errors import InterpError
-from interp_core.families.prototypes.explain import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE, PURITY_NEIGHBOURS, metric_readings
+from interp_core.families.prototypes import sections as proto_sections
+from interp_core.families.prototypes.explain import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE
+from interp_core.families.prototypes.figures import looks_like_that, predictive_distribution, prototype_contributions, similarity_spread
 from interp_core.figures.common import class_color
 from interp_core.figures.models import class_probabilities
-from interp_core.families.prototypes.figures import (
-    latent_map,
-    looks_like_that,
-    picture_grid,
-    predictive_distribution,
-    profile_heatmap,
-    prototype_contributions,
-    prototype_label,
-    similarity_spread,
-    uncertainty_by_correctness,
-    weight_heatmap,
-)
-from ui import cache, passport, sidebar, state
+from interp_core.report import Metrics, Table, Text
+from ui import cache, passport, sections, sidebar, state
 from ui import uploads
 from ui import prototypes as proto_cache
 from ui import components
@@ -65,11 +55,10 @@ try:
 except InterpError as exc:
     show_error(exc, f"Analysing {name}")
     st.stop()
-report, push = view.report, view.push
+report = view.report
 m = len(report.prototype_class)
-methods = [k for k in ("pca", "umap") if k in view.maps]  # PCA first: linear, spread out, easy to click
-if st.session_state.get("v_pmap") not in methods:
-    st.session_state["v_pmap"] = methods[0]
+methods = proto_sections.map_methods(view)  # PCA first: linear, spread out, easy to click
+state.url_choice("v_pmap", methods)
 mid.radio("Latent map", methods, key="v_pmap", format_func=str.upper, horizontal=True)
 max_k = min(5, m)
 if state.get_int("v_topk") is None or not 1 <= state.get_int("v_topk") <= max_k:
@@ -78,56 +67,8 @@ else:
     st.session_state["v_topk"] = state.get_int("v_topk")
 right.slider("Prototypes per explanation", 1, max_k, key="v_topk")
 top_k = int(st.session_state["v_topk"])
-labels = [prototype_label(j, report.prototype_class, class_names) for j in range(m)]
+labels = proto_sections.prototype_labels(view, class_names)
 proto_colors = [class_color(int(c)) for c in report.prototype_class]
-
-metrics = report.metrics
-cols = st.columns(5 if probabilistic else 4)
-components.metric(cols[0], "Test accuracy", f"{metrics['test_accuracy']:.3f}", help="Share of held-out examples classified correctly.")
-components.metric(cols[1], "Prototype purity", f"{metrics['prototype_purity']:.2f}", help=f"Share of a prototype's {PURITY_NEIGHBOURS} nearest training examples in its class, averaged.")
-components.metric(cols[2], "Stability", f"{metrics['stability']:.2f}", help="Share of test examples whose most similar prototype survives small input noise.")
-components.metric(cols[3], "Prototypes", f"{m}", help="Learned cases in the prototype layer, assigned equally to the classes.")
-if probabilistic:
-    auroc = metrics.get("uncertainty_auroc")
-    components.metric(cols[4], "Uncertainty AUROC", "n/a" if auroc is None else f"{auroc:.2f}", help="How well predictive uncertainty separates wrong from right predictions (0.5 = chance).")
-st.caption(f"Pictures show {view.picture_source}. {dataset.description}")
-
-# -- Global -----------------------------------------------------------------------------------------
-components.heading("Global: the prototypes", level="header", divider="grey")
-purity = report.purity.purity
-titles = [f"{labels[j]}<br>purity {purity[j]:.1f}" for j in range(m)]
-if dataset.modality == "tabular":
-    fig = profile_heatmap(view.prototype_scaled, view.prototype_pictures, [f"{labels[j]}, purity {purity[j]:.1f}" for j in range(m)], dataset.feature_names or [], "Prototype gallery: feature profiles")
-    chart(fig, "prototype_profiles", key="proto_gallery")
-else:
-    columns = 10 if dataset.modality == "image" else 3
-    references = None if pushed or dataset.modality != "series" else dataset.X_train[report.decoded_nearest]
-    weight_notes = ["weights: " + ", ".join(f"{c} {report.weights[j, k]:+.2f}" for k, c in enumerate(class_names)) for j in range(m)]
-    fig = picture_grid(view.prototype_pictures, titles, dataset.modality, "Prototype gallery", columns=columns, references=references, colors=proto_colors, tile_height=130 if dataset.modality == "image" else 200, notes=weight_notes)
-    chart(fig, "prototype_gallery_pushed" if pushed else "prototype_gallery", key="proto_gallery")
-
-details = pd.DataFrame({
-    "prototype": [f"P{j}" for j in range(m)],
-    "class": [class_names[int(c)] for c in report.prototype_class],
-    "purity": purity,
-})
-if pushed:
-    details["pushed onto training example"] = push.train_index
-    details["latent distance moved"] = push.moved
-else:
-    details["distance to nearest real example"] = report.decoded_distance
-    details["nearest training example"] = report.decoded_nearest
-if probabilistic:
-    details["spread (mean SD)"] = report.prototype_std.mean(axis=1)
-for k, cname in enumerate(class_names):
-    details[f"weight to {cname}"] = report.weights[:, k]
-with st.expander("Prototype details: class, purity, distance to a real example, weight to every class", expanded=dataset.modality != "image"):
-    components.table(details, hide_index=True, column_config={
-        "purity": st.column_config.ProgressColumn("purity", min_value=0.0, max_value=1.0, format="%.1f"),
-        "distance to nearest real example": st.column_config.NumberColumn(format="%.3f", help="RMS distance per input value (scaled units) from the decoded prototype to its nearest training example."),
-        "latent distance moved": st.column_config.NumberColumn(format="%.3f", help="Squared latent distance from the learned prototype to the training case it was pushed onto."),
-        **{f"weight to {c}": st.column_config.NumberColumn(format="%.2f") for c in class_names},
-    })
 
 example = state.get_int("example", 0) or 0
 pinned_proto = passport.pinned("prototype", name)  # the prototype picked last on this recipe (the passport's item)
@@ -135,6 +76,22 @@ proto_selected = state.get_int("v_proto", pinned_proto if pinned_proto is not No
 if proto_selected is None or not 0 <= proto_selected < m:
     proto_selected = 0
 st.session_state["v_proto"] = proto_selected
+method = st.session_state["v_pmap"]
+
+# -- Global: the family's sections (the report and Compare draw the same), with the page's clicks ----
+overview = proto_sections.global_section(view, dataset, method, example, proto_selected)
+numbers, gallery, details, weights, latent = overview.items
+sections.render_item(numbers)
+st.caption(overview.intro)
+components.heading(overview.title, level="header", divider="grey")
+sections.render_item(gallery, key="proto_gallery")
+with st.expander("Prototype details: class, purity, distance to a real example, weight to every class", expanded=dataset.modality != "image"):
+    sections.render_item(details, table_title=False, column_config={
+        "purity": st.column_config.ProgressColumn("purity", min_value=0.0, max_value=1.0, format="%.1f"),
+        "distance to nearest real example": st.column_config.NumberColumn(format="%.3f", help="RMS distance per input value (scaled units) from the decoded prototype to its nearest training example."),
+        "latent distance moved": st.column_config.NumberColumn(format="%.3f", help="Squared latent distance from the learned prototype to the training case it was pushed onto."),
+        **{f"weight to {c}": st.column_config.NumberColumn(format="%.2f") for c in class_names},
+    })
 
 
 def pin_prototype(index: int) -> None:
@@ -142,11 +99,9 @@ def pin_prototype(index: int) -> None:
 
 left, right = st.columns([1, 2])
 with left:
-    chart(weight_heatmap(report.weights, report.prototype_class, class_names), "prototype_weights", key="proto_weights")
+    sections.render_item(weights, key="proto_weights")
 with right:
-    method = st.session_state["v_pmap"]
-    fig = latent_map(view.maps[method], len(dataset.y_train), dataset.y_train, dataset.y_test, report.test.predictions, report.prototype_class, class_names, example, proto_selected, method.upper())
-    event = chart(fig, "latent_map", key=f"proto_map_{name}_{method}_{pushed}", on_select="rerun", selection_mode="points")
+    event = sections.render_item(latent, key=f"proto_map_{name}_{method}_{pushed}", on_select="rerun", selection_mode="points")
     clicked = [point for point in components.clicked_points(event) if len(point) == 2]  # customdata [kind, index]
     if clicked and components.new_click(f"_proto_last_map_{name}_{method}_{pushed}", clicked[0]):
         kind, index = clicked[0]
@@ -156,27 +111,13 @@ with right:
             pin_prototype(index)
             state.request(v_proto=index)
 
-components.heading(f"Nearest training examples of prototype P{proto_selected}")
+neighbours = proto_sections.neighbours_section(view, dataset, proto_selected, proto_cache.scaled(name, stamp, "train") if dataset.modality == "tabular" else None)
+components.heading(neighbours.title)
 st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.",
              on_change=lambda: pin_prototype(int(st.session_state["v_proto"])))
-neighbours = report.purity.neighbours[proto_selected]
-neighbour_titles = [f"#{i} ({class_names[int(dataset.y_train[i])]})<br>d={d:.2f}" for i, d in zip(neighbours, report.purity.distances[proto_selected])]
-st.caption(
-    f"{labels[proto_selected]}: purity {purity[proto_selected]:.1f} ({int(round(purity[proto_selected] * len(neighbours)))} of its {len(neighbours)} nearest training examples are of class "
-    f"{class_names[int(report.prototype_class[proto_selected])]}); weight to its own class {report.weights[proto_selected, int(report.prototype_class[proto_selected])]:.2f}."
-)
-if dataset.modality == "tabular":
-    train_scaled = proto_cache.scaled(name, stamp, "train")
-    fig = profile_heatmap(
-        np.concatenate([view.prototype_scaled[proto_selected][None], train_scaled[neighbours]]),
-        np.concatenate([np.asarray(view.prototype_pictures[proto_selected]).reshape(1, -1), dataset.X_train[neighbours].reshape(len(neighbours), -1)]),
-        [labels[proto_selected], *[t.replace("<br>", " ") for t in neighbour_titles]], dataset.feature_names or [], f"{labels[proto_selected]} and its nearest training examples",
-    )
-elif dataset.modality == "image":
-    fig = picture_grid(np.concatenate([view.prototype_pictures[proto_selected][None], dataset.X_train[neighbours]]), [labels[proto_selected], *neighbour_titles], "image", f"{labels[proto_selected]} and its nearest training examples", columns=11, tile_height=150)
-else:
-    fig = picture_grid(dataset.X_train[neighbours], neighbour_titles, "series", f"{labels[proto_selected]} (black) and its nearest training examples", columns=5, colors=[class_color(int(dataset.y_train[i])) for i in neighbours], overlay=view.prototype_pictures[proto_selected], overlay_name=labels[proto_selected], tile_height=170)
-chart(fig, "nearest_training_examples", key="proto_neighbours")
+st.caption(neighbours.intro)
+(figure,) = neighbours.items
+sections.render_item(figure, key="proto_neighbours")
 
 # -- Local ------------------------------------------------------------------------------------------
 components.heading(f"Local: this looks like that (test example {example})", level="header", divider="grey")
@@ -248,62 +189,38 @@ with right:
                     "every prototype as a real training example; the quality panel shows what that costs in accuracy.")
 
 # -- Misclassified examples -----------------------------------------------------------------------
-components.heading("Misclassified test examples", level="header", divider="grey")
-wrong = np.flatnonzero(report.test.predictions != dataset.y_test)
-if not len(wrong):
-    st.success("Every test example is classified correctly.")
+misclassified = proto_sections.misclassified_section(view, dataset)
+components.heading(misclassified.title, level="header", divider="grey")
+table = misclassified.items[0]
+if not isinstance(table, Table):  # every test example is right: the section's verdict says so
+    sections.render_item(table)
 else:
-    table = pd.DataFrame({
-        "example": wrong,
-        "true class": [class_names[int(dataset.y_test[i])] for i in wrong],
-        "predicted": [class_names[int(report.test.predictions[i])] for i in wrong],
-        "confidence": report.test.probabilities[wrong, report.test.predictions[wrong]],
-        "most similar prototype": [labels[int(report.test.top_prototype[i])] for i in wrong],
-    })
-    if report.sampled is not None:
-        table["flagged"] = report.sampled.flagged[wrong]
-        table["top changes"] = report.sampled.top_change_rate[wrong]
-    st.caption(f"{len(wrong)} of {len(dataset.y_test)} test examples are misclassified. Select a row to explain it above.")
-    selection = components.table(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"proto_wrong_{name}_{pushed}", column_config={
+    st.caption(f"{misclassified.intro} Select a row to explain it above.")
+    selection = sections.render_item(table, key=f"proto_wrong_{name}_{pushed}", on_select="rerun", selection_mode="single-row", column_config={
         "confidence": st.column_config.NumberColumn(format="%.2f"),
         "flagged": st.column_config.CheckboxColumn("flagged", help="Flagged uncertain by the sampled prototype sets."),
         "top changes": st.column_config.NumberColumn(format="%.2f", help="Share of sampled prototype sets whose most similar prototype differs."),
     })
     chosen_rows = components.selected_rows(selection)
     if chosen_rows and components.new_click(f"_proto_last_wrong_{name}_{pushed}", chosen_rows[0]):
-        chosen = int(wrong[int(chosen_rows[0])])
+        chosen = int(table.frame["example"].iloc[int(chosen_rows[0])])
         if chosen != example:
             state.request(example=chosen)
 
 # -- Quality ----------------------------------------------------------------------------------------
-components.heading("Quality: can these explanations be trusted?", level="header", divider="grey")
-readings = metric_readings(metrics)
-quality = [
-    ("Test accuracy", f"{metrics['test_accuracy']:.3f}", "test_accuracy"),
-    ("Prototype purity", f"{metrics['prototype_purity']:.2f}", "prototype_purity"),
-    ("Decoded-to-real distance", f"{metrics['decoded_distance']:.3f}", "decoded_distance"),
-    ("Stability under noise", f"{metrics['stability']:.2f}", "stability"),
-    ("Accuracy after push", f"{metrics['push_accuracy_after']:.3f}", "push"),
-]
-if probabilistic:
-    auroc = metrics.get("uncertainty_auroc")
-    quality.append(("Uncertainty AUROC", "n/a" if auroc is None else f"{auroc:.2f}", "uncertainty_auroc"))
-for label, value, key in quality:
-    c1, c2 = st.columns([1.3, 3], vertical_alignment="center")
-    delta = f"{metrics['push_accuracy_after'] - metrics['push_accuracy_before']:+.3f} vs learned" if key == "push" else None
-    components.metric(c1, label, value, delta=delta, delta_color="normal" if delta and not delta.startswith("+0.000") else "off")
-    c2.markdown(readings.get(key, ""))
-if probabilistic and report.sampled is not None:
-    flagged = report.sampled.flagged
-    wrong_mask = report.test.predictions != dataset.y_test
-    st.markdown(
-        f"**Flags.** {flagged.mean():.0%} of test predictions are flagged uncertain; they hold "
-        f"{(flagged & wrong_mask).sum()} of the {wrong_mask.sum()} errors. "
-        f"Explanation-uncertainty AUROC (top-prototype change rate): {metrics.get('explanation_uncertainty_auroc') or float('nan'):.2f}."
-    )
-    chart(uncertainty_by_correctness(report.sampled.entropy, wrong_mask), "uncertainty_by_correctness", key="proto_unc")
-st.caption(
-    f"Computed on {len(dataset.y_test)} test and {len(dataset.y_train)} training examples; stability uses Gaussian noise of {metrics['noise_level']:g} "
-    "in the model's scaled units (min-max for images, standard deviations otherwise), 5 draws. "
-    f"Same numbers from the command line: `python -m interp_core explain prototypes {name} --json`."
-)
+quality = proto_sections.quality_section(view, dataset, name)
+components.heading(quality.title, level="header", divider="grey")
+for index, item in enumerate(quality.items):
+    previous = quality.items[index - 1] if index else None
+    if isinstance(item, Metrics):  # a quality number: drawn with its reading, the next item
+        continue
+    if isinstance(item, Text) and isinstance(previous, Metrics):
+        c1, c2 = st.columns([1.3, 3], vertical_alignment="center")
+        with c1:
+            sections.render_item(previous)
+        c2.markdown(item.text)
+    elif isinstance(item, Text):
+        st.markdown(item.text)
+    else:
+        sections.render_item(item, key="proto_unc")
+st.caption(quality.intro)

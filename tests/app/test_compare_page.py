@@ -30,12 +30,12 @@ def test_prototypes_deterministic_against_probabilistic(app):
     assert at.selectbox(key="v_cmp_b").value == "digits-protonet-prob"
     table = numbers(at)
     assert list(table.columns) == ["section", "metric", "digits-protonet", "digits-protonet-prob"]
-    accuracy = table[table["metric"] == "test accuracy"].iloc[0]
+    accuracy = table[table["metric"].str.lower() == "test accuracy"].iloc[0]
     a_value, b_value = (float(accuracy[name]) for name in ("digits-protonet", "digits-protonet-prob"))
     for name, value in (("digits-protonet", a_value), ("digits-protonet-prob", b_value)):
         assert value == pytest.approx(recipes.load(name, device="cpu").metrics["test_accuracy"], abs=1e-3)
     # Only the probabilistic recipe reports how well its uncertainty flags errors.
-    auroc = table[table["metric"].str.contains("auroc")]
+    auroc = table[table["metric"].str.lower().str.contains("auroc")]
     assert len(auroc) and (auroc["digits-protonet"] == "–").all() and (auroc["digits-protonet-prob"] != "–").all()
     assert len(at.get("plotly_chart")) >= 4
     assert not at.info  # same dataset: no warning about different data

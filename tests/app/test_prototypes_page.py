@@ -1,6 +1,7 @@
 """The Prototypes page in-process (AppTest) on the shipped checkpoints: every recipe renders, URL state,
 the pushed view, prototype selection, uncertainty warnings and a corrupted artifact."""
 
+import json
 import shutil
 
 import numpy as np
@@ -8,6 +9,8 @@ import pytest
 
 from interp_core import recipes
 from interp_core.families.prototypes.explain import analyse
+from interp_core.families.prototypes.sections import sections
+from interp_core.report import Figure, Metrics, Table
 from interp_core.store import SHIPPED_ROOT, Catalog, Store
 
 PAGE = "views/prototypes.py"
@@ -26,8 +29,12 @@ def open_page(app, **query):
     return at.run()
 
 
+def shipped_catalog():
+    return Catalog(Store("/nonexistent-user-store"), Store(SHIPPED_ROOT, readonly=True))
+
+
 def shipped_model(name):
-    return recipes.load(name, Catalog(Store("/nonexistent-user-store"), Store(SHIPPED_ROOT, readonly=True)), device="cpu")
+    return recipes.load(name, shipped_catalog(), device="cpu")
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -110,3 +117,21 @@ def test_a_corrupted_artifact_gives_one_sentence_and_the_page_keeps_serving(app,
     assert "sha256" in texts(at.error) and "gunpoint-protonet" in texts(at.error)
     at.sidebar.selectbox(key="recipe").set_value("breast-cancer-protonet").run()
     assert not at.exception and not at.error
+
+
+def test_the_page_draws_the_sections_its_report_and_compare_draw(app):
+    """The family's sections at the page's defaults are the page's global blocks: the same headings
+    in the same order, the same numbers, the same figures and the same misclassified table."""
+    name = "digits-protonet-prob"
+    report = sections(shipped_model(name), shipped_catalog())
+    at = open_page(app, recipe=name)
+    assert not at.exception, at.exception
+    assert [s.title for s in report] == [h.value for h in at.header if not h.value.startswith("Local:")]
+    numbers = {(m.label, m.value) for s in report for item in s.items if isinstance(item, Metrics) for m in item.values}
+    assert {"Test accuracy", "Prototypes", "Accuracy after push", "Uncertainty AUROC"} <= {label for label, _ in numbers}
+    assert numbers <= {(m.label, m.value) for m in at.metric}
+    figures = [item.figure.layout.title.text for s in report for item in s.items if isinstance(item, Figure)]
+    shown = [(json.loads(chart.proto.spec)["layout"].get("title") or {}).get("text") for chart in at.get("plotly_chart")]
+    assert len(figures) == 4 and all(title and title in shown for title in figures)
+    wrong = next(item.frame for item in report[1].items if isinstance(item, Table))
+    assert at.dataframe[-1].value["example"].tolist() == wrong["example"].tolist()
