@@ -1,17 +1,22 @@
 """Time series: which part of a signal drove a classification, by six attribution methods, each
-scored against the ground truth (synthetic sets) and by deletion/insertion (every set)."""
+scored against the ground truth (synthetic sets) and by deletion/insertion (every set).
+
+The global views are the Time series sections (interp_core/families/timeseries/sections.py) that
+the HTML report and Compare draw; this page adds the one-series view, the pickers and the map's clicks."""
 
 import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
 from interp_core.families.timeseries import explain as tsx
-from interp_core.families.timeseries.figures import auprc_bars, class_profile, explanation_map, faithfulness_curves, series_attribution
+from interp_core.families.timeseries import sections as blocks
+from interp_core.families.timeseries.figures import series_attribution
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
 from ui import components
 from ui.components import chart, load_or_stop, show_error
+from ui.sections import render_item
 
 sidebar.render("timeseries")
 st.title("Time series")
@@ -42,29 +47,11 @@ if report is None:
             show_error(exc, f"Scoring attributions for {name}")
             st.stop()
         status.update(label=f"Scored {len(report.methods)} methods on {len(report.example_index)} series", state="complete", expanded=False)
-table = report.table()
-has_truth = report.has_masks
-published_acc = tsx.UCR_PUBLISHED.get(dataset.name)
-published_auprc = tsx.TIMEX_PUBLISHED.get(dataset.name)
 
 # -- headline numbers -----------------------------------------------------------------------------
-st.caption(f"{recipe.description} {dataset.description}")
-cols = st.columns(4)
-components.metric(cols[0], "Test accuracy", f"{model.metrics['test_accuracy']:.3f}")
-if published_acc:
-    components.metric(cols[1], "Published FCN / ResNet", f"{published_acc[0]:.3f} / {published_acc[1]:.3f}", help="UCR/UEA test accuracy reported by dl-4-tsc (Ismail Fawaz et al. 2019).")
-else:
-    components.metric(cols[1], "Channels x steps", f"{dataset.input_shape[0]} x {dataset.input_shape[1]}")
-scored = table[table["method"] != tsx.RANDOM]
-if has_truth:
-    best = scored.loc[scored["auprc"].idxmax()]
-    components.metric(cols[2], "Best AUPRC", f"{best['auprc']:.3f}", help=f"{best['label']}; random attribution scores {table.set_index('method').loc[tsx.RANDOM, 'auprc']:.3f}.")
-    if published_auprc:
-        components.metric(cols[3], "TimeX published (IG / TimeX)", f"{published_auprc['integrated_gradients']:.3f} / {published_auprc['timex']:.3f}", help="AUPRC from the TimeX paper on its own version of this set (5000/1000 series, a transformer).")
-else:
-    best = scored.loc[scored["deletion_auc"].idxmin()]
-    components.metric(cols[2], "Lowest deletion area", f"{best['deletion_auc']:.3f}", delta=best["label"], delta_color="off", delta_arrow="off", help="The most faithful method without ground truth: deleting the steps it points at first lowers the class probability fastest.")
-    components.metric(cols[3], "Series scored", f"{len(report.example_index)}")
+headline = blocks.headline_section(model.metrics, dataset, report, recipe.description)
+st.caption(headline.intro)
+render_item(headline.items[0])
 
 # -- one series, explained by several methods -----------------------------------------------------
 example = state.get_int("example", 0) or 0
@@ -122,15 +109,11 @@ else:
         st.caption("This series belongs to the class without a decisive pattern: it has no ground truth, so it gets no AUPRC.")
 
 # -- how the methods compare over many series ---------------------------------------------------
-components.heading("How the methods compare")
-st.caption(
-    f"Every method on {len(report.example_index)} test series, each explained toward its true class (as TimeX scores). "
-    + ("AUPRC, AUP and AUR: agreement with the ground-truth mask after min-max scaling each map (1 is perfect). " if has_truth else "")
-    + "Deletion and insertion areas: see the curves below. Series per second: attribution speed on "
-    + f"{'a GPU' if report.device == 'cuda' else 'the CPU'} when the model was stored."
-)
-view = table.drop(columns=["method"]).rename(columns={"label": "method"})
-components.table(view, hide_index=True, column_config={
+compare = blocks.comparison_section(report, dataset.name)
+scores, *bars, curves = compare.items  # the AUPRC bars only where a ground truth exists
+components.heading(compare.title)
+st.caption(compare.intro)
+render_item(scores, table_title=False, column_config={
     "method": "Method",
     "auprc": st.column_config.NumberColumn("AUPRC", format="%.3f"),
     "aup": st.column_config.NumberColumn("AUP", format="%.3f"),
@@ -139,57 +122,48 @@ components.table(view, hide_index=True, column_config={
     "insertion_auc": st.column_config.NumberColumn("Insertion area (higher is better)", format="%.3f"),
     "series_per_s": st.column_config.NumberColumn("Series / s", format="%.1f"),
 })
-left, right = st.columns([2, 3]) if has_truth else (None, st.container())  # bars need less width than the two curve panels
-if has_truth:
+left, right = st.columns([2, 3]) if bars else (None, st.container())  # bars need less width than the two curve panels
+if bars:
     with left:
-        published = {f"TimeX paper, {tsx.method_label(k) if k in tsx.METHODS else 'TimeX'}": v for k, v in (published_auprc or {}).items()}
-        chart(auprc_bars(table, published), "auprc_bars", key="ts_auprc")
+        render_item(bars[0], key="ts_auprc")
 with right:
-    curves = {row.label: (report.arrays[row.method]["deletion_curve"], report.arrays[row.method]["insertion_curve"]) for row in table.itertuples()}
-    chart(faithfulness_curves(report.fractions, curves), "faithfulness_curves", key="ts_curves")
+    render_item(curves, key="ts_curves")
 
 # -- class-average profile and explanation map ---------------------------------------------------
-components.heading("Where each method looks, and which series it explains alike")
 stored_methods = report.methods
+map_methods = blocks.methods_with_map(report)
+profile_method = state.url_choice("v_profile", stored_methods, picked[0] if picked else stored_methods[0])
+map_method, colour = None, "class"
+if map_methods:
+    map_method = state.url_choice("v_emap", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
+    colour = state.url_choice("v_colour", ["class", "prediction"], "class")
+where = blocks.where_section(report, dataset, [profile_method], [map_method] if map_method else [], colour, example)
+profile, *maps = where.items
+components.heading(where.title)
 left, right = st.columns(2)
 with left:
-    profile_method = state.url_choice("v_profile", stored_methods, picked[0] if picked else stored_methods[0])
     st.selectbox("Method for the class profile", stored_methods, key="v_profile", format_func=tsx.method_label)
-    profile_fig = class_profile(report.arrays[profile_method]["profile"], dataset.class_names, dataset.feature_names, title=f"Class-average profile: {tsx.method_label(profile_method)}")
-    chart(profile_fig, "class_profile", key="ts_profile")
+    render_item(profile, key="ts_profile")
 with right:
-    map_methods = [m for m in stored_methods if "map" in report.arrays[m]]
-    if not map_methods:
+    if not maps:
         st.info("This report has no explanation map.")
     else:
-        map_method = state.url_choice("v_emap", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
         a, b = st.columns(2)
         a.selectbox("Method for the map", map_methods, key="v_emap", format_func=tsx.method_label)
-        colour = state.url_choice("v_colour", ["class", "prediction"], "class")
         b.radio("Colour by", ["class", "prediction"], key="v_colour", horizontal=True, format_func=lambda v: "true class" if v == "class" else "prediction")
-        fig = explanation_map(
-            report.arrays[map_method]["map"], report.example_index, report.labels, report.predictions, dataset.class_names,
-            color_by=colour, selected=example, title=f"Explanation map: {tsx.method_label(map_method)}", method=(report.map_method or "pca").upper(),
-        )
-        event = chart(fig, "explanation_map", key=f"ts_map_{name}_{map_method}_{colour}", on_select="rerun", selection_mode="points")
+        event = render_item(maps[0], key=f"ts_map_{name}_{map_method}_{colour}", on_select="rerun", selection_mode="points")
         chosen_index = components.clicked_index(event)
         if chosen_index is not None and chosen_index != example and st.session_state.get("_ts_last_click") != (name, map_method, chosen_index):
             st.session_state["_ts_last_click"] = (name, map_method, chosen_index)
             state.request(example=chosen_index)
 
 # -- accuracy beside published results -----------------------------------------------------------
-components.heading("Accuracy beside published results")
-catalog = cache.catalog()
-rows = []
-for r in recipes.list_recipes("timeseries"):
-    status_row = recipes.recipe_status(r, catalog)
-    fcn, resnet = tsx.UCR_PUBLISHED.get(r.dataset, (None, None))
-    rows.append({"recipe": r.name, "dataset": r.dataset, "model": r.arch, "test_accuracy": status_row["test_accuracy"], "published_fcn": fcn, "published_resnet": resnet, "status": status_row["status"]})
-components.table(pd.DataFrame(rows), hide_index=True, column_config={
-    "recipe": "Recipe", "dataset": "Dataset", "model": "Architecture", "status": "Status",
-    "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
-    "published_fcn": st.column_config.NumberColumn("Published FCN", format="%.3f"),
-    "published_resnet": st.column_config.NumberColumn("Published ResNet", format="%.3f"),
+published = blocks.published_section(cache.catalog())
+components.heading(published.title)
+render_item(published.items[0], table_title=False, column_config={
+    "recipe": "Recipe", "dataset": "Dataset", "architecture": "Architecture", "status": "Status",
+    "test accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
+    "published FCN": st.column_config.NumberColumn("Published FCN", format="%.3f"),
+    "published ResNet": st.column_config.NumberColumn("Published ResNet", format="%.3f"),
 })
-st.caption("Published: UCR/UEA test accuracy from dl-4-tsc (Ismail Fawaz et al. 2019), same train/test split. Synthetic sets and BasicMotions have no published figure in our references. ArrowHead is measured by the benchmark (docs/timeseries.md), not shipped.")
 state.write_url()

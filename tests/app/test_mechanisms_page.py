@@ -89,3 +89,26 @@ def test_a_missing_model_says_how_to_train_it(app, monkeypatch):
     at = open_page(app, "s4-mlp")
     assert not at.exception
     assert "not trained yet" in texts(at.info)
+
+
+def test_the_page_draws_the_sections_the_report_draws(app):
+    """Pages composed once: at the default settings the page's headings, headline numbers and texts
+    (the neuron and pair in view, the bound, the memorised labels) are those of the Mechanisms
+    sections that the HTML report and Compare draw."""
+    from interp_core.families.mechanisms.sections import sections
+    from interp_core.report import Metrics, Text
+    from interp_core.store import Catalog
+
+    at = app(recipe="z59-noisy-mlp")  # from a link, so no other recipe's default neuron stays in view
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.query_params["recipe"] == "z59-noisy-mlp"
+    headline, *blocks = sections(recipes.load("z59-noisy-mlp", Catalog(), device="cpu"), Catalog())
+    assert [s.title for s in blocks] == [h.value for h in at.subheader]
+    numbers = next(item for item in headline.items if isinstance(item, Metrics))
+    assert [(m.label, m.value) for m in numbers.values] == [(m.label, m.value) for m in at.metric]
+    shown = texts(at.markdown) + texts(at.caption)
+    written = [item.text for section in (headline, *blocks) for item in section.items if isinstance(item, Text)]
+    assert len(written) >= 8 and [text for text in written if text not in shown] == []
+    assert any(text.startswith("**Neuron ") for text in written) and any("wrong answer" in text for text in written)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from interp_core import recipes
@@ -107,3 +108,23 @@ def test_a_model_without_stored_scores_gets_them_computed_and_saved(app, user_st
     assert list(comparison(at)["method"]) == ["Saliency", "Random (reference)"]
     stored = tsx.stored_report(Store(user_store), Store(user_store).open("freqshapes-cnn"))
     assert stored is not None and len(stored.example_index) == 12
+
+
+@pytest.mark.parametrize("recipe", ["freqshapes-cnn", "gunpoint-cnn"])  # with a ground truth (AUPRC) and without (deletion area)
+def test_the_page_draws_the_sections_the_report_draws(app, recipe):
+    """Pages composed once: the page's global headings, headline numbers and method scores are
+    those of the Time series sections that the HTML report and Compare draw."""
+    from interp_core.families.timeseries.sections import sections
+    from interp_core.report import Metrics
+    from interp_core.store import Catalog
+
+    at = open_page(app, recipe=recipe, example=0)
+    assert not at.exception, at.exception
+    headline, compare, *rest = sections(recipes.load(recipe, Catalog(), device="cpu"), Catalog())
+    headers = [h.value for h in at.subheader]
+    assert [s.title for s in [compare, *rest]] == [h for h in headers if not h.startswith("Series")]
+    numbers = next(item for item in headline.items if isinstance(item, Metrics))
+    assert [(m.label, str(m.value)) for m in numbers.values] == [(m.label, m.value) for m in at.metric]
+    assert ("Best AUPRC" in [m.label for m in numbers.values]) == (recipe == "freqshapes-cnn")
+    scores = compare.items[0].frame
+    pd.testing.assert_frame_equal(comparison(at).reset_index(drop=True), scores.reset_index(drop=True), check_dtype=False)
