@@ -37,6 +37,12 @@ def test_class_probabilities(name: str, stamp: str, mode: str) -> np.ndarray:
     return family_sections.mode_class_probabilities(cache.trained_model(name), mode, test_concept_probabilities(name, stamp, mode))
 
 
+@st.cache_data(show_spinner="Measuring each concept's effect on the classes (counterfactual pairs: a few seconds, once per model)...", max_entries=16)
+def tcav_check(name: str, stamp: str):
+    """The stored TCAV run checked against the concepts' causal (or observed) effects."""
+    return family_sections.tcav_check(cache.trained_model(name))
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def sensitivities(name: str, stamp: str, layer: str, example: int, target: int) -> np.ndarray:
     """(C,) directional derivatives of class ``target`` for one test example along each concept's mean CAV."""

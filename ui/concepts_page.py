@@ -78,7 +78,8 @@ def render_tcav(p: Page) -> None:
     k = result.class_names.index(st.session_state["v_class"])
     c = result.concept_names.index(st.session_state["v_concept"])
     l = result.layer_names.index(st.session_state["v_layer"])
-    section = family_sections.tcav_section(result, truth, [k], c, [l])
+    check = adapters.tcav_check(name, p.stamp)
+    section = family_sections.tcav_section(result, truth, [k], c, [l], check=check)
     components.heading(section.title, where=top)
     bars, significance, box, heatmap, *rest = section.items  # the builder's order for one class and one layer
     render_item(bars, key="tcav_bars")
@@ -96,11 +97,14 @@ def render_tcav(p: Page) -> None:
                     "score_std": st.column_config.NumberColumn("std over runs", format="%.3f"),
                     "random_score": st.column_config.NumberColumn("random-vs-random", format="%.3f"),
                     "p_value": st.column_config.NumberColumn("p-value", format="%.2e"),
+                    "p_value_adjusted": st.column_config.NumberColumn("p-value (Holm)", format="%.2e"),
                     "cav_accuracy": st.column_config.NumberColumn("CAV accuracy", format="%.3f"),
                 })
                 st.download_button("Download CSV", item.frame.to_csv(index=False).encode(), file_name=f"tcav-{name}.csv", mime="text/csv", key="tcav_csv")
-        else:  # the comparison with the dataset's ground truth
+        elif isinstance(item, Text):  # how the check works; the comparison with the dataset's ground truth
             st.markdown(item.text)
+        else:  # the check against the concepts' effects: its numbers and chart
+            render_item(item, key="cace_vs_tcav" if isinstance(item, Figure) else None)
 
 
 # -- concept bottleneck ------------------------------------------------------------------------

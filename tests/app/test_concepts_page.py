@@ -153,7 +153,11 @@ def test_the_page_draws_the_report_sections(app):
     assert not at.exception, at.exception
     headline = overview.items[0]
     assert isinstance(headline, Metrics)
-    assert [(m.label, m.value) for m in at.metric] == [(m.label, str(m.value)) for m in headline.values]
+    shown = [(m.label, m.value) for m in at.metric]
+    assert shown[: len(headline.values)] == [(m.label, str(m.value)) for m in headline.values]
+    checked = next(item for item in tcav.items if isinstance(item, Metrics))  # issue 23: TCAV against CaCE
+    assert shown[len(headline.values):] == [(m.label, str(m.value)) for m in checked.values]
+    assert checked.values[1].label == "TCAV verdicts that agree with CaCE" and checked.values[1].value.endswith("%")
     assert texts(at.info) == overview.items[1].text  # the dataset's ground truth
     assert at.subheader[0].value == tcav.title
     assert at.dataframe[0].value.equals(next(item for item in tcav.items if isinstance(item, Table)).frame)

@@ -10,6 +10,7 @@ from interp_core import recipes
 from interp_core.data import Dataset
 from interp_core.errors import RecipeError
 from interp_core.families.concepts import explain as explain
+from interp_core.families.concepts.sections import tcav_check
 from interp_core.families.concepts.train import FAMILY, user_recipes
 from interp_core.store import catalog_at
 
@@ -55,7 +56,7 @@ def explain_concepts(args: argparse.Namespace) -> dict:
         print(f"recomputing TCAV of {tcav_model.name} against {runs} random sets...", file=sys.stderr)
         settings = {**tcav_settings(tcav_model.manifest.get("train_config", {})), "n_random": runs}
         result = compute_tcav(tcav_model.model, tcav_model.dataset, settings, args.seed, tcav_model.device)
-    check = _check(tcav_model, result)
+    check = tcav_check(tcav_model, result)
     mode = cbm_model.extras["mode"]
     report: explain.CBMReport = cbm_model.extras["cbm_reports"][mode]
     out = {
@@ -90,15 +91,6 @@ def explain_concepts(args: argparse.Namespace) -> dict:
 
 def _rounded(value):
     return None if value is None else round(float(value), 6)
-
-
-def _check(trained, result: explain.TCAVResult):
-    """The TCAV run checked against the concepts' causal (or, without a generator, observed) effects."""
-    from interp_core.families.concepts.explain.causal import check_tcav, concept_effects
-
-    effect = concept_effects(trained.model, trained.dataset, device=trained.device)
-    truth = trained.dataset.extras.get("truth") or {}
-    return check_tcav(result, effect, truth.get("unrelated"))
 
 
 def _print_summary(out: dict, result: explain.TCAVResult) -> None:

@@ -10,7 +10,8 @@ from plotly.subplots import make_subplots
 
 from interp_core.figures.common import PALETTE, class_color, how_to_read, styled
 
-how_to_read("tcav_bars", "Bar height is the TCAV score: the share of this class's test examples whose class score rises when the layer's activations move towards the concept (0.5 = no preference). Whiskers span one standard deviation over the random runs; hatched, pale bars failed the t-test against random concepts (not significant). The strip below gives each bar's CAV accuracy: how well a line separates the concept from random examples in that layer (0.5 = chance, so a score built on it means little).")
+how_to_read("tcav_bars", "Bar height is the TCAV score: the share of this class's test examples whose class score rises when the layer's activations move towards the concept (0.5 = no preference). Whiskers span one standard deviation over the random runs; hatched, pale bars failed the t-test against random concepts (not significant; on the page, after Holm's adjustment for all the run's tests). The strip below gives each bar's CAV accuracy: how well a line separates the concept from random examples in that layer (0.5 = chance, so a score built on it means little).")
+how_to_read("cace_vs_tcav", "Each bar is a concept's causal effect on this class (CaCE): the mean change of the class logit when only that concept is switched on in otherwise identical pictures drawn by the generator; the whisker is its 95% interval. Below, one marker per layer gives TCAV's verdict after Holm's adjustment (+ pushes towards the class, − away, · not significant): green where it agrees with the effect, red where it does not. Without a generator the bar is an observed difference matched on the other concepts, which is not causal.")
 how_to_read("tcav_box", "Each box holds the TCAV scores of one layer: the concept against each random set (coloured) and random-vs-random pairs (grey, the null). The p-value of a two-sided t-test is written above; * marks p < 0.05. Far-apart boxes mean the model is consistently sensitive to the concept.")
 how_to_read("tcav_heatmap", "TCAV score of every concept (rows) for every class (columns) at one layer: red above 0.5 (the concept pushes towards the class), blue below (it pushes away); cells marked n.s. failed the significance test.")
 how_to_read("whatif_probabilities", "Class probabilities of the concept bottleneck model from its own predicted concepts (grey) and from the concept values you set with the sliders (colour).")
@@ -46,7 +47,9 @@ def tcav_bars(result, class_index: int, truth: dict | None = None, title: str | 
         color = LAYER_COLORS[l % len(LAYER_COLORS)]
         hover = [
             f"<b>{concept}</b> at {layer}<br>TCAV score {scores[c, class_index, l]:.3f} ± {runs[c, class_index, l].std():.3f}"
-            f"<br>random-vs-random {result.null_scores[class_index, l].mean():.3f}<br>p = {_p_text(result.p_values[c, class_index, l])}"
+            f"<br>random-vs-random {result.null_scores[class_index, l].mean():.3f}<br>p = {_p_text(result.p_values[c, class_index, l] if result.raw_p_values is None else result.raw_p_values[c, class_index, l])}"
+            + (f", {result.adjustment}-adjusted {_p_text(result.p_values[c, class_index, l])}" if result.adjustment else "")
+            + 
             f" ({'significant' if significant[c] else 'not significant'})<br>CAV accuracy {accuracy[c]:.2f}"
             for c, concept in enumerate(result.concept_names)
         ]
@@ -74,6 +77,43 @@ def tcav_bars(result, class_index: int, truth: dict | None = None, title: str | 
     fig.update_yaxes(range=[0, 1.08], row=1, col=1)
     fig.update_yaxes(title_text="CAV accuracy", range=[0.4, 1.12], dtick=0.25, row=2, col=1)
     fig.update_xaxes(title_text="concept", row=2, col=1)
+    return fig
+
+
+def cace_vs_tcav(check, result, class_index: int, truth: dict | None = None) -> go.Figure:
+    """One class: each concept's effect on the class logit (CaCE, or the matched observed difference)
+    with its 95% interval, and TCAV's adjusted verdict at every layer, marked by whether it agrees."""
+    effect = check.effect
+    ticks = _concept_ticks(result.concept_names, truth)
+    values = effect.effect[:, class_index]
+    low, high = effect.ci[:, class_index, 0], effect.ci[:, class_index, 1]
+    material = effect.material()[:, class_index]
+    colors = [PALETTE[3] if m < 0 else PALETTE[0] if m > 0 else "#b0b0b0" for m in material]
+    kind = "CaCE" if effect.causal else "observed difference (not causal)"
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.05)
+    fig.add_trace(go.Bar(
+        x=ticks, y=values, marker={"color": colors}, name=kind, showlegend=False,
+        error_y={"type": "data", "symmetric": False, "array": high - values, "arrayminus": values - low, "visible": True, "thickness": 1.2, "width": 4, "color": "#444"},
+        hovertext=[f"<b>{c}</b>: {kind} {v:+.2f} [{a:+.2f}, {b:+.2f}]<br>{'a material effect' if m else 'no material effect'} (n = {n})"
+                   for c, v, a, b, m, n in zip(result.concept_names, values, low, high, material, effect.n)], hoverinfo="text",
+    ), row=1, col=1)
+    fig.add_hline(y=0, line_color="grey", line_width=1, row=1, col=1)
+    symbols = {1: "+", -1: "−", 0: "·"}
+    for l, layer in enumerate(result.layer_names):
+        says = np.where(check.significant_adjusted[:, class_index, l], np.where(result.scores[:, class_index, l] > 0.5, 1, -1), 0)
+        agrees = check.agrees[:, class_index, l]
+        fig.add_trace(go.Scatter(
+            x=ticks, y=[layer] * len(ticks), mode="markers+text", text=[symbols[int(v)] for v in says], textfont={"size": 15, "color": "white"},
+            marker={"size": 20, "symbol": "square", "color": ["#2e8540" if a else "#c0392b" for a in agrees]}, showlegend=False,
+            hovertext=[f"<b>{c}</b> at {layer}: TCAV {result.scores[i, class_index, l]:.2f}, "
+                       f"{'significant' if says[i] else 'not significant'} after {check.adjustment}; {'agrees' if agrees[i] else 'disagrees'} with the effect"
+                       for i, c in enumerate(result.concept_names)], hoverinfo="text",
+        ), row=2, col=1)
+    share = check.agrees[:, class_index, :].mean()
+    styled(fig, f"Effect of each concept on class '{result.class_names[class_index]}' beside TCAV's verdicts ({share:.0%} agree)", "", "change of the class logit", height=560)
+    fig.update_yaxes(title_text="TCAV by layer", autorange="reversed", row=2, col=1)
+    fig.update_xaxes(title_text="concept", row=2, col=1)
+    fig.update_layout(margin={"t": 50, "b": 60})
     return fig
 
 

@@ -43,7 +43,12 @@ def headline(trained) -> Metrics:
     else:
         values += [Metric("Concepts", len(dataset.concept_names or [])), Metric("Classes", dataset.n_classes)]
     if result is not None:
-        values += [Metric("Significant TCAV tests", f"{int(result.significant.sum())} / {result.significant.size}", "(concept, class, layer) triples whose scores differ from random concepts' (two-sided t-test, p < 0.05)."),
+        from interp_core.families.concepts.explain.causal import holm
+
+        adjusted = int((np.nan_to_num(holm(result.p_values), nan=1.0) < result.alpha).sum())
+        values += [Metric("Significant TCAV tests", f"{adjusted} / {result.significant.size}",
+                          f"(concept, class, layer) triples whose scores differ from random concepts' (two-sided t-test, p < {result.alpha} after Holm's adjustment "
+                          f"for the run's {result.significant.size} tests; {int(result.significant.sum())} without the adjustment)."),
                    Metric("Random runs", result.run_scores.shape[-1], "Random concept sets each concept was tested against; as many random-vs-random pairs form the null.")]
     return Metrics(values)
 
@@ -80,13 +85,51 @@ def _against_truth(table, truth: dict) -> str:
             "however little (the model's sensitivity, not the rule that made the data).")
 
 
-def tcav_section(result, truth: dict | None, classes: Sequence[int] | None = None, concept: int = 0, layers: Sequence[int] | None = None) -> Section:
-    """The TCAV view, items in this order: for each of ``classes`` (all by default) its bars by layer
-    and a sentence on which concepts pass; the box plot of ``concept`` for the first class; the
-    heatmap of each of ``layers`` (all by default); the comparison with the ground truth (when the
-    dataset has one); the table of every result."""
+def check_items(check, result, classes: Sequence[int], truth: dict | None) -> list:
+    """TCAV checked against the concepts' effects: the trust numbers, one chart per class of the
+    effect beside TCAV's verdicts, and what the numbers mean."""
     from interp_core.families.concepts import figures as figs
 
+    against = "CaCE" if check.effect.causal else "the observed effect"
+    values = [
+        Metric("Significant after Holm", f"{int(check.significant_adjusted.sum())} / {int((~np.isnan(result.p_values)).sum())}",
+               f"Tests still significant after Holm's adjustment for all the run's tests ({int(result.significant.sum())} at p < {result.alpha} without it)."),
+        Metric(f"TCAV verdicts that agree with {against}", "–" if check.agreement is None else f"{check.agreement:.0%}",
+               "A verdict agrees when TCAV (adjusted) and the effect both say the concept matters, in the same direction, or both say it does not."),
+    ]
+    if check.independent_flagged is not None:
+        values.append(Metric("Independent concepts flagged", f"{check.independent_flagged:.0%}",
+                             f"Tests of the concepts the generator draws independently of the class ({', '.join(check.independent)}) still significant after adjustment."))
+    items = [Metrics(values, "TCAV checked against the causal effect")]
+    items += [Figure(figs.cace_vs_tcav(check, result, k, truth), "cace_vs_tcav") for k in classes]
+    from interp_core.families.concepts.explain.causal import MIN_EFFECT
+
+    if check.effect.causal:
+        items.append(Text(
+            f"**How this is checked.** The generator draws {int(check.effect.n.max())} pictures twice, identical but for one concept, and CaCE is the mean change "
+            f"of the class logit (Goyal et al. 2019). An effect counts when its 95% interval excludes zero and it is at least {MIN_EFFECT:g} standard deviations "
+            "of the class logit. TCAV's p-values are adjusted with Holm's method, so 'significant' keeps its 5% meaning across all the tests. "
+            "Where they disagree, TCAV's sign count misses an effect the model has (often at late layers, where random directions also score 0 or 1) "
+            "or flags a direction the picture's concept does not move the class along."))
+    else:
+        items.append(Text(
+            "**How this is checked.** This dataset has no generator that can switch one concept alone, so the effect is **observational**: the class logit's "
+            "difference between examples with and without the concept, matched on the other concepts. It is **not causal**: a measurement that moves with the "
+            "concept moves it too."))
+    return items
+
+
+def tcav_section(result, truth: dict | None, classes: Sequence[int] | None = None, concept: int = 0, layers: Sequence[int] | None = None, check=None) -> Section:
+    """The TCAV view, items in this order: for each of ``classes`` (all by default) its bars by layer
+    and a sentence on which concepts pass; the box plot of ``concept`` for the first class; the
+    heatmap of each of ``layers`` (all by default); the check against the concepts' effects (with
+    ``check``, a causal.TCAVCheck: its numbers, charts and sentence, and every significance after
+    Holm's adjustment); the comparison with the ground truth (when the dataset has one); the table
+    of every result."""
+    from interp_core.families.concepts import figures as figs
+
+    if check is not None:
+        result = result.adjusted(check.p_adjusted, check.adjustment)
     classes = range(len(result.class_names)) if classes is None else classes
     layers = range(len(result.layer_names)) if layers is None else layers
     section = Section(TCAV)
@@ -94,11 +137,25 @@ def tcav_section(result, truth: dict | None, classes: Sequence[int] | None = Non
         section.items += [Figure(figs.tcav_bars(result, k, truth), "tcav_bars"), Text(_significance(result, k, explain=i == 0))]
     section.items.append(Figure(figs.tcav_box(result, concept, list(classes)[0]), "tcav_box"))
     section.items += [Figure(figs.tcav_heatmap(result, layer, truth), "tcav_heatmap") for layer in layers]
+    if check is not None:
+        section.items += check_items(check, result, list(classes), truth)
     table = result.table()
     if truth:
         section.items.append(Text(_against_truth(table, truth)))
     section.items.append(Table(TCAV_TABLE, table))
     return section
+
+
+def tcav_check(trained, result=None):
+    """A TCAV run of ``trained`` (its stored one by default) checked against the concepts' causal
+    (or, without a generator, observed) effects; None without TCAV."""
+    from interp_core.families.concepts.explain.causal import check_tcav, concept_effects
+
+    result = result if result is not None else trained.extras.get("tcav")
+    if result is None:
+        return None
+    effect = concept_effects(trained.model, trained.dataset, device=trained.device)
+    return check_tcav(result, effect, (truth_of(trained.dataset) or {}).get("unrelated"))
 
 
 def mode_class_probabilities(trained, mode: str, concept_probabilities: np.ndarray | None = None) -> np.ndarray:
@@ -163,7 +220,7 @@ def sections(trained, catalog: Catalog) -> list[Section]:
     out = [overview_section(trained)]
     result = trained.extras.get("tcav")
     if result is not None:
-        out.append(tcav_section(result, truth_of(trained.dataset)))
+        out.append(tcav_section(result, truth_of(trained.dataset), check=tcav_check(trained)))
     if trained.extras.get("kind") == "cbm":
         mode = trained.extras["mode"]
         out.append(cbm_section(trained, mode, mode_class_probabilities(trained, mode)))

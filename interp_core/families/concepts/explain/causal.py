@@ -28,7 +28,7 @@ from torch import nn
 # an effect smaller than this many standard deviations of the class logit (over the pairs) is too
 # small to matter, however tight its interval: TCAV's sign count cannot be expected to see it
 MIN_EFFECT = 0.1
-N_PAIRS = 300
+N_PAIRS = 200
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:

@@ -64,6 +64,15 @@ class TCAVResult:
     alpha: float = ALPHA
     seed: int = 0
     cavs: dict[str, np.ndarray] = field(default_factory=dict)
+    raw_p_values: np.ndarray | None = None  # set on an adjusted copy (``adjusted``): the unadjusted p-values
+    adjustment: str = ""  # "" (raw p-values) or the name of the adjustment behind ``p_values``
+
+    def adjusted(self, p_adjusted: np.ndarray, name: str) -> "TCAVResult":
+        """The same result with its p-values (and so its significance) replaced by adjusted ones; the
+        raw p-values stay in ``raw_p_values`` and its table shows both."""
+        import dataclasses
+
+        return dataclasses.replace(self, p_values=np.asarray(p_adjusted, dtype=float), raw_p_values=self.p_values, adjustment=name)
 
     @property
     def scores(self) -> np.ndarray:
@@ -88,7 +97,8 @@ class TCAVResult:
                         "score": float(self.run_scores[c, k, l].mean()),
                         "score_std": float(self.run_scores[c, k, l].std()),
                         "random_score": float(self.null_scores[k, l].mean()),
-                        "p_value": float(self.p_values[c, k, l]),
+                        "p_value": float(self.p_values[c, k, l] if self.raw_p_values is None else self.raw_p_values[c, k, l]),
+                        **({} if self.raw_p_values is None else {"p_value_adjusted": float(self.p_values[c, k, l])}),
                         "significant": bool(self.significant[c, k, l]),
                         "cav_accuracy": float(self.cav_accuracy[c, l].mean()),
                     })
