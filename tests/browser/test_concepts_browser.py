@@ -57,6 +57,11 @@ def test_clicking_the_map_selects_an_example(server, tab):
     tab.wait_ready()
     chosen = int(re.search(r"example=(\d+)", tab.page.url).group(1))
     assert tab.page.get_by_role("heading", name=f"Example {chosen}").count() == 1
+    # issue 23: TCAV beside the causal effect, with the agreement figure, as a user sees it
+    cace = tab.page.locator("[data-testid=stPlotlyChart]").filter(has_text="beside TCAV's verdicts")
+    assert cace.count() == 1 and re.search(r"\(\d+% agree\)", cace.inner_text())
+    agree = tab.page.locator("[data-testid=stMetric]").filter(has_text="TCAV verdicts that agree with CaCE")
+    assert re.fullmatch(r"\d+%", agree.locator("[data-testid=stMetricValue]").inner_text().strip())
     tab.screenshot("concepts-tcav")
     assert tab.problems() == []
 
