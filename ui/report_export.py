@@ -86,7 +86,7 @@ def record_table(data, column_config=None, key=None) -> None:
 
 
 def record_heading(text) -> None:
-    _add("heading", None, _plain(text))
+    _add("heading", _plain(text), _plain(text))  # keyed by its text: a fragment's rerun redraws it in place
 
 
 def _plain(text) -> str:

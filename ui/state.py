@@ -38,10 +38,12 @@ def queue(**values) -> None:
     st.session_state[_PENDING] = {**st.session_state.get(_PENDING, {}), **values}
 
 
-def request(**values) -> None:
-    """Ask for new state values (applied at the top of the next run), then rerun."""
+def request(scope: str = "app", **values) -> None:
+    """Ask for new state values (applied at the top of the next run), then rerun the app, or only
+    the running fragment (``scope="fragment"``: a drill-down whose click changes nothing outside
+    it; the fragment calls apply_pending first)."""
     queue(**values)
-    st.rerun()
+    st.rerun(scope=scope)
 
 
 def get(key: str, default=None):
