@@ -55,3 +55,23 @@ def load_json_limited(
         raise error(f"{what} is not UTF-8 text; expected a JSON document.") from None
     except json.JSONDecodeError as exc:
         raise error(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected a JSON document.") from None
+
+
+def load_json_file(
+    path,
+    what: str,
+    max_bytes: int = MAX_JSON_BYTES,
+    error: type[InterpError] = DataError,
+) -> Any:
+    """``load_json_limited`` of a file, read with a bounded read (one byte past ``max_bytes`` is enough
+    to refuse it); a missing, folder or unreadable path is one sentence too."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise error(f"{what} does not exist; expected a JSON file.") from None
+    except IsADirectoryError:
+        raise error(f"{what} is a folder; expected a JSON file.") from None
+    except OSError as exc:
+        raise error(f"{what} cannot be read ({exc.strerror or type(exc).__name__}); expected a readable JSON file.") from None
+    return load_json_limited(raw, what, max_bytes=max_bytes, error=error)
