@@ -10,6 +10,7 @@ its place, and return the value to use; call them before drawing that widget.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 URL_KEYS = ("recipe", "example", "passport")  # passport: ui.passport, while a page shows other data
 _PENDING = "_pending_state"
@@ -43,7 +44,12 @@ def request(scope: str = "app", **values) -> None:
     the running fragment (``scope="fragment"``: a drill-down whose click changes nothing outside
     it; the fragment calls apply_pending first)."""
     queue(**values)
-    st.rerun(scope=scope)
+    if scope == "fragment":
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:  # not in a fragment's own rerun (a full run, AppTest): rerun the app
+            pass
+    st.rerun()
 
 
 def get(key: str, default=None):
