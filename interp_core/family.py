@@ -57,6 +57,8 @@ class Family:
     artifacts: dict[str, str] = field(default_factory=dict)  # stored file name -> what it holds
     compare_pair: tuple[str, str] | None = None  # the two recipes Compare opens on first
     trainers: tuple[str, ...] = ()  # the trainer names this family registers (recipes.register_trainer)
+    export: Callable | None = None  # ``export-<name> RECIPE --out DIR`` on the CLI: fn(args) -> dict; writes a trained recipe for other tools
+    export_format: str = ""  # what ``export`` writes, for the CLI's help (e.g. "an SAELens SAE folder")
 
     @property
     def path(self) -> str:

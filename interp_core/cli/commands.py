@@ -88,6 +88,11 @@ def cmd_explain(args) -> dict:
     return family.explain(args)
 
 
+def cmd_export(args) -> dict:
+    """``export-<family> RECIPE --out DIR``: the family's own exporter (sae: an SAELens folder)."""
+    return get_family(args.command.removeprefix("export-")).export(args)
+
+
 def cmd_load_model(args) -> dict:
     from interp_core.modelfiles import load_model_file
 

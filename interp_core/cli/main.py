@@ -1,4 +1,4 @@
-"""``python -m interp_core``: recipes, train, explain, load-model, bench, ship.
+"""``python -m interp_core``: recipes, train, explain, load-model, export-sae, bench, ship.
 
 With ``--json`` the last line printed on stdout is one JSON object (metrics, or {"error": ...}).
 A user's mistake exits with code 2 and one sentence on stderr, never a traceback.
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from interp_core.cli.commands import cmd_bench, cmd_explain, cmd_load_model, cmd_recipes, cmd_ship, cmd_train
+from interp_core.cli.commands import cmd_bench, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_train
 from interp_core.cli.report import cmd_report
 from interp_core.errors import InterpError, StoreError
 from interp_core.family import families
@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="JSON config for .safetensors weights: a store manifest.json or {\"arch\": ..., \"model_config\": {...}}")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
+    for family in families().values():
+        if family.export is not None:
+            p = sub.add_parser(f"export-{family.name}", help=f"write a trained {family.title} recipe as {family.export_format}")
+            p.add_argument("recipe", help="recipe name (see 'recipes'); it must be trained or shipped")
+            p.add_argument("--out", required=True, help="the folder to write (created if missing; its files are replaced)")
+            p.add_argument("--hook-name", default=None, help="the layer's name to record (default: the recipe's layer as named_modules() names it)")
+            p.add_argument("--store", default=None, help="artifact folder (default: $INTERP_STORE or ~/.cache/interp-explorer/store)")
+            p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
     p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run (or a family's TARGET)")
     p.add_argument("target", nargs="?", default=None, help="a family benchmark (e.g. sae, timeseries); default: the app and engine")
     p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run)")
@@ -107,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         _check_store_path(args)
-        result = COMMANDS[args.command](args)
+        result = COMMANDS.get(args.command, cmd_export)(args)  # export-<family> commands come from the family registry
     except InterpError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if getattr(args, "json", False):

@@ -1,4 +1,4 @@
-"""The CLI: ``explain sae [RECIPE] [--data acts.npz] --json``."""
+"""The CLI: ``explain sae [RECIPE] [--data acts.npz] --json`` and ``export-sae RECIPE --out DIR --json``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from interp_core.errors import RecipeError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
+from interp_core.families.sae.saelens import export_recipe
 from interp_core.families.sae.train import FAMILY, default_user_sae, make_sae, rounded
 from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
@@ -70,6 +71,18 @@ def _explain_user_file(args, device) -> dict:
         result.update({"mmcs": rounded(recovery.mmcs), "mcc": rounded(recovery.mcc)})
     if not args.json:
         _print_metrics(result)
+    return result
+
+
+def export_cli(args) -> dict:
+    """Write a trained SAE recipe as an SAELens folder (cfg.json, sae_weights.safetensors, sparsity.safetensors)."""
+    recipe = recipes.get_recipe(args.recipe)
+    if recipe.family != FAMILY:
+        raise RecipeError(f"Recipe '{args.recipe}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    trained = recipes.load(recipe.name, catalog_at(args.store), "cpu")
+    result = export_recipe(trained, args.out, args.hook_name)
+    if not args.json:
+        print(f"{recipe.name}: wrote an SAELens {result['architecture']} SAE (d_in {result['d_in']}, d_sae {result['d_sae']}, hook {result['hook_name']}) to {result['out']}")
     return result
 
 
