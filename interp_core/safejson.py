@@ -68,10 +68,15 @@ def load_json_file(
     try:
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise error(f"{what} does not exist; expected a JSON file.") from None
-    except IsADirectoryError:
-        raise error(f"{what} is a folder; expected a JSON file.") from None
     except OSError as exc:
-        raise error(f"{what} cannot be read ({exc.strerror or type(exc).__name__}); expected a readable JSON file.") from None
+        raise unreadable(exc, what, "a readable JSON file", error) from None
     return load_json_limited(raw, what, max_bytes=max_bytes, error=error)
+
+
+def unreadable(exc: OSError, what: str, expected: str, error: type[InterpError] = DataError) -> InterpError:
+    """The one-sentence error for a path that could not be opened or read (missing, a folder, no permission...)."""
+    if isinstance(exc, FileNotFoundError):
+        return error(f"{what} does not exist; expected {expected}.")
+    if isinstance(exc, IsADirectoryError):
+        return error(f"{what} is a folder; expected {expected}.")
+    return error(f"{what} cannot be read ({exc.strerror or type(exc).__name__}); expected {expected}.")

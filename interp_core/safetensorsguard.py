@@ -26,7 +26,7 @@ from safetensors import SafetensorError, safe_open
 
 from interp_core.errors import ModelFileError
 from interp_core.models.configs import max_parameters
-from interp_core.safejson import load_json_limited
+from interp_core.safejson import load_json_limited, unreadable
 
 MAX_HEADER_BYTES = 4 * 1024 * 1024
 MAX_RANK = 8
@@ -67,12 +67,8 @@ def read_header(path: str | Path, what: str | None = None) -> tuple[dict[str, Te
             if 8 + length > size:
                 raise ModelFileError(f"{what} declares a {length:,}-byte header but the file holds {size - 8:,} bytes after the length; the file is truncated or not safetensors.")
             raw = handle.read(length)
-    except FileNotFoundError:
-        raise ModelFileError(f"{what} does not exist; expected a safetensors file.") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{what} is a folder; expected a safetensors file.") from None
     except OSError as exc:
-        raise ModelFileError(f"{what} cannot be read ({exc.strerror or type(exc).__name__}); expected a readable safetensors file.") from None
+        raise unreadable(exc, what, "a readable safetensors file", ModelFileError) from None
     header = load_json_limited(raw, f"The header of {what}", max_bytes=MAX_HEADER_BYTES, error=ModelFileError)
     if not isinstance(header, dict):
         raise ModelFileError(f"The header of {what} is not a JSON object; expected {{name: {{dtype, shape, data_offsets}}}}.")

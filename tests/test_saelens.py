@@ -289,3 +289,11 @@ def test_other_bad_configs_and_weights_are_refused(tmp_path, extra, tensors, mat
     if tensors == "int":
         t["W_enc"] = t["W_enc"].long()
     refused(write_folder(tmp_path / "b", v6_cfg("topk", **extra), t), match)
+
+
+def test_an_oversized_cfg_or_unreadable_weights_are_refused(tmp_path):
+    folder = write_folder(tmp_path / "big", None, random_tensors("standard"), raw_cfg=b'{"d_in": 6, "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    refused(folder, r"larger than the 1,048,576-byte limit")
+    folder = write_folder(tmp_path / "short", v6_cfg("standard"), None)
+    (folder / "sae_weights.safetensors").write_bytes(b"\x80\x04")  # a pickle's first bytes, under the safetensors name
+    refused(folder, r"too short for a safetensors file")
