@@ -297,3 +297,14 @@ def test_an_oversized_cfg_or_unreadable_weights_are_refused(tmp_path):
     folder = write_folder(tmp_path / "short", v6_cfg("standard"), None)
     (folder / "sae_weights.safetensors").write_bytes(b"\x80\x04")  # a pickle's first bytes, under the safetensors name
     refused(folder, r"too short for a safetensors file")
+
+
+def test_load_model_recognises_an_saelens_folder(tmp_path, capsys):
+    folder = write_folder(tmp_path / "sae", v6_cfg("jumprelu"), random_tensors("jumprelu"))
+    assert main(["load-model", str(folder), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["model"] == {"path": str(folder), "kind": "saelens", "parameters": 2 * D_IN * D_SAE + 2 * D_SAE + D_IN}
+    assert (result["architecture"], result["d_in"], result["d_sae"], result["hook_name"]) == ("jumprelu", D_IN, D_SAE, "blocks.3.hook_resid_pre")
+    write_folder(folder, v6_cfg("jumprelu", d_in=7), None)
+    assert main(["load-model", str(folder), "--json"]) == 2
+    assert "d_in=7" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]

@@ -94,8 +94,11 @@ def cmd_export(args) -> dict:
 
 
 def cmd_load_model(args) -> dict:
+    from interp_core import saelens
     from interp_core.modelfiles import load_model_file
 
+    if saelens.is_saelens_folder(args.file):  # cfg.json + sae_weights.safetensors
+        return _print_saelens(saelens.summarise(args.file), args.json)
     summary = load_model_file(args.file, args.config).summary
     if not args.json:
         print(f"{summary.file}: {summary.format}, {summary.architecture}")
@@ -103,6 +106,12 @@ def cmd_load_model(args) -> dict:
         for note in summary.notes:
             print(f"  note: {note}")
     return summary.to_dict()
+
+
+def _print_saelens(summary: dict, as_json: bool) -> dict:
+    if not as_json:
+        print(f"{summary['model']['path']}: SAELens {summary['architecture']} SAE, d_in {summary['d_in']}, d_sae {summary['d_sae']}, hook {summary['hook_name']}, {summary['model']['parameters']:,} parameters")
+    return summary
 
 
 def bench_targets() -> dict:
