@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -23,10 +24,24 @@ def styled(fig: go.Figure, title: str, x_title: str, y_title: str, height: int =
         height=height,
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
         font={"size": 13},
-        template="plotly_white",
         legend={"title": {"text": ""}},
     )
+    _white_template(fig)
     return fig
+
+
+def _white_template(fig: go.Figure) -> None:
+    """Give the figure Plotly's "plotly_white" template without validating it again: validating the
+    registered (already valid) template took about 25 ms of CPU per figure, most of a small figure's
+    build time. Plotly assigns its default template the same way (BaseFigure._initialize_layout_template);
+    the figure's JSON is the same as with ``update_layout(template="plotly_white")``."""
+    layout = fig.layout
+    validate = getattr(layout, "_validate", True)
+    layout._validate = False
+    try:
+        layout.template = pio.templates["plotly_white"]
+    finally:
+        layout._validate = validate
 
 
 def class_color(index: int) -> str:

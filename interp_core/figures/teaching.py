@@ -24,6 +24,7 @@ SOURCES: dict[str, str] = {
     "gao": 'Gao et al. (2024). "Scaling and evaluating sparse autoencoders." OpenAI.',
     "mpsae": 'Costa, Fel, Lubana, Tolooshams & Ba (2025). "From Flat to Hierarchical: Extracting Sparse Representations with Matching Pursuit" (MP-SAE).',
     "tcav": 'Kim, Wattenberg, Gilmer, Cai, Wexler, Viegas & Sayres (2018). "Interpretability Beyond Feature Attribution: Quantitative Testing with Concept Activation Vectors (TCAV)." ICML.',
+    "cace": 'Goyal, Feder, Shalit & Kim (2019). "Explaining Classifiers with Causal Concept Effect (CaCE)."',
     "captum": 'Kokhlikyan et al. (2020). "Captum: A unified and generic model interpretability library for PyTorch."',
     "cbm": 'Koh, Nguyen, Tang, Mussmann, Pierson, Kim & Liang (2020). "Concept Bottleneck Models." ICML.',
     "timex": 'Queen, Hartvigsen, Koker, He, Tsiligkaridis & Zitnik (2023). "Encoding Time-Series Explanations through Self-Supervised Model Behavior Consistency" (TimeX). NeurIPS.',
@@ -88,6 +89,7 @@ teach("sae_class_share", "A feature concentrated on one class is easy to label; 
 
 # -- concepts --------------------------------------------------------------------------------------
 teach("tcav_bars", "TCAV asks a human question (\"is the class sensitive to stripes?\") with a directional derivative along a concept direction. A score is only meaningful if it differs from random concepts: always read the significance test with it.", "tcav", "captum")
+teach("cace_vs_tcav", "TCAV measures sensitivity along a direction, not cause: a concept that only travels with the class can score high. Switching the concept on in otherwise identical pictures measures its causal effect; where the two disagree, trust the effect.", "cace", "tcav")
 teach("tcav_box", "The t-test compares the concept's scores against random-vs-random scores. Even unrelated concepts can score near 0 or 1 by chance, which is why TCAV repeats the run against many random sets.", "tcav")
 teach("tcav_heatmap", "Reading every concept against every class at once shows which concepts the model uses for which class; cells that fail the test should be ignored, whatever their colour.", "tcav")
 teach("whatif_probabilities", "A concept bottleneck model predicts from the concepts only, so setting a concept by hand changes the prediction in a way anyone can follow: a direct, causal explanation.", "cbm")
