@@ -12,7 +12,8 @@ from interp_core.figures.common import class_color, how_to_read, styled
 how_to_read("training_curve", "Loss per epoch on the training batches (left axis) and the validation metric (right axis); the dotted line marks the epoch whose weights were kept.")
 how_to_read("embedding_map", "Each dot is a test example placed by the model's last hidden layer (nearby dots look alike to the model); colour is the true class, a cross marks a wrong prediction. Click a dot to select that example.")
 how_to_read("example_input", "The selected example as the model sees it, in the data's own units.")
-how_to_read("class_probabilities", "The model's predicted probability for each class on the selected example; the true class is outlined.")
+how_to_read("example_input_scaled", "The selected example's measurements, each in standard deviations (SD) from its training mean, so features of very different units compare; the number at each bar is the value in the data's units.")
+how_to_read("class_probabilities", "The model's predicted probability for each class on the selected example: the predicted class is green when it is the true class and red when it is not; the true class is outlined.")
 
 
 def training_curve(history: dict, best_epoch: int | None = None, metric_name: str = "validation accuracy") -> go.Figure:
@@ -66,7 +67,12 @@ def embedding_map(
     return fig
 
 
-def example_input(x: np.ndarray, modality: str, feature_names: list[str] | None = None, title: str = "Selected example") -> go.Figure:
+def example_input(x: np.ndarray, modality: str, feature_names: list[str] | None = None, title: str = "Selected example",
+                  reference: np.ndarray | None = None) -> go.Figure:
+    """The input as the model sees it. A table row with ``reference`` (the training rows) is drawn in
+    standard deviations from each feature's training mean, the raw value on hover and at the bar's
+    end, so one feature of large units (wine's proline, in the hundreds) does not flatten the rest;
+    its how-to-read key is then "example_input_scaled"."""
     x = np.asarray(x)
     if modality == "image":
         image = x[0] if x.ndim == 3 else x
@@ -81,18 +87,40 @@ def example_input(x: np.ndarray, modality: str, feature_names: list[str] | None 
             fig.add_trace(go.Scatter(y=x[c], mode="lines", name=name, line={"color": class_color(c)}))
         return styled(fig, title, "time step", "value", height=340)
     names = feature_names or [f"feature {i}" for i in range(len(x))]
-    fig = go.Figure(go.Bar(x=list(x), y=names, orientation="h", marker_color=class_color(0)))
-    styled(fig, title, "value", "feature", height=max(340, 18 * len(names) + 80))
+    if reference is None:
+        fig = go.Figure(go.Bar(x=list(x), y=names, orientation="h", marker_color=class_color(0)))
+        styled(fig, title, "value", "feature", height=max(340, 18 * len(names) + 80))
+    else:
+        z = standard_scores(x, reference)
+        fig = go.Figure(go.Bar(
+            x=np.round(z, 3), y=names, orientation="h", marker_color=[class_color(3) if v > 0 else class_color(0) for v in z],
+            customdata=[f"{v:.4g}" for v in x], text=[f"{v:.4g}" for v in x], textposition="outside", cliponaxis=False, textfont={"size": 10},
+            hovertemplate="%{y}: %{customdata} (%{x:+.2f} SD from the training mean)<extra></extra>",
+        ))
+        limit = max(2.0, float(np.abs(z).max()) * 1.25)
+        styled(fig, title, "SD from the training mean", "feature", height=max(340, 18 * len(names) + 80))
+        fig.update_xaxes(range=[-limit, limit], zeroline=True, zerolinecolor="grey")
     fig.update_yaxes(autorange="reversed")
     return fig
 
 
+def standard_scores(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``x`` (features,) in standard deviations of ``reference`` (n, features) from its mean; a
+    constant feature counts as 0."""
+    reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    mean, std = reference.mean(axis=0), reference.std(axis=0)
+    return np.where(std > 0, (np.asarray(x, dtype=np.float64).ravel() - mean) / np.where(std > 0, std, 1.0), 0.0)
+
+
 def class_probabilities(probabilities: np.ndarray, class_names: list[str], true_class: int | None = None) -> go.Figure:
+    """One bar per class. Colour says right or wrong, not which class: the predicted class is green
+    when it is the true class and red when it is not, the others grey (a class palette would draw a
+    correct class 3 in red)."""
     probabilities = np.asarray(probabilities)
     outline = [3 if k == true_class else 0 for k in range(len(class_names))]
     fig = go.Figure(go.Bar(
         x=probabilities, y=[str(c) for c in class_names], orientation="h",
-        marker={"color": [class_color(k) for k in range(len(class_names))], "line": {"width": outline, "color": "black"}},
+        marker={"color": probability_colors(probabilities, true_class), "line": {"width": outline, "color": "black"}},
         text=[f"{p:.2f}" for p in probabilities], textposition="outside", cliponaxis=False,  # "1.00" stays readable in a narrow column
     ))
     styled(fig, "Predicted class probabilities", "probability", "class", height=max(260, 28 * len(class_names) + 100))
@@ -100,3 +128,14 @@ def class_probabilities(probabilities: np.ndarray, class_names: list[str], true_
     fig.update_layout(margin={"r": 40})
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+RIGHT, WRONG, OTHER = "#2ca02c", "#d62728", "#b8b8b8"
+
+
+def probability_colors(probabilities: np.ndarray, true_class: int | None) -> list[str]:
+    """Bar colours of a class-probability chart: the predicted class green if right, red if wrong
+    (blue when the truth is unknown), every other class grey."""
+    predicted = int(np.argmax(probabilities))
+    top = class_color(0) if true_class is None else RIGHT if predicted == true_class else WRONG
+    return [top if k == predicted else OTHER for k in range(len(probabilities))]
