@@ -1,6 +1,6 @@
 """Cached adapters for the Mechanisms page: the trained network with its stored analysis
-(interp_core.families.mechanisms.mechanism), keyed by the artifact stamp so a retrain invalidates
-them. Everything returned is read-only."""
+(interp_core.families.mechanisms.mechanism) and the page's blocks built from it, keyed by the
+artifact stamp so a retrain invalidates them. Everything returned is read-only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from interp_core.families.mechanisms import explain
+from interp_core.families.mechanisms import sections as blocks
 from interp_core.families.mechanisms.mechanism import Mechanism, load_mechanism
+from interp_core.report import Section
 from ui import cache
 
 
@@ -35,6 +37,23 @@ def pruning(name: str, stamp: str, threshold: float) -> tuple[list[int], pd.Data
     return neurons, report.accuracies
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def irrep_table(key: str) -> pd.DataFrame:
     return explain.irrep_table(key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def section(name: str, stamp: str, block: str, *settings) -> Section:
+    """The page block ``block`` (``<block>_section`` of families/mechanisms/sections.py) at the
+    user's ``settings``, built once per artifact and setting: a second visit, or a click back to a
+    neuron or pair already seen, draws the same figures without rebuilding them (a page run built
+    ten Plotly figures, about 1 s). Shared by every session: read-only."""
+    mech = _mechanism(name, stamp)
+    if block == "spectrum":
+        (side,) = settings
+        return blocks.spectrum_section(mech, side, irrep_table(mech.group.key))
+    if block == "memorisation":
+        threshold, pruned = settings
+        neurons, accuracies = pruning(name, stamp, threshold)
+        return blocks.memorisation_section(mech, threshold, neurons, accuracies if pruned else None)
+    return getattr(blocks, f"{block}_section")(mech, *settings)

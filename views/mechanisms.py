@@ -35,6 +35,17 @@ group = mech.group
 order = group.order
 names = mech.element_names
 
+# The neuron, the pair and the pruning belong to one network: another recipe opens on its own defaults.
+if st.session_state.get("_mech_view_of", name) != name:
+    for key in ("v_neuron", "v_x", "v_y", "v_threshold", "v_pruned"):
+        st.session_state.pop(key, None)
+st.session_state["_mech_view_of"] = name
+
+
+def section(block: str, *settings):
+    """A page block at these settings, built once per artifact (ui.mechanisms.section)."""
+    return cached.section(name, stamp, block, *settings)
+
 
 def clicked(event, guard: str):
     """customdata of a newly clicked point (None if nothing new was clicked)."""
@@ -48,25 +59,34 @@ def markdown(item) -> None:
 
 
 # -- headline ---------------------------------------------------------------------------------
-headline = blocks.headline_section(mech)
+headline = section("headline")
 numbers, summary = headline.items
 st.caption(headline.intro)
 render_item(numbers)
 markdown(summary)
 
 # -- 1. training ------------------------------------------------------------------------------
-training = blocks.training_section(mech)
+training = section("training")
 components.heading(training.title)
 for index, item in enumerate(training.items):
     render_item(item, key="mech_training" if index == 0 else None)
 
+
 # -- 2. spectrum ------------------------------------------------------------------------------
-side = state.url_choice("v_side", ["left", "right"], "left")
-spectrum_block = blocks.spectrum_section(mech, side, cached.irrep_table(group.key))
-spectrum, irreps, *clusters = spectrum_block.items
+# Each drill-down is a fragment: its widgets and clicks rerun it alone, not the whole page.
+@st.fragment
+def spectrum_view() -> None:
+    side = state.url_choice("v_side", ["left", "right"], "left")
+    spectrum = section("spectrum", side).items[0]
+    st.radio("Embedding of the", ["left", "right"], horizontal=True, key="v_side", format_func=lambda s: f"{s} element")
+    render_item(spectrum, key="mech_spectrum")
+    state.write_url()
+
+
+spectrum_block = section("spectrum", state.url_choice("v_side", ["left", "right"], "left"))
+_, irreps, *clusters = spectrum_block.items
 components.heading(spectrum_block.title)
-st.radio("Embedding of the", ["left", "right"], horizontal=True, key="v_side", format_func=lambda s: f"{s} element")
-render_item(spectrum, key="mech_spectrum")
+spectrum_view()
 with st.expander(irreps.title):
     render_item(irreps, table_title=False, column_config={
         "<χ,χ>": st.column_config.NumberColumn(format="%.6f"), "Frobenius–Schur": st.column_config.NumberColumn(format="%.3f"),
@@ -79,52 +99,61 @@ for table in clusters:
         "mean share in own irrep": st.column_config.NumberColumn("Mean share in its irrep", format="percent"),
     })
 
-# -- 3. neurons -------------------------------------------------------------------------------
-m = mech.parts.n_neurons
-neuron = state.url_int("v_neuron", 0, m - 1, blocks.default_neuron(mech))
-default_x, default_y = blocks.default_pair(mech)
-x_sel = state.url_int("v_x", 0, order - 1, default_x)
-y_sel = state.url_int("v_y", 0, order - 1, default_y)
-neurons = blocks.neurons_section(mech, neuron, (x_sel, y_sel))
-neuron_map, about_neuron, activation = neurons.items
-components.heading(neurons.title)
-event = render_item(neuron_map, key=f"mech_neurons_{name}", on_select="rerun", selection_mode="points")
-picked = clicked(event, "_mech_neuron_click")
-if picked is not None and picked[0] != neuron:
-    state.request(v_neuron=picked[0])
-left, right = st.columns([1, 3])
-with left:
-    st.number_input(f"Neuron (0-{m - 1})", min_value=0, max_value=m - 1, step=1, key="v_neuron", help="Or click a cell of the map above.")
-    markdown(about_neuron)
-with right:
-    event = render_item(activation, key=f"mech_activation_{name}", on_select="rerun", selection_mode="points")
-    picked = clicked(event, "_mech_pair_click")
-    if picked is not None and len(picked) == 2 and picked != (x_sel, y_sel):
-        state.request(v_x=picked[0], v_y=picked[1])
 
-# -- 4. one pair ------------------------------------------------------------------------------
-pair = blocks.pair_section(mech, x_sel, y_sel)
-about_pair, contributions, logits = pair.items
-components.heading(pair.title)
-c1, c2, c3 = st.columns([1, 1, 2])
-c1.selectbox("Left element x", list(range(order)), format_func=lambda i: names[i], key="v_x")
-c2.selectbox("Right element y", list(range(order)), format_func=lambda i: names[i], key="v_y")
-c3.markdown(about_pair.text)
-left, right = st.columns(2)
-with left:
-    render_item(contributions, key="mech_contrib")
-with right:
-    render_item(logits, key="mech_logits")
+# -- 3. neurons and 4. one pair -----------------------------------------------------------------
+@st.fragment
+def neuron_and_pair() -> None:
+    """The neuron map, the chosen neuron's activation table and the chosen pair: a click on either
+    chart or a change of neuron or pair reruns these two blocks only."""
+    state.apply_pending()
+    m = mech.parts.n_neurons
+    neuron = state.url_int("v_neuron", 0, m - 1, blocks.default_neuron(mech))
+    default_x, default_y = blocks.default_pair(mech)
+    x_sel = state.url_int("v_x", 0, order - 1, default_x)
+    y_sel = state.url_int("v_y", 0, order - 1, default_y)
+    neurons = section("neurons", neuron, (x_sel, y_sel))
+    neuron_map, about_neuron, activation = neurons.items
+    components.heading(neurons.title)
+    event = render_item(neuron_map, key=f"mech_neurons_{name}", on_select="rerun", selection_mode="points")
+    picked = clicked(event, "_mech_neuron_click")
+    if picked is not None and picked[0] != neuron:
+        state.request(scope="fragment", v_neuron=picked[0])
+    left, right = st.columns([1, 3])
+    with left:
+        st.number_input(f"Neuron (0-{m - 1})", min_value=0, max_value=m - 1, step=1, key="v_neuron", help="Or click a neuron's column in the map above.")
+        markdown(about_neuron)
+    with right:
+        event = render_item(activation, key=f"mech_activation_{name}", on_select="rerun", selection_mode="points")
+        picked = clicked(event, "_mech_pair_click")
+        if picked is not None and len(picked) == 2 and picked != (x_sel, y_sel):
+            state.request(scope="fragment", v_x=picked[0], v_y=picked[1])
+
+    pair = section("pair", x_sel, y_sel)
+    about_pair, contributions, logits = pair.items
+    components.heading(pair.title)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    c1.selectbox("Left element x", list(range(order)), format_func=lambda i: names[i], key="v_x")
+    c2.selectbox("Right element y", list(range(order)), format_func=lambda i: names[i], key="v_y")
+    c3.markdown(about_pair.text)
+    left, right = st.columns(2)
+    with left:
+        render_item(contributions, key="mech_contrib")
+    with right:
+        render_item(logits, key="mech_logits")
+    state.write_url()
+
+
+neuron_and_pair()
 
 # -- 5. equivariance --------------------------------------------------------------------------
-equivariance = blocks.equivariance_section(mech)
+equivariance = section("equivariance")
 about_symmetry, symmetry = equivariance.items
 components.heading(equivariance.title)
 markdown(about_symmetry)
 render_item(symmetry, key="mech_equivariance")
 
 # -- 6. verification --------------------------------------------------------------------------
-verification = blocks.verification_section(mech)
+verification = section("verification")
 *charts, checks, what_it_proves = verification.items
 components.heading(verification.title)
 for column, item, key in zip(st.columns(2), charts, ("mech_verification", "mech_frontier")):
@@ -140,45 +169,52 @@ if isinstance(what_it_proves, Text):
 else:
     render_item(what_it_proves)
 
+
 # -- 7. memorising neurons --------------------------------------------------------------------
-threshold_default = mech.prune_threshold
-try:
-    threshold = float(st.session_state.get("v_threshold", threshold_default))
-except (TypeError, ValueError):
-    threshold = threshold_default
-threshold = min(max(round(threshold, 2), 0.05), 0.95)
-st.session_state["v_threshold"] = threshold
-pruned = state.url_choice("v_pruned", ["0", "1"], "0") == "1"
-neurons_below, accuracies = cached.pruning(name, stamp, threshold)
-memorisation = blocks.memorisation_section(mech, threshold, neurons_below, accuracies if pruned else None)
-intro, below, histogram, *after = memorisation.items
-components.heading(memorisation.title)
-markdown(intro)
-if not mech.corrupted:
-    noisy = [r.name for r in recipes.list_recipes("mechanisms") if "noisy" in r.name]
-    if noisy and st.button(f"Open {noisy[0]}", key="mech_open_noisy"):
-        state.request(recipe=noisy[0])
-left, right = st.columns([2, 1])
-with right:
-    st.slider("Prune neurons with a key-irrep share below", 0.05, 0.95, step=0.05, key="v_threshold")
-    markdown(below)
+def toggle_pruning() -> None:
+    st.session_state["v_pruned"] = "0" if st.session_state.get("v_pruned") == "1" else "1"
 
-    def toggle_pruning() -> None:
-        st.session_state["v_pruned"] = "0" if st.session_state.get("v_pruned") == "1" else "1"
 
-    st.button("Restore the neurons" if pruned else "Prune the memorising neurons", type="secondary" if pruned else "primary",
-              key="mech_restore" if pruned else "mech_prune", on_click=toggle_pruning)
-with left:
-    render_item(histogram, key="mech_concentration")
-if pruned:
-    pruning_chart, pruning_table, *verdicts = after
-    render_item(pruning_chart, key="mech_pruning")
-    render_item(pruning_table, table_title=False, column_config={
-        "pairs scored": "Pairs scored", "before": st.column_config.NumberColumn("Before", format="percent"),
-        "after": st.column_config.NumberColumn("Memorising neurons pruned", format="percent"),
-        "key irreps only": st.column_config.NumberColumn("Weights outside key irreps removed", format="percent"), "pairs": "Number of pairs",
-    })
-    for item in verdicts:
-        markdown(item)
-else:
-    st.caption("Press the button to prune the neurons left of the threshold and compare accuracies before and after (and with all weights outside the key irreps removed).")
+@st.fragment
+def memorisation_view() -> None:
+    """The threshold slider and the prune button rerun this block only."""
+    threshold_default = mech.prune_threshold
+    try:
+        threshold = float(st.session_state.get("v_threshold", threshold_default))
+    except (TypeError, ValueError):
+        threshold = threshold_default
+    threshold = min(max(round(threshold, 2), 0.05), 0.95)
+    st.session_state["v_threshold"] = threshold
+    pruned = state.url_choice("v_pruned", ["0", "1"], "0") == "1"
+    memorisation = section("memorisation", threshold, pruned)
+    intro, below, histogram, *after = memorisation.items
+    components.heading(memorisation.title)
+    markdown(intro)
+    if not mech.corrupted:
+        noisy = [r.name for r in recipes.list_recipes("mechanisms") if "noisy" in r.name]
+        if noisy and st.button(f"Open {noisy[0]}", key="mech_open_noisy"):
+            state.request(recipe=noisy[0])
+    left, right = st.columns([2, 1])
+    with right:
+        st.slider("Prune neurons with a key-irrep share below", 0.05, 0.95, step=0.05, key="v_threshold")
+        markdown(below)
+        st.button("Restore the neurons" if pruned else "Prune the memorising neurons", type="secondary" if pruned else "primary",
+                  key="mech_restore" if pruned else "mech_prune", on_click=toggle_pruning)
+    with left:
+        render_item(histogram, key="mech_concentration")
+    if pruned:
+        pruning_chart, pruning_table, *verdicts = after
+        render_item(pruning_chart, key="mech_pruning")
+        render_item(pruning_table, table_title=False, key="mech_pruning_table", column_config={
+            "pairs scored": "Pairs scored", "before": st.column_config.NumberColumn("Before", format="percent"),
+            "after": st.column_config.NumberColumn("Memorising neurons pruned", format="percent"),
+            "key irreps only": st.column_config.NumberColumn("Weights outside key irreps removed", format="percent"), "pairs": "Number of pairs",
+        })
+        for item in verdicts:
+            markdown(item)
+    else:
+        st.caption("Press the button to prune the neurons left of the threshold and compare accuracies before and after (and with all weights outside the key irreps removed).")
+    state.write_url()
+
+
+memorisation_view()

@@ -3,10 +3,12 @@ checkpoints, keeps its view in the URL, explains the chosen neuron and pair, and
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from interp_core import recipes
-from tests.app.helpers import open_page as open_view, texts
+from interp_core.store import SHIPPED_ROOT, Store
+from tests.app.helpers import texts
 
 PAGE = "views/mechanisms.py"
 RECIPES = [r.name for r in recipes.list_recipes("mechanisms")]
@@ -14,7 +16,12 @@ RECIPES = [r.name for r in recipes.list_recipes("mechanisms")]
 
 
 def open_page(app, recipe: str | None = None, **query):
-    return open_view(app, PAGE, recipe, **query)
+    """The page as a link opens it: the recipe in the URL with the view (a recipe picked in the
+    sidebar afterwards opens on its own defaults)."""
+    at = app(**({"recipe": recipe} if recipe else {}), **query)
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
 
 
 def metric(at, label: str) -> str:
@@ -112,3 +119,40 @@ def test_the_page_draws_the_sections_the_report_draws(app):
     written = [item.text for section in (headline, *blocks) for item in section.items if isinstance(item, Text)]
     assert len(written) >= 8 and [text for text in written if text not in shown] == []
     assert any(text.startswith("**Neuron ") for text in written) and any("wrong answer" in text for text in written)
+
+
+def test_the_pruned_view_stays_with_its_recipe(app):
+    """Pruning, the neuron and the pair belong to one network: another recipe picked in the sidebar
+    opens unpruned on its own defaults."""
+    at = open_page(app, "z59-noisy-mlp", v_neuron="3")
+    at.button(key="mech_prune").click().run()
+    assert at.query_params["v_pruned"] == "1"
+    at.sidebar.selectbox(key="recipe").set_value("d12-mlp").run()
+    assert not at.exception
+    assert at.query_params["recipe"] == "d12-mlp" and at.query_params["v_pruned"] == "0"
+    assert not any("before" in df.value.columns for df in at.dataframe)
+    assert at.button(key="mech_prune").label == "Prune the memorising neurons"
+    store = Store(SHIPPED_ROOT, readonly=True)
+    heaviest = int(np.argmax(store.read_arrays(store.open("d12-mlp"), "mechanism.safetensors")["neuron_importance"]))
+    assert heaviest != 3 and at.number_input(key="v_neuron").value == heaviest  # d12's default neuron, not the one chosen on z59
+
+
+def test_a_bound_that_proves_no_pair_says_why(app):
+    """z59-noisy-mlp's cheapest bound proves no pair: the card says so, not "≥ 0.0%", and why."""
+    at = open_page(app, "z59-noisy-mlp")
+    card = next(m for m in at.metric if m.label == "Proved bound")
+    assert card.value == "no pair"
+    assert "memorised wrong labels" in card.help and "32 unexplained directions" in card.help
+    assert "Why the bound is 0% here" in texts(at.markdown)
+    proved = open_page(app, "d12-mlp")
+    assert metric(proved, "Proved bound").startswith("≥ ") and "Why the bound" not in texts(proved.markdown)
+
+
+def test_the_loss_axis_reads_as_powers_of_ten():
+    """The training chart's log loss axis shows 10^-4, not Plotly's SI "100μ"."""
+    from interp_core.families.mechanisms.figures import training_curves
+
+    history = {"step": [0, 1, 2], "train_accuracy": [0.1, 0.5, 1.0], "test_accuracy": [0.0, 0.2, 0.9], "weight_norm": [3.0, 2.0, 1.0],
+               "train_loss": [1.0, 1e-3, 1e-6], "test_loss": [2.0, 0.5, 0.1]}
+    loss_axis = training_curves(history).layout.yaxis3
+    assert loss_axis.type == "log" and loss_axis.exponentformat == "power"

@@ -34,9 +34,9 @@ def test_clicking_a_neuron_shows_its_activation_table_and_a_pair_its_explanation
     tab.open(f"{server.url}/mechanisms?recipe=s4-mlp&v_neuron={start}&v_x=0&v_y=0")
     assert chart(tab, f"Neuron {start} (mostly").count() == 1
 
-    cells = chart(tab, "Neurons × irreps").locator(".scatterlayer .trace .points path")
-    assert cells.count() == len(order) * (len(arrays["irrep_share"]) - 1)  # one cell per neuron and non-trivial irrep
-    cells.nth(position).click(force=True)
+    columns = chart(tab, "Neurons × irreps").locator(".barlayer .trace .points path")
+    assert columns.count() == len(order)  # one clickable column per neuron
+    columns.nth(position).click(force=True)
     tab.page.wait_for_url(re.compile(rf"v_neuron={target}\b"), timeout=30_000)
     tab.wait_ready()
     table = chart(tab, f"Neuron {target} (mostly")
@@ -57,3 +57,31 @@ def test_clicking_a_neuron_shows_its_activation_table_and_a_pair_its_explanation
     tab.screenshot("mechanisms-neuron-and-pair")
     assert tab.problems() == [], tab.problems()
 
+
+
+def click_cell(tab, title: str, x: int, y: int) -> None:
+    """Click the centre of cell (left element x, right element y) of a table drawn with WebGL (no SVG
+    point to click): its position in pixels from Plotly's own axes."""
+    box = chart(tab, title).locator(".js-plotly-plot")
+    where = box.evaluate("""(gd, cell) => {
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        return [xa._offset + xa.l2p(cell[1]), ya._offset + ya.l2p(cell[0])];
+    }""", [x, y])
+    box.click(position={"x": where[0], "y": where[1]}, force=True)
+
+
+def test_a_large_table_is_drawn_with_webgl_and_a_click_still_explains_its_pair(server, tab):
+    """z59's 3,481 pairs are a WebGL layer (thousands of SVG markers took seconds to draw); a click on
+    a cell still opens that pair."""
+    group = get_group("Z59")
+    tab.open(f"{server.url}/")
+    tab.open(f"{server.url}/mechanisms?recipe=z59-noisy-mlp&v_x=1&v_y=2")
+    table = chart(tab, "activation on every pair")
+    assert table.count() == 1
+    assert table.locator(".gl-canvas, canvas").count() >= 1 and table.locator(".scatterlayer .trace .points path").count() == 0
+    x, y = 40, 7
+    click_cell(tab, "activation on every pair", x, y)
+    tab.page.wait_for_url(re.compile(rf"v_x={x}\b.*v_y={y}\b|v_y={y}\b.*v_x={x}\b"), timeout=30_000)
+    tab.wait_ready()
+    assert tab.page.get_by_text(group.describe(x, y)).count() >= 1
+    assert tab.problems() == [], tab.problems()

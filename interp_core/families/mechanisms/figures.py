@@ -2,9 +2,12 @@
 one neuron's activation table, one pair's logit contributions, the equivariance check, the
 verification panel and the pruning of memorising neurons.
 
-Clickable grids (neuron map, activation table) are a Heatmap for the picture plus a transparent
-Scatter layer with one marker per cell: Streamlit's selections come from scatter points only, and
-each marker's customdata carries what a click selects (a neuron id, or a pair (x, y)).
+Clickable grids are a Heatmap for the picture plus a transparent layer that Streamlit can select
+from (it reports selected points of bars and scatters, not heatmap cells), whose customdata carries
+what a click selects: the neuron map has one full-height bar per neuron (a click anywhere in a
+column picks that neuron; 128-256 bars draw far faster than one marker per cell), the activation
+table one marker per pair, drawn with WebGL above WEBGL_POINTS pairs (z113's 12,769 SVG markers
+took seconds to draw).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from plotly.subplots import make_subplots
 
 from interp_core.figures.common import PALETTE, how_to_read, styled
 
+WEBGL_POINTS = 1000  # as plotly express: more markers than this are drawn with WebGL
+
 how_to_read("group_training", "Top: accuracy on the training pairs and on the held-out pairs after each full-batch step, with the weight norm (dotted, right axis). Bottom: the two losses on a log scale. Grokking is the gap between the 'memorised' and 'generalised' lines: training pairs are fitted long before held-out ones.")
 how_to_read("embedding_spectrum", "Each row is a group element; each column an irreducible representation (a frequency for Z_n). Colour is the share of that element's embedding lying in that irrep's component; the bar on top sums it over elements. Bold names are the key irreps. A Fourier-style algorithm shows a few bright columns.")
-how_to_read("neuron_irrep_map", "Each column is a hidden neuron (sorted by the irrep it mostly uses); each row a non-trivial irrep. Colour is the share of the neuron's weights (input embeddings and output row together) in that irrep. Click a cell to open that neuron's activation table below.")
+how_to_read("neuron_irrep_map", "Each column is a hidden neuron (sorted by the irrep it mostly uses); each row a non-trivial irrep. Colour is the share of the neuron's weights (input embeddings and output row together) in that irrep. Click a neuron's column to open that neuron's activation table below.")
 how_to_read("neuron_activation", "The selected neuron's activation (after ReLU) for every pair: left element down, right element across. A regular pattern means the neuron reads one irrep (one frequency for Z_n) of x and of y; the output layer combines many such neurons into a function of x·y. Click a cell to explain that pair below; the outlined cell is the pair in view.")
 how_to_read("pair_contributions", "How each irrep pushes the right answer above the strongest wrong answer for the selected pair: the network's logits split exactly into one part per irrep, so the bars add up to the margin. Positive bars help the right answer.")
 how_to_read("pair_logits", "The network's logit for every possible answer on the selected pair (grey), and the same logits from the network restricted to its key irreps (orange line). The right answer is marked.")
@@ -48,7 +53,7 @@ def training_curves(history: dict, memorise_step: int | None = None, grok_step: 
     styled(fig, title, "", "accuracy", height=560)
     fig.update_yaxes(range=[0, 1.12], title_text="accuracy", row=1, col=1, secondary_y=False)
     fig.update_yaxes(title_text="weight norm", row=1, col=1, secondary_y=True, showgrid=False)
-    fig.update_yaxes(type="log", title_text="loss (log)", row=2, col=1)
+    fig.update_yaxes(type="log", title_text="loss (log)", exponentformat="power", row=2, col=1)  # 10⁻⁴, not Plotly's SI "100μ"
     fig.update_xaxes(title_text="full-batch training step", row=2, col=1)
     fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0.0}, margin={"t": 90})
     return fig
@@ -100,14 +105,12 @@ def neuron_irrep_map(neuron_share: np.ndarray, dominant: np.ndarray, irrep_names
     z = neuron_share[order][:, rows].T  # (irreps, neurons)
     positions = np.arange(len(order))
     fig = go.Figure(go.Heatmap(z=z, x=positions, y=rows, colorscale="Blues", zmin=0, zmax=1, colorbar={"title": {"text": "share"}}, hoverinfo="skip"))
-    grid_x, grid_y = np.meshgrid(positions, rows)
-    neuron_ids = np.broadcast_to(order[None, :], grid_x.shape)
-    hover = [f"neuron {neuron_ids[i, j]}<br>{irrep_names[rows[i]]}: {z[i, j]:.0%}<br>mostly {irrep_names[dominant[neuron_ids[i, j]]] if dominant[neuron_ids[i, j]] >= 0 else 'dead'}"
-             for i in range(len(rows)) for j in range(len(order))]
-    fig.add_trace(go.Scatter(
-        x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", customdata=neuron_ids.ravel(), hovertext=hover, hoverinfo="text",
-        # small markers: a click picks the closest one anyway, and big ones would overlap their neighbours
-        marker={"symbol": "square", "size": 3, "color": "rgba(0,0,0,0)"}, selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
+    mostly = [irrep_names[d] if d >= 0 else "dead" for d in dominant[order]]
+    strongest = neuron_share[order, np.maximum(dominant[order], 0)]
+    hover = [f"neuron {j}<br>mostly {name} ({share:.0%})" if name != "dead" else f"neuron {j}<br>dead" for j, name, share in zip(order, mostly, strongest)]
+    fig.add_trace(go.Bar(
+        x=positions, y=np.full(len(order), len(rows)), base=rows[0] - 0.5, width=1.0, customdata=order, hovertext=hover, hoverinfo="text",
+        marker={"color": "rgba(0,0,0,0)", "line": {"width": 0}}, selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
         showlegend=False, name="neurons",
     ))
     if selected is not None and 0 <= selected < len(order):
@@ -132,8 +135,9 @@ def neuron_activation(table: np.ndarray, element_names: list[str], neuron: int, 
     gx, gy = np.meshgrid(idx, idx)  # gx = right element (column), gy = left element (row)
     names = np.array(element_names, dtype=object)
     products = product_names if product_names is not None else np.full((n, n), "", dtype=object)
-    hover = [f"x = {names[y]}, y = {names[x]}<br>x·y = {products[y, x]}<br>activation {table[y, x]:.3g}" for y, x in zip(gy.ravel(), gx.ravel())]
-    fig.add_trace(go.Scatter(
+    hover = [f"{names[y]} · {names[x]} = {products[y, x]}<br>activation {table[y, x]:.2f}" for y, x in zip(gy.ravel(), gx.ravel())]  # short: one per pair
+    layer = go.Scattergl if n * n > WEBGL_POINTS else go.Scatter
+    fig.add_trace(layer(
         x=gx.ravel(), y=gy.ravel(), mode="markers", customdata=np.stack([gy.ravel(), gx.ravel()], axis=1), hovertext=hover, hoverinfo="text",
         marker={"symbol": "square", "size": max(3, int(300 / n)), "color": "rgba(0,0,0,0)"}, selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
         showlegend=False, name="pairs",
