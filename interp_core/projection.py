@@ -31,8 +31,9 @@ def pca_2d(X: np.ndarray) -> np.ndarray:
     return (coords * np.where(signs == 0, 1, signs)).astype(np.float32)
 
 
-def umap_2d(X: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
-    """UMAP embedding (n, 2); slow on a process's first call (numba compilation)."""
+def umap_2d(X: np.ndarray, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
+    """UMAP embedding (n, 2); slow on a process's first call (numba compilation). ``min_dist``: how
+    tightly UMAP may pack neighbours (UMAP's default 0.1 squeezes a well-separated class into one dot)."""
     X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
     if len(X) < 4:
         return pca_2d(X)
@@ -40,7 +41,7 @@ def umap_2d(X: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
         warnings.simplefilter("ignore")
         import umap
 
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(X) - 1), random_state=seed, n_jobs=1)
+        reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(X) - 1), min_dist=min_dist, random_state=seed, n_jobs=1)
         return reducer.fit_transform(X).astype(np.float32)
 
 

@@ -207,6 +207,12 @@ def fit_recipe(recipe: Recipe, dataset: Dataset, device: torch.device, seed: int
     return model, model_config, train_config, result, time.perf_counter() - start
 
 
+# Home's embedding map: a well-trained classifier separates its classes so cleanly that UMAP's default
+# packing (0.1) squeezes each class into one dot; 0.5 keeps its examples apart enough to click one
+# (median nearest-neighbour distance about 4x larger on digits-mlp).
+MAP_MIN_DIST = 0.5
+
+
 def train_classifier(
     recipe: Recipe,
     *,
@@ -230,7 +236,7 @@ def train_classifier(
     maps = {"pca": pca_2d(embedding)}
     if umap:
         stage("Computing the UMAP map of the test set (the first map in a process compiles numba code)")
-        maps["umap"] = umap_2d(embedding, seed=seed)
+        maps["umap"] = umap_2d(embedding, seed=seed, min_dist=MAP_MIN_DIST)
     manifest = model_manifest(
         recipe, dataset=dataset.summary(), model_config=model_config, train_config=train_config.to_dict(), seed=seed,
         config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None),
