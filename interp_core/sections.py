@@ -77,7 +77,7 @@ def model_section(trained, history: dict, maps: dict | None = None, method: str 
     """Home's model blocks: the headline numbers, the training curve (or why there is none) and the
     map of the test-set embedding (``method``: which of ``maps``, the first by default; ``example``:
     the test example it highlights). No map without ``maps`` and ``predictions``."""
-    from interp_core.figures.models import embedding_map, training_curve
+    from interp_core.figures.models import training_curve
 
     manifest, dataset = trained.manifest, trained.dataset
     intro = f"{dataset.description} Trained on {manifest.get('device_name')} at {manifest.get('created')}, seed {manifest.get('seed')}."
@@ -87,9 +87,19 @@ def model_section(trained, history: dict, maps: dict | None = None, method: str 
     else:  # an uploaded model (ui/uploads.py) was not trained here; the app shows this as an info box
         section.items.append(Verdict("moderate", f"{trained.name} was uploaded, not trained here, so there is no training curve; its accuracy above is measured on this dataset's test split."))
     if maps and predictions is not None:
-        method = method or map_methods(maps)[0]
-        section.items.append(Figure(embedding_map(maps[method], dataset.y_test, dataset.class_names, predictions, example, method.upper()), "embedding_map"))
+        section.items.append(embedding_figure(trained, maps, predictions, method, example))
     return section
+
+
+def embedding_figure(trained, maps: dict, predictions: np.ndarray, method: str | None = None, example: int | None = None) -> Figure:
+    """The map of the test-set embedding (``method``: which of ``maps``, the first by default),
+    ``example`` highlighted: model_section's last item, which Home redraws alone when only the
+    example changes."""
+    from interp_core.figures.models import embedding_map
+
+    method = method or map_methods(maps)[0]
+    dataset = trained.dataset
+    return Figure(embedding_map(maps[method], dataset.y_test, dataset.class_names, predictions, example, method.upper()), "embedding_map")
 
 
 def classifier_section(trained, catalog: Catalog) -> Section:

@@ -11,6 +11,7 @@ from interp_core import sections as core_sections
 from interp_core.device import device_name
 from interp_core.errors import InterpError
 from interp_core.projection import stored_projection
+from interp_core.report import Figure, Section
 from interp_core.store import Catalog, Store, default_root
 
 
@@ -85,11 +86,27 @@ def embedding_maps(name: str, stamp: str) -> dict[str, np.ndarray]:
     return core_sections.embedding_maps(model, catalog().store_for(model.artifact))
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def model_section(name: str, stamp: str, method: str | None) -> Section:
+    """Home's model section (numbers, training curve, map without a highlighted example); figures
+    are shared read-only across sessions, built once per stored model and map."""
+    model = _trained(name, stamp)
+    return core_sections.model_section(model, history(name, stamp), embedding_maps(name, stamp), method, test_probabilities(name, stamp).argmax(1))
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def embedding_figure(name: str, stamp: str, method: str | None, example: int | None) -> Figure:
+    """The embedding map with ``example`` highlighted (the only block of Home's section an example changes)."""
+    return core_sections.embedding_figure(_trained(name, stamp), embedding_maps(name, stamp), test_probabilities(name, stamp).argmax(1), method, example)
+
+
 def clear_model_caches() -> None:
     _trained.clear()
     test_probabilities.clear()
     history.clear()
     embedding_maps.clear()
+    model_section.clear()
+    embedding_figure.clear()
 
 
-__all__ = ["artifact_stamp", "catalog", "clear_model_caches", "device_label", "embedding_maps", "history", "stored_projection", "test_probabilities", "trained_model"]
+__all__ = ["artifact_stamp", "catalog", "clear_model_caches", "device_label", "embedding_figure", "embedding_maps", "history", "model_section", "stored_projection", "test_probabilities", "trained_model"]

@@ -22,7 +22,7 @@ class TourStep:
 TOURS: dict[str, list[TourStep]] = {
     "home": [
         TourStep("What this app is for", "Each page explains a model in a different way; every explanation comes with a number that says how faithful it is.", "Interp Explorer"),
-        TourStep("Five ways to look inside", "One card per family of explanations. Open one to explore the recipe in use with it.", "Ways to look inside a model"),
+        TourStep("Ways to look inside", "One card per family of explanations. Open one to explore the recipe in use with it.", "Ways to look inside a model"),
         TourStep("The model hub", "Every recipe is a dataset, a model and its settings; shipped models are ready, others can be trained here.", "Model hub"),
         TourStep("The recipe in use", "Its accuracy, its training curve and a map of how the model groups the test examples. Pick another recipe in the sidebar.", "Recipe in use"),
         TourStep("One example", "The selected example and the model's probabilities for it. Click a dot on the map, or change the example in the sidebar.", "Example "),

@@ -17,6 +17,7 @@ from ui import cache
 from ui.components import PLOTLY_CONFIG, show_error
 
 _RUNNING = "_training_running"
+_DONE = "_training_done"  # the finished run's sentence, shown after the rerun that refreshes the hub
 
 
 def _live_callbacks(progress_bar, status_text, chart_slot):
@@ -55,6 +56,9 @@ def render(retrain: str | None = None) -> None:
     interrupted = st.session_state.pop(_RUNNING, None)
     if interrupted:
         st.info(f"Training of {interrupted} was stopped; nothing was saved and the previous model, if any, is unchanged.")
+    done = st.session_state.pop(_DONE, None)
+    if done:
+        st.success(done, icon=":material/check_circle:")
     default = names.index(st.session_state["recipe"]) if st.session_state.get("recipe") in names else 0
     left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     name = left.selectbox("Recipe to train", names, index=default, key="hub_train_recipe")
@@ -80,4 +84,9 @@ def render(retrain: str | None = None) -> None:
         st.session_state.pop(_RUNNING, None)
         cache.clear_model_caches()
         accuracy = trained.metrics["test_accuracy"]
-        status.update(label=f"Trained {name}: test accuracy {accuracy:.3f} in {trained.manifest['train_seconds']:.1f} s on {trained.manifest['device_name']}", state="complete", expanded=False)
+        message = f"Trained {name}: test accuracy {accuracy:.3f} in {trained.manifest['train_seconds']:.1f} s on {trained.manifest['device_name']}"
+        status.update(label=message, state="complete", expanded=False)
+    # The hub's table, the sidebar and the recipe in use were drawn before training: rerun so they
+    # show the new model ("trained", its accuracy) at once; the sentence is shown again after the rerun.
+    st.session_state[_DONE] = message
+    st.rerun()

@@ -1,15 +1,15 @@
 """Home: what the explorer is for, one card per family, the model hub, and the recipe in use."""
 
-import pandas as pd
 import streamlit as st
 
 from interp_core import recipes
 from interp_core import sections as core_sections
 from interp_core.figures.models import class_probabilities, example_input
-from ui import cache, sections, sidebar, state, training_panel, uploads
+from ui import cache, home, sections, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
 from ui import components
 from ui.components import chart, load_or_stop, presenting
+
 
 sidebar.render()
 st.title("Interp Explorer")
@@ -29,19 +29,12 @@ for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
         else:
             st.caption(":grey[**Not built yet**: this page arrives in a later release.]")
 
+
+
 components.heading("Model hub")
 st.caption("Every recipe is a dataset, a model and its settings. Shipped models come with the app; train or retrain any of them here.")
-catalog = cache.catalog()
-rows = pd.DataFrame([recipes.recipe_status(r, catalog) for r in recipes.list_recipes()])
-components.table(
-    rows.drop(columns=["message"]),
-    hide_index=True,
-    column_config={
-        "recipe": "Recipe", "family": "Family", "dataset": "Dataset", "status": "Status",
-        "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
-        "device": "Trained on", "trained": "When (UTC)",
-    },
-)
+rows = home.hub_rows()
+components.table(home.hub_table(rows), hide_index=True, column_config=home.COLUMNS)
 retrain = None
 for row in rows.itertuples():
     if row.status == "corrupted":  # a damaged file or a wrong manifest field: its sentence, and a way out
@@ -68,14 +61,15 @@ if not model.is_classifier:
     st.stop()
 
 stamp = cache.artifact_stamp(name)
-# The model's blocks are Home's section of the report (interp_core.sections), drawn at the page's settings.
-maps = cache.embedding_maps(name, stamp)
-methods = core_sections.map_methods(maps)
+# The model's blocks are Home's section of the report (interp_core.sections), drawn at the page's
+# settings: built once per stored model and map (cached), the map redrawn alone for the example.
+methods = core_sections.map_methods(cache.embedding_maps(name, stamp))
 probabilities = cache.test_probabilities(name, stamp)
 example = state.get_int("example", 0)
 method = state.url_choice("v_map", methods) if len(methods) > 1 else methods[0]
-section = core_sections.model_section(model, cache.history(name, stamp), maps, method, probabilities.argmax(1), example)
-numbers, curve, embedding = section.items
+section = cache.model_section(name, stamp, method)
+numbers, curve, _ = section.items
+embedding = cache.embedding_figure(name, stamp, method, example)
 sections.render_item(numbers)
 st.caption(section.intro)
 
@@ -96,6 +90,8 @@ true_class = int(model.dataset.y_test[example])
 left, right = st.columns(2)
 with left:
     title = f"Example {example}: true class {model.dataset.class_names[true_class]}"
-    chart(example_input(x, model.dataset.modality, model.dataset.feature_names, title), "example_input", key="home_example")
+    tabular = model.dataset.modality == "tabular"  # a table row in standard deviations, so one large feature does not flatten the rest
+    figure = example_input(x, model.dataset.modality, model.dataset.feature_names, title, reference=model.dataset.X_train if tabular else None)
+    chart(figure, "example_input_scaled" if tabular else "example_input", key="home_example")
 with right:
     chart(class_probabilities(probabilities[example], model.dataset.class_names, true_class), "class_probabilities", key="home_probs")

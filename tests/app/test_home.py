@@ -28,8 +28,10 @@ def test_home_renders_with_shipped_models(app):
     assert set(hub["recipe"]) == {r.name for r in recipes.list_recipes()}
     assert set(hub["status"]) == {"shipped"}
     classifiers = [r.name for r in recipes.list_recipes() if r.trainer == "classifier"]
-    assert hub.set_index("recipe").loc[classifiers, "test_accuracy"].min() > 0.9
-    assert hub["test_accuracy"].notna().all()
+    assert hub.set_index("recipe").loc[classifiers, "test_accuracy"].astype(float).min() > 0.9
+    # shown as read: three decimals, the time to the minute, a dash (never "None") where there is no value
+    assert hub["test_accuracy"].str.fullmatch(r"\d\.\d{3}|–").all() and hub["trained"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+    assert not hub.isna().any().any() and "None" not in hub.to_string()
     # one card per family, each either linking to its page or saying it is not built yet
     captions = texts(at.caption)
     unbuilt = [p for p in FAMILY_PAGES if not p.path]
@@ -78,9 +80,11 @@ def test_training_from_the_hub_saves_a_model(app, user_store):
     assert not at.error, texts(at.error)
     manifest = Store(user_store).open("wine-mlp").manifest
     assert manifest["metrics"]["test_accuracy"] > 0.8
-    at.run()
+    # the hub says so at once, without a reload, and the sentence of the finished run stays
     hub = at.dataframe[0].value.set_index("recipe")
     assert hub.loc["wine-mlp", "status"] == "trained"
+    assert hub.loc["wine-mlp", "test_accuracy"] == f"{manifest['metrics']['test_accuracy']:.3f}"
+    assert "Trained wine-mlp: test accuracy" in texts(at.success)
 
 
 def test_a_training_failure_is_one_sentence_and_the_app_keeps_working(app, monkeypatch):
@@ -159,7 +163,6 @@ def test_a_corrupted_artifact_can_be_retrained_from_the_hub(app, user_store):
     assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "corrupted"
     at.button(key="hub_retrain_wine-mlp").click().run()  # the corrupted row's own button
     assert not at.exception
-    at.run()
     assert at.dataframe[0].value.set_index("recipe").loc["wine-mlp", "status"] == "trained"
     assert Store(user_store).open("wine-mlp").manifest["metrics"]["test_accuracy"] > 0.8
 
@@ -176,3 +179,77 @@ def test_home_draws_the_model_section_of_the_report(app):
     shown = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
     figures = [item.figure.layout.title.text for item in section.items if isinstance(item, Figure)]
     assert len(figures) == 2 and shown[: len(figures)] == figures
+
+
+
+def test_the_home_tour_counts_the_cards_it_points_at():
+    """The tour once said "Five ways" above six cards: a number of ways, if any, is the number of cards."""
+    import re
+
+    from ui.tours import TOURS
+
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    for step in TOURS["home"]:
+        for said in re.findall(r"(\w+) ways", f"{step.title} {step.text}".lower()):
+            assert said in words and words.index(said) + 1 == len(FAMILY_PAGES), step
+
+
+def _values(array):
+    """A figure JSON's array: Plotly writes NumPy arrays as {"dtype", "bdata"} (base64)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def _chart(at, title_start: str) -> dict:
+    return next(spec for spec in (json.loads(c.proto.spec) for c in at.get("plotly_chart")) if spec["layout"]["title"]["text"].startswith(title_start))
+
+
+def test_a_table_example_is_drawn_in_standard_deviations_so_no_feature_flattens_the_rest(app):
+    """wine's proline is in the hundreds: in raw units its bar hid the twelve others."""
+    import numpy as np
+
+    from interp_core.data import load_dataset
+
+    at = app(recipe="wine-mlp", example="3").run()
+    assert not at.exception
+    bars = _chart(at, "Example 3")["data"][0]
+    wine = load_dataset("wine")
+    z = (wine.X_test[3] - wine.X_train.mean(0)) / wine.X_train.std(0)
+    assert np.allclose(_values(bars["x"]), z, atol=1e-3)  # every feature on one scale
+    assert bars["customdata"][list(wine.feature_names).index("proline")] == f"{wine.X_test[3][list(wine.feature_names).index('proline')]:.4g}"  # the raw value, on hover and at the bar
+    assert "standard deviations" in texts(at.caption)  # its how-to-read line says the unit
+
+
+def test_the_predicted_class_is_green_when_right_and_red_when_wrong(app):
+    """A class palette drew a correct digit 3 in red: colour now says right or wrong."""
+    import numpy as np
+
+    from interp_core.figures.models import OTHER, RIGHT, WRONG
+
+    model = recipes.load("digits-mlp", device="cpu")
+    predictions = model.predict_proba(model.dataset.X_test).argmax(1)
+    right = int(np.flatnonzero((model.dataset.y_test == 3) & (predictions == 3))[0])
+    wrong = int(np.flatnonzero(predictions != model.dataset.y_test)[0])
+    for example, colour in ((right, RIGHT), (wrong, WRONG)):
+        at = app(recipe="digits-mlp", example=str(example)).run()
+        colours = _chart(at, "Predicted class probabilities")["data"][0]["marker"]["color"]
+        assert colours[int(predictions[example])] == colour
+        assert colours.count(OTHER) == len(colours) - 1
+
+
+def test_the_digits_umap_keeps_each_class_wide_enough_to_click(app):
+    """UMAP's default packing squeezed each digit into one dot; the shipped map keeps examples apart
+    (median distance to the nearest other example over 0.6% of the map's width; it was 0.2%)."""
+    import numpy as np
+
+    at = app(recipe="digits-mlp").run()
+    spec = _chart(at, "Embedding map (UMAP")
+    points = np.concatenate([np.column_stack([_values(t["x"]), _values(t["y"])]) for t in spec["data"] if t.get("customdata") is not None and len(t["x"]) > 1])
+    points = (points - points.min(0)) / (points.max(0) - points.min(0)).max()
+    distances = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1)) + np.eye(len(points))
+    assert np.median(distances.min(1)) > 0.006
