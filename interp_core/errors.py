@@ -39,3 +39,12 @@ class ReportError(InterpError):
 
 class ModelFileError(InterpError):
     """A model file that cannot be used; the sentence says what is wrong and what is expected."""
+
+
+class LayerError(InterpError):
+    """A layer name the loaded model does not have, or a layer whose output cannot be used."""
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """A library's message cut to its first line, without the exception's type name (for a one-sentence error)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]

@@ -11,14 +11,18 @@ Accepted:
 
 Refused, without being opened by any unpickler: ``.pt``/``.pth``/``.ckpt``/``.pkl``/``.bin`` pickle
 checkpoints (``torch.save`` of a module or state dict), and anything else.
+
+``load_model_path`` also takes a folder: a local Hugging Face model (``interp_core.hfmodels``); an
+SAELens SAE folder (``cfg.json`` + ``sae_weights.safetensors``) is ``interp_core.saelens``'s to read
+(``load-model`` prints its summary). Every loaded model lists its layers (``model_layers``: each ``named_modules()`` name
+with its output shape on a sample input; a .pt2's module tree comes back through
+``torch.export.unflatten`` with the original names) and finds one by name (``find_model_layer``).
 """
 
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,19 +30,23 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
-from interp_core.errors import ModelFileError
+from interp_core.errors import ModelFileError, first_line
+from interp_core.layers import Inputs, Layer, find_layer, list_layers
+from interp_core import saelens
 from interp_core.models import build_model, count_parameters, load_state
-from interp_core.pt2guard import check_loaded_program, check_weights, inspect_archive, quiet_torch
+from interp_core.pt2guard import check_loaded_program, check_weights, inspect_archive, quiet_torch, replaced_torch_load
 
 MAX_MODEL_BYTES = 500 * 1024 * 1024
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".joblib"}
-_TORCH_LOAD_LOCK = threading.Lock()
+
+
+KINDS = ("pt2", "huggingface", "saelens", "safetensors")  # LoadedModel.kind, the CLI's model.kind
 
 
 @dataclass
 class ModelSummary:
     file: str
-    format: str  # "safetensors" or "torch.export"
+    format: str  # "safetensors", "torch.export", "huggingface" (or "saelens")
     architecture: str
     n_parameters: int
     input_shape: list | None
@@ -55,6 +63,32 @@ class LoadedModel:
     module: torch.nn.Module
     summary: ModelSummary
     config: dict = field(default_factory=dict)
+    kind: str = ""  # one of KINDS
+    path: str = ""
+    inputs: Inputs | None = None  # a sample input (args, kwargs) the module accepts: how layers are measured
+    program: object | None = None  # the ExportedProgram of a .pt2
+    tokenizer: object | None = None  # a Hugging Face model's tokenizer, when its folder has one
+    layer_types: dict[str, str] = field(default_factory=dict)  # layer name -> original class name (.pt2)
+    _tree: torch.nn.Module | None = field(default=None, repr=False)
+
+    def layer_module(self) -> torch.nn.Module:
+        """The module whose ``named_modules()`` are the layers: a .pt2 unflattened to its original
+        module tree (its submodules run as graphs), any other model itself. A program that kept no
+        module names (written by another tool) is its flat graph, with a note."""
+        if self.program is None:
+            return self.module
+        if self._tree is None:
+            try:
+                with quiet_torch():
+                    self._tree = torch.export.unflatten(self.program)
+            except Exception as exc:  # noqa: BLE001 - any failure means the names are not there
+                self._tree = self.module
+                self.summary.notes.append(f"The program keeps no module names ({first_line(exc, 80)}), so its layers are not the original modules; export it with torch.export.export from the nn.Module.")
+        return self._tree
+
+    def description(self) -> dict:
+        """What a pipeline sees of the model: {"path", "kind", "parameters"}."""
+        return {"path": self.path or self.summary.file, "kind": self.kind, "parameters": self.summary.n_parameters}
 
 
 def looks_like_pickle(data: bytes) -> bool:
@@ -68,6 +102,30 @@ def looks_like_pickle(data: bytes) -> bool:
             return False
         return any(n.endswith("data.pkl") for n in names)
     return False
+
+
+def load_model_path(path: str | Path, config: str | Path | dict | None = None) -> LoadedModel:
+    """A model file (``load_model_file``) or a Hugging Face model folder."""
+    path = Path(path)
+    if not path.is_dir():
+        return load_model_file(path, config)
+    from interp_core import hfmodels
+
+    if hfmodels.is_huggingface_folder(path):
+        return _load_huggingface(path, hfmodels)
+    if saelens.is_saelens_folder(path):
+        raise ModelFileError(f"'{path.name}' is an SAELens SAE folder, the SAE of a model's layer rather than a model; give the model it was trained on.")
+    raise ModelFileError(
+        f"'{path}' is a folder but not a model folder; expected a Hugging Face model (config.json and model.safetensors) "
+        "or an SAELens SAE (cfg.json and sae_weights.safetensors)."
+    )
+
+
+def _load_huggingface(path: Path, hfmodels) -> LoadedModel:
+    model = hfmodels.load_huggingface_folder(path)
+    notes = [f"A Hugging Face {hfmodels.KINDS[model.kind]}; its input is token ids (any length).", *model.notes]
+    summary = ModelSummary(path.name, "huggingface", model.architecture, model.n_parameters, None, model.n_outputs, model.tensors, notes)
+    return LoadedModel(model.module, summary, model.config, kind="huggingface", path=str(path), inputs=model.example_inputs(), tokenizer=model.tokenizer)
 
 
 def load_model_file(path: str | Path, config: str | Path | dict | None = None, data: bytes | None = None, filename: str | None = None) -> LoadedModel:
@@ -90,10 +148,16 @@ def load_model_file(path: str | Path, config: str | Path | dict | None = None, d
             f"'{name}' is a pickle-based checkpoint, which can run arbitrary code when loaded, so it was not opened; "
             "save the weights with safetensors (plus a JSON config) or export the model with torch.export.save to a .pt2 file."
         )
+    where = str(path) if path is not None else name
     if suffix == ".safetensors":
-        return _load_safetensors(name, data, config)
-    if suffix == ".pt2":
-        return _load_export(name, data)
+        loaded = _load_safetensors(name, data, config)
+    elif suffix == ".pt2":
+        loaded = _load_export(name, data)
+    else:
+        loaded = None
+    if loaded is not None:
+        loaded.path = where
+        return loaded
     raise ModelFileError(f"'{name}' is not a model file this explorer reads; expected a .safetensors file (with a JSON config) or a .pt2 torch.export program.")
 
 
@@ -143,24 +207,20 @@ def _load_safetensors(name: str, data: bytes, config) -> LoadedModel:
     input_shape = model_config.get("input_shape")
     n_outputs = model_config.get("n_classes")
     summary = ModelSummary(name, "safetensors", arch, count_parameters(module), input_shape, n_outputs, len(state))
-    return LoadedModel(module, summary, cfg)
+    return LoadedModel(module, summary, cfg, kind="safetensors", inputs=_sample_for(input_shape))
 
 
-@contextmanager
+def _sample_for(input_shape) -> Inputs | None:
+    """Two random examples of ``input_shape`` (seeded), or None when the config gives no fixed shape."""
+    if not isinstance(input_shape, list) or not all(isinstance(s, int) and s > 0 for s in input_shape):
+        return None
+    generator = torch.Generator().manual_seed(0)
+    return (torch.randn(2, *input_shape, generator=generator),), {}
+
+
 def _weights_only_torch_load():
     """Inside this block every torch.load is weights_only=True, whatever the caller asked."""
-    original = torch.load
-
-    def guarded(*args, **kwargs):
-        kwargs["weights_only"] = True
-        return original(*args, **kwargs)
-
-    with _TORCH_LOAD_LOCK:
-        torch.load = guarded
-        try:
-            yield
-        finally:
-            torch.load = original
+    return replaced_torch_load(lambda original, *args, **kwargs: original(*args, **{**kwargs, "weights_only": True}))
 
 
 def _load_export(name: str, data: bytes) -> LoadedModel:
@@ -169,7 +229,7 @@ def _load_export(name: str, data: bytes) -> LoadedModel:
         with _weights_only_torch_load(), quiet_torch():
             program = torch.export.load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - any failure inside torch's deserialiser means "refused"
-        raise ModelFileError(f"'{name}' could not be loaded as a torch.export program ({_first_line(exc)}); nothing in it was run.") from None
+        raise ModelFileError(f"'{name}' could not be loaded as a torch.export program ({first_line(exc)}); nothing in it was run.") from None
     program._guards_code = []  # module() would exec these; the archive's were removed already, this keeps it so
     check_loaded_program(program, name)
     check_weights({**program.state_dict, **{k: v for k, v in program.constants.items()}}, name)
@@ -190,9 +250,38 @@ def _load_export(name: str, data: bytes) -> LoadedModel:
     n_params = int(sum(t.numel() for t in program.state_dict.values()))
     notes.append("The graph runs as exported: gradient-based explanations work; the project's per-family internals (prototypes, concepts) do not apply.")
     summary = ModelSummary(name, "torch.export", "exported program (arbitrary PyTorch graph)", n_params, input_shape, n_outputs, len(program.state_dict), notes)
-    return LoadedModel(module, summary, {})
+    return LoadedModel(module, summary, {}, kind="pt2", inputs=_program_sample(program), program=program, layer_types=_original_types(program))
 
 
-def _first_line(exc: BaseException) -> str:
-    """A library's message cut to its first line, without the exception's type name."""
-    return (str(exc).strip().splitlines() or ["unknown error"])[0][:120]
+def _program_sample(program) -> Inputs | None:
+    """The example inputs saved with the program (plain tensors: checked before loading), if any."""
+    example = getattr(program, "example_inputs", None)
+    if not example:
+        return None
+    args, kwargs = example
+    return tuple(args), dict(kwargs)
+
+
+def _original_types(program) -> dict[str, str]:
+    """Layer name -> the class name it had before export, from each node's module stack."""
+    types = {}
+    for node in program.graph.nodes:
+        for path, type_name in (node.meta.get("nn_module_stack") or {}).values():
+            if path:
+                types.setdefault(path.split("@")[0], str(type_name).rsplit(".", 1)[-1])
+    return types
+
+
+# -- layers ----------------------------------------------------------------------------------------
+def model_layers(loaded: LoadedModel) -> list[Layer]:
+    """Each layer of the loaded model (``named_modules()`` names) with its type and its output shape on
+    the model's sample input; without a sample input the shapes are None."""
+    tree = loaded.layer_module()
+    if loaded.inputs is None:
+        return [Layer(name, loaded.layer_types.get(name) or type(sub).__name__, None) for name, sub in tree.named_modules() if name]
+    return list_layers(tree, loaded.inputs, loaded.layer_types)
+
+
+def find_model_layer(loaded: LoadedModel, name: str) -> torch.nn.Module:
+    """The layer called ``name``; a name the model does not have is one sentence with the nearest names."""
+    return find_layer(loaded.layer_module(), name)

@@ -21,7 +21,9 @@ it (torch 2.13), each closed here before torch sees the file:
    torch.fx writes node metadata (stack traces, annotations) and attribute names into the Python
    source it compiles for every graph: a newline or quote in them is code. The archive handed to
    torch is rewritten without guards and node metadata, and every attribute name must be a dotted
-   identifier.
+   identifier. One piece of metadata is kept, rewritten: each node's module stack (which original
+   submodule ran it), so ``torch.export.unflatten`` can rebuild the module tree with the original
+   names; its paths and type names must be dotted names and its keys are rebuilt from them.
 5. **Sizes.** A tensor with an empty record is allocated at its declared size: declared sizes and
    the archive's uncompressed size are held to a budget before anything is read.
 
@@ -37,6 +39,7 @@ import logging
 import math
 import operator
 import re
+import threading
 import warnings
 import zipfile
 from contextlib import contextmanager
@@ -133,7 +136,7 @@ def inspect_archive(data: bytes, name: str, max_bytes: int) -> bytes:
             elif path.startswith("models/"):
                 program = _read_json(archive, info, name)
                 _check_program(program, name)
-                rewritten[info.filename] = json.dumps(_without_free_text(program)).encode()
+                rewritten[info.filename] = json.dumps(_without_free_text(program, name)).encode()
             elif path.startswith("data/sample_inputs/"):
                 _check_sample_inputs(archive.read(info), name)
         if total > max_bytes:
@@ -145,8 +148,9 @@ def inspect_archive(data: bytes, name: str, max_bytes: int) -> bytes:
     return output.getvalue()
 
 
-def _without_free_text(program: dict) -> dict:
-    """The program without guards code and node metadata: torch compiles both into Python source."""
+def _without_free_text(program: dict, name: str = "the archive") -> dict:
+    """The program without guards code and node metadata (torch compiles both into Python source),
+    except each node's module stack, rebuilt from checked names (``module_stack``)."""
     if isinstance(program, dict):
         program = {**program, "guards_code": []}
         stack = [program.get("graph_module")]
@@ -154,11 +158,37 @@ def _without_free_text(program: dict) -> dict:
             value = stack.pop()
             if isinstance(value, dict):
                 if "target" in value and "metadata" in value:
-                    value["metadata"] = {}
+                    metadata = value["metadata"] if isinstance(value["metadata"], dict) else {}
+                    kept = module_stack(metadata.get("nn_module_stack"), name)
+                    value["metadata"] = {"nn_module_stack": kept} if kept else {}
                 stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
             elif isinstance(value, list):
                 stack.extend(v for v in value if isinstance(v, (dict, list)))
     return program
+
+
+# A module path in a node's module stack ("", "body.0", "blocks.0@1"), and the module's type name.
+_MODULE_PATH = re.compile(r"([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)?(@\d+)?\Z")
+_TYPE_NAME = re.compile(r"[A-Za-z0-9_<>]+(\.[A-Za-z0-9_<>]+)*\Z")
+MAX_MODULE_STACK_CHARS = 20_000
+
+
+def module_stack(serialised, name: str) -> str | None:
+    """A node's serialised module stack ("key,path,type;...") rebuilt from its checked paths and type
+    names (the keys, free text, become the path with its call index), or None when there is none."""
+    if serialised is None or serialised == "":
+        return None
+    if not isinstance(serialised, str) or len(serialised) > MAX_MODULE_STACK_CHARS:
+        raise ModelFileError(_refusal(name, "its module names are not a short list of dotted names"))
+    entries = []
+    for entry in serialised.split(";"):
+        parts = entry.rsplit(",", 2)
+        if len(parts) != 3 or not _MODULE_PATH.match(parts[1]) or not _TYPE_NAME.match(parts[2]):
+            raise ModelFileError(_refusal(name, f"its module stack holds {entry[:60]!r}, which is not a dotted module path and type name"))
+        key, path, type_name = parts
+        index = key.rsplit("@", 1)[1] if "@" in key and key.rsplit("@", 1)[1].isdigit() else None
+        entries.append(f"L__self__{path}{'@' + index if index else ''},{path},{type_name}")
+    return ";".join(entries)
 
 
 def _refusal(name: str, why: str) -> str:
@@ -310,6 +340,26 @@ def check_weights(tensors: dict, name: str) -> None:
         if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
             bad = int((~torch.isfinite(tensor)).sum())
             raise ModelFileError(f"'{name}': weight '{key}' has {bad} NaN or infinite value(s); expected finite weights (was training diverging?).")
+
+
+_TORCH_LOAD_LOCK = threading.Lock()
+
+
+@contextmanager
+def replaced_torch_load(replacement):
+    """Inside this block every ``torch.load`` call is ``replacement(original, *args, **kwargs)``
+    (one block at a time: torch.load is process-wide)."""
+    original = torch.load
+
+    def guarded(*args, **kwargs):
+        return replacement(original, *args, **kwargs)
+
+    with _TORCH_LOAD_LOCK:
+        torch.load = guarded
+        try:
+            yield
+        finally:
+            torch.load = original
 
 
 @contextmanager

@@ -165,16 +165,24 @@ def guards_code(clean: Path, target: Path, marker: Path) -> Path:
     return _write(members, target)
 
 
-def stack_trace(clean: Path, target: Path, marker: Path) -> Path:
-    """Node metadata: torch.fx writes the stack trace's code line as a comment into the Python it compiles; a carriage return ends it."""
+def _first_node_metadata(clean: Path, target: Path, key: str, value: str) -> Path:
     root, members = _members(clean)
 
     def edit(program):
-        node = program["graph_module"]["graph"]["nodes"][0]
-        node["metadata"]["stack_trace"] = f'File "model.py", line 1, in forward\n    x\r__import__("os").mkdir("{marker}")\n'
+        program["graph_module"]["graph"]["nodes"][0]["metadata"][key] = value
 
     _edit_json(members, f"{root}/models/model.json", edit)
     return _write(members, target)
+
+
+def stack_trace(clean: Path, target: Path, marker: Path) -> Path:
+    """Node metadata: torch.fx writes the stack trace's code line as a comment into the Python it compiles; a carriage return ends it."""
+    return _first_node_metadata(clean, target, "stack_trace", f'File "model.py", line 1, in forward\n    x\r__import__("os").mkdir("{marker}")\n')
+
+
+def module_stack(clean: Path, target: Path, marker: Path) -> Path:
+    """A node's module stack (kept for torch.export.unflatten) whose module path carries a line of code."""
+    return _first_node_metadata(clean, target, "nn_module_stack", f'L__self__,,M;L__self__layer,layer\r__import__("os").mkdir("{marker}"),torch.nn.Linear')
 
 
 def attribute_name(clean: Path, target: Path, marker: Path) -> Path:
@@ -234,6 +242,7 @@ CRAFTED = {
     "shape_expression": shape_expression,
     "guards_code": guards_code,
     "stack_trace": stack_trace,
+    "module_stack": module_stack,
     "attribute_name": attribute_name,
     "compiled_library": compiled_library,
     "huge_declared_tensor": huge_declared_tensor,

@@ -65,7 +65,7 @@ def test_a_crafted_archive_is_refused_or_defused_and_runs_nothing(variant, clean
 def test_the_sentences_say_what_was_wrong(clean, tmp_path):
     expected = {
         "opaque_constant": "opaque_obj_0", "custom_constant": "custom_obj_0", "pickled_weight": "stored as a pickle", "legacy_weights": "data/weights/model.pt",
-        "graph_target": "torch.os.mkdir", "shape_expression": "__import__", "attribute_name": "not a dotted Python name",
+        "graph_target": "torch.os.mkdir", "shape_expression": "__import__", "attribute_name": "not a dotted Python name", "module_stack": "not a dotted module path",
         "compiled_library": "data/aotinductor", "huge_declared_tensor": "(100000, 100000)", "deep_json": "100000 levels deep",
         "nan_weights": "1 NaN or infinite value",
     }
@@ -114,10 +114,16 @@ def test_ordinary_exported_models_still_load(tmp_path):
 
 
 def test_a_clean_archive_is_handed_to_torch_without_guards_or_metadata(clean):
+    """Only each node's module stack is kept (for torch.export.unflatten), rebuilt from checked names."""
     from interp_core.pt2guard import inspect_archive
 
+    with zipfile.ZipFile(clean) as archive:
+        original = json.loads(archive.read("clean/models/model.json"))
+    assert any("stack_trace" in node["metadata"] for node in original["graph_module"]["graph"]["nodes"])
     cleaned = inspect_archive(clean.read_bytes(), "clean.pt2", 10**8)
     with zipfile.ZipFile(__import__("io").BytesIO(cleaned)) as archive:
         program = json.loads(archive.read("clean/models/model.json"))
     assert program["guards_code"] == []
-    assert all(node["metadata"] == {} for node in program["graph_module"]["graph"]["nodes"])
+    nodes = program["graph_module"]["graph"]["nodes"]
+    assert all(set(node["metadata"]) <= {"nn_module_stack"} for node in nodes)
+    assert any(node["metadata"].get("nn_module_stack", "").endswith("L__self__layer,layer,torch.nn.modules.linear.Linear") for node in nodes)

@@ -95,17 +95,24 @@ def cmd_export(args) -> dict:
 
 def cmd_load_model(args) -> dict:
     from interp_core import saelens
-    from interp_core.modelfiles import load_model_file
+    from interp_core.modelfiles import load_model_path, model_layers
 
     if saelens.is_saelens_folder(args.file):  # cfg.json + sae_weights.safetensors
         return _print_saelens(saelens.summarise(args.file), args.json)
-    summary = load_model_file(args.file, args.config).summary
+    loaded = load_model_path(args.file, args.config)
+    summary = loaded.summary
+    layers = model_layers(loaded)
     if not args.json:
         print(f"{summary.file}: {summary.format}, {summary.architecture}")
         print(f"  parameters {summary.n_parameters:,} in {summary.tensors} tensors; input shape {summary.input_shape}; outputs {summary.n_outputs}")
         for note in summary.notes:
             print(f"  note: {note}")
-    return summary.to_dict()
+        width = max((len(layer.name) for layer in layers), default=0)
+        print(f"  {len(layers)} layers (name, type, output shape on a sample input):")
+        for layer in layers:
+            shape = "not run" if layer.output_shape is None else str(tuple(layer.output_shape))
+            print(f"    {layer.name:<{width}}  {layer.type:<24} {shape}")
+    return {**summary.to_dict(), "model": loaded.description(), "layers": [layer.to_dict() for layer in layers]}
 
 
 def _print_saelens(summary: dict, as_json: bool) -> dict:

@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="concepts: recompute TCAV against this many random sets (default: the stored run's, 10)")
     _common(p)
 
-    p = sub.add_parser("load-model", help="validate a model file (.safetensors + JSON config, or a .pt2 torch.export program) and summarise it")
-    p.add_argument("file", help="the model file; pickle checkpoints (.pt, .pth, .ckpt, .pkl) are refused unopened")
+    p = sub.add_parser("load-model", help="validate a model (a .pt2 torch.export program, .safetensors + JSON config, a Hugging Face folder or an SAELens folder), summarise it and list its layers")
+    p.add_argument("file", metavar="PATH", help="the model file or folder; pickle checkpoints (.pt, .pth, .ckpt, .pkl, pytorch_model.bin) are refused unopened")
     p.add_argument("--config", default=None, help="JSON config for .safetensors weights: a store manifest.json or {\"arch\": ..., \"model_config\": {...}}")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
