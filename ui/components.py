@@ -23,16 +23,23 @@ log = logging.getLogger("interp_explorer")
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
-def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=None, selection_mode=None):
-    """Draw a figure with its one-line "how to read this" underneath; returns the selection event if any."""
+def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=None, selection_mode=None, explain: bool = True):
+    """Draw a figure with its one-line "how to read this" underneath; returns the selection event if any.
+    ``explain=False``: no line under it (charts of one kind side by side: the page draws ``reading`` once under the row)."""
     kwargs = {"config": teaching.plotly_config(PLOTLY_CONFIG), "key": key}
     if on_select:
         kwargs.update(on_select=on_select, selection_mode=selection_mode or "points")
     event = st.plotly_chart(teaching.present_figure(fig), **kwargs)
     report_export.record_figure(fig, how_to_read, key)  # for "Download report"
-    st.caption(f"How to read this: {HOW_TO_READ.get(how_to_read, how_to_read)}")
-    teaching.note(how_to_read)  # teaching mode: a note and the paper it comes from
+    if explain:
+        reading(how_to_read)
     return event
+
+
+def reading(how_to_read: str) -> None:
+    """A chart's "how to read this" line and, in teaching mode, its note with the paper it comes from."""
+    st.caption(f"How to read this: {HOW_TO_READ.get(how_to_read, how_to_read)}")
+    teaching.note(how_to_read)
 
 
 def metric(where, label, value, delta=None, **kwargs):
