@@ -232,6 +232,15 @@ def _table_html(table: Table) -> str:
     return f"<div class='table'>{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}</div>"
 
 
+_APP_ONLY = re.compile(r"(?:^|(?<=[.!?;:]\s))(?:Click|Double-click|Hover)[^.]*\.\s*")
+
+
+def static_reading(text: str) -> str:
+    """A how-to-read line for a page that cannot be clicked (the report): its sentences telling the
+    user to click or hover ("Click a dot to open that series") are left out."""
+    return _APP_ONLY.sub("", text).strip()
+
+
 def _figure_html(item: Figure, index: int, include_plotlyjs: bool) -> str:
     div_id = f"figure-{index}"
     height = item.figure.layout.height or 420
@@ -239,7 +248,7 @@ def _figure_html(item: Figure, index: int, include_plotlyjs: bool) -> str:
         item.figure, full_html=False, include_plotlyjs=include_plotlyjs, include_mathjax=False, config=FIGURE_CONFIG,
         div_id=div_id, default_width="100%", default_height=f"{height}px", validate=False,
     )
-    how = HOW_TO_READ.get(item.how_to_read, item.how_to_read)
+    how = static_reading(HOW_TO_READ.get(item.how_to_read, item.how_to_read))
     name = html.escape(_slug(item.title), quote=True)
     buttons = "".join(
         f"<button type='button' onclick=\"downloadFigure('{div_id}', '{fmt}', '{name}')\">{fmt.upper()}</button>" for fmt in ("png", "svg")

@@ -126,3 +126,12 @@ def test_a_pages_markdown_is_drawn_as_the_app_draws_it_and_stays_escaped():
     text = rep.render_html(rep.Report("r", [rep.Section("s", [rep.Text("**Neuron 7**  \nmostly *one* irrep; 2 * 3 = x*y; **<script>x</script>**")], intro="**Z_5** · 25 pairs")]))
     assert "<p><b>Neuron 7</b><br>mostly <i>one</i> irrep; 2 * 3 = x*y; <b>&lt;script&gt;x&lt;/script&gt;</b></p>" in text
     assert "<p><b>Z_5</b> · 25 pairs</p>" in text
+
+
+def test_a_report_leaves_out_the_apps_click_instructions():
+    """A report cannot be clicked: 'Click a dot to open that series' stays in the app only."""
+    line = "Each dot is a series. Click a dot to open that series with its heatmap. Colour is the class."
+    text = rep.render_html(rep.Report("r", [rep.Section("s", [rep.Figure(scatter("A map"), line)])]))
+    assert "<b>How to read this:</b> Each dot is a series. Colour is the class." in text
+    assert "Click a dot" not in text
+    assert rep.static_reading("Bars add up to the margin. Hover a bar for its value. Double-click to reset the zoom.") == "Bars add up to the margin."
