@@ -41,6 +41,10 @@ class ModelFileError(InterpError):
     """A model file that cannot be used; the sentence says what is wrong and what is expected."""
 
 
+class BenchError(InterpError):
+    """A benchmark that cannot run here (no browser, not a checkout of the repository) or that failed."""
+
+
 class LayerError(InterpError):
     """A layer name the loaded model does not have, or a layer whose output cannot be used."""
 

@@ -34,9 +34,9 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` on a free port with its own store; stopped on exit."""
+    """`streamlit run app.py` (or another ``script``) on a free port with its own store; stopped on exit."""
 
-    def __init__(self, store: Path, port: int | None = None, extra_env: dict | None = None):
+    def __init__(self, store: Path, port: int | None = None, extra_env: dict | None = None, script: Path | None = None):
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         store.parent.mkdir(parents=True, exist_ok=True)
@@ -44,7 +44,7 @@ class AppServer:
         env = {**os.environ, "INTERP_STORE": str(store), **(extra_env or {})}
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(self.port), "--server.headless", "true"],
+            [sys.executable, "-m", "streamlit", "run", str(script or REPO / "app.py"), "--server.port", str(self.port), "--server.headless", "true"],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
 

@@ -4,6 +4,10 @@
 - training time of each recipe (PCA map only, so UMAP is timed on its own)
 - UMAP: a fresh process with an empty numba cache, a fresh process with numba's disk cache,
   a second call in the same process, and reading the map stored with an artifact
+
+``bench ui``: each page's first and second visit and a set of clicks per page in headless Chromium,
+beside a bare Streamlit page with one Plotly chart measured in the same run (the floor); both are
+timed by ``python -m tools.bench_app ui`` in its own process.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from interp_core.errors import BenchError
+
 _UMAP_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
+
+from interp_core.errors import BenchError
 from interp_core.projection import umap_2d
 X = np.load(sys.argv[1])
 t1 = time.perf_counter()
@@ -83,14 +91,78 @@ def bench_training(store_root: Path, device: str, names: list[str]) -> dict:
 def bench_browser(store_root: Path) -> dict:
     """Server start and page renders in headless Chromium, timed by ``python -m tools.bench_app`` in its own
     process: the engine never imports the app, it starts it (the tools package sits beside interp_core in the repo)."""
+    try:
+        return _run_bench_app([str(store_root)])
+    except BenchError as exc:
+        return {"skipped": str(exc)}
+
+
+def _run_bench_app(argv: list[str], bar=None) -> dict:
+    """Run ``python -m tools.bench_app ARGV`` from the checkout and return the JSON of its last stdout line;
+    its ``progress DONE TOTAL LABEL`` lines on stderr move ``bar`` (a tqdm bar). Raises BenchError."""
     repo = Path(__file__).resolve().parents[2]
     if not (repo / "tools" / "bench_app.py").is_file():
-        return {"skipped": "the app's browser benchmark (tools/bench_app.py) is only in a checkout of the repository"}
-    out = subprocess.run([sys.executable, "-m", "tools.bench_app", str(store_root)], cwd=repo, capture_output=True, text=True, timeout=900)
-    if out.returncode != 0:
-        lines = (out.stderr.strip().splitlines() or ["no output"])
-        return {"skipped": f"the browser benchmark failed: {lines[-1][:200]}"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise BenchError("The app's browser benchmark (tools/bench_app.py) is only in a checkout of the repository; run it from there.")
+    tail: list[str] = []
+    with tempfile.TemporaryFile("w+") as stdout:
+        process = subprocess.Popen([sys.executable, "-m", "tools.bench_app", *argv], cwd=repo, stdout=stdout, stderr=subprocess.PIPE, text=True)
+        for line in process.stderr:
+            parts = line.split(maxsplit=3)
+            if bar is not None and len(parts) >= 3 and parts[0] == "progress" and parts[1].isdigit() and parts[2].isdigit():
+                bar.total = int(parts[2])
+                bar.set_postfix_str(parts[3].strip() if len(parts) > 3 else "", refresh=False)
+                bar.update(int(parts[1]) - bar.n)
+            elif line.startswith("bench ui:"):  # a measurement that could not be made: said, not fatal
+                (bar.write if bar is not None else print)(line.rstrip(), file=sys.stderr)
+            elif line.strip():
+                tail = (tail + [line.strip()])[-20:]
+        process.wait()
+        stdout.seek(0)
+        lines = stdout.read().strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise BenchError(f"The browser benchmark failed: {(tail or ['no output'])[-1][:200]}")
+    result = json.loads(lines[-1])
+    if "skipped" in result:
+        raise BenchError(f"The browser benchmark cannot run here: {result['skipped']}.")
+    return result
+
+
+def run_ui(args) -> dict:
+    """``bench ui``: pages and clicks against the floor (``--quick``: the floor and Home only)."""
+    from tqdm import tqdm
+
+    with tempfile.TemporaryDirectory(prefix="interp-bench-ui-") as tmp:
+        with tqdm(total=1, desc="bench ui", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True) as bar:
+            result = _run_bench_app(["ui", str(Path(tmp) / "store"), *(["--quick"] if args.quick else [])], bar)
+    if not args.json:
+        print_ui(result)
+    return result
+
+
+def _times(seconds: float | None, floor: float | None) -> str:
+    if seconds is None:
+        return "no rerun"
+    return f"{seconds:.2f} s ({seconds / floor:.1f}x)" if floor else f"{seconds:.2f} s"
+
+
+def print_ui(result: dict) -> None:
+    """The table of ``bench ui``: seconds and the ratio to the floor (a visit to the floor's visit, a click
+    to the floor's click on its number box), with a * where a goal is missed."""
+    floor = result["floor"]
+    goals = result["goals"]
+    load = " / ".join(f"{x:.1f}" for x in result["load_avg"])
+    print(f"bench ui: {result['cpu_count']} CPU cores, load average {load} (1, 5, 15 min) at the end")
+    print(f"server start to healthy {result['server_healthy_s']:.2f} s, to the first page rendered {result['start_to_first_page_s']:.2f} s"
+          f"{' *' if result['start_to_first_page_s'] > goals['start_to_first_page_s'] else ''} (goal {goals['start_to_first_page_s']:g} s)")
+    print(f"floor: a bare Streamlit page with one Plotly chart: first visit {floor['first_s']:.2f} s, second visit {result['floor_s']:.2f} s, "
+          + ", ".join(f"{name} {_times(s, None)}" for name, s in floor["clicks"].items()))
+    print(f"goals: second visit <= {goals['second_visit_s']:g} s, a click <= {goals['click_s']:g} s (* missed); (Nx) = times the floor\n")
+    print(f"{'page':<16} {'first visit':>18} {'second visit':>18}  clicks")
+    for name, row in result["pages"].items():
+        second = _times(row["second_s"], result["floor_s"]) + ("*" if row["second_s"] > goals["second_visit_s"] else " ")
+        clicks = ", ".join(f"{click} {_times(s, result['floor_click_s'])}{'*' if s is None or s > goals['click_s'] else ''}" for click, s in row["clicks"].items())
+        broken = f"  ({row['exceptions']} exception boxes on the page)" if row.get("exceptions") else ""
+        print(f"{name:<16} {_times(row['first_s'], floor['first_s']):>18} {second:>19} {clicks}{broken}")
 
 
 def run(args) -> dict:

@@ -137,9 +137,11 @@ def cmd_bench(args) -> dict:
 
     if args.target is None:
         return bench.run(args)
+    if args.target == "ui":
+        return bench.run_ui(args)
     targets = bench_targets()
     if args.target not in targets:
-        raise RecipeError(f"Unknown benchmark '{args.target}'; available: {', '.join(sorted(targets)) or 'none yet'} (or no target for the app and engine).")
+        raise RecipeError(f"Unknown benchmark '{args.target}'; available: {', '.join(sorted([*targets, 'ui']))} (or no target for the app and engine).")
     return targets[args.target](args)
 
 

@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
 
     p = sub.add_parser("bench", help="time server start, page renders, training and UMAP in one run (or a family's TARGET)")
-    p.add_argument("target", nargs="?", default=None, help="a family benchmark (e.g. sae, timeseries); default: the app and engine")
-    p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run)")
+    p.add_argument("target", nargs="?", default=None, help="ui (every page's visits and clicks in a browser, beside a bare Streamlit page) or a family benchmark (e.g. sae, timeseries); default: the app and engine")
+    p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run); with ui: the floor and Home only")
     p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
     _common(p)
 
