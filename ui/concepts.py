@@ -16,6 +16,7 @@ from interp_core.families.concepts import explain as explain
 from interp_core.families import concepts as family
 from interp_core.families.concepts import sections as family_sections
 from interp_core.families.concepts.models import tcav_layers
+from interp_core.report import Section
 from ui import cache
 
 _USER_CONCEPTS = "_concept_results"
@@ -37,10 +38,33 @@ def test_class_probabilities(name: str, stamp: str, mode: str) -> np.ndarray:
     return family_sections.mode_class_probabilities(cache.trained_model(name), mode, test_concept_probabilities(name, stamp, mode))
 
 
-@st.cache_data(show_spinner="Measuring each concept's effect on the classes (counterfactual pairs: a few seconds, once per model)...", max_entries=16)
+@st.cache_resource(show_spinner="Measuring each concept's effect on the classes (counterfactual pairs: a few seconds, once per model)...", max_entries=16)
 def tcav_check(name: str, stamp: str):
-    """The stored TCAV run checked against the concepts' causal (or observed) effects."""
+    """The stored TCAV run checked against the concepts' causal (or observed) effects (about 4 s on
+    shapes-cnn, once per artifact; shared by every session, read-only)."""
     return family_sections.tcav_check(cache.trained_model(name))
+
+
+# Sections are built once per artifact and choice and shared by every session (read-only): a rerun
+# for another example, or a click back to a class already seen, draws the same figures without
+# rebuilding them (the TCAV view's four figures were half of a page run).
+@st.cache_resource(show_spinner=False, max_entries=128)
+def tcav_section(name: str, stamp: str, k: int, c: int, l: int) -> Section:
+    """The TCAV view for class ``k``, the box plot of concept ``c`` and the heatmap of layer ``l``."""
+    model = cache.trained_model(name)
+    return family_sections.tcav_section(model.extras["tcav"], family_sections.truth_of(model.dataset), [k], c, [l], check=tcav_check(name, stamp))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def cbm_section(name: str, stamp: str, mode: str) -> Section:
+    """The concept bottleneck view of one training mode."""
+    return family_sections.cbm_section(cache.trained_model(name), mode, test_class_probabilities(name, stamp, mode))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def overview_section(name: str, stamp: str) -> Section:
+    """The key numbers and the dataset's ground truth."""
+    return family_sections.overview_section(cache.trained_model(name))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

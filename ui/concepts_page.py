@@ -63,7 +63,7 @@ def map_coordinates(name: str, stamp: str):
 # -- TCAV --------------------------------------------------------------------------------------
 def render_tcav(p: Page) -> None:
     """The TCAV section (as in the report) for the class, concept and layer picked above it."""
-    name, result, truth = p.name, p.tcav, p.truth
+    name, result = p.name, p.tcav
     if result is None:
         st.warning(f"{name} has no stored TCAV results; retrain it in the model hub to compute them.")
         return
@@ -78,8 +78,7 @@ def render_tcav(p: Page) -> None:
     k = result.class_names.index(st.session_state["v_class"])
     c = result.concept_names.index(st.session_state["v_concept"])
     l = result.layer_names.index(st.session_state["v_layer"])
-    check = adapters.tcav_check(name, p.stamp)
-    section = family_sections.tcav_section(result, truth, [k], c, [l], check=check)
+    section = adapters.tcav_section(name, p.stamp, k, c, l)
     components.heading(section.title, where=top)
     bars, significance, box, heatmap, *rest = section.items  # the builder's order for one class and one layer
     render_item(bars, key="tcav_bars")
@@ -191,7 +190,7 @@ def render_cbm(p: Page) -> None:
     st.radio("Training mode", modes, key="v_mode", horizontal=True, format_func=lambda m: m + (" (this recipe's model)" if m == main_mode else ""),
              help="independent: x->c and c->y trained apart on true concepts; sequential: c->y trained on x->c's predictions; joint: end to end with a concept loss.")
     mode = st.session_state["v_mode"]
-    section = family_sections.cbm_section(model, mode, adapters.test_class_probabilities(name, stamp, mode))
+    section = adapters.cbm_section(name, stamp, mode)
     components.heading(section.title, where=top)
     items = {item.how_to_read if isinstance(item, Figure) else getattr(item, "title", ""): item for item in section.items}
     numbers = next(item for item in section.items if isinstance(item, Metrics))

@@ -8,11 +8,14 @@ invalidates it.
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
+from interp_core.families.sae import figures as figs
 from interp_core.families.sae import sections as family_sections
+from interp_core.report import Section
 from ui import cache
 
 
@@ -95,3 +98,53 @@ def free_text(name: str, stamp: str, text: str) -> dict:
 def sweep_rows(name: str) -> list[dict]:
     """This artifact's k sweep plus every trained recipe of the same source (width/architecture sweep)."""
     return family_sections.sweep_rows(cache.trained_model(name), cache.catalog())
+
+
+# Sections and figures are built once per artifact and setting and shared by every session
+# (read-only): a second visit, or a click back to a feature already seen, draws them without
+# rebuilding (a large SAE's map took about 0.3 s of CPU to build).
+@st.cache_resource(show_spinner=False, max_entries=64)
+def features_section(name: str, stamp: str, method: str | None, selected: int, search: str, show_dead: bool) -> Section:
+    return family_sections.features_section(cache.trained_model(name), method, selected, search, show_dead)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def quality_section(name: str, stamp: str, sweep: list[dict]) -> Section:
+    """``sweep``: sweep_rows(name), read each run, so a neighbour recipe's retraining shows."""
+    return family_sections.quality_section(cache.trained_model(name), sweep, cache.history(name, stamp))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def feature_figures(name: str, stamp: str, feature: int, what: str | None) -> dict[str, go.Figure]:
+    """One feature's charts: its top examples (``"top"``, for digits and the toy), its activation
+    histogram, its effect on the outputs and its class shares (where the SAE has them); ``what``
+    names the outputs on the effects chart."""
+    trained = cache.trained_model(name)
+    analysis = trained.extras["analysis"]
+    kind = trained.extras["source_kind"]
+    view = feature_view(name, stamp, feature)
+    ids, values = view["top_ids"], view["top_values"]
+    title = f"Top {len(ids)} examples of feature {feature}"
+    out = {"hist": figs.activation_histogram(view["hist_counts"], view["hist_edges"], view["intervals"].edges, feature)}
+    if len(ids) and kind in ("image", "toy"):
+        X = np.concatenate([trained.dataset.X_train, trained.dataset.X_test])
+        labels = np.concatenate([trained.dataset.y_train, trained.dataset.y_test])
+        if kind == "image":
+            out["top"] = figs.digit_gallery(X[ids].reshape(len(ids), 8, 8), values, ids, [analysis.label_names[int(labels[i])] for i in ids], title=title)
+        else:
+            out["top"] = figs.toy_examples(X[ids], values, ids, matched_true_feature(analysis, feature), analysis.label_names, title=title)
+    if analysis.promoted is not None:
+        names = analysis.output_names
+        out["effects"] = figs.output_effects([names[i] for i in analysis.promoted[feature]], analysis.promoted_values[feature],
+                                             [names[i] for i in analysis.suppressed[feature]], analysis.suppressed_values[feature], what)
+    if analysis.class_share is not None and analysis.label_names:
+        out["share"] = figs.class_share_chart(analysis.class_share[feature], analysis.label_names)
+    return out
+
+
+def matched_true_feature(analysis, feature: int) -> int | None:
+    """The toy's true feature this SAE feature was matched to (Hungarian), or None."""
+    if analysis.recovery is None:
+        return None
+    hits = np.flatnonzero(analysis.recovery.matched_latent == feature)
+    return int(hits[0]) if len(hits) else None

@@ -19,7 +19,7 @@ from interp_core.families.sae import figures as figs
 from interp_core.families.sae import sections as family_sections
 from interp_core.figures.models import example_input
 from interp_core.report import Figure, Table
-from ui import cache, components, passport, state
+from ui import components, passport, state
 from ui import sae as adapters
 from ui.components import chart, show_error
 from ui.sections import render_item
@@ -125,7 +125,7 @@ def features_view(p: Page) -> None:
         search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
         state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
         show_dead = dead_col.checkbox("Show dead features", key="v_dead")
-    section = family_sections.features_section(p.model, method, selected, search, show_dead)
+    section = adapters.features_section(name, p.stamp, method, selected, search, show_dead)
     components.heading(section.title, where=top)
     items = section_items(section)
     if "sae_feature_map" in items:
@@ -154,20 +154,21 @@ def features_view(p: Page) -> None:
 
 
 # -- Feature: one feature's page -------------------------------------------------------------------
-def show_examples(p: Page, ids: np.ndarray, values: np.ndarray, column: np.ndarray, title: str, key: str, match: int | None) -> None:
+def show_examples(p: Page, ids: np.ndarray, values: np.ndarray, column: np.ndarray, title: str, key: str, match: int | None, fig=None) -> None:
+    """Examples of a feature: a clickable gallery (digits, the toy; ``fig`` when already built), highlighted contexts (text)."""
     X_all, example_labels, name, analysis, stamp, kind = p.X_all, p.example_labels, p.name, p.analysis, p.stamp, p.kind
     if len(ids) == 0:
         st.caption("No examples.")
         return
     if kind == "image":
-        images = X_all[ids].reshape(len(ids), 8, 8)
-        classes = [analysis.label_names[int(example_labels[i])] for i in ids]
-        event = chart(figs.digit_gallery(images, values, ids, classes, title=title), "sae_digit_gallery", key=key, on_select="rerun", selection_mode="points")
+        if fig is None:
+            fig = figs.digit_gallery(X_all[ids].reshape(len(ids), 8, 8), values, ids, [analysis.label_names[int(example_labels[i])] for i in ids], title=title)
+        event = chart(fig, "sae_digit_gallery", key=key, on_select="rerun", selection_mode="points")
         example = clicked(event)
         if example is not None:
             open_example(p, example, key)
     elif kind == "toy":
-        event = chart(figs.toy_examples(X_all[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select="rerun", selection_mode="points")
+        event = chart(fig or figs.toy_examples(X_all[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select="rerun", selection_mode="points")
         example = clicked(event)
         if example is not None:
             open_example(p, example, key)
@@ -203,15 +204,15 @@ def feature_view(p: Page) -> None:
         return
     view = adapters.feature_view(name, stamp, selected)
     column, intervals = view["column"], view["intervals"]
+    what = {"text": "token logit (logit lens)", "toy": "toy readout", "image": "class logit"}.get(kind, "output")
+    charts = adapters.feature_figures(name, stamp, selected, what)
     c = st.columns(4)
     components.metric(c[0], "Density", f"{row['density']:.3%}", help="Share of examples it fires on.")
     components.metric(c[1], "Mean activation", f"{row['mean_activation']:.3f}")
     components.metric(c[2], "Max activation", f"{row['max_activation']:.3f}")
-    match = None
+    match = adapters.matched_true_feature(analysis, selected)
     if analysis.recovery is not None:
-        hits = np.flatnonzero(analysis.recovery.matched_latent == selected)
-        if len(hits):
-            match = int(hits[0])
+        if match is not None:
             components.metric(c[3], "Matches true feature", f"{match}", help=f"Hungarian match, |cosine| {analysis.recovery.matched_cosine[match]:.3f}.")
         else:
             components.metric(c[3], "Matches true feature", "none", help="No true feature was matched to this latent (a duplicate or a leftover).")
@@ -220,20 +221,16 @@ def feature_view(p: Page) -> None:
         components.metric(c[3], "Top class", analysis.label_names[int(share.argmax())], help=f"{share.max():.0%} of its total activation.")
 
     st.markdown("#### Top-activating examples")
-    show_examples(p, view["top_ids"], view["top_values"], column, f"Top {len(view['top_ids'])} examples of feature {selected}", f"sae_top_{name}_{selected}", match)
+    show_examples(p, view["top_ids"], view["top_values"], column, f"Top {len(view['top_ids'])} examples of feature {selected}", f"sae_top_{name}_{selected}", match, charts.get("top"))
 
     left, right = st.columns(2)
     with left:
-        chart(figs.activation_histogram(view["hist_counts"], view["hist_edges"], intervals.edges, selected), "sae_activation_histogram", key=f"sae_hist_{name}_{selected}")
+        chart(charts["hist"], "sae_activation_histogram", key=f"sae_hist_{name}_{selected}")
     with right:
-        if analysis.promoted is not None:
-            names = analysis.output_names
-            what = {"text": "token logit (logit lens)", "toy": "toy readout", "image": "class logit"}.get(kind, "output")
-            fig = figs.output_effects([names[i] for i in analysis.promoted[selected]], analysis.promoted_values[selected],
-                                      [names[i] for i in analysis.suppressed[selected]], analysis.suppressed_values[selected], what)
-            chart(fig, "sae_output_effects", key=f"sae_effects_{name}_{selected}")
-        if analysis.class_share is not None and analysis.label_names:
-            chart(figs.class_share_chart(analysis.class_share[selected], analysis.label_names), "sae_class_share", key=f"sae_share_{name}_{selected}")
+        if "effects" in charts:
+            chart(charts["effects"], "sae_output_effects", key=f"sae_effects_{name}_{selected}")
+        if "share" in charts:
+            chart(charts["share"], "sae_class_share", key=f"sae_share_{name}_{selected}")
 
     st.markdown("#### Examples by activation interval")
     st.caption("Ten equal-width intervals from 0 to the maximum activation, highest first; each heading gives the share of the feature's firing examples that fall in it, and up to five samples.")
@@ -375,7 +372,7 @@ def _quality_item(p: Page, what: str, item) -> None:
 
 def quality_view(p: Page) -> None:
     """The Quality section (as in the report), two items a row."""
-    section = family_sections.quality_section(p.model, adapters.sweep_rows(p.name), cache.history(p.name, p.stamp))
+    section = adapters.quality_section(p.name, p.stamp, adapters.sweep_rows(p.name))
     components.heading(section.title)
     items = section_items(section)
     for pair in QUALITY_LAYOUT:

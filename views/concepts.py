@@ -40,7 +40,7 @@ truth = family_sections.truth_of(dataset)
 example = state.get_int("example", 0) or 0
 example = min(max(example, 0), len(dataset.y_test) - 1)
 
-headline, *notes = family_sections.overview_section(model).items  # the same key numbers as the report's
+headline, *notes = adapters.overview_section(name, stamp).items  # the same key numbers as the report's
 sections.render_item(headline)
 st.caption(f"{dataset.description} Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')}, seed {model.manifest.get('seed')} ({model.status}).")
 for note in notes:  # the dataset's ground truth, when it has one
