@@ -10,7 +10,6 @@ import streamlit as st
 from interp_core import recipes
 from interp_core.families.timeseries import explain as tsx
 from interp_core.families.timeseries import sections as blocks
-from interp_core.families.timeseries.figures import series_attribution
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
@@ -49,67 +48,80 @@ if report is None:
         status.update(label=f"Scored {len(report.methods)} methods on {len(report.example_index)} series", state="complete", expanded=False)
 
 # -- headline numbers -----------------------------------------------------------------------------
-headline = blocks.headline_section(model.metrics, dataset, report, recipe.description)
+headline = ts.section(name, stamp, "headline")
 st.caption(headline.intro)
 render_item(headline.items[0])
 
 # -- one series, explained by several methods -----------------------------------------------------
 example = state.get_int("example", 0) or 0
-x = dataset.X_test[example]
 true_class = int(dataset.y_test[example])
 probabilities = cache.test_probabilities(name, stamp)[example]
 predicted = int(probabilities.argmax())
-components.heading(f"Series {example}: true class {dataset.class_names[true_class]}, predicted {dataset.class_names[predicted]} ({probabilities[predicted]:.2f})")
 all_methods = list(tsx.METHODS)
-left, mid, right = st.columns([3, 1.3, 1.5], vertical_alignment="bottom")
 chosen = state.url_list("v_methods", all_methods, ["integrated_gradients", "occlusion"], limit=3)
-st.session_state.setdefault("ts_methods", chosen)
-if st.session_state["ts_methods"] != chosen:
-    st.session_state["ts_methods"] = chosen
-picked = left.multiselect(
-    "Methods side by side (up to 3)", all_methods, key="ts_methods", max_selections=3, format_func=tsx.method_label,
-    on_change=lambda: st.session_state.update(v_methods=",".join(st.session_state["ts_methods"])),
-)
-state.url_flag("v_tsr")
-mid.toggle("Rescale (TSR)", key="v_tsr", help="TSR (Ismail et al. 2020): rescale each method by how much each window of steps, then each channel, changes its map. Slower: it re-runs the method once per window.")
-explain_as = state.url_choice("v_target", ["predicted", "true"], "predicted")
-right.radio("Explain the", ["predicted", "true"], key="v_target", horizontal=True, format_func=lambda v: f"{v} class")
-if not picked:
-    st.info("Pick at least one method to see its attribution.")
-else:
+components.heading(f"Series {example}: true class {dataset.class_names[true_class]}, predicted {dataset.class_names[predicted]} ({probabilities[predicted]:.2f})")
+
+
+@st.fragment
+def series_view() -> None:
+    """The methods, TSR and the explained class, with the series under each method: a change reruns
+    this block only, and computes only the methods not seen yet for this series."""
+    chosen = state.url_list("v_methods", all_methods, ["integrated_gradients", "occlusion"], limit=3)
+    left, mid, right = st.columns([3, 1.3, 1.5], vertical_alignment="bottom")
+    st.session_state.setdefault("ts_methods", chosen)
+    if st.session_state["ts_methods"] != chosen:
+        st.session_state["ts_methods"] = chosen
+    picked = left.multiselect(
+        "Methods side by side (up to 3)", all_methods, key="ts_methods", max_selections=3, format_func=tsx.method_label,
+        on_change=lambda: st.session_state.update(v_methods=",".join(st.session_state["ts_methods"])),
+    )
+    state.url_flag("v_tsr")
+    mid.toggle("Rescale (TSR)", key="v_tsr", help="TSR (Ismail et al. 2020): rescale each method by how much each window of steps, then each channel, changes its map. Slower: it re-runs the method once per window.")
+    explain_as = state.url_choice("v_target", ["predicted", "true"], "predicted")
+    right.radio("Explain the", ["predicted", "true"], key="v_target", horizontal=True, format_func=lambda v: f"{v} class")
+    if not picked:
+        st.info("Pick at least one method to see its attribution.")
+        state.write_url()
+        return
     target_class = predicted if explain_as == "predicted" else true_class
-    keys = tuple(m + (tsx.TSR_SUFFIX if st.session_state["v_tsr"] else "") for m in picked)
+    keys = [m + (tsx.TSR_SUFFIX if st.session_state["v_tsr"] else "") for m in picked]
+    explained = {}
     try:
-        with st.spinner(f"Attributing series {example} with {len(keys)} method(s)..."):
-            explained = ts.explain_series(name, stamp, example, keys, target_class)
+        for i, key in enumerate(keys):  # a method already computed for this series comes from the cache at once
+            with st.spinner(f"Attributing series {example} with {tsx.method_label(key)} ({i + 1} of {len(keys)})..."):
+                explained[key] = ts.explain_method(name, stamp, example, key, target_class)
     except Exception as exc:  # noqa: BLE001
         show_error(exc, "Computing attributions")
         st.stop()
-    mask = dataset.mask_test[example] if dataset.mask_test is not None else None
-    for column, key in zip(st.columns(len(keys)), keys):
-        with column:
-            fig = series_attribution(
-                x, explained[key]["attribution"], dataset.feature_names, mask,
-                title=f"{tsx.method_label(key)} toward '{dataset.class_names[target_class]}'",
-            )
-            chart(fig, "series_attribution", key=f"ts_series_{key}")
+    # One channel: each method a full-width row on the same time axis; several channels: two per row.
+    per_row = 1 if dataset.input_shape[0] == 1 else 2
+    for start in range(0, len(keys), per_row):
+        for column, key in zip(st.columns(per_row), keys[start : start + per_row]):
+            with column:
+                chart(ts.series_figure(name, stamp, example, key, target_class), "series_attribution", key=f"ts_series_{key}", explain=False)
+    components.reading("series_attribution")  # once for the row of charts
     rows = []
     for key in keys:
         row = {"method": tsx.method_label(key)}
         row.update({k: explained[key].get(k) for k in ("auprc", "aup", "aur") if k in explained[key]})
         row.update(deletion_area=explained[key]["deletion_auc"], insertion_area=explained[key]["insertion_auc"])
         rows.append(row)
-    components.table(pd.DataFrame(rows), hide_index=True, column_config={
+    components.table(pd.DataFrame(rows), hide_index=True, key="ts_series_scores", column_config={
         "method": "Method", "auprc": st.column_config.NumberColumn("AUPRC (this series)", format="%.3f"),
         "aup": st.column_config.NumberColumn("AUP", format="%.3f"), "aur": st.column_config.NumberColumn("AUR", format="%.3f"),
         "deletion_area": st.column_config.NumberColumn("Deletion area (lower is better)", format="%.3f"),
         "insertion_area": st.column_config.NumberColumn("Insertion area (higher is better)", format="%.3f"),
     })
+    mask = dataset.mask_test[example] if dataset.mask_test is not None else None
     if mask is not None and not mask.any():
         st.caption("This series belongs to the class without a decisive pattern: it has no ground truth, so it gets no AUPRC.")
+    state.write_url()
+
+
+series_view()
 
 # -- how the methods compare over many series ---------------------------------------------------
-compare = blocks.comparison_section(report, dataset.name)
+compare = ts.section(name, stamp, "comparison")
 scores, *bars, curves = compare.items  # the AUPRC bars only where a ground truth exists
 components.heading(compare.title)
 st.caption(compare.intro)
@@ -120,7 +132,7 @@ render_item(scores, table_title=False, column_config={
     "aur": st.column_config.NumberColumn("AUR", format="%.3f"),
     "deletion_auc": st.column_config.NumberColumn("Deletion area (lower is better)", format="%.3f"),
     "insertion_auc": st.column_config.NumberColumn("Insertion area (higher is better)", format="%.3f"),
-    "series_per_s": st.column_config.NumberColumn("Series / s", format="%.1f"),
+    "series_per_s": st.column_config.TextColumn("Series / s"),
 })
 left, right = st.columns([2, 3]) if bars else (None, st.container())  # bars need less width than the two curve panels
 if bars:
@@ -132,30 +144,39 @@ with right:
 # -- class-average profile and explanation map ---------------------------------------------------
 stored_methods = report.methods
 map_methods = blocks.methods_with_map(report)
-profile_method = state.url_choice("v_profile", stored_methods, picked[0] if picked else stored_methods[0])
-map_method, colour = None, "class"
-if map_methods:
-    map_method = state.url_choice("v_emap", map_methods, picked[0] if picked and picked[0] in map_methods else map_methods[0])
-    colour = state.url_choice("v_colour", ["class", "prediction"], "class")
-where = blocks.where_section(report, dataset, [profile_method], [map_method] if map_method else [], colour, example)
-profile, *maps = where.items
-components.heading(where.title)
-left, right = st.columns(2)
-with left:
-    st.selectbox("Method for the class profile", stored_methods, key="v_profile", format_func=tsx.method_label)
-    render_item(profile, key="ts_profile")
-with right:
-    if not maps:
-        st.info("This report has no explanation map.")
-    else:
-        a, b = st.columns(2)
-        a.selectbox("Method for the map", map_methods, key="v_emap", format_func=tsx.method_label)
-        b.radio("Colour by", ["class", "prediction"], key="v_colour", horizontal=True, format_func=lambda v: "true class" if v == "class" else "prediction")
-        event = render_item(maps[0], key=f"ts_map_{name}_{map_method}_{colour}", on_select="rerun", selection_mode="points")
-        chosen_index = components.clicked_index(event)
-        if chosen_index is not None and chosen_index != example and st.session_state.get("_ts_last_click") != (name, map_method, chosen_index):
-            st.session_state["_ts_last_click"] = (name, map_method, chosen_index)
-            state.request(example=chosen_index)
+components.heading(blocks.WHERE)
+
+
+@st.fragment
+def where_view() -> None:
+    """The profile's and the map's method and colouring rerun this block only; a click on the map
+    opens that series on the whole page."""
+    profile_method = state.url_choice("v_profile", stored_methods, chosen[0] if chosen else stored_methods[0])
+    map_method, colour = None, "class"
+    if map_methods:
+        map_method = state.url_choice("v_emap", map_methods, chosen[0] if chosen and chosen[0] in map_methods else map_methods[0])
+        colour = state.url_choice("v_colour", ["class", "prediction"], "class")
+    profile, *maps = ts.section(name, stamp, "where", profile_method, map_method, colour, example).items
+    left, right = st.columns(2)
+    with left:
+        st.selectbox("Method for the class profile", stored_methods, key="v_profile", format_func=tsx.method_label)
+        render_item(profile, key="ts_profile")
+    with right:
+        if not maps:
+            st.info("This report has no explanation map.")
+        else:
+            a, b = st.columns(2)
+            a.selectbox("Method for the map", map_methods, key="v_emap", format_func=tsx.method_label)
+            b.radio("Colour by", ["class", "prediction"], key="v_colour", horizontal=True, format_func=lambda v: "true class" if v == "class" else "prediction")
+            event = render_item(maps[0], key=f"ts_map_{name}_{map_method}_{colour}", on_select="rerun", selection_mode="points")
+            chosen_index = components.clicked_index(event)
+            if chosen_index is not None and chosen_index != example and st.session_state.get("_ts_last_click") != (name, map_method, chosen_index):
+                st.session_state["_ts_last_click"] = (name, map_method, chosen_index)
+                state.request(example=chosen_index)  # another series: the whole page follows
+    state.write_url()
+
+
+where_view()
 
 # -- accuracy beside published results -----------------------------------------------------------
 published = blocks.published_section(cache.catalog())
@@ -163,7 +184,7 @@ components.heading(published.title)
 render_item(published.items[0], table_title=False, column_config={
     "recipe": "Recipe", "dataset": "Dataset", "architecture": "Architecture", "status": "Status",
     "test accuracy": st.column_config.NumberColumn("Test accuracy", format="%.3f"),
-    "published FCN": st.column_config.NumberColumn("Published FCN", format="%.3f"),
-    "published ResNet": st.column_config.NumberColumn("Published ResNet", format="%.3f"),
+    "published FCN": st.column_config.TextColumn("Published FCN"),
+    "published ResNet": st.column_config.TextColumn("Published ResNet"),
 })
 state.write_url()

@@ -60,10 +60,13 @@ def load_digits() -> Dataset:
     )
 
 
-def _aeon_series(loader, name: str, description: str) -> Dataset:
+def _aeon_series(loader, name: str, description: str, names: dict[str, str] | None = None) -> Dataset:
+    """A UCR/UEA set from aeon; ``names`` maps its class codes ("1", "2") to what they mean, so
+    charts and tables say "gun draw", not "1"."""
     X_train, y_train_raw = loader(split="train")
     X_test, y_test_raw = loader(split="test")
     labels, class_names = encode_labels(np.concatenate([y_train_raw, y_test_raw]))
+    class_names = [(names or {}).get(c, c) for c in class_names]
     n_train = len(y_train_raw)
     channels = X_train.shape[1]
     return Dataset(
@@ -83,7 +86,7 @@ def _aeon_series(loader, name: str, description: str) -> Dataset:
 def load_gunpoint() -> Dataset:
     from aeon.datasets import load_gunpoint as loader
 
-    return _aeon_series(loader, "gunpoint", "GunPoint: hand position over 150 steps, drawing a gun vs pointing a finger.")
+    return _aeon_series(loader, "gunpoint", "GunPoint: hand position over 150 steps, drawing a gun vs pointing a finger.", {"1": "gun draw", "2": "point"})
 
 
 def load_basic_motions() -> Dataset:

@@ -128,3 +128,21 @@ def test_the_page_draws_the_sections_the_report_draws(app, recipe):
     assert ("Best AUPRC" in [m.label for m in numbers.values]) == (recipe == "freqshapes-cnn")
     scores = compare.items[0].frame
     pd.testing.assert_frame_equal(comparison(at).reset_index(drop=True), scores.reset_index(drop=True), check_dtype=False)
+
+
+def test_three_methods_share_one_reading_and_classes_have_names(app):
+    """Charts of one kind side by side get one "How to read this" and one teaching note, not one
+    each; GunPoint's classes read "gun draw" / "point", not "1" / "2"; no cell reads None."""
+    from interp_core.figures.teaching import TEACHING
+
+    at = open_page(app, recipe="gunpoint-cnn", example=0, v_methods="integrated_gradients,occlusion,saliency", v_teach="True")
+    assert not at.exception, at.exception
+    assert len([c for c in at.caption if c.value.startswith("How to read this: The series (black line)")]) == 1
+    assert len([i for i in at.info if TEACHING["series_attribution"]["note"] in i.value]) == 1
+    heading = next(h.value for h in at.subheader if h.value.startswith("Series 0"))
+    assert "true class gun draw" in heading or "true class point" in heading
+    assert "'1'" not in texts(at.subheader)
+    speeds = comparison(at).set_index("method")["series_per_s"]
+    assert speeds["Random (reference)"] == "—" and all(float(v) > 0 for m, v in speeds.items() if m != "Random (reference)")
+    published = next(df.value for df in at.dataframe if "published FCN" in df.value.columns)
+    assert not published.isna().any().any() and "—" in set(published["published FCN"])

@@ -165,7 +165,8 @@ def load_arrow_head() -> Dataset:
 def load_italy_power() -> Dataset:
     from aeon.datasets import load_italy_power_demand as loader
 
-    ds = _aeon_series(loader, "italy_power", "ItalyPowerDemand: 24 hourly loads of one day, October-March vs April-September.")
+    ds = _aeon_series(loader, "italy_power", "ItalyPowerDemand: 24 hourly loads of one day, October-March vs April-September.",
+                      {"1": "Oct-Mar", "2": "Apr-Sep"})
     ds.feature_names = ["load"]
     return ds
 

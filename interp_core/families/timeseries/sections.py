@@ -43,8 +43,8 @@ def headline_section(metrics: dict, dataset, report: tsx.AttributionReport, desc
         best = scored.loc[scored["auprc"].idxmax()]
         values.append(Metric("Best AUPRC", f"{best['auprc']:.3f}", f"{best['label']}; random attribution scores {table.set_index('method').loc[tsx.RANDOM, 'auprc']:.3f}."))
         if published_auprc:
-            values.append(Metric("TimeX published (IG / TimeX)", f"{published_auprc['integrated_gradients']:.3f} / {published_auprc['timex']:.3f}",
-                                 "AUPRC from the TimeX paper on its own version of this set (5000/1000 series, a transformer)."))
+            values.append(Metric("TimeX paper AUPRC", f"{published_auprc['integrated_gradients']:.3f} / {published_auprc['timex']:.3f}",
+                                 "Integrated Gradients / TimeX, as the TimeX paper reports them on its own version of this set (5000/1000 series, a transformer)."))
     else:
         best = scored.loc[scored["deletion_auc"].idxmin()]
         values.append(Metric("Lowest deletion area", f"{best['deletion_auc']:.3f}",
@@ -65,7 +65,9 @@ def comparison_section(report: tsx.AttributionReport, dataset_name: str) -> Sect
         + "Deletion and insertion areas: see the curves below. Series per second: attribution speed on "
         + f"{'a GPU' if report.device == 'cuda' else 'the CPU'} when the model was stored."
     )
-    items = [Table("Scores per method", table.drop(columns=["method"]).rename(columns={"label": "method"}))]
+    shown = table.drop(columns=["method"]).rename(columns={"label": "method"})
+    shown["series_per_s"] = [_number(v, ".1f") for v in shown["series_per_s"]]  # the random reference has no speed: "—", not None
+    items = [Table("Scores per method", shown)]
     if has_truth:
         published = {f"TimeX paper, {tsx.method_label(k) if k in tsx.METHODS else 'TimeX'}": v for k, v in (tsx.TIMEX_PUBLISHED.get(dataset_name) or {}).items()}
         items.append(Figure(auprc_bars(table, published), "auprc_bars"))
@@ -96,8 +98,13 @@ def published_section(catalog: Catalog) -> Section:
         status = recipes.recipe_status(recipe, catalog)
         fcn, resnet = tsx.UCR_PUBLISHED.get(recipe.dataset, (None, None))
         rows.append({"recipe": recipe.name, "dataset": recipe.dataset, "architecture": recipe.arch, "test accuracy": status["test_accuracy"],
-                     "published FCN": fcn, "published ResNet": resnet, "status": status["status"]})
+                     "published FCN": _number(fcn, ".3f"), "published ResNet": _number(resnet, ".3f"), "status": status["status"]})
     return Section(PUBLISHED, [Table("", pd.DataFrame(rows), PUBLISHED_NOTE)])
+
+
+def _number(value, spec: str) -> str:
+    """A table cell: the number in ``spec`` format, "—" where there is none (no published figure, no speed)."""
+    return "—" if value is None or value != value else format(float(value), spec)
 
 
 def methods_with_map(report: tsx.AttributionReport) -> list[str]:
