@@ -7,9 +7,6 @@ from interp_core import recipes
 from interp_core.errors import InterpError
 from interp_core.families.prototypes import sections as proto_sections
 from interp_core.families.prototypes.explain import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE
-from interp_core.families.prototypes.figures import looks_like_that, predictive_distribution, prototype_contributions, similarity_spread
-from interp_core.figures.common import class_color
-from interp_core.figures.models import class_probabilities
 from interp_core.report import Metrics, Table, Text
 from ui import cache, passport, sections, sidebar, state
 from ui import uploads
@@ -68,7 +65,6 @@ else:
 right.slider("Prototypes per explanation", 1, max_k, key="v_topk")
 top_k = int(st.session_state["v_topk"])
 labels = proto_sections.prototype_labels(view, class_names)
-proto_colors = [class_color(int(c)) for c in report.prototype_class]
 
 example = state.get_int("example", 0) or 0
 pinned_proto = passport.pinned("prototype", name)  # the prototype picked last on this recipe (the passport's item)
@@ -79,8 +75,10 @@ st.session_state["v_proto"] = proto_selected
 method = st.session_state["v_pmap"]
 
 # -- Global: the family's sections (the report and Compare draw the same), with the page's clicks ----
-overview = proto_sections.global_section(view, dataset, method, example, proto_selected)
-numbers, gallery, details, weights, latent = overview.items
+# Built once per stored model and setting (ui/prototypes.py); the map is redrawn for the example and prototype.
+overview = proto_cache.global_section(name, stamp, pushed, method)
+numbers, gallery, details, weights, _ = overview.items
+latent = proto_cache.latent_map(name, stamp, pushed, method, example, proto_selected)
 sections.render_item(numbers)
 st.caption(overview.intro)
 components.heading(overview.title, level="header", divider="grey")
@@ -111,7 +109,7 @@ with right:
             pin_prototype(index)
             state.request(v_proto=index)
 
-neighbours = proto_sections.neighbours_section(view, dataset, proto_selected, proto_cache.scaled(name, stamp, "train") if dataset.modality == "tabular" else None)
+neighbours = proto_cache.neighbours(name, stamp, pushed, proto_selected)
 components.heading(neighbours.title)
 st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.",
              on_change=lambda: pin_prototype(int(st.session_state["v_proto"])))
@@ -121,7 +119,8 @@ sections.render_item(figure, key="proto_neighbours")
 
 # -- Local ------------------------------------------------------------------------------------------
 components.heading(f"Local: this looks like that (test example {example})", level="header", divider="grey")
-local = report.local(example)
+figures = proto_cache.local_figures(name, stamp, pushed, example, top_k)
+local = figures.local
 true_class = int(dataset.y_test[example])
 predicted = local.predicted
 verdict = "correct" if predicted == true_class else "**wrong**"
@@ -141,23 +140,12 @@ if probabilistic and report.sampled is not None:
     else:
         st.success(f"Confident explanation: the most similar prototype is the same in {1 - local.top_change_rate:.0%} of {sampled.n_samples} sampled prototype sets and the class in {1 - local.class_flip_rate:.0%}.", icon=":material/check_circle:")
 
-top = [int(j) for j in local.order[:top_k]]
-x = dataset.X_test[example]
-pictures = view.prototype_pictures[top]
-pic_titles = [f"{labels[j]}<br>similarity {local.similarities[j]:.2f}<br>contribution {local.contributions[j]:+.2f}" for j in top]
-test_scaled = proto_cache.scaled(name, stamp, "test") if dataset.modality == "tabular" else None
-looks_fig = looks_like_that(
-    x, pictures, pic_titles, dataset.modality, f"example {example} ({class_names[true_class]})", [proto_colors[j] for j in top], dataset.feature_names,
-    example_scaled=None if test_scaled is None else test_scaled[example], pictures_scaled=view.prototype_scaled[top],
-)
+top = figures.top
 left, right = st.columns([2, 3]) if dataset.modality != "tabular" else (st.container(), st.container())
 with left:
-    if probabilistic and report.sampled is not None:
-        chart(predictive_distribution(report.sampled.probabilities[example], report.sampled.probability_std[example], class_names, true_class), "predictive_distribution", key="proto_probs")
-    else:
-        chart(class_probabilities(local.probabilities, class_names, true_class), "class_probabilities", key="proto_probs")
+    chart(figures.probabilities, figures.probabilities_key, key="proto_probs")
 with right:
-    chart(looks_fig, "looks_like_that", key="proto_looks_like")
+    chart(figures.looks_like_that, "looks_like_that", key="proto_looks_like")
 
 rows = pd.DataFrame({
     "rank": range(1, len(top) + 1),
@@ -179,17 +167,17 @@ st.caption(
 )
 left, right = st.columns(2)
 with left:
-    chart(prototype_contributions(local.contributions, local.similarities, report.prototype_class, class_names, predicted, local.logit, top, local.baseline_logit), "prototype_contributions", key="proto_contrib")
+    chart(figures.contributions, "prototype_contributions", key="proto_contrib")
 with right:
-    if local.similarity_std is not None:
-        chart(similarity_spread(report.sampled.similarity_mean[example][top], local.similarity_std[top], [labels[j] for j in top], [proto_colors[j] for j in top]), "similarity_spread", key="proto_spread")
+    if figures.spread is not None:
+        chart(figures.spread, "similarity_spread", key="proto_spread")
     else:
         st.markdown("**Why this is faithful.** The bars on the left add up exactly to the logit the network computed: "
                     "no approximation or surrogate is involved. Switch to *Pushed onto the nearest real case* above to see "
                     "every prototype as a real training example; the quality panel shows what that costs in accuracy.")
 
 # -- Misclassified examples -----------------------------------------------------------------------
-misclassified = proto_sections.misclassified_section(view, dataset)
+misclassified = proto_cache.misclassified(name, stamp, pushed)
 components.heading(misclassified.title, level="header", divider="grey")
 table = misclassified.items[0]
 if not isinstance(table, Table):  # every test example is right: the section's verdict says so
@@ -208,7 +196,7 @@ else:
             state.request(example=chosen)
 
 # -- Quality ----------------------------------------------------------------------------------------
-quality = proto_sections.quality_section(view, dataset, name)
+quality = proto_cache.quality(name, stamp, pushed)
 components.heading(quality.title, level="header", divider="grey")
 for index, item in enumerate(quality.items):
     previous = quality.items[index - 1] if index else None

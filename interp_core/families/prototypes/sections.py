@@ -83,10 +83,18 @@ def global_section(view: PrototypeView, dataset, method: str | None = None, exam
         details[f"weight to {cname}"] = report.weights[:, k]
     section.items.append(Table("Prototype details", details))
     section.items.append(Figure(weight_heatmap(report.weights, report.prototype_class, class_names), "prototype_weights"))
-    method = method or map_methods(view)[0]
-    fig = latent_map(view.maps[method], len(dataset.y_train), dataset.y_train, dataset.y_test, report.test.predictions, report.prototype_class, class_names, example, selected, method.upper())
-    section.items.append(Figure(fig, "latent_map"))
+    section.items.append(latent_figure(view, dataset, method, example, selected))
     return section
+
+
+def latent_figure(view: PrototypeView, dataset, method: str | None = None, example: int | None = None, selected: int | None = None) -> Figure:
+    """The latent map (``method``: which map, the first by default) with the test ``example`` and the
+    ``selected`` prototype highlighted: global_section's last item, which the page redraws alone
+    when only the example or the prototype changes."""
+    report = view.report
+    method = method or map_methods(view)[0]
+    fig = latent_map(view.maps[method], len(dataset.y_train), dataset.y_train, dataset.y_test, report.test.predictions, report.prototype_class, dataset.class_names, example, selected, method.upper())
+    return Figure(fig, "latent_map")
 
 
 def neighbours_section(view: PrototypeView, dataset, prototype: int, train_scaled: np.ndarray | None = None) -> Section:
