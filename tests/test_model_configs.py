@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,21 @@ def test_every_shipped_config_declares_what_is_built():
             assert 0 < declared < DEFAULT_MAX_PARAMETERS
             seen.add(builder if isinstance(builder, str) else field)
     assert {"mlp", "fcn", "fcn-masked", "ts-transformer", "cbm", "concept-cnn", "concept-mlp", "group_mlp", "sparse_mlp", "protonet-mlp", "protonet-conv1d", "protonet-conv2d", "sae-topk", "sae-mp"} <= seen
+
+
+def test_checking_every_shipped_config_leaves_torchs_compiler_unimported():
+    """The model hub checks every artifact's config on its first view: on the meta device the random
+    initialisers ran through torch's Python kernels, which import torch._dynamo and sympy (seconds);
+    declared_size answers them with shapes (the counts are checked exact above)."""
+    code = (
+        "import sys; from interp_core import recipes; from interp_core.store import SHIPPED_ROOT, Catalog, Store\n"
+        "catalog = Catalog(Store(sys.argv[1]), Store(SHIPPED_ROOT, readonly=True))\n"
+        "rows = [recipes.recipe_status(r, catalog) for r in recipes.list_recipes()]\n"
+        "print(sorted({r['status'] for r in rows}), [m for m in ('torch._dynamo', 'sympy') if m in sys.modules])"
+    )
+    with tempfile.TemporaryDirectory() as empty:
+        out = subprocess.run([sys.executable, "-c", code, empty], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[-2] == "['shipped'] []", out.stdout + out.stderr[-2000:]
 
 
 def test_the_limit_is_configurable(monkeypatch):

@@ -9,7 +9,8 @@ or gigabytes allocated before a shape error.
    and its range, from the value's name (the same name means the same thing in every
    architecture: ``hidden`` is layer widths, ``dropout`` a probability);
 3. the declared size: the module is built on PyTorch's ``meta`` device (shapes only, no memory,
-   the random state untouched) and its parameters and buffers are counted against
+   the random state untouched; random initialisers and their scaling answered with shapes at
+   once, see ``_ShapesOnly``) and its parameters and buffers are counted against
    ``max_parameters()`` (INTERP_MAX_PARAMS, default 50 million; the largest shipped model,
    minilm-sae with its MiniLM encoder, has 23 million).
 """
@@ -24,8 +25,10 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from interp_core.checks import describe, is_finite, is_int, is_list
 from interp_core.errors import RecipeError
@@ -236,11 +239,50 @@ def _declared_size_cached(label: str, builder: Callable[..., nn.Module], key: st
     return declared_size(label, builder, json.loads(key))
 
 
+class _ShapesOnly(TorchFunctionMode):
+    """Inside ``declared_size``, on the meta device: the random initialisers and the arithmetic that
+    scales them (``torch.randn(n, d) * scale / d**0.5``, ``normal_``, ``1.0 * eye - 0.5 * (1 - eye)``)
+    give an empty meta tensor of the result's shape at once. On the meta device torch runs these
+    through its Python kernels, whose first use imports torch._dynamo and sympy: about 2 s of CPU,
+    once per process, which the model hub's first view paid for the mechanisms, prototype and SAE
+    recipes. A size needs only shapes; any other operation runs as it is."""
+
+    _FACTORIES = frozenset({torch.randn, torch.rand})
+    # by name: ``x * 2`` arrives as TensorBase.mul, ``2 * x`` as __rmul__, torch.mul(x, 2) as mul
+    _POINTWISE = frozenset({"add", "sub", "rsub", "mul", "div", "true_divide", "floor_divide", "neg", "__add__", "__radd__", "__sub__", "__rsub__",
+                            "__mul__", "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__neg__"})
+    _IN_PLACE = frozenset({"normal_", "uniform_", "copy_", "fill_", "zero_", "mul_", "div_", "add_", "sub_", "__imul__", "__itruediv__", "__iadd__", "__isub__"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self._FACTORIES and kwargs.get("device") in (None, "meta") and kwargs.get("generator") is None and kwargs.get("out") is None:
+            size = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list, torch.Size)) else args
+            if all(isinstance(n, int) for n in size):
+                return torch.empty(tuple(size), dtype=kwargs.get("dtype"), device="meta")
+        elif func is torch.arange and kwargs.get("device") in (None, "meta") and kwargs.get("out") is None and 1 <= len(args) <= 3 and all(isinstance(a, int) for a in args):
+            return torch.empty(len(range(*args)), dtype=kwargs.get("dtype", torch.int64), device="meta")
+        elif getattr(func, "__name__", "") == "norm" and len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_meta and set(kwargs) <= {"p", "dim", "keepdim", "dtype"} and isinstance(kwargs.get("dim"), int):
+            shape, dim = list(args[0].shape), kwargs["dim"] % args[0].dim()  # a vector norm along one dimension
+            shape[dim:dim + 1] = [1] if kwargs.get("keepdim") else []
+            return torch.empty(shape, dtype=args[0].dtype, device="meta")
+        elif not kwargs and args and all(isinstance(a, (int, float)) or (isinstance(a, torch.Tensor) and a.is_meta) for a in args):
+            tensors = [a for a in args if isinstance(a, torch.Tensor)]
+            name = getattr(func, "__name__", "")
+            if name in self._POINTWISE and tensors:
+                shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))  # torch's imports sympy
+                return torch.empty(shape, dtype=tensors[0].dtype, device="meta")
+            if name in self._IN_PLACE and isinstance(args[0], torch.Tensor):
+                return args[0]
+            if name == "one_hot" and len(args) == 2 and isinstance(args[0], torch.Tensor) and isinstance(args[1], int) and args[1] > 0:
+                return torch.empty((*args[0].shape, args[1]), dtype=torch.int64, device="meta")
+        return func(*args, **kwargs)
+
+
 def declared_size(label: str, builder: Callable[..., nn.Module], config: dict) -> int:
     """Parameters and buffers of ``builder(**config)``, built on the meta device: no memory is
     allocated and the global random state is left as it was (training stays reproducible)."""
     try:
-        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        with torch.random.fork_rng(devices=[]), torch.device("meta"), _ShapesOnly():
             module = builder(**config)
     except RecipeError:
         raise
