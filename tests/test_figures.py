@@ -18,3 +18,85 @@ def test_styled_gives_the_white_template_exactly_as_plotly_would():
     assert styled_layout["title"]["text"] == "title" and styled_layout["height"] == 300
     fast.layout.template.layout.font.color = "red"  # the figure's own copy: the registered template is untouched
     assert pio.templates["plotly_white"].layout.font.color != "red"
+
+
+# -- maps of many points ---------------------------------------------------------------------------
+import numpy as np
+import pytest
+
+from interp_core.families.sae.figures import feature_map
+from interp_core.figures.common import MAP_POINTS, WEBGL_POINTS, map_sample
+from interp_core.figures.models import embedding_map
+
+N_BIG = 100_000
+
+
+@pytest.fixture(scope="module")
+def big_map():
+    """A user's 100,000 test examples in 10 classes, one in ten predicted wrong, one class small."""
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(N_BIG, 2)).astype(np.float32)
+    labels = rng.integers(0, 9, N_BIG)
+    labels[rng.choice(N_BIG, 300, replace=False)] = 9  # a rare class
+    predictions = np.where(rng.random(N_BIG) < 0.1, rng.integers(0, 10, N_BIG), labels)
+    return coords, labels, predictions
+
+
+def _points(fig):
+    """(customdata, x, y) of every drawn marker trace except the selected-example ring."""
+    traces = [t for t in fig.data if t.type in ("scatter", "scattergl") and t.name not in ("selected",) and not str(t.name).startswith("feature ")]
+    return (np.concatenate([np.asarray(t.customdata) for t in traces]), np.concatenate([np.asarray(t.x) for t in traces]),
+            np.concatenate([np.asarray(t.y) for t in traces]), traces)
+
+
+def test_a_map_of_100000_examples_draws_a_webgl_sample_and_counts_every_example(big_map):
+    coords, labels, predictions = big_map
+    names = [f"class {k}" for k in range(10)]
+    fig = embedding_map(coords, labels, names, predictions, selected=12_345, method="UMAP")
+    ids, x, y, traces = _points(fig)
+    assert {t.type for t in traces} == {"scattergl"}
+    assert MAP_POINTS - 10 <= len(ids) <= MAP_POINTS * 1.25 + 1 and len(np.unique(ids)) == len(ids)
+    np.testing.assert_array_equal(x, coords[ids, 0])  # customdata is the example a click selects
+    np.testing.assert_array_equal(y, coords[ids, 1])
+    assert 12_345 in ids
+    wrong = np.flatnonzero(predictions != labels)
+    assert np.isin(ids, wrong).sum() >= MAP_POINTS // 4  # wrong predictions kept (a quarter of the sample), beside those the sample drew
+    assert (labels[ids] == 9).sum() >= min(300, MAP_POINTS // 40)  # the rare class stays visible
+    density = next(t for t in fig.data if t.type == "heatmap")
+    assert np.nansum(np.asarray(density.z, dtype=float)) == N_BIG and density.customdata is None  # true counts; a click on a cell selects nothing
+    shown = {t.name for t in traces if t.showlegend is not False}
+    assert f"class 9 (300)" in shown and sum(int(n.rsplit("(", 1)[1].strip(")").replace(",", "")) for n in shown) == N_BIG
+    assert f"{len(ids):,} of 100,000 examples drawn" in fig.layout.title.text
+    assert len(pio.to_json(fig, validate=False)) < 1_000_000
+
+
+def test_a_small_map_draws_every_example_as_before(big_map):
+    coords, labels, predictions = (a[:450] for a in big_map)
+    fig = embedding_map(coords, labels, [f"class {k}" for k in range(10)], predictions, selected=3)
+    ids, x, _, traces = _points(fig)
+    assert sorted(ids) == list(range(450)) and {t.type for t in traces} == {"scatter"}
+    assert not any(t.type == "heatmap" for t in fig.data) and "drawn" not in fig.layout.title.text
+    wrong = [t for t in traces if t.marker.symbol == "x"]
+    assert sorted(np.concatenate([t.customdata for t in wrong])) == list(np.flatnonzero(predictions != labels))
+    assert all(t.showlegend is False for t in wrong if (labels[(predictions == labels)] == labels[t.customdata[0]]).any())
+
+
+def test_a_map_sample_does_not_move_when_another_point_is_selected():
+    groups = np.repeat([0, 1], [90_000, 10_000])
+    plain = map_sample(groups)
+    assert MAP_POINTS - 2 <= len(plain) <= MAP_POINTS and set(plain) <= set(map_sample(groups, always=[5, 99_999]))
+    assert set(map_sample(groups, always=[5, 99_999])) - set(plain) <= {5, 99_999}
+    assert len(map_sample(groups, keep=np.arange(50_000))) <= MAP_POINTS + MAP_POINTS // 4  # at most a quarter more
+    assert len(map_sample(groups[:WEBGL_POINTS])) == WEBGL_POINTS  # a small map draws everything
+
+
+def test_a_large_sae_feature_map_samples_and_keeps_the_selected_feature():
+    rng = np.random.default_rng(1)
+    coords = rng.normal(size=(N_BIG, 2))
+    density = np.where(rng.random(N_BIG) < 0.05, 0.0, rng.random(N_BIG) ** 3)
+    fig = feature_map(coords, density, [f"label {i}" for i in range(N_BIG)], selected=77_777)
+    ids, x, _, traces = _points(fig)
+    assert {t.type for t in traces} == {"scattergl"} and 77_777 in ids and len(ids) <= MAP_POINTS + 1
+    np.testing.assert_array_equal(x, coords[ids, 0])
+    assert {t.name for t in traces} == {f"never fires ({int((density == 0).sum()):,})", f"features ({int((density > 0).sum()):,})"}
+    assert f"of 100,000 features drawn" in fig.layout.title.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -46,3 +47,65 @@ def _white_template(fig: go.Figure) -> None:
 
 def class_color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
+
+
+# -- maps of many points ---------------------------------------------------------------------------
+WEBGL_POINTS = 1_000  # above this many points a map draws with WebGL (Scattergl): SVG slows down past a few thousand
+MAP_POINTS = 10_000  # above this many a map draws a sample of about this many and counts every point in grey cells
+
+
+def scatter_type(n_points: int):
+    """The scatter trace class for a map of ``n_points``: SVG for small maps, WebGL for large ones."""
+    return go.Scattergl if n_points > WEBGL_POINTS else go.Scatter
+
+
+def map_sample(groups: np.ndarray, limit: int = MAP_POINTS, keep=None, always=None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of the points a map draws: all of them when there are at most ``limit``; else a
+    seeded random sample of ``limit`` stratified by ``groups`` (each group keeps its share of the
+    points, and a small group at least ``limit / (4 * groups)`` of them, so it stays visible), plus
+    the points of ``keep`` (ones a reader looks for, such as wrong predictions; at most a quarter of
+    ``limit`` of them) and of ``always`` (the selected point). The sample does not depend on
+    ``always``, so selecting another point does not move the others."""
+    groups = np.asarray(groups)
+    n = len(groups)
+    if n <= limit:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    values, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    base = np.minimum(counts, limit // (4 * len(values)))
+    extra = counts - base
+    quota = base + np.floor((limit - base.sum()) * extra / max(extra.sum(), 1)).astype(int)
+    chosen = [rng.choice(np.flatnonzero(inverse == g), size=int(q), replace=False) for g, q in enumerate(quota) if q]
+    keep = _indices(keep, n)
+    if len(keep) > limit // 4:
+        keep = np.random.default_rng(seed + 1).choice(keep, size=limit // 4, replace=False)
+    chosen += [keep, _indices(always, n)]
+    return np.unique(np.concatenate(chosen)) if chosen else np.arange(0)
+
+
+def _indices(values, n: int) -> np.ndarray:
+    """Distinct valid indices (0 <= i < n) among ``values`` (None or a list; None entries dropped)."""
+    values = np.asarray([v for v in (values if values is not None else []) if v is not None], dtype=int)
+    return np.unique(values[(values >= 0) & (values < n)])
+
+
+def density_layer(coords: np.ndarray, bins: int = 90) -> go.Heatmap:
+    """Every point of a sampled map counted in a grid of grey cells (darker = more points), drawn under
+    the sample; hovering a cell gives its true count. It carries no customdata, so a click on a cell
+    selects nothing."""
+    coords = np.asarray(coords, dtype=float)
+    finite = np.isfinite(coords).all(axis=1)
+    x, y = coords[finite, 0], coords[finite, 1]
+    counts, x_edges, y_edges = np.histogram2d(x, y, bins=bins)
+    z = np.where(counts > 0, counts, np.nan).T.astype(np.float32)  # rows are y
+    top = float(np.nanpercentile(z, 95)) if np.isfinite(z).any() else 1.0
+    return go.Heatmap(
+        x=np.round((x_edges[:-1] + x_edges[1:]) / 2, 4), y=np.round((y_edges[:-1] + y_edges[1:]) / 2, 4), z=z,
+        zmin=0, zmax=max(top, 1.0), colorscale=[[0.0, "#f2f2f2"], [1.0, "#8c8c8c"]], showscale=False,
+        hovertemplate="%{z:,.0f} points in this cell<extra></extra>", name="every point, counted", hoverongaps=False,
+    )
+
+
+def sampled_note(drawn: int, total: int, what: str = "points") -> str:
+    """The title's note on a sampled map: how many points are drawn of how many (empty when all are)."""
+    return "" if drawn >= total else f"{drawn:,} of {total:,} {what} drawn; grey cells count all of them"

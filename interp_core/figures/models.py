@@ -3,14 +3,16 @@ map, the input itself, the predicted class probabilities."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from interp_core.figures.common import class_color, how_to_read, styled
+from interp_core.figures.common import class_color, density_layer, how_to_read, map_sample, sampled_note, scatter_type, styled
 
 how_to_read("training_curve", "Loss per epoch on the training batches (left axis) and the validation metric (right axis); the dotted line marks the epoch whose weights were kept.")
-how_to_read("embedding_map", "Each dot is a test example placed by the model's last hidden layer (nearby dots look alike to the model); colour is the true class, a cross marks a wrong prediction. Click a dot to select that example.")
+how_to_read("embedding_map", "Each dot is a test example placed by the model's last hidden layer (nearby dots look alike to the model); colour is the true class, a cross marks a wrong prediction. Click a dot to select that example. Past 10,000 examples a sample is drawn (every wrong prediction kept) over grey cells that count them all.")
 how_to_read("example_input", "The selected example as the model sees it, in the data's own units.")
 how_to_read("example_input_scaled", "The selected example's measurements, each in standard deviations (SD) from its training mean, so features of very different units compare; the number at each bar is the value in the data's units.")
 how_to_read("class_probabilities", "The model's predicted probability for each class on the selected example: the predicted class is green when it is the true class and red when it is not; the true class is outlined.")
@@ -40,30 +42,57 @@ def embedding_map(
     selected: int | None = None,
     method: str = "PCA",
 ) -> go.Figure:
-    """Scatter of a 2-D map; customdata carries each point's example index for click selection."""
+    """Scatter of a 2-D map; customdata carries each point's example index for click selection.
+
+    A large map (a user's data) stays responsive: above ``WEBGL_POINTS`` it draws with WebGL, and
+    above ``MAP_POINTS`` it draws a sample stratified by class (every wrong prediction kept, up to a
+    quarter of the sample, and the selected example), over grey cells that count every example; the
+    legend and the title give the true counts."""
     fig = go.Figure()
+    coords = np.asarray(coords)
     labels = np.asarray(labels)
-    index = np.arange(len(labels))
+    n = len(labels)
+    index = np.arange(n)
+    wrong_all = np.asarray(predictions) != labels if predictions is not None else np.zeros(n, dtype=bool)
+    drawn = np.zeros(n, dtype=bool)
+    drawn[map_sample(labels, keep=np.flatnonzero(wrong_all), always=[selected])] = True
+    sampled = not drawn.all()
+    if sampled:
+        fig.add_trace(density_layer(coords))
+    trace = scatter_type(int(drawn.sum()))
+    names = np.array([html.escape(str(c)) for c in class_names], dtype=object)
     for k, name in enumerate(class_names):
-        members = index[labels == k]
-        if not len(members):
-            continue
-        wrong = predictions is not None and np.asarray(predictions)[members] != k
-        symbols = np.where(wrong, "x", "circle") if predictions is not None else "circle"
-        hover = [f"example {i}<br>class {name}" + (f"<br>predicted {class_names[int(predictions[i])]}" if predictions is not None else "") for i in members]
-        fig.add_trace(go.Scatter(
-            x=coords[members, 0], y=coords[members, 1], mode="markers", name=str(name),
-            marker={"color": class_color(k), "size": 8, "symbol": symbols, "line": {"width": 0.5, "color": "white"}},
-            customdata=members, hovertext=hover, hoverinfo="text",
-        ))
-    if selected is not None and 0 <= selected < len(coords):
+        total = int((labels == k).sum())
+        label = f"{name} ({total:,})" if sampled else str(name)
+        # Right and wrong predictions are two traces of one legend entry, each with one symbol (a
+        # per-point symbol array cost Plotly seconds of validation on a large map).
+        for wrong in (False, True):
+            members = index[(labels == k) & drawn & (wrong_all == wrong)]
+            if not len(members):
+                continue
+            if predictions is None:
+                predicted, text = "", None
+            elif wrong:
+                predicted, text = "<br>predicted %{text}", names[np.asarray(predictions)[members]]
+            else:
+                predicted, text = f"<br>predicted {names[k]}", None
+            fig.add_trace(trace(
+                x=coords[members, 0], y=coords[members, 1], mode="markers", name=label, legendgroup=label,
+                showlegend=not wrong or not (labels[drawn & ~wrong_all] == k).any(),
+                marker={"color": class_color(k), "size": 6 if sampled else 8, "symbol": "x" if wrong else "circle", "line": {"width": 0.5, "color": "white"}},
+                customdata=members, text=text, hovertemplate=f"example %{{customdata}}<br>class {names[k]}{predicted}<extra></extra>",
+            ))
+    if selected is not None and 0 <= selected < n:
         fig.add_trace(go.Scatter(
             x=[coords[selected, 0]], y=[coords[selected, 1]], mode="markers", name="selected",
             marker={"size": 18, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}},
             customdata=[selected], hoverinfo="skip",
         ))
-    styled(fig, f"Embedding map ({method} of the last hidden layer, test set)", f"{method} 1", f"{method} 2", height=460)
+    note = sampled_note(int(drawn.sum()), n, "examples")
+    styled(fig, f"Embedding map ({method} of the last hidden layer, test set)" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=460)
     fig.update_layout(clickmode="event+select", dragmode="pan")
+    if note:
+        fig.update_layout(margin={"t": 70})
     return fig
 
 

@@ -38,3 +38,36 @@ def test_a_text_feature_shows_its_tokens_in_context(server, tab):
     assert shaded.count() > 100  # 20 contexts of ~19 tokens, each a span with its activation
     tab.screenshot("sae-text-feature")
     assert tab.problems() == []
+
+
+ISOLATED_POINT = """(chart) => {
+  // The live feature farthest from any other drawn point (a click there hits that point only), in page pixels.
+  const gd = chart.querySelector('.js-plotly-plot');
+  const t = gd._fullData.find(d => d.type === 'scattergl' && d.name.startsWith('features'));  // decoded arrays
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const px = Array.from(t.x, v => xa.l2p(v)), py = Array.from(t.y, v => ya.l2p(v));
+  let best = -1, bestGap = -1;
+  for (let i = 0; i < px.length; i++) {
+    let gap = Infinity;
+    for (let j = 0; j < px.length; j++) if (j !== i) gap = Math.min(gap, Math.hypot(px[i] - px[j], py[i] - py[j]));
+    if (gap > bestGap) { bestGap = gap; best = i; }
+  }
+  return {x: box.left + xa._offset + px[best], y: box.top + ya._offset + py[best], feature: Number(t.customdata[best]), gap: bestGap};
+}"""
+
+
+def test_a_webgl_feature_map_answers_a_click_with_that_feature(server, tab):
+    """MiniLM's 1,024 features are drawn with WebGL (Scattergl: no SVG point to click); a click on a
+    dot's pixel opens the feature whose index the dot carries."""
+    open_sae(server, tab, "recipe=minilm-sae&v_view=Features&v_feature=0")
+    assert tab.problems() == []
+    feature_map = tab.page.locator("[data-testid=stPlotlyChart]").first
+    assert feature_map.locator(".gl-container canvas").count() >= 1 and feature_map.locator(".scatterlayer .trace .points path").count() <= 1
+    target = feature_map.evaluate(ISOLATED_POINT)
+    assert target["gap"] > 4 and target["feature"] != 0
+    tab.page.mouse.click(target["x"], target["y"])
+    tab.page.wait_for_url(re.compile(rf"v_feature={target['feature']}(&|$)"), timeout=60_000)
+    tab.wait_ready()
+    assert "v_view=Feature&" in tab.page.url + "&"
+    assert tab.page.get_by_role("heading", name=re.compile(rf"^Feature {target['feature']}:")).count() == 1
+    assert tab.problems() == []

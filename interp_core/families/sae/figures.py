@@ -14,9 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from interp_core.figures.common import class_color, how_to_read, styled
+from interp_core.figures.common import class_color, density_layer, how_to_read, map_sample, sampled_note, scatter_type, styled
 
-how_to_read("sae_feature_map", "Each dot is one SAE feature, placed by its decoder direction (nearby dots write similar directions into the layer); colour is how often it fires (log10 of the share of examples). Grey crosses never fire. Click a dot to open that feature.")
+how_to_read("sae_feature_map", "Each dot is one SAE feature, placed by its decoder direction (nearby dots write similar directions into the layer); colour is how often it fires (log10 of the share of examples). Grey crosses never fire. Click a dot to open that feature. Past 10,000 features a sample is drawn over grey cells that count them all.")
 how_to_read("sae_density_histogram", "How many features fire how often: log10 of each feature's firing rate over all examples. A healthy SAE has few dead features and few that fire on nearly everything.")
 how_to_read("sae_activation_histogram", "Activations of this feature on the examples where it fires; the shaded bands are the 10 equal-width intervals the example lists below come from.")
 how_to_read("sae_output_effects", "What one unit of this feature does to the model's outputs when pushed through the rest of the model: the outputs it raises most (left) and lowers most (right).")
@@ -33,34 +33,47 @@ _DEAD = "#b0b0b0"
 
 
 def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], selected: int | None = None, method: str = "UMAP") -> go.Figure:
+    """Each feature at its map position, coloured by how often it fires; customdata is the feature index.
+
+    A large SAE stays responsive: above ``WEBGL_POINTS`` features the map draws with WebGL, and above
+    ``MAP_POINTS`` it draws a sample (live and dead features in proportion, the selected one always)
+    over grey cells that count every feature; the title gives the true counts."""
     coords = np.asarray(coords)
     density = np.asarray(density)
-    index = np.arange(len(coords))
+    n = len(coords)
+    index = np.arange(n)
     live = density > 0
+    drawn = np.zeros(n, dtype=bool)
+    drawn[map_sample(live, always=[selected])] = True
+    sampled = not drawn.all()
+    trace = scatter_type(int(drawn.sum()))
     fig = go.Figure()
+    if sampled:
+        fig.add_trace(density_layer(coords))
     if (~live).any():
-        dead = index[~live]
-        fig.add_trace(go.Scatter(
-            x=coords[dead, 0], y=coords[dead, 1], mode="markers", name="never fires",
+        dead = index[~live & drawn]
+        fig.add_trace(trace(
+            x=coords[dead, 0], y=coords[dead, 1], mode="markers", name=f"never fires ({int((~live).sum()):,})" if sampled else "never fires",
             marker={"color": _DEAD, "size": 7, "symbol": "x"}, customdata=dead,
-            hovertext=[f"feature {j}<br>never fires" for j in dead], hoverinfo="text",
+            hovertemplate="feature %{customdata}<br>never fires<extra></extra>",
         ))
-    alive = index[live]
-    log_density = np.log10(density[alive]) if len(alive) else np.array([])
-    fig.add_trace(go.Scatter(
-        x=coords[alive, 0], y=coords[alive, 1], mode="markers", name="features",
-        marker={"color": log_density, "colorscale": "Viridis", "size": 9, "showscale": True,
+    alive = index[live & drawn]
+    log_density = np.log10(density[alive]).astype(np.float32) if len(alive) else np.array([])
+    fig.add_trace(trace(
+        x=coords[alive, 0], y=coords[alive, 1], mode="markers", name=f"features ({int(live.sum()):,})" if sampled else "features",
+        marker={"color": log_density, "colorscale": "Viridis", "size": 6 if sampled else 9, "showscale": True,
                 "colorbar": {"title": {"text": "log10 density"}, "thickness": 14}, "line": {"width": 0.5, "color": "white"}},
         customdata=alive,
         hovertext=[f"feature {j}<br>{html.escape(str(labels[j]))}<br>fires on {density[j]:.2%}" for j in alive], hoverinfo="text",
     ))
-    if selected is not None and 0 <= selected < len(coords):
+    if selected is not None and 0 <= selected < n:
         fig.add_trace(go.Scatter(
             x=[coords[selected, 0]], y=[coords[selected, 1]], mode="markers", name=f"feature {selected}",
             marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}}, customdata=[selected], hoverinfo="skip",
         ))
-    styled(fig, f"Feature map ({method} of the decoder directions)", f"{method} 1", f"{method} 2", height=480)
-    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0.0}, margin={"b": 90})
+    note = sampled_note(int(drawn.sum()), n, "features")
+    styled(fig, f"Feature map ({method} of the decoder directions)" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=480)
+    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0.0}, margin={"b": 90, "t": 70 if note else 50})
     return fig
 
 
@@ -81,10 +94,9 @@ def activation_histogram(counts: np.ndarray, edges: np.ndarray, interval_edges: 
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=class_color(0), name="examples",
                            hovertemplate="activation %{x:.3f}<br>%{y} examples<extra></extra>"))
-    if interval_edges is not None:
-        for b in range(len(interval_edges) - 1):
-            if b % 2 == 0:
-                fig.add_vrect(x0=interval_edges[b], x1=interval_edges[b + 1], fillcolor="grey", opacity=0.08, line_width=0)
+    if interval_edges is not None:  # every other interval shaded, in one layout update
+        fig.update_layout(shapes=[{"type": "rect", "xref": "x", "yref": "y domain", "x0": float(interval_edges[b]), "x1": float(interval_edges[b + 1]), "y0": 0, "y1": 1,
+                                   "fillcolor": "grey", "opacity": 0.08, "line": {"width": 0}} for b in range(0, len(interval_edges) - 1, 2)])
     title = "Activation histogram" + (f" of feature {feature}" if feature is not None else "") + " (examples where it fires)"
     return styled(fig, title, "activation", "examples", height=320)
 
@@ -117,11 +129,15 @@ def digit_gallery(images: np.ndarray, activations: np.ndarray, example_ids: np.n
         top = r * tile_h + caption
         canvas[top : top + 8, c * tile_w : c * tile_w + 8] = images[i]
         ids[top : top + 8, c * tile_w : c * tile_w + 8] = example_ids[i]
-    hover = np.where(ids >= 0, np.char.add("example ", ids.astype(str)), "")
-    fig = go.Figure(go.Heatmap(z=canvas, colorscale="Greys", showscale=False, customdata=ids, hovertext=hover, hoverinfo="text", xgap=0, ygap=0))
+    # Blank cells are NaN, so they have no hover; one layout update for all captions (one
+    # add_annotation per image re-validated the growing list each time).
+    fig = go.Figure(go.Heatmap(z=canvas.astype(np.float32), colorscale="Greys", showscale=False, customdata=ids, hoverongaps=False,
+                               hovertemplate="example %{customdata}<extra></extra>", xgap=0, ygap=0))
+    captions = []
     for i in range(n):
         r, c = divmod(i, columns)
-        fig.add_annotation(x=c * tile_w + 3.5, y=r * tile_h + 1.2, text=f"{activations[i]:.2f} ({classes[i]})", showarrow=False, font={"size": 11})
+        captions.append({"x": c * tile_w + 3.5, "y": r * tile_h + 1.2, "text": f"{activations[i]:.2f} ({classes[i]})", "showarrow": False, "font": {"size": 11}})
+    fig.update_layout(annotations=captions)
     styled(fig, title, "", "", height=90 + rows * 125)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
