@@ -118,6 +118,44 @@ def test_load_dataset_returns_a_copy():
     assert len(np.unique(second.y_train)) == 3
 
 
+@pytest.mark.parametrize("name", ["digits", "breast_cancer", "wine"])
+def test_a_bundled_snapshot_holds_what_its_loader_gives(name):
+    """Pages read these sets from assets/datasets (no scikit-learn import); the arrays, names and
+    split must be exactly the loader's. If this fails, rewrite them: python -m interp_core ship --datasets"""
+    from interp_core.data.registry import SNAPSHOTTED
+    from interp_core.data.snapshot import read_snapshot
+
+    snapshot, fresh = read_snapshot(name), SNAPSHOTTED[name]()
+    assert snapshot is not None, f"assets/datasets/{name}.npz is missing"
+    for field in ("X_train", "y_train", "X_test", "y_test"):
+        assert getattr(snapshot, field).dtype == getattr(fresh, field).dtype and np.array_equal(getattr(snapshot, field), getattr(fresh, field)), field
+    assert snapshot.summary() == fresh.summary()
+    assert (snapshot.feature_names, snapshot.description, snapshot.extras) == (fresh.feature_names, fresh.description, fresh.extras)
+
+
+def test_a_snapshot_keeps_optional_arrays_and_a_damaged_one_is_ignored(tmp_path):
+    from interp_core.data.snapshot import read_snapshot, write_snapshot
+
+    rng = np.random.default_rng(0)
+    data = Dataset("toy", "tabular", rng.normal(size=(6, 3)), np.arange(6) % 2, rng.normal(size=(4, 3)), np.arange(4) % 2, ["a", "b"],
+                   concepts_train=np.ones((6, 2)), concepts_test=np.zeros((4, 2)), concept_names=["c0", "c1"], mask_test=np.ones((4, 3)), extras={"k": [1, 2]})
+    back = read_snapshot("toy", write_snapshot(data, tmp_path).parent)
+    assert np.array_equal(back.X_train, data.X_train) and np.array_equal(back.concepts_test, data.concepts_test) and np.array_equal(back.mask_test, data.mask_test)
+    assert back.mask_train is None and back.concept_names == ["c0", "c1"] and back.extras == {"k": [1, 2]}
+    (tmp_path / "toy.npz").write_bytes(b"PK\x03\x04 not a zip")
+    assert read_snapshot("toy", tmp_path) is None  # the registry then uses the loader
+    assert read_snapshot("absent", tmp_path) is None
+
+
+def test_opening_digits_imports_no_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys; from interp_core.data import load_dataset; d = load_dataset('digits'); print(len(d.y_test), 'sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["450", "False"], out.stdout + out.stderr[-1000:]
+
+
 def test_unknown_dataset_is_a_data_error():
     with pytest.raises(DataError, match="Unknown dataset 'wien'") as info:
         load_dataset("wien")

@@ -150,8 +150,11 @@ def cmd_ship(args) -> dict:
     from pathlib import Path
 
     from interp_core import recipes
+    from interp_core.data.registry import write_snapshots
     from interp_core.store import SHIPPED_ROOT, Store
 
+    if args.datasets:  # the split of each bundled scikit-learn set, read by the pages without importing scikit-learn
+        return {"datasets": write_snapshots()}
     # Train into a scratch store (versioned folders, locks) and ship plain folders: the shipped layout.
     target = Path(args.store or SHIPPED_ROOT)
     target.mkdir(parents=True, exist_ok=True)
@@ -168,4 +171,5 @@ def cmd_ship(args) -> dict:
             store.export_plain(recipe.name, target)
             rows[recipe.name] = trained.metrics["test_accuracy"]
             print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
-    return {"shipped": rows, "store": str(target)}
+    datasets = write_snapshots() if target == SHIPPED_ROOT else []
+    return {"shipped": rows, "store": str(target), "datasets": datasets}

@@ -8,6 +8,7 @@ from typing import Callable
 
 from interp_core.data import bundled
 from interp_core.data.dataset import Dataset
+from interp_core.data.snapshot import read_snapshot, write_snapshot
 from interp_core.errors import DataError
 
 # name -> (loader, one-line description); later issues register more with register_dataset.
@@ -40,9 +41,23 @@ def list_datasets() -> dict[str, str]:
     return {name: desc for name, (_, desc) in _DATASETS.items()}
 
 
+# The bundled scikit-learn sets are read from their snapshot (interp_core.data.snapshot) while their
+# registered loader is still this one: the same arrays, without importing scikit-learn.
+SNAPSHOTTED = {"digits": bundled.load_digits, "breast_cancer": bundled.load_breast_cancer, "wine": bundled.load_wine}
+
+
+def write_snapshots() -> list[str]:
+    """Rewrite the snapshots of SNAPSHOTTED from their loaders (``ship`` does; also ``ship --datasets``)."""
+    return [str(write_snapshot(loader())) for loader in SNAPSHOTTED.values()]
+
+
 @lru_cache(maxsize=32)
 def _load_cached(name: str) -> Dataset:
     loader, _ = _DATASETS[name]
+    if SNAPSHOTTED.get(name) is loader:
+        snapshot = read_snapshot(name)
+        if snapshot is not None:
+            return snapshot
     return loader()
 
 
