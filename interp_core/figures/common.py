@@ -51,7 +51,7 @@ def class_color(index: int) -> str:
 
 # -- maps of many points ---------------------------------------------------------------------------
 WEBGL_POINTS = 1_000  # above this many points a map draws with WebGL (Scattergl): SVG slows down past a few thousand
-MAP_POINTS = 10_000  # above this many a map draws a sample of about this many and counts every point in grey cells
+MAP_POINTS = 5_000  # above this many a map draws a sample of about this many (as UMAP explorers do) and counts every point in grey cells
 
 
 def scatter_type(n_points: int):

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from interp_core.figures.common import class_color, density_layer, how_to_read, map_sample, sampled_note, scatter_type, styled
 
 how_to_read("training_curve", "Loss per epoch on the training batches (left axis) and the validation metric (right axis); the dotted line marks the epoch whose weights were kept.")
-how_to_read("embedding_map", "Each dot is a test example placed by the model's last hidden layer (nearby dots look alike to the model); colour is the true class, a cross marks a wrong prediction. Click a dot to select that example. Past 10,000 examples a sample is drawn (every wrong prediction kept) over grey cells that count them all.")
+how_to_read("embedding_map", "Each dot is a test example placed by the model's last hidden layer (nearby dots look alike to the model); colour is the true class, a cross marks a wrong prediction. Click a dot to select that example. Past 5,000 examples a sample is drawn (every wrong prediction kept) over grey cells that count them all.")
 how_to_read("example_input", "The selected example as the model sees it, in the data's own units.")
 how_to_read("example_input_scaled", "The selected example's measurements, each in standard deviations (SD) from its training mean, so features of very different units compare; the number at each bar is the value in the data's units.")
 how_to_read("class_probabilities", "The model's predicted probability for each class on the selected example: the predicted class is green when it is the true class and red when it is not; the true class is outlined.")

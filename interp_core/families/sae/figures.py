@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from interp_core.figures.common import class_color, density_layer, how_to_read, map_sample, sampled_note, scatter_type, styled
 
-how_to_read("sae_feature_map", "Each dot is one SAE feature, placed by its decoder direction (nearby dots write similar directions into the layer); colour is how often it fires (log10 of the share of examples). Grey crosses never fire. Click a dot to open that feature. Past 10,000 features a sample is drawn over grey cells that count them all.")
+how_to_read("sae_feature_map", "Each dot is one SAE feature, placed by its decoder direction (nearby dots write similar directions into the layer); colour is how often it fires (log10 of the share of examples). Grey crosses never fire. Click a dot to open that feature. Past 5,000 features a sample is drawn over grey cells that count them all.")
 how_to_read("sae_density_histogram", "How many features fire how often: log10 of each feature's firing rate over all examples. A healthy SAE has few dead features and few that fire on nearly everything.")
 how_to_read("sae_activation_histogram", "Activations of this feature on the examples where it fires; the shaded bands are the 10 equal-width intervals the example lists below come from.")
 how_to_read("sae_output_effects", "What one unit of this feature does to the model's outputs when pushed through the rest of the model: the outputs it raises most (left) and lowers most (right).")
