@@ -27,12 +27,14 @@ def load_all_figure_modules() -> None:
 
 
 def chart_keys_in_source() -> set[str]:
-    """The how-to-read keys passed to chart(...) anywhere in the pages and the UI (a string literal
-    after the figure argument; found by scanning the call's text up to its first top-level comma)."""
+    """The how-to-read keys passed to chart(...) anywhere in the pages and the UI, and to Figure(...)
+    in the families' sections (which the pages draw): a string literal after the figure argument,
+    found by scanning the call's text up to its first top-level comma."""
     keys = set()
-    for path in [*REPO.glob("views/*.py"), *REPO.glob("ui/*.py")]:
+    sections = [*REPO.glob("interp_core/families/*/sections.py"), REPO / "interp_core" / "sections.py"]
+    for path in [*REPO.glob("views/*.py"), *REPO.glob("ui/*.py"), *sections]:
         source = path.read_text()
-        for match in re.finditer(r"\bchart\(", source):
+        for match in re.finditer(r"\b(?:chart|Figure)\(", source):
             depth, i = 1, match.end()
             while depth and i < len(source):  # skip the figure expression
                 depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(source[i], 0)
