@@ -100,3 +100,17 @@ def test_a_large_sae_feature_map_samples_and_keeps_the_selected_feature():
     np.testing.assert_array_equal(x, coords[ids, 0])
     assert {t.name for t in traces} == {f"never fires ({int((density == 0).sum()):,})", f"features ({int((density > 0).sum()):,})"}
     assert f"of 100,000 features drawn" in fig.layout.title.text
+
+
+def test_a_thumbnail_keeps_colour_pictures_in_colour_and_shows_sharp_pixels():
+    from interp_core.data import load_dataset
+    from interp_core.figures.common import thumbnail_pixels
+
+    shapes = load_dataset("shapes")
+    example = shapes.extras["default_example"]  # a large, bright shape
+    pixels = thumbnail_pixels(shapes.X_test[example], shapes.input_shape)
+    assert pixels.shape == (84, 84, 3) and pixels.dtype == np.uint8  # 28 px, each repeated 3 times
+    np.testing.assert_array_equal(pixels[::3, ::3], (np.clip(shapes.X_test[example], 0, 1).transpose(1, 2, 0) * 255).round())
+    digit = np.zeros((1, 8, 8)); digit[0, 2:6, 3] = 16.0  # a stroke on a blank background
+    grey = thumbnail_pixels(digit, (1, 8, 8))
+    assert grey.shape == (64, 64, 3) and grey[0, 0].tolist() == [255, 255, 255] and grey[2 * 8, 3 * 8].tolist() == [0, 0, 0]  # dark ink on white

@@ -61,6 +61,21 @@ def map_coordinates(name: str, stamp: str):
 
 
 # -- TCAV --------------------------------------------------------------------------------------
+def tcav_columns() -> dict:
+    """Headers and number formats of a table of TCAV results (the page's and a user concept's): words,
+    not column names; p-values with two significant digits (0.33, 1.2e-7), not 3.29e-1."""
+    number = st.column_config.NumberColumn
+    return {
+        "concept": "Concept", "class": "Class", "layer": "Layer", "significant": "Significant",
+        "score": number("TCAV score", format="%.3f"),
+        "score_std": number("Std over runs", format="%.3f"),
+        "random_score": number("Random vs random", format="%.3f"),
+        "p_value": number("p-value", format="%.2g"),
+        "p_value_adjusted": number("p-value (Holm)", format="%.2g"),
+        "cav_accuracy": number("CAV accuracy", format="%.3f"),
+    }
+
+
 def render_tcav(p: Page) -> None:
     """The TCAV section (as in the report) for the class, concept and layer picked above it."""
     name, result = p.name, p.tcav
@@ -91,14 +106,7 @@ def render_tcav(p: Page) -> None:
     for item in rest:
         if isinstance(item, Table):
             with st.expander(f"{item.title} as a table"):
-                render_item(item, table_title=False, column_config={
-                    "score": st.column_config.NumberColumn("TCAV score", format="%.3f"),
-                    "score_std": st.column_config.NumberColumn("std over runs", format="%.3f"),
-                    "random_score": st.column_config.NumberColumn("random-vs-random", format="%.3f"),
-                    "p_value": st.column_config.NumberColumn("p-value", format="%.2e"),
-                    "p_value_adjusted": st.column_config.NumberColumn("p-value (Holm)", format="%.2e"),
-                    "cav_accuracy": st.column_config.NumberColumn("CAV accuracy", format="%.3f"),
-                })
+                render_item(item, table_title=False, column_config=tcav_columns())
                 st.download_button("Download CSV", item.frame.to_csv(index=False).encode(), file_name=f"tcav-{name}.csv", mime="text/csv", key="tcav_csv")
         elif isinstance(item, Text):  # how the check works; the comparison with the dataset's ground truth
             st.markdown(item.text)
@@ -322,5 +330,5 @@ def render_define(p: Page) -> None:
         chart(figs.tcav_bars(result, k, title=f"'{concept_name}' for class '{result.class_names[k]}' by layer"), "tcav_bars", key="uc_bars")
     with right:
         chart(figs.tcav_box(result, 0, k), "tcav_box", key="uc_box")
-    components.table(table, hide_index=True, column_config={"p_value": st.column_config.NumberColumn("p-value", format="%.2e")})
+    components.table(table, hide_index=True, column_config=tcav_columns())
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from interp_core import recipes
 from interp_core.data import load_dataset
+from interp_core.figures.common import thumbnail_pixels
 from ui import cache, state
 
 KEY = "_passport"              # {"dataset", "data", "index", "recipe"}: recipe = a classifier that predicted it, or None
@@ -139,16 +140,19 @@ def example_for(name: str, model, n_test: int) -> int:
     requested = state.get_int("example", None)
     valid = lambda i: i is not None and 0 <= i < n_test  # noqa: E731
     same_data = passport is not None and passport["data"] == data
+    first = model.dataset.extras.get("default_example", 0)  # a dataset may name a clearer example than 0 to open on
+    first = first if valid(first) else 0
     if shown is None:  # the session's first run: the URL decides
-        index = requested if valid(requested) else passport["index"] if same_data and valid(passport["index"]) else 0
+        index = requested if valid(requested) else passport["index"] if same_data and valid(passport["index"]) else first
     elif shown[0] == name:
-        index = requested if valid(requested) else shown[1] if valid(shown[1]) else 0
+        index = requested if valid(requested) else shown[1] if valid(shown[1]) else first
     elif same_data and valid(passport["index"]):
         index = passport["index"]
     else:
         remembered = st.session_state.get(BY_DATA, {}).get(data)  # this data's last example, else the same number
-        index = remembered if valid(remembered) else requested if valid(requested) else 0
-    # Only a chosen example travels: one picked here, or one a link named (the default example 0 is no choice).
+        # (the same number only stands for a choice when there is a passport; else it is a default too)
+        index = remembered if valid(remembered) else requested if valid(requested) and passport is not None else first
+    # Only a chosen example travels: one picked here, or one a link named (the default example is no choice).
     picked = (shown[0] == name and index != shown[1]) if shown is not None else valid(requested) and passport is None
     if picked or same_data:
         _set(model.dataset.name, data, index, name)
@@ -232,10 +236,8 @@ def _thumbnail(facts: dict) -> None:
     if x is None:
         return
     if modality == "image":
-        picture = np.asarray(x, dtype=float).reshape(facts["shape"])
-        picture = picture.mean(axis=0) if picture.ndim == 3 else picture
-        span = float(picture.max() - picture.min()) or 1.0
-        st.image(1.0 - (picture - picture.min()) / span, width=64, clamp=True)  # dark ink on white, as the pages' charts draw it
+        pixels = thumbnail_pixels(x, facts["shape"])
+        st.image(pixels, width=min(pixels.shape[1], 96))
     elif modality == "series":
         series = np.asarray(x, dtype=float).reshape(-1, np.asarray(x).shape[-1])[0]
         st.html(_sparkline(series))

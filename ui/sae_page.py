@@ -305,7 +305,8 @@ def example_view(p: Page) -> None:
         contributions_chart(p, frame, f"Features firing on example {current}", f"sae_contrib_{name}_{current}")
     if not frame.empty:
         components.table(frame.assign(label=[labels[int(f)] for f in frame["feature"]]), hide_index=True,
-                     column_config={"share": st.column_config.NumberColumn("share of reconstruction", format="%.3f")})
+                     column_config={"feature": st.column_config.NumberColumn("Feature", format="%d"), "activation": st.column_config.NumberColumn("Activation", format="%.3f"),
+                                    "share": st.column_config.NumberColumn("Share of reconstruction", format="percent"), "label": "Label"})
 
 
 def text_example_view(p: Page, W_dec: np.ndarray) -> None:
@@ -365,7 +366,7 @@ CHART_KEYS = {"sae_splice": "sae_splice", "sae_sweep": "sae_sweep", "sae_density
 
 def _quality_item(p: Page, what: str, item) -> None:
     if isinstance(item, Table):
-        render_item(item, table_title=False, column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        render_item(item, table_title=False, column_config={"metric": "Metric", "value": "Value"})
     else:
         render_item(item, key=f"{CHART_KEYS.get(what, what)}_{p.name}")
 

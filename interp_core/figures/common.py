@@ -109,3 +109,19 @@ def density_layer(coords: np.ndarray, bins: int = 90) -> go.Heatmap:
 def sampled_note(drawn: int, total: int, what: str = "points") -> str:
     """The title's note on a sampled map: how many points are drawn of how many (empty when all are)."""
     return "" if drawn >= total else f"{drawn:,} of {total:,} {what} drawn; grey cells count all of them"
+
+
+def thumbnail_pixels(x: np.ndarray, shape, size: int = 64) -> np.ndarray:
+    """An image example as uint8 pixels for a small picture: three channels in colour as they are
+    (values in [0, 1]), one channel as dark ink on white scaled to its range (as the pages' charts
+    draw it); each pixel repeated so the picture is at least ``size`` pixels wide and a browser
+    shows sharp pixels instead of blurring a tiny image."""
+    image = np.asarray(x, dtype=float).reshape(shape)
+    if image.ndim == 3 and image.shape[0] == 3:
+        rgb = np.clip(image.transpose(1, 2, 0), 0.0, 1.0)
+    else:
+        grey = image.mean(axis=0) if image.ndim == 3 else image
+        span = float(grey.max() - grey.min()) or 1.0
+        rgb = np.repeat((1.0 - (grey - grey.min()) / span)[:, :, None], 3, axis=2)
+    factor = max(1, -(-size // rgb.shape[1]))
+    return np.kron((rgb * 255).round().astype(np.uint8), np.ones((factor, factor, 1), dtype=np.uint8))

@@ -172,3 +172,72 @@ def test_the_page_draws_the_report_sections(app):
     wrong = next(item for item in cbm.items if isinstance(item, Table) and item.title == family_sections.WRONG_TABLE)
     assert len(wrong.frame) > 0 and any(d.value.equals(wrong.frame) for d in at.dataframe)
     assert any(d.value.equals(next(item for item in cbm.items if isinstance(item, Table) and item.title == family_sections.MODES_TABLE).frame) for d in at.dataframe)
+
+
+def test_the_page_opens_on_a_clear_shape_not_a_dim_one_lost_in_noise(app):
+    """Example 0 of shapes is a small, dim striped circle under noise (it looked like static, also in
+    the sidebar): with no example chosen the page opens on the first large, bright, striped shape."""
+    from interp_core.data import load_dataset
+
+    data = load_dataset("shapes")
+    first = data.extras["default_example"]
+    on = {c for c, v in zip(SHAPES_CONCEPTS, data.concepts_test[first]) if v > 0.5}
+    assert first > 0 and {"large", "bright", "striped"} <= on
+    at = open_page(app, recipe="shapes-cnn")
+    assert not at.exception, at.exception
+    assert at.sidebar.number_input(key="example").value == first
+    assert f"Example {first}" in texts(at.subheader)
+    at = open_page(app, recipe="shapes-cnn", example="0")  # a link that names example 0 still shows it
+    assert at.sidebar.number_input(key="example").value == 0 and "Example 0" in texts(at.subheader)
+
+
+def _chart(at, title_start: str) -> dict:
+    import json
+
+    return next(spec for spec in (json.loads(c.proto.spec) for c in at.get("plotly_chart")) if spec["layout"]["title"]["text"].startswith(title_start))
+
+
+def test_red_means_towards_the_class_on_every_chart_of_the_page(app):
+    """The heatmap drew red for 'pushes towards the class' and the CaCE chart below it blue for a
+    positive effect: now the effect bars and the example's sensitivity bars are red when they raise
+    the class and blue when they lower it, like the heatmap; the verdict markers are green and orange."""
+    from interp_core.families.concepts.figures import LOWERS, RAISES
+
+    at = open_page(app, recipe="shapes-cnn")
+    assert not at.exception, at.exception
+    heatmap = _chart(at, "All concepts and classes")["data"][0]
+    assert heatmap["colorscale"][-1][1] == "rgb(103,0,31)" and heatmap["colorscale"][0][1] == "rgb(5,48,97)"  # high scores red, low blue
+    effect = _chart(at, "Effect of each concept")
+    bars = next(t for t in effect["data"] if t["type"] == "bar")
+    colours = bars["marker"]["color"]
+    signs = [float(v) for v in _values(bars["y"])]
+    assert RAISES in colours and LOWERS in colours
+    assert all(c != RAISES or s > 0 for c, s in zip(colours, signs)) and all(c != LOWERS or s < 0 for c, s in zip(colours, signs))
+    markers = {c for t in effect["data"] if t["type"] == "scatter" for c in t["marker"]["color"]}
+    assert RAISES not in markers and markers <= {"#2e8540", "#b85c00"}
+    sensitivity = _chart(at, "Concept sensitivity")["data"][0]
+    assert all((c == RAISES) == (float(v) > 0) for c, v in zip(sensitivity["marker"]["color"], _values(sensitivity["x"])))
+    decimals = {len(t.split(".")[1]) for t in sensitivity["text"]}
+    assert len(decimals) == 1  # every label with as many decimals (not +0.00073 beside +0.311)
+    assert json_config(at, "p_value")["type_config"]["format"] == "%.2g"  # 0.33, not 3.29e-1
+    assert json_config(at, "score_std")["label"] == "Std over runs"  # words, not snake_case
+
+
+def _values(array):
+    """A figure JSON's array: Plotly writes NumPy arrays as {"dtype", "bdata"} (base64)."""
+    import base64
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array)
+
+
+def json_config(at, column: str) -> dict:
+    """The page's column config of ``column`` in the first table that has it."""
+    import json
+
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        if column in config:
+            return config[column]
+    raise AssertionError(f"no table configures {column}")

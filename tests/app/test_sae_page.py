@@ -123,3 +123,16 @@ def test_the_page_draws_the_report_sections(app):
     assert len(at.get("plotly_chart")) == quality.n_figures == 4  # splice, sweep, density, training curve
     numbers = next(item for item in quality.items if isinstance(item, Table)).frame
     assert list(at.dataframe[0].value["metric"]) == list(numbers["metric"]) and "explained variance (held-out)" in list(numbers["metric"])
+
+
+def test_the_quality_numbers_read_as_the_key_numbers_do(app):
+    """The quality table once showed raw fractions (dead 0.1133, loss recovered 0.9884) under key
+    numbers reading 11.3% and 98.8%; it now writes them the same way, with worded headers."""
+    at = open_sae(app, "digits-sae", v_view="Quality")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("metric")["value"]
+    assert table["dead fraction (never fire)"] == metric(at, "Dead") and table["dead fraction (never fire)"].endswith("%")
+    assert table["loss recovered"] == metric(at, "Loss recovered")
+    assert table["explained variance (held-out)"] == metric(at, "Explained var.") and table["L0 (mean active features, held-out)"] == metric(at, "L0")
+    config = at.dataframe[0].proto.columns
+    assert '"Metric"' in config and '"Value"' in config

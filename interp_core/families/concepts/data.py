@@ -180,6 +180,9 @@ COUNTERFACTUALS = {"shapes": shapes_counterfactuals}
 def load_shapes(n: int = 2400, seed: int = 0) -> Dataset:
     X, y, concepts = make_shapes(n=n, seed=seed)
     X_train, X_test, y_train, y_test, c_train, c_test = split_arrays(X, y, concepts)
+    # The example the app opens on: the first large, bright, striped shape (a dim, small one is
+    # lost in the pixel noise and looks like static).
+    clear = np.all(c_test[:, [SHAPES_CONCEPTS.index(c) for c in ("large", "bright", "striped")]] > 0.5, axis=1)
     return Dataset(
         name="shapes",
         modality="image",
@@ -197,7 +200,7 @@ def load_shapes(n: int = 2400, seed: int = 0) -> Dataset:
         concepts_train=c_train,
         concepts_test=c_test,
         concept_names=list(SHAPES_CONCEPTS),
-        extras={"concept_groups": SHAPES_GROUPS, "truth": SHAPES_TRUTH},
+        extras={"concept_groups": SHAPES_GROUPS, "truth": SHAPES_TRUTH, "default_example": int(np.argmax(clear))},
     )
 
 

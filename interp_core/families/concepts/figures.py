@@ -11,10 +11,10 @@ from plotly.subplots import make_subplots
 from interp_core.figures.common import PALETTE, class_color, how_to_read, styled
 
 how_to_read("tcav_bars", "Bar height is the TCAV score: the share of this class's test examples whose class score rises when the layer's activations move towards the concept (0.5 = no preference). Whiskers span one standard deviation over the random runs; hatched, pale bars failed the t-test against random concepts (not significant; on the page, after Holm's adjustment for all the run's tests). The strip below gives each bar's CAV accuracy: how well a line separates the concept from random examples in that layer (0.5 = chance, so a score built on it means little).")
-how_to_read("cace_vs_tcav", "Each bar is a concept's causal effect on this class (CaCE): the mean change of the class logit when only that concept is switched on in otherwise identical pictures drawn by the generator; the whisker is its 95% interval. Below, one marker per layer gives TCAV's verdict after Holm's adjustment (+ pushes towards the class, − away, · not significant): green where it agrees with the effect, red where it does not. Without a generator the bar is an observed difference matched on the other concepts, which is not causal.")
+how_to_read("cace_vs_tcav", "Each bar is a concept's causal effect on this class (CaCE): the mean change of the class logit when only that concept is switched on in otherwise identical pictures drawn by the generator (red raises the class, blue lowers it, grey is no material effect); the whisker is its 95% interval. Below, one marker per layer gives TCAV's verdict after Holm's adjustment (+ pushes towards the class, − away, · not significant): green where it agrees with the effect, orange where it does not. Without a generator the bar is an observed difference matched on the other concepts, which is not causal.")
 how_to_read("tcav_box", "Each box holds the TCAV scores of one layer: the concept against each random set (coloured) and random-vs-random pairs (grey, the null). The p-value of a two-sided t-test is written above; * marks p < 0.05. Far-apart boxes mean the model is consistently sensitive to the concept.")
 how_to_read("tcav_heatmap", "TCAV score of every concept (rows) for every class (columns) at one layer: red above 0.5 (the concept pushes towards the class), blue below (it pushes away); cells marked n.s. failed the significance test.")
-how_to_read("whatif_probabilities", "Class probabilities of the concept bottleneck model from its own predicted concepts (grey) and from the concept values you set with the sliders (colour).")
+how_to_read("whatif_probabilities", "Class probabilities of the concept bottleneck model from its own predicted concepts (grey) and from the concept values you set with the sliders (blue).")
 how_to_read("intervention_curve", "Test accuracy when the model's predicted concepts are replaced by the true labels, 0 to all of them: solid lines correct concepts in random order (band: spread over 20 orders), dotted lines correct the least certain concepts first. A rising line means the classes really go through the concepts.")
 how_to_read("concept_accuracy", "Test accuracy of each predicted concept (probability above 0.5 vs the label); the black tick is the accuracy of always answering the commonest label, the bar to beat.")
 how_to_read("head_weights", "Weights of the linear head from each concept (rows) to each class (columns): red raises the class when the concept is present, blue lowers it.")
@@ -25,6 +25,10 @@ how_to_read("concept_map_select", "Each dot is a test example placed by the mode
 how_to_read("concept_sensitivity", "For the selected example: the gradient of the class score at this layer, dotted with each concept's mean CAV. Positive bars: moving the example towards the concept would raise the class score; this is the per-example quantity whose sign TCAV counts.")
 how_to_read("concept_values", "The example's concepts: the true label (outline) and the bottleneck model's predicted probability (bar).")
 
+# One meaning per colour on the page: red pushes towards the class and blue away from it (as on the
+# heatmaps' red-blue scale); the check's verdict markers are green (agrees) and orange (does not).
+RAISES, LOWERS = PALETTE[3], PALETTE[0]
+AGREES, DISAGREES = "#2e8540", "#b85c00"
 LAYER_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d"]
 
 
@@ -88,7 +92,7 @@ def cace_vs_tcav(check, result, class_index: int, truth: dict | None = None) -> 
     values = effect.effect[:, class_index]
     low, high = effect.ci[:, class_index, 0], effect.ci[:, class_index, 1]
     material = effect.material()[:, class_index]
-    colors = [PALETTE[3] if m < 0 else PALETTE[0] if m > 0 else "#b0b0b0" for m in material]
+    colors = [LOWERS if m < 0 else RAISES if m > 0 else "#b0b0b0" for m in material]
     kind = "CaCE" if effect.causal else "observed difference (not causal)"
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.05)
     fig.add_trace(go.Bar(
@@ -104,7 +108,7 @@ def cace_vs_tcav(check, result, class_index: int, truth: dict | None = None) -> 
         agrees = check.agrees[:, class_index, l]
         fig.add_trace(go.Scatter(
             x=ticks, y=[layer] * len(ticks), mode="markers+text", text=[symbols[int(v)] for v in says], textfont={"size": 15, "color": "white"},
-            marker={"size": 20, "symbol": "square", "color": ["#2e8540" if a else "#c0392b" for a in agrees]}, showlegend=False,
+            marker={"size": 20, "symbol": "square", "color": [AGREES if a else DISAGREES for a in agrees]}, showlegend=False,
             hovertext=[f"<b>{c}</b> at {layer}: TCAV {result.scores[i, class_index, l]:.2f}, "
                        f"{'significant' if says[i] else 'not significant'} after {check.adjustment}; {'agrees' if agrees[i] else 'disagrees'} with the effect"
                        for i, c in enumerate(result.concept_names)], hoverinfo="text",
@@ -163,7 +167,7 @@ def whatif_probabilities(original: np.ndarray, modified: np.ndarray, class_names
     names = [str(c) for c in class_names]
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=original, orientation="h", name="from the model's concepts", marker_color="#bbbbbb", text=[f"{p:.2f}" for p in original], textposition="outside"))
-    fig.add_trace(go.Bar(y=names, x=modified, orientation="h", name="from your concepts", marker_color=[class_color(k) for k in range(len(names))], text=[f"{p:.2f}" for p in modified], textposition="outside"))
+    fig.add_trace(go.Bar(y=names, x=modified, orientation="h", name="from your concepts", marker_color=PALETTE[0], text=[f"{p:.2f}" for p in modified], textposition="outside"))
     title = "Class probabilities" + (f" (true class: {names[true_class]})" if true_class is not None else "")
     styled(fig, title, "probability", "class", height=max(320, 60 * len(names) + 180))
     # legend pinned to the figure's bottom edge (container coordinates): below the axis title at any height
@@ -284,10 +288,11 @@ def concept_map(coords: np.ndarray, colour_values: np.ndarray, colour_names: lis
 
 def concept_sensitivity(values: np.ndarray, concept_names: list[str], class_name: str, layer: str) -> go.Figure:
     values = np.asarray(values, dtype=float)
-    colors = [PALETTE[3] if v > 0 else PALETTE[0] for v in values]
-    fig = go.Figure(go.Bar(y=list(concept_names), x=values, orientation="h", marker_color=colors, text=[f"{v:+.3g}" for v in values], textposition="outside"))
-    styled(fig, f"Concept sensitivity of '{class_name}' at layer {layer}", "directional derivative (gradient · mean CAV)", "concept", height=max(300, 34 * len(concept_names) + 120))
+    colors = [RAISES if v > 0 else LOWERS for v in values]
     span = float(np.abs(values).max()) or 1.0
+    decimals = max(0, 2 - int(np.floor(np.log10(span))))  # three significant digits on the largest bar, as many decimals on every bar
+    fig = go.Figure(go.Bar(y=list(concept_names), x=values, orientation="h", marker_color=colors, text=[f"{v:+.{decimals}f}" for v in values], textposition="outside"))
+    styled(fig, f"Concept sensitivity of '{class_name}' at layer {layer}", "directional derivative (gradient · mean CAV)", "concept", height=max(300, 34 * len(concept_names) + 120))
     fig.update_xaxes(range=[-1.35 * span, 1.35 * span], zeroline=True, zerolinecolor="#444")
     fig.update_yaxes(autorange="reversed")
     return fig

@@ -27,6 +27,12 @@ QUALITY_LABELS = {
     "accuracy_clean": "accuracy, clean", "accuracy_sae": "accuracy, SAE spliced in", "accuracy_zero": "accuracy, layer zeroed", "loss_recovered": "loss recovered",
 }
 
+# How each quality number reads, as the key numbers above write it (11.3%, not 0.1133).
+QUALITY_FORMATS = {
+    "l0": "{:.1f}", "explained_variance": "{:.3f}", "mse": "{:.4g}", "dead_fraction": "{:.1%}", "mmcs": "{:.3f}", "mcc": "{:.3f}",
+    "accuracy_clean": "{:.3f}", "accuracy_sae": "{:.3f}", "accuracy_zero": "{:.3f}", "loss_recovered": "{:.1%}",
+}
+
 
 def headline(trained) -> Metrics:
     """The page's key numbers: width, L0, explained variance, dead share, and the toy's recovery or the splice."""
@@ -122,7 +128,7 @@ def quality_section(trained, sweep: list[dict], history: dict | None) -> Section
     analysis = trained.extras["analysis"]
     metrics = analysis.metrics
     section = Section(QUALITY)
-    rows = [(label, metrics[key]) for key, label in QUALITY_LABELS.items() if key in metrics]
+    rows = [(label, QUALITY_FORMATS.get(key, "{:.4g}").format(metrics[key])) for key, label in QUALITY_LABELS.items() if key in metrics]
     n_test = trained.dataset.n_features and len(trained.dataset.y_test)
     note = f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {n_test:,} test examples; see docs/sae.md for the definitions."
     section.items.append(Table("Quality numbers", pd.DataFrame(rows, columns=["metric", "value"]), note=note))
