@@ -7,8 +7,6 @@ import streamlit as st
 
 from interp_core.errors import InterpError
 from interp_core.families.rules import explain as rx
-from interp_core.families.rules import sections as rules_sections
-from interp_core.families.rules.figures import counterfactual_images, examples_scatter
 from interp_core.report import Figure, Table
 from ui import cache, sections, sidebar, state
 from ui import uploads
@@ -63,18 +61,25 @@ if n_classes > 2:
                                     key="v_positive", disabled=kind == "tree", help="A rule list answers a yes/no question: is it this class or not?")
     positive_class = int(positive) if kind == "rulelist" else None
 
+setting = (kind, method, k, depth, positive_class)
 try:
-    report = cached.report(name, stamp, kind, method, k, depth, positive_class)
+    report = cached.report(name, stamp, *setting)
 except InterpError as exc:
     show_error(exc, "Fitting the surrogate")
     st.stop()
 surrogate = report.surrogate
 example = state.get_int("example", 0) or 0
 example = example if 0 <= example < len(data.y_test) else 0
+# A selected node belongs to one tree: another recipe or setting draws another tree, so it is dropped
+# (a link's v_node is kept on the session's first run, where nothing was selected before).
+owner = (name, *setting)
+if st.session_state.get("_rules_node_owner", owner) != owner:
+    st.session_state["v_node"] = None  # None, not absent: write_url then removes it from the address too
+st.session_state["_rules_node_owner"] = owner
 
 # -- how far to trust the rules --------------------------------------------------------------
-importance = ranker.importance(method)
-trust = rules_sections.trust_section(trained, data, report, importance)
+# Every block is built once per stored model and setting (ui/rules.py); a click rebuilds what it changes.
+trust = cached.trust_section(name, stamp, setting)
 components.heading(trust.title)
 for index, item in enumerate(trust.items):
     if isinstance(item, Table):
@@ -86,7 +91,7 @@ for index, item in enumerate(trust.items):
         sections.render_item(item, key=f"rules_trust_{index}", table_title=False)
 
 # -- which features the black box relies on ---------------------------------------------------
-relies = rules_sections.importance_section(trained, report, ranker, method, k)
+relies = cached.importance_section(name, stamp, setting)
 components.heading(relies.title)
 figures = [item for item in relies.items if isinstance(item, Figure)]
 if len(figures) == 2:
@@ -101,73 +106,85 @@ for item in relies.items:
     if not isinstance(item, Figure):
         sections.render_item(item)
 
+
 # -- the rules -------------------------------------------------------------------------------
-path = rx.decision_path(surrogate, data.X_test[example])
-selected_node = state.get_int("v_node", None)
-if selected_node is not None and not 0 <= selected_node < len(report.nodes):
-    selected_node = None
-    st.session_state.pop("v_node", None)
-the_rules = rules_sections.rules_section(data, report, path.nodes, selected_node, example)
-tree, rules_listing, *disagreement = the_rules.items
-components.heading(the_rules.title)
-event = sections.render_item(tree, key=f"rules_tree_{name}_{kind}_{k}_{depth}_{method}_{positive_class}", on_select="rerun", selection_mode="points")
-node = components.clicked_index(event)
-if node is not None and node != selected_node and components.new_click("_rules_last_node", (stamp, kind, k, depth, method, node)):
-    state.request(v_node=node)
+RULE_COLUMNS = {  # the rule after its class, wide and wrapped; the numbers narrow after it
+    "rule_id": st.column_config.NumberColumn("#", width="small", help="Rule number (in list order for a rule list)"),
+    "rule": st.column_config.TextColumn("Rule (if ...)", width="large"),
+    "prediction": st.column_config.TextColumn("then", width="small"),
+    "coverage": st.column_config.NumberColumn("Coverage", format="percent", width="small", help="Share of held-out examples the rule covers."),
+    "support": st.column_config.NumberColumn("Support", width="small", help="Held-out examples the rule covers."),
+    "precision": st.column_config.NumberColumn("Precision", format="percent", width="small",
+                                               help="Against the black box: among covered examples, the share where the black box gives the rule's class (the rule's own fidelity)."),
+    "accuracy": st.column_config.NumberColumn("Accuracy", format="percent", width="small", help="Against the true labels: among covered examples, the share whose true class is the rule's."),
+}
+RULE_WRAP = 60  # characters a line of the rule's column holds at 1024 px; a longer rule gets rows tall enough to wrap (Streamlit wraps text in rows over 64 px)
 
-if selected_node is not None:
-    row = report.nodes.iloc[selected_node]
-    reach = surrogate.reach(data.X_test)[:, selected_node]
-    members = np.flatnonzero(reach)
-    what = f"rule leaf → {row['prediction']}" if row["is_leaf"] else f"split {row['split']}"
-    st.markdown(f"**Node {selected_node}** ({what}): {len(members)} held-out examples. Select a row to explain that example.")
-    shown_features = list(report.top_indices[: min(5, k)])
-    node_rows = pd.DataFrame({
-        "example": members,
-        "black box": [data.class_names[c] for c in data.blackbox_test[members]],
-        "rules": [report.class_names[c] for c in report.surrogate_test[members]],
-        "agree": report.surrogate_test[members] == report.blackbox_test[members],
-        "true class": [data.class_names[c] for c in data.y_test[members]],
-        **{data.feature_names[f]: data.X_test[members, f] for f in shown_features},
-    })
-    picked = components.table(node_rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rules_node_rows_{selected_node}", height=240)
-    rows = components.selected_rows(picked)
-    if rows:
-        chosen = int(node_rows["example"].iloc[rows[0]])
-        if chosen != example and st.session_state.get("_rules_last_row") != (selected_node, chosen):
-            st.session_state["_rules_last_row"] = (selected_node, chosen)
-            state.request(example=chosen)
 
-st.markdown(f"**{rules_listing.title}**. {rules_listing.note}")
-sections.render_item(
-    rules_listing,
-    key="rules_table",
-    table_title=False,
-    # the numbers first, so they stay in view; the rule's text takes the rest of the width
-    column_order=["rule_id", "prediction", "coverage", "precision", "accuracy", "support", "rule"],
-    column_config={
-        "rule_id": st.column_config.NumberColumn("#", width="small", help="Rule number (in list order for a rule list)"),
-        "rule": st.column_config.TextColumn("Rule (if ...)", width="large"),
-        "prediction": st.column_config.TextColumn("then"),
-        "coverage": st.column_config.ProgressColumn("Coverage", format="percent", min_value=0.0, max_value=1.0, help="Share of held-out examples the rule covers."),
-        "support": st.column_config.NumberColumn("Support", help="Held-out examples the rule covers."),
-        "precision": st.column_config.ProgressColumn("Precision vs black box", format="percent", min_value=0.0, max_value=1.0,
-                                                     help="Among covered examples, the share where the black box gives the rule's class: the rule's own fidelity."),
-        "accuracy": st.column_config.ProgressColumn("Accuracy vs truth", format="percent", min_value=0.0, max_value=1.0, help="Among covered examples, the share whose true class is the rule's."),
-    },
-)
-with st.expander("Read the rules as text"):
-    listing = report.rules.sort_values("rule_id")
-    st.markdown("\n".join(
-        f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers {r.coverage:.0%}; black box agrees on {r.precision:.0%})" if r.support else
-        f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers no held-out example)"
-        for r in listing.itertuples()))
-for item in disagreement:
-    sections.render_item(item)
+@st.fragment
+def rules_block() -> None:
+    """The tree, a clicked node's examples and the rules: a node click reruns only this block."""
+    state.apply_pending()  # a node click queues v_node for this fragment's own rerun
+    selected_node = state.get_int("v_node", None)
+    if selected_node is not None and not 0 <= selected_node < len(report.nodes):
+        selected_node = None
+        st.session_state["v_node"] = None
+    the_rules = cached.rules_section(name, stamp, setting, example, selected_node)
+    tree, rules_listing, *disagreement = the_rules.items
+    components.heading(the_rules.title)
+    event = sections.render_item(tree, key=f"rules_tree_{name}_{kind}_{k}_{depth}_{method}_{positive_class}", on_select="rerun", selection_mode="points")
+    node = components.clicked_index(event)
+    if node is not None and node != selected_node and components.new_click("_rules_last_node", (stamp, *setting, node)):
+        state.request("fragment", v_node=node)
+
+    if selected_node is not None:
+        row = report.nodes.iloc[selected_node]
+        members = np.flatnonzero(cached.node_members(name, stamp, setting)[:, selected_node])
+        what = f"rule leaf → {row['prediction']}" if row["is_leaf"] else f"split {row['split']}"
+        st.markdown(f"**Node {selected_node}** ({what}): {len(members)} held-out examples. Select a row to explain that example.")
+        shown_features = list(report.top_indices[: min(5, k)])
+        node_rows = pd.DataFrame({
+            "example": members,
+            "black box": [data.class_names[c] for c in data.blackbox_test[members]],
+            "rules": [report.class_names[c] for c in report.surrogate_test[members]],
+            "agree": report.surrogate_test[members] == report.blackbox_test[members],
+            "true class": [data.class_names[c] for c in data.y_test[members]],
+            **{data.feature_names[f]: data.X_test[members, f] for f in shown_features},
+        })
+        picked = components.table(node_rows, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rules_node_rows_{selected_node}", height=240)
+        rows = components.selected_rows(picked)
+        if rows:
+            chosen = int(node_rows["example"].iloc[rows[0]])
+            if chosen != example and st.session_state.get("_rules_last_row") != (selected_node, chosen):
+                st.session_state["_rules_last_row"] = (selected_node, chosen)
+                state.request(example=chosen)  # the example changes the whole page: rerun it all
+
+    st.markdown(f"**{rules_listing.title}**. {rules_listing.note}")
+    longest = int(rules_listing.frame["rule"].str.len().max()) if len(rules_listing.frame) else 0
+    sections.render_item(
+        rules_listing,
+        key="rules_table",
+        table_title=False,
+        # the rule in full beside its class (a narrow window scrolls to the numbers, it no longer cuts the rule)
+        column_order=["rule_id", "prediction", "rule", "coverage", "precision", "accuracy", "support"],
+        column_config=RULE_COLUMNS,
+        row_height=max(68, 21 * min(5, -(-longest // RULE_WRAP)) + 14) if longest > RULE_WRAP else None,
+    )
+    with st.expander("Read the rules as text"):
+        listing = report.rules.sort_values("rule_id")
+        st.markdown("\n".join(
+            f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers {r.coverage:.0%}; black box agrees on {r.precision:.0%})" if r.support else
+            f"{r.rule_id}. **if** {r.rule} **then {r.prediction}** (covers no held-out example)"
+            for r in listing.itertuples()))
+    for item in disagreement:
+        sections.render_item(item)
+    state.write_url()  # a fragment's own rerun does not reach app.py, which mirrors the URL
+
+
+rules_block()
 
 # -- trade-offs ------------------------------------------------------------------------------
-curves = [cached.tradeoff(name, stamp, parameter, kind, method, k, depth, positive_class) for parameter in ("depth", "k")]
-trade = rules_sections.tradeoff_section(*curves, depth, k)
+trade = cached.tradeoff_section(name, stamp, setting)
 components.heading(trade.title)
 for column, item, key in zip(st.columns(2), trade.items, ("rules_depth_curve", "rules_k_curve")):
     with column:
@@ -175,9 +192,7 @@ for column, item, key in zip(st.columns(2), trade.items, ("rules_depth_curve", "
 
 # -- one example -----------------------------------------------------------------------------
 components.heading(f"Example {example}")
-x = data.X_test[example]
-blackbox = cached.blackbox(name)
-counterfactual = rx.nearest_counterfactual(surrogate, x, data.scale, blackbox)
+path, counterfactual, example_figure = cached.example_block(name, stamp, setting, example)
 bb_class = int(data.blackbox_test[example])
 bb_label = report.class_names[int(report.blackbox_test[example])]
 cols = st.columns(4)
@@ -216,14 +231,9 @@ with left:
         st.caption(f"New rule: if {counterfactual.rule_after} → {counterfactual.surrogate_after}. Only the top-{k} features may change; the others keep their values.")
 with right:
     if trained.dataset.modality == "image":
-        shape = trained.dataset.input_shape[-2:]
-        chart(counterfactual_images(x, counterfactual.x_after, shape, f"Example {example} and its counterfactual"), "rules_counterfactual_images", key="rules_cf_images")
+        chart(example_figure, "rules_counterfactual_images", key="rules_cf_images")
     else:
-        top2 = report.top_indices[:2] if k >= 2 else importance.order[:2]
-        thresholds = tuple([n.threshold for n in surrogate.nodes_ if n.feature == f] for f in top2)
-        fig = examples_scatter(data.X_test[:, top2], report.blackbox_test, report.surrogate_test, report.class_names,
-                               (data.feature_names[top2[0]], data.feature_names[top2[1]]), thresholds, example)
-        event = chart(fig, "rules_examples", key=f"rules_scatter_{name}_{kind}_{k}_{depth}_{method}", on_select="rerun", selection_mode="points")
+        event = chart(example_figure, "rules_examples", key=f"rules_scatter_{name}_{kind}_{k}_{depth}_{method}", on_select="rerun", selection_mode="points")
         chosen = components.clicked_index(event)
         if chosen is not None and chosen != example and components.new_click("_rules_last_point", (stamp, chosen)):
             state.request(example=chosen)

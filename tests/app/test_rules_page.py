@@ -54,7 +54,10 @@ def test_bad_url_values_fall_back_to_defaults(app):
 
 
 def test_the_rule_list_and_a_selected_node(app):
-    at = open_rules(app, recipe="wine-rules", v_surrogate="rulelist", v_positive="0", v_node="0")
+    # a link naming the recipe, so the page opens on it (a node belongs to one recipe's tree)
+    at = app(recipe="wine-rules", v_surrogate="rulelist", v_positive="0", v_node="0").run()
+    at.switch_page(PAGE).run()
+    assert at.sidebar.selectbox(key="recipe").value == "wine-rules"
     assert not at.exception
     assert "class_0 or not" in texts(at.caption)
     assert "**Node 0**" in texts(at.markdown)  # the node's examples are listed
@@ -88,3 +91,39 @@ def test_the_page_draws_the_sections_the_report_draws(app):
     assert [s.title for s in built] == [h for h in headers if not h.startswith("Example")]
     numbers = next(item for item in built[0].items if isinstance(item, Metrics))
     assert [(m.label, str(m.value)) for m in numbers.values] == [(m.label, m.value) for m in at.metric][: len(numbers.values)]
+
+
+def test_a_selected_node_does_not_carry_over_to_another_recipe_or_setting(app):
+    """Node 0 of one tree is another node of another tree: a new recipe or setting drops it."""
+    at = app(recipe="wine-rules", v_node="0").run()
+    at.switch_page(PAGE).run()
+    assert "**Node 0**" in texts(at.markdown)
+    at.slider(key="v_depth").set_value(2).run()  # another tree
+    assert "v_node" not in at.query_params and "**Node" not in texts(at.markdown)
+    at = app(recipe="wine-rules", v_node="0").run()
+    at.switch_page(PAGE).run()
+    at.sidebar.selectbox(key="recipe").set_value("breast-cancer-rules").run()  # an unrelated recipe
+    assert not at.exception
+    assert "v_node" not in at.query_params and "**Node" not in texts(at.markdown)
+
+
+def _spec(chart) -> dict:
+    import json
+
+    return json.loads(chart.proto.spec)
+
+
+def test_a_large_tree_keeps_its_node_labels_and_long_rules_wrap(app):
+    """digits-rules' tree (27 leaves) lost every node label; its rules were cut off in the table."""
+    at = app(recipe="digits-rules").run()  # arrives by a link to the recipe: its default setting (k 16, depth 6)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    tree = next(_spec(c) for c in at.get("plotly_chart") if _spec(c)["layout"]["title"]["text"].startswith("Surrogate tree"))
+    nodes = next(t for t in tree["data"] if t.get("name") == "nodes")
+    leaves = [t for t, symbol in zip(nodes["text"], nodes["marker"]["symbol"]) if symbol == "square"]
+    splits = [t for t, symbol in zip(nodes["text"], nodes["marker"]["symbol"]) if symbol == "circle"]
+    assert len(leaves) > 16 and all(t.startswith("→ ") for t in leaves)  # every rule's class named
+    assert "≤" in splits[0] and sum("≤" in t for t in splits) >= len(splits) // 2  # the splits where there is room
+    table = next(df for df in at.dataframe if "rule" in df.value.columns)
+    assert table.value["rule"].str.len().max() > 70
+    assert table.proto.row_height > 64  # rows tall enough that Streamlit wraps the rule's text instead of cutting it

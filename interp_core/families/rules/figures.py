@@ -78,6 +78,37 @@ def _tree_layout(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
     return position
 
 
+TREE_WIDTH_PX = 560  # about the width a full-width tree's plot gets in a 1024-wide window; labels are sized to fit it
+CHAR_PX = 5.5  # about the width of one character at the compact labels' font size
+
+
+def _label_room(nodes: pd.DataFrame, n_leaves: int) -> dict[int, float]:
+    """Pixels of width each node's label may take: its share of the leaves below it (a leaf: one)."""
+    by_id = nodes.set_index("node")
+    under: dict[int, int] = {}
+
+    def count(i: int) -> int:
+        row = by_id.loc[i]
+        under[i] = 1 if row["is_leaf"] else count(int(row["left"])) + count(int(row["right"]))
+        return under[i]
+
+    count(int(nodes["node"].iloc[0]))
+    return {i: under[i] * TREE_WIDTH_PX / max(n_leaves, 1) for i in under}
+
+
+def _compact_label(row, room: float) -> str:
+    """A large tree's node label when it fits its room: a leaf's class, a split's feature over its
+    threshold; nothing where even that would overlap its neighbours (the hover still says it all)."""
+    if row["is_leaf"]:
+        lines = [f"→ {row['prediction']}"]  # its size and agreement are in the hover
+    else:
+        feature, _, threshold = str(row["split"]).rpartition(" ")
+        lines = [feature.rsplit(" ", 1)[0], f"≤ {threshold}"]  # "pixel 4,4 ≤ 0.03125" -> "pixel 4,4" / "≤ 0.03125"
+    if max(len(line) for line in lines) * CHAR_PX > room * 0.9:
+        return ""
+    return "<br>".join(lines)
+
+
 def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] | None = None, selected_node: int | None = None, title: str = "Surrogate tree") -> go.Figure:
     """The surrogate as a node-link diagram; ``nodes``: RuleSurrogate.node_table(). customdata = node id."""
     position = _tree_layout(nodes)
@@ -111,6 +142,7 @@ def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] 
             mode="text", textfont={"size": 11, "color": "#555"}, hoverinfo="skip", showlegend=False,
         ))
     class_cols = [f"n_{c}" for c in class_names]
+    room = _label_room(nodes, n_leaves)
     samples = nodes["samples"].to_numpy()
     size = 14 + 26 * np.sqrt(samples / max(samples.max(), 1))
     hover, text = [], []
@@ -127,14 +159,14 @@ def surrogate_tree(nodes: pd.DataFrame, class_names: list[str], path: list[int] 
             mix = f", {row[class_cols[row['majority']]] / row['samples']:.0%} {class_names[row['majority']]}" if row["samples"] else ""
             text.append(f"{row['split']}<br>n={row['samples']}{mix}")
         else:
-            text.append("")
+            text.append(_compact_label(row, room[int(row["node"])]))
     colours = [class_color(int(m)) if m >= 0 else GREY for m in nodes["majority"]]
     outline_width = [4 if int(n) in path else 1 for n in nodes["node"]]
     outline_colour = ["black" if int(n) in path else "white" for n in nodes["node"]]
     fig.add_trace(go.Scatter(
         x=[position[int(n)][0] for n in nodes["node"]], y=[position[int(n)][1] for n in nodes["node"]],
         mode="markers+text", text=text, textposition=["bottom center" if leaf else "top center" for leaf in nodes["is_leaf"]],
-        textfont={"size": 11 if n_leaves <= 8 else 10}, hovertext=hover, hoverinfo="text", customdata=nodes["node"].to_numpy(), showlegend=False,
+        textfont={"size": 11 if n_leaves <= 8 else 10 if n_leaves <= 16 else 9}, hovertext=hover, hoverinfo="text", customdata=nodes["node"].to_numpy(), showlegend=False,
         marker={"size": size, "color": colours, "symbol": ["square" if leaf else "circle" for leaf in nodes["is_leaf"]],
                 "line": {"width": outline_width, "color": outline_colour}, "opacity": 0.9},
         name="nodes",
@@ -209,10 +241,10 @@ def examples_scatter(
             customdata=members,
             hovertext=[f"example {i}<br>black box: {name}<br>rules: {class_names[surrogate[i]]}" for i in members], hoverinfo="text",
         ))
-    for t in thresholds[0]:
-        fig.add_vline(x=t, line_dash="dash", line_color="#555", line_width=1)
-    for t in thresholds[1]:
-        fig.add_hline(y=t, line_dash="dash", line_color="#555", line_width=1)
+    # the thresholds as one list of shapes (add_vline/add_hline re-validate every shape so far: 0.3 s for a deep tree)
+    line = {"dash": "dash", "color": "#555", "width": 1}
+    fig.update_layout(shapes=[{"type": "line", "xref": "x", "yref": "y domain", "x0": t, "x1": t, "y0": 0, "y1": 1, "line": line} for t in thresholds[0]]
+                      + [{"type": "line", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": t, "y1": t, "line": line} for t in thresholds[1]])
     if selected is not None and 0 <= selected < len(X2):
         fig.add_trace(go.Scatter(x=[X2[selected, 0]], y=[X2[selected, 1]], mode="markers", name="selected",
                                  marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}}, customdata=[selected], hoverinfo="skip"))
