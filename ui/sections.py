@@ -6,6 +6,8 @@ parts around them."""
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from interp_core.report import Figure, Metrics, Section, Table, Text, Verdict
@@ -34,8 +36,13 @@ def render_item(item, key: str | None = None, table_title: bool = True, *, on_se
     if isinstance(item, Metrics):
         if item.title and table_title:
             st.markdown(f"**{item.title}**")
-        for column, m in zip(st.columns(len(item.values)), item.values):
-            components.metric(column, m.label, m.value, delta=m.delta or None, delta_color=m.delta_color, help=m.help or None)
+        # At most four cards a row (six: two rows of three), so that at 1024 px or presenting their
+        # labels and values are not squeezed into 95-px columns.
+        rows = math.ceil(len(item.values) / 4)
+        per_row = math.ceil(len(item.values) / max(rows, 1))
+        for start in range(0, len(item.values), per_row):
+            for column, m in zip(st.columns(per_row), item.values[start : start + per_row]):
+                components.metric(column, m.label, m.value, delta=m.delta or None, delta_color=m.delta_color, help=m.help or None)
         return None
     if isinstance(item, Verdict):
         _VERDICT_BOXES[item.level](item.text)

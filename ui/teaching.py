@@ -51,8 +51,8 @@ def present_figure(fig: go.Figure) -> go.Figure:
     if not presenting():
         return fig
     big = go.Figure(fig)
-    size = (big.layout.font.size or 13) + 3
-    title_size = (big.layout.title.font.size or 16) + 3
+    size = (big.layout.font.size or 13) + 5  # a projector's back row: ticks and legends at 17-18 px
+    title_size = (big.layout.title.font.size or 16) + 4
     margin = big.layout.margin
     legend_above = (big.layout.legend.y or 0) >= 1  # a legend above the plot grows up towards the title
     big.update_layout(font={"size": size}, hoverlabel={"font": {"size": size}},
@@ -82,11 +82,24 @@ html { font-size: 18px; }
 [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; max-width: none; }
 .stMain [data-testid="stMetricValue"], .stMain [data-testid="stMetricValue"] * { font-size: 2.4rem !important; }
 .stMain [data-testid="stMarkdownContainer"] p, .stMain [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+.stMain [data-testid="stMetricLabel"] p { font-size: 1.2rem; }
+.stMain [data-testid="stCaptionContainer"], .stMain [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
+.stMain [data-testid="stExpander"] summary p, .stMain [data-baseweb="tab"] p { font-size: 1.2rem; }
+.stMain [data-testid="stTable"] { font-size: 1.15rem; }
+/* A table's grid is a canvas (CSS fonts do not reach it): zoom its container, 80% wide x 1.25 = the column's width */
+.stMain [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]) { zoom: 1.25; width: 80% !important; }
 [data-testid="stSidebar"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
 .stMain h1 { font-size: 2.9rem; }
 .stMain h2 { font-size: 2.1rem; }
 .stMain h3 { font-size: 1.7rem; }
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none; }
+</style>"""
+
+# Every page, every mode: a metric card's label and value wrap onto a second line instead of being
+# cut with an ellipsis ("TimeX published (IG / T…", "1.000…" in four columns at 1024 px or presenting).
+BASE_CSS = """<style>
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] p,
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { white-space: normal !important; overflow: visible; text-overflow: clip; }
 </style>"""
 
 TEACH_CSS = """<style>
@@ -175,6 +188,7 @@ def controls(family: str | None) -> None:
             st.session_state[widget] = _flag(key)
     st.toggle("Teaching mode", key=_WIDGET[TEACH], on_change=_switched, args=(TEACH,), help="Adds a teaching note and its source under every chart, and a guided tour of the page.")
     st.toggle("Presentation", key=_WIDGET[PRESENT], on_change=_switched, args=(PRESENT,), help="Larger fonts and fewer controls, for a projector.")
+    st.html(BASE_CSS)
     if presenting():
         st.html(PRESENT_CSS)
     if teaching():

@@ -67,14 +67,14 @@ def series_view() -> None:
     """The methods, TSR and the explained class, with the series under each method: a change reruns
     this block only, and computes only the methods not seen yet for this series."""
     chosen = state.url_list("v_methods", all_methods, ["integrated_gradients", "occlusion"], limit=3)
-    left, mid, right = st.columns([3, 1.3, 1.5], vertical_alignment="bottom")
     st.session_state.setdefault("ts_methods", chosen)
     if st.session_state["ts_methods"] != chosen:
         st.session_state["ts_methods"] = chosen
-    picked = left.multiselect(
+    picked = st.multiselect(
         "Methods side by side (up to 3)", all_methods, key="ts_methods", max_selections=3, format_func=tsx.method_label,
         on_change=lambda: st.session_state.update(v_methods=",".join(st.session_state["ts_methods"])),
     )
+    mid, right = st.columns([1, 1.6], vertical_alignment="center")  # under the methods: room for their labels at 1024 px
     state.url_flag("v_tsr")
     mid.toggle("Rescale (TSR)", key="v_tsr", help="TSR (Ismail et al. 2020): rescale each method by how much each window of steps, then each channel, changes its map. Slower: it re-runs the method once per window.")
     explain_as = state.url_choice("v_target", ["predicted", "true"], "predicted")
@@ -93,13 +93,10 @@ def series_view() -> None:
     except Exception as exc:  # noqa: BLE001
         show_error(exc, "Computing attributions")
         st.stop()
-    # One channel: each method a full-width row on the same time axis; several channels: two per row.
-    per_row = 1 if dataset.input_shape[0] == 1 else 2
-    for start in range(0, len(keys), per_row):
-        for column, key in zip(st.columns(per_row), keys[start : start + per_row]):
-            with column:
-                chart(ts.series_figure(name, stamp, example, key, target_class), "series_attribution", key=f"ts_series_{key}", explain=False)
-    components.reading("series_attribution")  # once for the row of charts
+    # Each method a full-width row on the same time axis: three side by side were 60 px wide at 1024 px.
+    for key in keys:
+        chart(ts.series_figure(name, stamp, example, key, target_class), "series_attribution", key=f"ts_series_{key}", explain=False)
+    components.reading("series_attribution")  # once for the methods' charts
     rows = []
     for key in keys:
         row = {"method": tsx.method_label(key)}

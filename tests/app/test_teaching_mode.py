@@ -49,7 +49,13 @@ def test_teaching_mode_adds_notes_and_tour_and_removes_them(app, path, page):
     at.sidebar.toggle(key="teach_switch").set_value(True).run()
     assert not at.exception, at.exception
     notes = teaching_notes(at)
-    assert len(notes) == charts(at) >= 1  # one note under every chart on screen
+    from interp_core.figures import HOW_TO_READ
+    from interp_core.figures.teaching import TEACHING
+
+    taught = {f"How to read this: {HOW_TO_READ[k]}" for k in TEACHING if k in HOW_TO_READ}
+    readings = [c.value for c in at.main.caption if c.value in taught]
+    # one note under every chart's "How to read this" line (charts of one kind side by side share one line and its note)
+    assert len(notes) == len(readings) >= 1 and len(readings) <= charts(at)
     assert all("*Source:*" in n for n in notes)
     steps = TOURS[page]
     assert f"step 1 of {len(steps)}" in tour_text(at) and steps[0].title in tour_text(at)

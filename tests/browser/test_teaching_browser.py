@@ -20,6 +20,25 @@ HEADINGS = {"": "Interp Explorer", **{p.url_path: p.title for p in built_pages()
 PAGES += [(f.stem, f.stem) for f in sorted((REPO / "views").glob("*.py")) if f.stem not in {"home", *(p[1] for p in PAGES)}]
 
 
+def _taught() -> set[str]:
+    """The opening of every how-to-read line that has a teaching note."""
+    import importlib
+    import pkgutil
+
+    import interp_core.figures
+    from interp_core.family import load_families
+    from interp_core.figures import HOW_TO_READ
+    from interp_core.figures.teaching import TEACHING
+
+    load_families()
+    for module in pkgutil.iter_modules(interp_core.figures.__path__):  # the shared figures register theirs on import
+        importlib.import_module(f"interp_core.figures.{module.name}")
+    return {HOW_TO_READ[k][:60] for k in TEACHING if k in HOW_TO_READ}
+
+
+TAUGHT = _taught()
+
+
 def switch(tab, label: str) -> None:
     tab.page.locator("[data-testid=stSidebar] [data-testid=stCheckbox] label").filter(has_text=label).click()
     tab.wait_ready()
@@ -46,7 +65,9 @@ def test_teaching_and_presentation_modes_on_every_page(server, tab, url_path, pa
 
     switch(tab, "Teaching mode")
     assert "v_teach=True" in tab.page.url
-    assert charts.count() >= 1 and notes.count() == charts.count()  # one note under every chart
+    # one note under every chart's "How to read this" line (charts of one kind side by side share one line and its note)
+    readings = [t for t in tab.page.locator("[data-testid=stCaptionContainer]").all_inner_texts() if t.startswith("How to read this:") and t[18:78] in TAUGHT]
+    assert charts.count() >= len(readings) >= 1 and notes.count() == len(readings)
     assert "Source:" in notes.first.inner_text()
     steps = TOURS[page]
     assert sidebar.get_by_text(f"step 1 of {len(steps)}").count() == 1

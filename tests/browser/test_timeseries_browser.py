@@ -40,3 +40,34 @@ def test_clicking_the_explanation_map_opens_that_series_with_its_heatmap(server,
     assert "recipe=freqshapes-cnn" in tab.page.url
     tab.screenshot("time-series-map-click")
     assert tab.problems() == [], tab.problems()
+
+
+CUT = """() => [...document.querySelectorAll('[data-testid=stMetricLabel], [data-testid=stMetricValue]')].filter(el => {
+    const column = el.closest('[data-testid=stColumn]') || el.parentElement, box = el.getBoundingClientRect();
+    const text = el.querySelector('[data-testid=stMarkdownContainer]') || el;
+    return text.scrollWidth > text.clientWidth + 1 || box.right > column.getBoundingClientRect().right + 1;
+}).map(el => el.innerText)"""
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "presenting"])
+def test_at_1024_by_768_charts_keep_their_width_and_no_card_is_cut(server, browser, present):
+    """A projector's laptop (1024 x 768, sidebar open): each method's chart spans the page (three
+    side by side were 60 px wide), no metric card's label or value is cut or spills over its
+    neighbour, and presenting enlarges chart ticks and tables too, not only the prose."""
+    from tools.apprunner import AppPage
+
+    tab = AppPage(browser, width=1024, height=768)
+    try:
+        open_page(server, tab, "recipe=seqcomb-mv-cnn&v_methods=integrated_gradients,occlusion,saliency" + ("&v_present=True" if present else ""))
+        plots = [chart(tab, f"{m} toward").locator(".nsewdrag").first for m in ("Integrated Gradients", "Occlusion", "Saliency")]
+        assert all(p.bounding_box()["width"] > 400 for p in plots)
+        assert tab.page.evaluate(CUT) == []
+        if present:
+            tick = chart(tab, "Integrated Gradients toward").locator(".xaxislayer-above text").first
+            assert tick.evaluate("el => parseFloat(getComputedStyle(el).fontSize)") >= 16
+            grid = tab.page.locator("[data-testid=stElementContainer]").filter(has=tab.page.locator("[data-testid=stDataFrame]")).first
+            assert grid.evaluate("el => parseFloat(getComputedStyle(el).zoom)") > 1.2
+        tab.screenshot(f"time-series-1024{'-present' if present else ''}")
+        assert tab.problems() == [], tab.problems()
+    finally:
+        tab.close()
