@@ -203,7 +203,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
+        return "yes" if value else "no"
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}" if abs(int(value)) >= 10000 else str(int(value))
     if isinstance(value, (float, np.floating)):
@@ -212,8 +212,32 @@ def _cell(value) -> str:
             return ""
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return f"{value:.3f}" if abs(value) >= 1e-3 else f"{value:.2e}"
+        if abs(value) >= 1e-3 or value == 0:
+            return f"{value:.3f}"
+        return f"{value:.2g}" if abs(value) >= 1e-5 else f"{value:.1e}"  # 0.00033, not 3.29e-04
+    if isinstance(value, str) and value in ("True", "False"):
+        return "yes" if value == "True" else "no"  # a flag written as text (a view setting)
     return str(value)
+
+
+_ACRONYMS = {"auc": "AUC", "auprc": "AUPRC", "aup": "AUP", "aur": "AUR", "sd": "SD", "id": "ID", "ig": "IG", "pca": "PCA", "umap": "UMAP",
+             "tcav": "TCAV", "cace": "CaCE", "ci": "CI", "l0": "L0", "mse": "MSE", "cbm": "CBM"}
+_SETTING_NAMES = {"v_cmp_family": "family", "v_cmp_a": "first recipe", "v_cmp_b": "second recipe"}  # Compare's view keys
+
+
+def readable_header(name) -> str:
+    """A column or setting name as a reader expects it: an analysis's snake_case key
+    (``deletion_auc``, ``series_per_s``) or a page's view key (``v_depth``) in words
+    ("deletion AUC", "series per second", "depth"); a name already in words is kept."""
+    text = str(name)
+    if text in _SETTING_NAMES:
+        return _SETTING_NAMES[text]
+    if " " in text or not re.fullmatch(r"[a-z0-9_]+", text):
+        return text
+    words = [_ACRONYMS.get(w, w) for w in text.removeprefix("v_").split("_")]
+    if len(words) > 1 and words[-1] == "s":  # series_per_s
+        words[-1] = "second"
+    return " ".join(words)
 
 
 def _slug(text: str) -> str:
@@ -222,7 +246,7 @@ def _slug(text: str) -> str:
 
 def _table_html(table: Table) -> str:
     frame = table.frame
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{html.escape(readable_header(c))}</th>" for c in frame.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False, name=None)
@@ -258,7 +282,7 @@ def _figure_html(item: Figure, index: int, include_plotlyjs: bool) -> str:
 
 
 def _key_values(rows: dict, title: str) -> str:
-    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_compact(v))}</td></tr>" for k, v in rows.items())
+    body = "".join(f"<tr><th>{html.escape(readable_header(k))}</th><td>{html.escape(_cell(v) if isinstance(v, (bool, np.bool_, str)) else _compact(v))}</td></tr>" for k, v in rows.items())
     return f"<div class='table'><h3>{html.escape(title)}</h3><table class='kv'><tbody>{body}</tbody></table></div>"
 
 
@@ -301,7 +325,8 @@ def render_html(report: Report) -> str:
     parts, contents, index = [], [], 0
     for number, section in enumerate(report.sections, 1):
         anchor = f"section-{number}"
-        contents.append(f"<li><a href='#{anchor}'>{html.escape(section.title)}</a> ({section.n_figures} figures)</li>")
+        count = section.n_figures
+        contents.append(f"<li><a href='#{anchor}'>{html.escape(section.title)}</a> ({count} figure{'' if count == 1 else 's'})</li>")
         parts.append(f"<section id='{anchor}'><h2>{html.escape(section.title)}</h2>")
         if section.intro:
             parts.append(f"<p>{_prose(section.intro)}</p>")
