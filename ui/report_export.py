@@ -187,10 +187,26 @@ def report_html(record: dict) -> bytes:
     return rep.render_html(build_report(record["page"], items, view_settings, manifests)).encode("utf-8")
 
 
+def _subject(page: str) -> str:
+    """What a report is about, for its file name: Compare's two recipes, else the recipe in use. The
+    button is drawn before the page runs, so on a session's first run (no recipe chosen yet) this
+    is the recipe the page opens on, its family's first: the same name on every run and page."""
+    state = st.session_state
+    if page == "Compare" and state.get("v_cmp_a") and state.get("v_cmp_b"):
+        return f"{state['v_cmp_a']}-vs-{state['v_cmp_b']}"
+    if state.get("recipe"):
+        return str(state["recipe"])
+    from ui.catalog import FAMILY_PAGES
+
+    family = next((p.family for p in FAMILY_PAGES if p.title == page), None)
+    names = [r.name for r in recipes.list_recipes() if family is None or r.family == family]
+    return names[0] if names else "recipe"
+
+
 def _button(record: dict) -> None:
-    name = st.session_state.get("recipe")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M")
-    file_name = f"interp-{re.sub(r'[^a-z0-9]+', '-', record['page'].lower()).strip('-')}-{re.sub(r'[^A-Za-z0-9.-]+', '-', str(name or 'report'))}-{stamp}.html"
+    file_name = f"interp-{re.sub(r'[^a-z0-9]+', '-', record['page'].lower()).strip('-')}-{re.sub(r'[^A-Za-z0-9.-]+', '-', _subject(record['page']))}-{stamp}.html"
+    record["file_name"] = file_name
     st.sidebar.download_button(
         "Download report", lambda: report_html(record), file_name=file_name, mime="text/html", key="download_report", on_click="ignore",
         icon=":material/download:", help="One HTML file with this page's figures, numbers and tables, the settings and the model's provenance; it opens offline.",

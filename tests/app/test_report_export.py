@@ -59,3 +59,16 @@ def test_build_report_groups_metrics_starts_sections_at_headers_and_cuts_long_ta
     assert list(table.frame.columns) == ["Alpha"] and len(table.frame) == report_export.MAX_ROWS
     assert table.note == f"The first {report_export.MAX_ROWS} of 500 rows."
     assert report.settings == {"page": "Rules", "recipe": "wine-rules"} and report.provenance[0]["config hash"] == "c0ffee"
+
+
+def test_the_report_file_is_named_after_the_page_and_its_recipe_from_the_first_run(app):
+    """The button is drawn before the page runs: a session's first run named the file '...-report-...'
+    and the next one after the recipe; now both name the recipe the page shows (Compare: its two)."""
+    at = app().run()
+    first = at.session_state[report_export.RECORD]["file_name"]
+    at.run()
+    assert re.fullmatch(r"interp-home-digits-mlp-\d{8}-\d{4}\.html", first)
+    assert at.session_state[report_export.RECORD]["file_name"].split("-2")[0] == first.split("-2")[0]
+    at.switch_page("views/compare.py").run()
+    at.run()
+    assert re.fullmatch(rf"interp-compare-{at.session_state['v_cmp_a']}-vs-{at.session_state['v_cmp_b']}-\d{{8}}-\d{{4}}\.html", at.session_state[report_export.RECORD]["file_name"])
