@@ -36,9 +36,10 @@ def chart(fig: go.Figure, how_to_read: str, key: str | None = None, on_select=No
     return event
 
 
-def reading(how_to_read: str) -> None:
-    """A chart's "how to read this" line and, in teaching mode, its note with the paper it comes from."""
-    st.caption(f"How to read this: {HOW_TO_READ.get(how_to_read, how_to_read)}")
+def reading(how_to_read: str, text: str | None = None) -> None:
+    """A chart's "how to read this" line and, in teaching mode, its note with the paper it comes from.
+    ``text``: the line fitted to what this chart draws (the note stays the key's)."""
+    st.caption(f"How to read this: {text or HOW_TO_READ.get(how_to_read, how_to_read)}")
     teaching.note(how_to_read)
 
 
@@ -49,8 +50,10 @@ def metric(where, label, value, delta=None, **kwargs):
 
 
 def table(data, *, where=st, column_config=None, key=None, **kwargs):
-    """``where.dataframe(...)``, recorded for the report; returns the selection event if any."""
+    """``where.dataframe(...)``, recorded for the report; returns the selection event if any. A
+    missing value shows as a dash (Streamlit's default is the word "None")."""
     report_export.record_table(data, column_config, key)
+    kwargs.setdefault("placeholder", "–")
     return where.dataframe(data, column_config=column_config, key=key, **kwargs)
 
 

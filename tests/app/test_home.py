@@ -32,6 +32,7 @@ def test_home_renders_with_shipped_models(app):
     # shown as read: three decimals, the time to the minute, a dash (never "None") where there is no value
     assert hub["test_accuracy"].str.fullmatch(r"\d\.\d{3}|–").all() and hub["trained"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
     assert not hub.isna().any().any() and "None" not in hub.to_string()
+    assert all(table.proto.placeholder == "–" for table in at.dataframe)  # any missing value in a table: a dash, not Streamlit's "None"
     # one card per family, each either linking to its page or saying it is not built yet
     captions = texts(at.caption)
     unbuilt = [p for p in FAMILY_PAGES if not p.path]
