@@ -122,6 +122,32 @@ def selected_rows(event) -> list[int]:
     return [int(r) for r in (_selection(event).get("rows", []) or [])]
 
 
+def on_click(key: str, handler, *, single: bool = False):
+    """An ``on_select`` callback for the chart drawn with ``key``: ``handler`` gets the clicked point's
+    customdata (a tuple of ints) before the next run starts, so a click that opens something costs
+    one run, not a run that reads the click and a rerun that shows it (the handler queues state with
+    ``ui.state.queue``, applied at the top of that run)."""
+
+    def callback() -> None:
+        point = clicked_point(st.session_state.get(key), single=single)
+        if point is not None:
+            handler(point)
+
+    return callback
+
+
+def on_row(key: str, handler):
+    """An ``on_select`` callback for the table drawn with ``key``: ``handler`` gets the selected row's
+    position before the next run starts (see ``on_click``)."""
+
+    def callback() -> None:
+        rows = selected_rows(st.session_state.get(key))
+        if rows:
+            handler(rows[0])
+
+    return callback
+
+
 def new_click(guard: str, value) -> bool:
     """True the first time a widget reports ``value`` (a chart or table keeps its selection across
     reruns, so the same click comes back on every run); ``guard`` names the widget's memory."""

@@ -96,7 +96,7 @@ for table in clusters:
     render_item(table, column_config={
         "irrep": "Dominant irrep", "key": "Key irrep", "neurons": "Neurons",
         "share of output weight": st.column_config.ProgressColumn("Share of output weight", format="percent", min_value=0.0, max_value=1.0),
-        "mean share in own irrep": st.column_config.NumberColumn("Mean share in its irrep", format="percent"),
+        "mean share in own irrep": st.column_config.TextColumn("Mean share in its irrep"),
     })
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from interp_core import recipes
 from interp_core.families.timeseries import explain as tsx
 from interp_core.families.timeseries import sections as blocks
+from interp_core.families.timeseries.figures import series_reading
 from ui import cache, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
@@ -94,9 +95,10 @@ def series_view() -> None:
         show_error(exc, "Computing attributions")
         st.stop()
     # Each method a full-width row on the same time axis: three side by side were 60 px wide at 1024 px.
+    reading = series_reading(dataset.mask_test is not None)  # no green ground-truth bars to describe on a real set
     for key in keys:
-        chart(ts.series_figure(name, stamp, example, key, target_class), "series_attribution", key=f"ts_series_{key}", explain=False)
-    components.reading("series_attribution")  # once for the methods' charts
+        chart(ts.series_figure(name, stamp, example, key, target_class), reading, key=f"ts_series_{key}", explain=False)
+    components.reading("series_attribution", reading)  # once for the methods' charts
     rows = []
     for key in keys:
         row = {"method": tsx.method_label(key)}

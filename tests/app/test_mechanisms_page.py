@@ -156,3 +156,11 @@ def test_the_loss_axis_reads_as_powers_of_ten():
                "train_loss": [1.0, 1e-3, 1e-6], "test_loss": [2.0, 0.5, 0.1]}
     loss_axis = training_curves(history).layout.yaxis3
     assert loss_axis.type == "log" and loss_axis.exponentformat == "power"
+
+
+def test_no_cell_reads_none(app):
+    """d12-mlp's dead neurons have no irrep share: their cluster row reads "—", not None."""
+    at = open_page(app, "d12-mlp")
+    clusters = next(df.value for df in at.dataframe if "mean share in own irrep" in df.value.columns).set_index("irrep")
+    assert clusters.loc["dead (never active)", "mean share in own irrep"] == "—"
+    assert all(v.endswith("%") for k, v in clusters["mean share in own irrep"].items() if k != "dead (never active)")

@@ -208,8 +208,8 @@ def verification_chart(report: dict) -> go.Figure:
     bound = report.get("bound")
     rows = [
         ("brute force (1×)", report["brute_force_accuracy"], PALETTE[0]),
-        ("key irreps only", report["explained_accuracy"], PALETTE[1]),
-        ("key irreps removed", report["without_key_accuracy"], PALETTE[7]),
+        ("key irreps only (1×)", report["explained_accuracy"], PALETTE[1]),  # the ablated networks run as brute force does
+        ("key irreps removed (1×)", report["without_key_accuracy"], PALETTE[7]),
     ]
     if bound:
         rows.append((f"proved bound ({bound['cost_ratio']:.2f}×)", bound["accuracy"], PALETTE[2]))

@@ -108,7 +108,8 @@ def spectrum_section(mech: Mechanism, side: str, irreps: pd.DataFrame) -> Sectio
     ]
     clusters = pd.DataFrame(mech.report["clusters"])
     if not clusters.empty:
-        clusters["mean share in own irrep"] = pd.to_numeric(clusters["mean share in own irrep"], errors="coerce")
+        share = pd.to_numeric(clusters["mean share in own irrep"], errors="coerce")
+        clusters["mean share in own irrep"] = ["—" if v != v else f"{v:.1%}" for v in share]  # dead neurons have none: "—", not None
         items.append(Table("Neuron clusters", clusters, "Each live neuron is assigned to the irrep holding most of its weight."))
     return Section(SPECTRUM, items)
 

@@ -10,11 +10,18 @@ from plotly.subplots import make_subplots
 
 from interp_core.figures.common import class_color, how_to_read, styled
 
-how_to_read("series_attribution", "The series (black line) over its attribution: red steps pushed the model toward the explained class, blue steps against it, white did not matter; colours are scaled to the largest |attribution| of this method on this series. Green bars above a channel mark the ground truth (the steps that decide the class), where it is known.")
+_SERIES_READING = "The series (black line) over its attribution: red steps pushed the model toward the explained class, blue steps against it, white did not matter; colours are scaled to the largest |attribution| of this method on this series."
+_TRUTH_READING = " Green bars above a channel mark the ground truth (the steps that decide the class), where it is known."
+how_to_read("series_attribution", _SERIES_READING + _TRUTH_READING)
 how_to_read("auprc_bars", "Mean AUPRC of each method against the ground-truth masks (1 = the most attributed steps are exactly the true ones; the grey bar is random attribution). Dashed lines: TimeX's published AUPRC for Integrated Gradients and for TimeX on this synthetic set.")
 how_to_read("faithfulness_curves", "Probability of the explained class as the most attributed steps are replaced by the channel mean (deletion, left: a faithful method makes it fall fast, small area) or restored into a mean-only series (insertion, right: it rises fast, large area). The dashed grey line deletes in random order.")
 how_to_read("class_profile", "Where each method looks, per true class: the mean normalised |attribution| of every step (0 = never attributed, 1 = always the most attributed step), one line per class, one panel per channel.")
 how_to_read("explanation_map", "Each dot is a test series placed by UMAP of its attribution map: nearby dots were explained alike. Colour is the true or the predicted class, a cross marks a wrong prediction. Click a dot to open that series with its heatmap.")
+
+
+def series_reading(has_truth: bool) -> str:
+    """series_attribution's how-to-read line for a set with or without ground truth (no green bars to describe)."""
+    return _SERIES_READING + (_TRUTH_READING if has_truth else "")
 
 
 def _channel_names(names: list[str] | None, c: int) -> list[str]:
