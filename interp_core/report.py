@@ -228,15 +228,15 @@ _SETTING_NAMES = {"v_cmp_family": "family", "v_cmp_a": "first recipe", "v_cmp_b"
 def readable_header(name) -> str:
     """A column or setting name as a reader expects it: an analysis's snake_case key
     (``deletion_auc``, ``series_per_s``) or a page's view key (``v_depth``) in words
-    ("deletion AUC", "series per second", "depth"); a name already in words is kept."""
+    ("deletion AUC", "series/s", "depth"); a name already in words is kept."""
     text = str(name)
     if text in _SETTING_NAMES:
         return _SETTING_NAMES[text]
     if " " in text or not re.fullmatch(r"[a-z0-9_]+", text):
         return text
     words = [_ACRONYMS.get(w, w) for w in text.removeprefix("v_").split("_")]
-    if len(words) > 1 and words[-1] == "s":  # series_per_s
-        words[-1] = "second"
+    if words[-2:] == ["per", "s"]:  # series_per_s -> series/s (a short header fits half a page)
+        return " ".join(words[:-2]) + "/s"
     return " ".join(words)
 
 

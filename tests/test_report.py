@@ -142,7 +142,7 @@ def test_a_report_shows_values_and_names_as_read_not_raw():
     table = rep.Table("Scores", pd.DataFrame({"method": ["a"], "deletion_auc": [0.5068], "series_per_s": [15.2], "tiny": [0.000329], "agree": [False]}))
     report = rep.Report("R", [rep.Section("One", [table, rep.Figure(scatter("f"), "x")])], settings={"recipe": "wine-rules", "v_depth": "3", "v_teach": "False", "v_cmp_a": "wine-mlp"})
     text = re.sub(r"<script\b[^>]*>.*?</script>", "", rep.render_html(report), flags=re.S)  # the page, without plotly.js
-    assert "<th>deletion AUC</th>" in text and "<th>series per second</th>" in text and "deletion_auc" not in text
+    assert "<th>deletion AUC</th>" in text and "<th>series/s</th>" in text and "deletion_auc" not in text
     assert "<td>0.00033</td>" in text and "e-04" not in text and "<td>no</td>" in text
     assert "<th>depth</th><td>3</td>" in text and "<th>teach</th><td>no</td>" in text and "<th>first recipe</th><td>wine-mlp</td>" in text
     assert "v_depth" not in text and ">False<" not in text
