@@ -112,14 +112,15 @@ def classifier_section(trained, catalog: Catalog) -> Section:
     return model_section(trained, read_history(trained, store), maps, predictions=predictions)
 
 
-def recipe_report(name: str, catalog: Catalog | None = None, device: str = "auto", progress: Callable[[str], None] | None = None) -> Report:
-    """The report of one stored recipe: Home's section for classifiers, then its family page's."""
+def recipe_report(name: str, catalog: Catalog | None = None, device: str = "auto", progress: Callable[[str], None] | None = None, trained=None) -> Report:
+    """The report of one stored recipe: Home's section for classifiers, then its family page's.
+    ``trained``: the recipe's model when the caller has it loaded already (the app's cache)."""
     catalog = catalog or Catalog()
     family, description = family_of(name, catalog)
     say = progress or (lambda _text: None)
     say(f"loading {name}")
     try:
-        trained = recipes.load(name, catalog, device)
+        trained = trained if trained is not None else recipes.load(name, catalog, device)
     except DataError:
         if name in {r.name for r in recipes.list_recipes()}:
             raise

@@ -286,10 +286,14 @@ def render_card(name: str, page: str) -> None:
                     st.switch_page(item["page"])
 
 
+NO_EXAMPLES = {"compare"}  # pages (url paths) that show no single example: the passport has nothing to say there
+
+
 def notice(name: str) -> None:
-    """One line on the page when its recipe has other data than the passport's."""
+    """One line on the page when its recipe has other data than the passport's (not on a page
+    without examples, where "your example came from wine" would point at nothing)."""
     passport = current()
-    if passport is None:
+    if passport is None or st.session_state.get("_page_url_path") in NO_EXAMPLES:
         return
     try:
         model = cache.trained_model(name)

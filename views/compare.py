@@ -20,9 +20,17 @@ available = compare.families()
 family_keys = list(available)
 labels = {key: family_title(key) for key in family_keys}
 current = st.session_state.get("recipe")
+used = next((r.family for r in recipes.list_recipes() if r.name == current), None)
+seen = st.session_state.get("_cmp_recipe_seen")
+link = seen is None and any(st.session_state.get(k) is not None for k in ("v_cmp_family", "v_cmp_a", "v_cmp_b"))  # a shared link names what to compare: keep it
+if current != seen and not link and used in family_keys:
+    # The recipe in use (the sidebar's, on arrival or when changed here) is the first side, beside its family's usual partner.
+    st.session_state["v_cmp_family"] = used
+    st.session_state["v_cmp_a"] = current
+    st.session_state["v_cmp_b"] = next(n for n in (*compare.default_pair(used, available[used]), *available[used]) if n != current)
+st.session_state["_cmp_recipe_seen"] = current
 if st.session_state.get("v_cmp_family") not in family_keys:
-    # Open on the family of the recipe in use (the sidebar's), else the first with a comparison.
-    used = next((r.family for r in recipes.list_recipes() if r.name == current), None)
+    # Open on the family of the recipe in use, else the first with a comparison.
     st.session_state["v_cmp_family"] = used if used in family_keys else next((f for f in family_keys if (spec := find_family(f)) and spec.compare_pair), family_keys[0])
 top = st.columns([1, 1, 1])
 family = top[0].selectbox("Family", family_keys, key="v_cmp_family", format_func=labels.get)

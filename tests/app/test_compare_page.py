@@ -60,3 +60,40 @@ def test_different_datasets_are_said_and_the_same_recipe_twice_asks_for_another(
     at.selectbox(key="v_cmp_b").set_value("wine-rules").run()
     assert any("same recipe" in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_compare_opens_on_the_recipe_in_use_and_follows_the_sidebar(app):
+    """It ignored the recipe in use: it now is the first side, beside its family's usual partner."""
+    at = app(recipe="wine-rules").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="v_cmp_family").value, at.selectbox(key="v_cmp_a").value) == ("rules", "wine-rules")
+    assert at.selectbox(key="v_cmp_b").value not in ("wine-rules", None)
+    at.sidebar.selectbox(key="recipe").set_value("gunpoint-cnn").run()
+    assert (at.selectbox(key="v_cmp_family").value, at.selectbox(key="v_cmp_a").value) == ("timeseries", "gunpoint-cnn")
+    at.selectbox(key="v_cmp_a").set_value("gunpoint-transformer").run()  # a choice made on the page stays
+    assert at.selectbox(key="v_cmp_a").value == "gunpoint-transformer" and at.selectbox(key="v_cmp_family").value == "timeseries"
+
+
+def test_no_example_banner_on_compare(app):
+    """Compare shows no single example: 'your example came from wine' pointed at nothing there."""
+    at = app(recipe="wine-mlp", example="3").run()  # the passport: wine #3
+    at.sidebar.selectbox(key="recipe").set_value("digits-mlp").run()
+    assert any("your example came from" in i.value for i in at.info)  # Home says it
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert not any("your example came from" in i.value for i in at.info)
+
+
+def test_tables_read_as_words_and_a_tie_with_random_attribution_is_explained(app):
+    """GunPoint: random attribution's deletion area (0.507) ties Integrated Gradients'; the page says
+    why, and the scores' headers are words that fit half a page."""
+    import json
+
+    at = open_compare(app, v_cmp_family="timeseries", v_cmp_a="gunpoint-cnn", v_cmp_b="gunpoint-transformer")
+    assert not at.exception, at.exception
+    scores = next(df for df in at.dataframe if "deletion_auc" in df.value.columns)
+    labels = {column: config.get("label") for column, config in json.loads(scores.proto.columns).items()}
+    assert labels["deletion_auc"] == "deletion AUC" and labels["insertion_auc"] == "insertion AUC" and labels["series_per_s"] == "series/s"
+    note = next(c.value for c in at.caption if c.value.startswith("Why random attribution ties here (gunpoint-cnn)"))
+    assert "deletion AUC" in note and "Integrated Gradients" in note and "whichever go first" in note and "Clearly apart from random: Occlusion" in note
