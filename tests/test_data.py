@@ -119,14 +119,17 @@ def test_load_dataset_returns_a_copy():
 
 
 @pytest.mark.parametrize("name", ["digits", "breast_cancer", "wine"])
-def test_a_bundled_snapshot_holds_what_its_loader_gives(name):
-    """Pages read these sets from assets/datasets (no scikit-learn import); the arrays, names and
-    split must be exactly the loader's. If this fails, rewrite them: python -m interp_core ship --datasets"""
-    from interp_core.data.registry import SNAPSHOTTED
+def test_a_bundled_snapshot_holds_what_its_loader_gives(name, tmp_path, monkeypatch):
+    """The first load of these sets writes a snapshot to the user's cache, read later without
+    importing scikit-learn; the arrays, names and split must be exactly the loader's."""
+    from interp_core.data.registry import SNAPSHOTTED, write_snapshots
     from interp_core.data.snapshot import read_snapshot
 
+    monkeypatch.setenv("INTERP_DATASET_CACHE", str(tmp_path))
+    assert read_snapshot(name) is None
+    write_snapshots()
     snapshot, fresh = read_snapshot(name), SNAPSHOTTED[name]()
-    assert snapshot is not None, f"assets/datasets/{name}.npz is missing"
+    assert snapshot is not None and (tmp_path / f"{name}.npz").is_file()
     for field in ("X_train", "y_train", "X_test", "y_test"):
         assert getattr(snapshot, field).dtype == getattr(fresh, field).dtype and np.array_equal(getattr(snapshot, field), getattr(fresh, field)), field
     assert snapshot.summary() == fresh.summary()
@@ -147,12 +150,16 @@ def test_a_snapshot_keeps_optional_arrays_and_a_damaged_one_is_ignored(tmp_path)
     assert read_snapshot("absent", tmp_path) is None
 
 
-def test_opening_digits_imports_no_scikit_learn():
+def test_opening_digits_imports_no_scikit_learn_once_it_is_cached(tmp_path):
+    import os
     import subprocess
     import sys
 
+    env = {**os.environ, "INTERP_DATASET_CACHE": str(tmp_path)}
     code = "import sys; from interp_core.data import load_dataset; d = load_dataset('digits'); print(len(d.y_test), 'sklearn' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert first.stdout.split() == ["450", "True"] and (tmp_path / "digits.npz").is_file(), first.stdout + first.stderr[-1000:]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["450", "False"], out.stdout + out.stderr[-1000:]
 
 

@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ship", help="retrain the shipped demo checkpoints into assets/store (for maintainers)")
     p.add_argument("recipes", nargs="*", help="only these recipes (default: all)")
     p.add_argument("--family", default=None, help="only this family's recipes")
-    p.add_argument("--datasets", action="store_true", help="only rewrite the bundled datasets' snapshots in assets/datasets (no training)")
+    p.add_argument("--datasets", action="store_true", help="only rewrite the bundled scikit-learn sets' snapshots in the user's dataset cache (no training)")
     _common(p)
     return parser
 

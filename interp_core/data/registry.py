@@ -58,6 +58,12 @@ def _load_cached(name: str) -> Dataset:
         snapshot = read_snapshot(name)
         if snapshot is not None:
             return snapshot
+        dataset = loader()
+        try:  # the next process reads it without scikit-learn
+            write_snapshot(dataset)
+        except OSError:
+            pass
+        return dataset
     return loader()
 
 
