@@ -48,6 +48,12 @@ class Page:
         return self.model.extras.get("kind") == "cbm"
 
 
+def pick_example(chosen: int) -> None:
+    """Open another example on the coming run (from a click's callback, before that run: one run a click)."""
+    if chosen != state.get_int("example", 0):
+        state.queue(example=int(chosen))
+
+
 def select_example(chosen: int | None, source: str) -> None:
     """Open another example once per distinct click (a chart or table keeps its selection across reruns)."""
     if chosen is not None and chosen != state.get_int("example", 0) and components.new_click("_concepts_last_click", (source, chosen)):
@@ -219,11 +225,9 @@ def render_cbm(p: Page) -> None:
     wrong = items[family_sections.WRONG_TABLE]
     with right if "head_weights" in items else left:
         st.markdown(f"**{wrong.title}** (select a row to inspect it)")
-        event = render_item(wrong, key=f"cbm_wrong_{mode}", table_title=False, on_select="rerun", height=320,
-                            column_config={"probability": st.column_config.NumberColumn(format="%.2f")})
-        rows = components.selected_rows(event)
-        if rows:
-            select_example(int(wrong.frame["example"].iloc[rows[0]]), f"wrong-{mode}")
+        key = f"cbm_wrong_{mode}"
+        render_item(wrong, key=key, table_title=False, on_select=components.on_row(key, lambda row: pick_example(int(wrong.frame["example"].iloc[row]))), height=320,
+                    column_config={"probability": st.column_config.NumberColumn(format="%.2f")})
     modes_table = items[family_sections.MODES_TABLE]
     with st.expander(f"All {modes_table.title.lower()} as a table"):
         render_item(modes_table, table_title=False, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in modes_table.frame.columns if c != "mode"})

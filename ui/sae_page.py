@@ -79,16 +79,26 @@ class Page:
         return np.concatenate([self.model.dataset.y_train, self.model.dataset.y_test]) if self.kind != "text" else None
 
 
-def open_feature(p: Page, feature: int, source: str) -> None:
-    """Go to a feature's page once per distinct click (a chart keeps its selection across reruns)."""
-    if components.new_click("_sae_last_click", (p.name, source, feature)):
-        state.request(v_feature=int(feature), v_view="Feature")
+def open_feature(feature: int) -> None:
+    """Show a feature's page on the coming run (called from a click's callback, before that run)."""
+    if feature >= 0:  # points with a negative index are not clickable
+        state.queue(v_feature=int(feature), v_view="Feature")
 
 
-def clicked(event) -> int | None:
-    """The clicked feature or example (points with a negative index are not clickable)."""
-    value = components.clicked_index(event)
-    return value if value is not None and value >= 0 else None
+def open_example(example: int) -> None:
+    """Show an example in the Example view on the coming run (from a click's callback)."""
+    if example >= 0:  # a gallery's blank cells carry -1
+        state.queue(v_example=int(example), v_view="Example")
+
+
+def on_feature_click(key: str):
+    """The callback of a chart whose points are features: a click opens that feature in one run."""
+    return components.on_click(key, lambda point: open_feature(point[0]))
+
+
+def on_example_click(key: str):
+    """The callback of a chart whose points are examples: a click opens that example in one run."""
+    return components.on_click(key, lambda point: open_example(point[0]))
 
 
 def example_caption(p: Page, i: int) -> str:
@@ -130,16 +140,15 @@ def features_view(p: Page) -> None:
     items = section_items(section)
     if "sae_feature_map" in items:
         with left:
-            event = render_item(items["sae_feature_map"], key=f"sae_map_{name}_{method}_{selected}", on_select="rerun", selection_mode="points")
-            feature = clicked(event)
-            if feature is not None:
-                open_feature(p, feature, f"map-{method}")
+            key = f"sae_map_{name}_{method}_{selected}"
+            render_item(items["sae_feature_map"], key=key, on_select=on_feature_click(key), selection_mode="points")
     with right:
         listing = items["Feature table"]
         st.caption(listing.note + " Click a column header to sort, a row to open the feature.")
         label_title = {"text": "Top tokens", "toy": "Matched true feature", "image": "Top class (share)"}.get(kind, "Label")
-        event = render_item(
-            replace(listing, note=""), key=f"sae_table_{name}_{search}_{show_dead}", table_title=False, on_select="rerun", height=430,
+        key = f"sae_table_{name}_{search}_{show_dead}"
+        render_item(
+            replace(listing, note=""), key=key, table_title=False, on_select=components.on_row(key, lambda row: open_feature(int(listing.frame.iloc[row]["feature"]))), height=430,
             column_config={
                 "feature": st.column_config.NumberColumn("Feature", format="%d"),
                 "density": st.column_config.NumberColumn("Density", format="%.4f", help="Share of examples it fires on."),
@@ -148,9 +157,6 @@ def features_view(p: Page) -> None:
                 "label": label_title, "dead": "Dead",
             },
         )
-        rows = components.selected_rows(event)
-        if rows:
-            open_feature(p, int(listing.frame.iloc[rows[0]]["feature"]), f"table-{search}-{show_dead}")
 
 
 # -- Feature: one feature's page -------------------------------------------------------------------
@@ -163,15 +169,9 @@ def show_examples(p: Page, ids: np.ndarray, values: np.ndarray, column: np.ndarr
     if kind == "image":
         if fig is None:
             fig = figs.digit_gallery(X_all[ids].reshape(len(ids), 8, 8), values, ids, [analysis.label_names[int(example_labels[i])] for i in ids], title=title)
-        event = chart(fig, "sae_digit_gallery", key=key, on_select="rerun", selection_mode="points")
-        example = clicked(event)
-        if example is not None:
-            open_example(p, example, key)
+        chart(fig, "sae_digit_gallery", key=key, on_select=on_example_click(key), selection_mode="points")
     elif kind == "toy":
-        event = chart(fig or figs.toy_examples(X_all[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select="rerun", selection_mode="points")
-        example = clicked(event)
-        if example is not None:
-            open_example(p, example, key)
+        chart(fig or figs.toy_examples(X_all[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select=on_example_click(key), selection_mode="points")
     elif kind == "text":
         if title:
             st.markdown(f"**{title}**")
@@ -182,12 +182,6 @@ def show_examples(p: Page, ids: np.ndarray, values: np.ndarray, column: np.ndarr
         st.markdown("".join(lines), unsafe_allow_html=True)
     else:
         components.table(pd.DataFrame({"example": ids, "activation": values}), hide_index=True)
-
-
-def open_example(p: Page, example: int, source: str) -> None:
-    """Open an example in the Example view once per distinct click."""
-    if components.new_click("_sae_last_example_click", (p.name, source, example)):
-        state.request(v_example=int(example), v_view="Example")
 
 
 def feature_view(p: Page) -> None:
@@ -254,10 +248,7 @@ def contributions_chart(p: Page, frame: pd.DataFrame, title: str, key: str) -> N
     if frame.empty:
         st.info("No feature fires on this example.")
         return
-    event = chart(figs.feature_contributions(frame, labels, title=title), "sae_contributions", key=key, on_select="rerun", selection_mode="points")
-    feature = clicked(event)
-    if feature is not None:
-        open_feature(p, feature, key)
+    chart(figs.feature_contributions(frame, labels, title=title), "sae_contributions", key=key, on_select=on_feature_click(key), selection_mode="points")
 
 
 def example_view(p: Page) -> None:

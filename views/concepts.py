@@ -94,5 +94,6 @@ with right:
             values, names = dataset.y_test, dataset.class_names
         else:
             values, names = (dataset.concepts_test[:, dataset.concept_names.index(colour)] > 0.5).astype(int), [f"not {colour}", colour]
-        event = chart(figs.concept_map(coords, values, names, colour, None, example, method, dragmode="pan"), "concept_map", key=f"ex_map_{name}_{colour}", on_select="rerun", selection_mode="points")
-        tabs.select_example(components.clicked_index(event, single=True), f"map-{colour}")
+        key = f"ex_map_{name}_{colour}"
+        chart(figs.concept_map(coords, values, names, colour, None, example, method, dragmode="pan"), "concept_map", key=key,
+              on_select=components.on_click(key, lambda point: tabs.pick_example(point[0]), single=True), selection_mode="points")

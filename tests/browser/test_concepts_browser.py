@@ -135,3 +135,28 @@ def test_a_lasso_on_the_map_defines_a_concept_and_scores_it(server, tab):
     tab.wait_ready()
     assert page.locator("[data-testid=stPlotlyChart]").filter(has_text="chosen for the concept").count() == 0
     assert tab.problems() == [], tab.problems()
+
+
+def test_selecting_a_misclassified_row_opens_that_example(server, tab):
+    """A row of the bottleneck's misclassified table opens that example in one run (the row's
+    callback queues it before the run starts)."""
+    tab.open(f"{server.url}/concepts?recipe=shapes-cbm&v_view=Concept+bottleneck")
+    assert tab.problems() == []
+    table = tab.page.locator("[data-testid=stDataFrame]").filter(has=tab.page.locator("canvas")).nth(0)
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    assert "test examples are misclassified" in tab.page.locator("[data-testid=stMain]").inner_text()
+    tab.page.mouse.click(box["x"] + 18, box["y"] + 35 + 35 * 2 + 17)  # the third row's selection box
+    tab.page.wait_for_url(re.compile(r"example=\d+"), timeout=30_000)
+    tab.wait_ready()
+    chosen = int(re.search(r"[?&]example=(\d+)", tab.page.url).group(1))
+    assert tab.page.get_by_role("heading", name=f"Example {chosen}").count() == 1
+    from interp_core.families.concepts import sections as family_sections
+
+    catalog = Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True))
+    trained = recipes.load("shapes-cbm", catalog, device="cpu")
+    mode = trained.extras["mode"]
+    wrong = next(item for item in family_sections.cbm_section(trained, mode, family_sections.mode_class_probabilities(trained, mode)).items
+                 if getattr(item, "title", "") == family_sections.WRONG_TABLE)
+    assert chosen == int(wrong.frame["example"].iloc[2])
+    assert tab.problems() == []

@@ -71,3 +71,25 @@ def test_a_webgl_feature_map_answers_a_click_with_that_feature(server, tab):
     assert "v_view=Feature&" in tab.page.url + "&"
     assert tab.page.get_by_role("heading", name=re.compile(rf"^Feature {target['feature']}:")).count() == 1
     assert tab.problems() == []
+
+
+@pytest.mark.parametrize("recipe", ["digits-sae", "toy-sae"])
+def test_clicking_an_example_in_a_feature_gallery_opens_it(server, tab, recipe):
+    """The top-activating digits (or toy examples) are one heatmap, which Plotly cannot select: each
+    example carries transparent click targets, and a click on the first opens it in the Example view."""
+    open_sae(server, tab, f"recipe={recipe}&v_view=Feature&v_feature=5")
+    assert tab.problems() == []
+    gallery = tab.page.locator("[data-testid=stPlotlyChart]").filter(has_text="examples of feature 5")
+    gallery.scroll_into_view_if_needed()
+    target = gallery.evaluate("""(chart) => {
+      const gd = chart.querySelector('.js-plotly-plot'), t = gd._fullData[1];  // the digits' click targets
+      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+      return {x: box.left + xa._offset + xa.l2p(xa.d2l(t.x[0])), y: box.top + ya._offset + ya.l2p(ya.d2l(t.y[0])), example: Number(t.customdata[0])};  // d2l: a category (toy rows) too
+    }""")
+    assert target["example"] >= 0
+    tab.page.mouse.click(target["x"], target["y"])
+    tab.page.wait_for_url(re.compile(rf"v_example={target['example']}(&|$)"), timeout=60_000)
+    tab.wait_ready()
+    assert "v_view=Example" in tab.page.url
+    assert tab.page.get_by_role("heading", name=re.compile(rf"^Example {target['example']} ")).count() == 1
+    assert tab.problems() == []

@@ -129,15 +129,17 @@ def digit_gallery(images: np.ndarray, activations: np.ndarray, example_ids: np.n
         top = r * tile_h + caption
         canvas[top : top + 8, c * tile_w : c * tile_w + 8] = images[i]
         ids[top : top + 8, c * tile_w : c * tile_w + 8] = example_ids[i]
-    # Blank cells are NaN, so they have no hover; one layout update for all captions (one
+    # A heatmap cannot be selected, so each digit carries a transparent marker at its centre: that is
+    # what a click selects (customdata = the example). One layout update for all captions (one
     # add_annotation per image re-validated the growing list each time).
-    fig = go.Figure(go.Heatmap(z=canvas.astype(np.float32), colorscale="Greys", showscale=False, customdata=ids, hoverongaps=False,
-                               hovertemplate="example %{customdata}<extra></extra>", xgap=0, ygap=0))
+    fig = go.Figure(go.Heatmap(z=canvas.astype(np.float32), colorscale="Greys", showscale=False, hoverinfo="skip", xgap=0, ygap=0))
+    rows_of, columns_of = np.divmod(np.arange(n), columns)
+    fig.add_trace(_click_targets(columns_of * tile_w + 3.5, rows_of * tile_h + caption + 3.5, np.asarray(example_ids[:n]), size=36))
     captions = []
     for i in range(n):
         r, c = divmod(i, columns)
         captions.append({"x": c * tile_w + 3.5, "y": r * tile_h + 1.2, "text": f"{activations[i]:.2f} ({classes[i]})", "showarrow": False, "font": {"size": 11}})
-    fig.update_layout(annotations=captions)
+    fig.update_layout(annotations=captions, showlegend=False)
     styled(fig, title, "", "", height=90 + rows * 125)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed", scaleanchor="x")
@@ -149,15 +151,25 @@ def toy_examples(X: np.ndarray, activations: np.ndarray, example_ids: np.ndarray
     X = np.asarray(X)
     labels = [f"ex {i} ({a:.2f})" for i, a in zip(example_ids, activations)]
     fig = go.Figure(go.Heatmap(z=X, x=list(range(X.shape[1])), y=labels, colorscale="Blues", zmin=0, zmax=1,
-                               colorbar={"title": {"text": "value"}, "thickness": 12},
-                               customdata=np.repeat(np.asarray(example_ids)[:, None], X.shape[1], axis=1),
-                               hovertemplate="%{y}<br>true feature %{x}: %{z:.2f}<extra></extra>"))
+                               colorbar={"title": {"text": "value"}, "thickness": 12}, hoverinfo="skip"))
+    columns_of, rows_of = np.meshgrid(np.arange(X.shape[1]), np.arange(len(X)))  # a click target on every cell, which hovers the cell's value
+    cells = [f"{labels[r]}<br>true feature {c}: {X[r, c]:.2f}" for r, c in zip(rows_of.ravel(), columns_of.ravel())]
+    fig.add_trace(_click_targets(columns_of.ravel(), np.asarray(labels, dtype=object)[rows_of.ravel()], np.asarray(example_ids)[rows_of.ravel()], size=14, text=cells))
     if match is not None:
         fig.add_vrect(x0=match - 0.5, x1=match + 0.5, line={"color": "#d62728", "width": 2}, fillcolor="rgba(0,0,0,0)")
     styled(fig, title, "true feature of the toy model", "example (activation)", height=max(300, 22 * len(X) + 120))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_layout(clickmode="event+select")
+    fig.update_layout(clickmode="event+select", showlegend=False)
     return fig
+
+
+def _click_targets(x, y, example_ids: np.ndarray, size: int, text: list[str] | None = None) -> go.Scatter:
+    """Invisible markers over a picture's examples: a heatmap cannot be selected, a marker can; a click
+    selects the marker, whose customdata is the example to open. They carry the hover (``text``, or
+    the example's number): the picture under them has none, since a trace without hover gets no clicks."""
+    return go.Scatter(x=x, y=y, mode="markers", marker={"size": size, "color": "rgba(0,0,0,0)"}, customdata=example_ids, name="examples", text=text,
+                      hovertemplate=("%{text}" if text is not None else "example %{customdata}") + "<br>click to open it<extra></extra>",
+                      selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}})
 
 
 def feature_contributions(frame: pd.DataFrame, labels: list[str], top: int = 20, title: str = "Features firing on this example") -> go.Figure:
