@@ -13,8 +13,10 @@ it; the HTML is built by interp_core.report only when the button is clicked.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import re
+from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
@@ -62,11 +64,53 @@ def _record() -> dict | None:
         return None
 
 
+_FRAGMENT = "_report_fragment"
+
+
+@contextmanager
+def fragment(name: str):
+    """What an ``st.fragment`` draws, recorded in one slot of the page's record: the slot keeps its
+    place in the report, and the fragment's own rerun replaces what it holds (a method removed from
+    the view leaves the report, a new one appears where the fragment is, not at the end)."""
+    record = _record()
+    if record is None:
+        yield
+        return
+    record["items"][("fragment", name)] = {}
+    st.session_state[_FRAGMENT] = name
+    try:
+        yield
+    finally:
+        st.session_state.pop(_FRAGMENT, None)
+
+
+def recorded(name: str):
+    """Decorator for an ``st.fragment``'s function (under @st.fragment): its body runs in ``fragment(name)``."""
+    def wrap(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            with fragment(name):
+                return function(*args, **kwargs)
+        return run
+    return wrap
+
+
+def _flat(items: dict) -> list:
+    """The record's items in order, a fragment's slot opened in place."""
+    out = []
+    for (kind, key), payload in items.items():
+        out += _flat(payload) if kind == "fragment" else [((kind, key), payload)]
+    return out
+
+
 def _add(kind: str, key: str | None, payload) -> None:
     record = _record()
     if record is None:
         return
     items = record["items"]
+    name = st.session_state.get(_FRAGMENT)
+    if name is not None and ("fragment", name) in items:
+        items = items[("fragment", name)]
     # Keyed items replace themselves when a fragment reruns; others get the next free slot.
     items[(kind, key) if key else (kind, len(items))] = payload
     record["settings"] = settings()
@@ -183,7 +227,7 @@ def report_html(record: dict) -> bytes:
             artifact = None
         if artifact is not None:
             manifests.append((artifact.manifest, "shipped" if artifact.shipped else "trained"))
-    items = list(record["items"].items())
+    items = _flat(record["items"])
     return rep.render_html(build_report(record["page"], items, view_settings, manifests)).encode("utf-8")
 
 

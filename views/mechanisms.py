@@ -9,7 +9,7 @@ import streamlit as st
 from interp_core import recipes
 from interp_core.families.mechanisms import sections as blocks
 from interp_core.report import Text
-from ui import cache, sidebar, state
+from ui import cache, report_export, sidebar, state
 from ui import uploads
 from ui import mechanisms as cached
 from ui import components
@@ -75,6 +75,7 @@ for index, item in enumerate(training.items):
 # -- 2. spectrum ------------------------------------------------------------------------------
 # Each drill-down is a fragment: its widgets and clicks rerun it alone, not the whole page.
 @st.fragment
+@report_export.recorded("mech_spectrum")
 def spectrum_view() -> None:
     side = state.url_choice("v_side", ["left", "right"], "left")
     spectrum = section("spectrum", side).items[0]
@@ -102,6 +103,7 @@ for table in clusters:
 
 # -- 3. neurons and 4. one pair -----------------------------------------------------------------
 @st.fragment
+@report_export.recorded("mech_neuron_and_pair")
 def neuron_and_pair() -> None:
     """The neuron map, the chosen neuron's activation table and the chosen pair: a click on either
     chart or a change of neuron or pair reruns these two blocks only."""
@@ -176,6 +178,7 @@ def toggle_pruning() -> None:
 
 
 @st.fragment
+@report_export.recorded("mech_memorisation")
 def memorisation_view() -> None:
     """The threshold slider and the prune button rerun this block only."""
     threshold_default = mech.prune_threshold

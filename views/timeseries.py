@@ -11,7 +11,7 @@ from interp_core import recipes
 from interp_core.families.timeseries import explain as tsx
 from interp_core.families.timeseries import sections as blocks
 from interp_core.families.timeseries.figures import series_reading
-from ui import cache, sidebar, state
+from ui import cache, report_export, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
 from ui import components
@@ -64,6 +64,7 @@ components.heading(f"Series {example}: true class {dataset.class_names[true_clas
 
 
 @st.fragment
+@report_export.recorded("ts_series")
 def series_view() -> None:
     """The methods, TSR and the explained class, with the series under each method: a change reruns
     this block only, and computes only the methods not seen yet for this series."""
@@ -147,6 +148,7 @@ components.heading(blocks.WHERE)
 
 
 @st.fragment
+@report_export.recorded("ts_where")
 def where_view() -> None:
     """The profile's and the map's method and colouring rerun this block only; a click on the map
     opens that series on the whole page."""

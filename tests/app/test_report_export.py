@@ -72,3 +72,26 @@ def test_the_report_file_is_named_after_the_page_and_its_recipe_from_the_first_r
     at.switch_page("views/compare.py").run()
     at.run()
     assert re.fullmatch(rf"interp-compare-{at.session_state['v_cmp_a']}-vs-{at.session_state['v_cmp_b']}-\d{{8}}-\d{{4}}\.html", at.session_state[report_export.RECORD]["file_name"])
+
+
+def test_a_fragments_rerun_replaces_what_it_drew_in_its_place():
+    """A fragment's own rerun (a method removed, another added) changes its slot of the record: the
+    report drops what it no longer draws and shows the new chart where the fragment is, not at the end."""
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    def chart(title: str) -> None:
+        report_export.record_figure(go.Figure(layout={"title": {"text": title}}), "a line", f"chart-{title}")
+
+    st.session_state[report_export.RECORD] = record = {"page": "p", "items": {}, "settings": {}, "catalog": None}
+    report_export.record_heading("Series 0")
+    with report_export.fragment("series"):
+        chart("Occlusion")
+        chart("Saliency")
+    report_export.record_heading("How the methods compare")
+    chart("Curves")
+    with report_export.fragment("series"):  # the fragment alone reruns with other methods
+        chart("Saliency")
+        chart("DeepLift")
+    titles = [(section.title, [item.figure.layout.title.text for item in section.items]) for section in report_export.build_report("p", report_export._flat(record["items"]), {}, []).sections]
+    assert titles == [("Series 0", ["Saliency", "DeepLift"]), ("How the methods compare", ["Curves"])]
