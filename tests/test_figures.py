@@ -114,3 +114,29 @@ def test_a_thumbnail_keeps_colour_pictures_in_colour_and_shows_sharp_pixels():
     digit = np.zeros((1, 8, 8)); digit[0, 2:6, 3] = 16.0  # a stroke on a blank background
     grey = thumbnail_pixels(digit, (1, 8, 8))
     assert grey.shape == (64, 64, 3) and grey[0, 0].tolist() == [255, 255, 255] and grey[2 * 8, 3 * 8].tolist() == [0, 0, 0]  # dark ink on white
+
+
+def test_zooming_in_on_a_large_feature_map_draws_more_of_that_window():
+    rng = np.random.default_rng(2)
+    coords = rng.normal(size=(N_BIG, 2))
+    density = np.where(rng.random(N_BIG) < 0.05, 0.0, rng.random(N_BIG) ** 3)
+    labels = [""] * N_BIG
+    window = (0.0, 1.0, 0.0, 1.0)
+    inside = (coords[:, 0] >= 0) & (coords[:, 0] <= 1) & (coords[:, 1] >= 0) & (coords[:, 1] <= 1)
+    whole = feature_map(coords, density, labels)
+    zoomed = feature_map(coords, density, labels, window=window)
+    ids, x, y, _ = _points(zoomed)
+    assert inside[ids].all() and len(ids) <= MAP_POINTS
+    assert len(ids) > (inside[_points(whole)[0]]).sum() * 2  # the window shows far more of its own features than the whole map did
+    density_cells = next(t for t in zoomed.data if t.type == "heatmap")
+    assert np.nansum(np.asarray(density_cells.z, dtype=float)) == inside.sum()
+    assert f"zoomed in: {int(inside.sum()):,} of 100,000 features in this window" in zoomed.layout.title.text
+    assert tuple(zoomed.layout.xaxis.range) == (0.0, 1.0) and tuple(zoomed.layout.yaxis.range) == (0.0, 1.0)
+
+
+def test_a_dragged_box_is_read_as_a_window():
+    from ui.components import selection_box
+
+    assert selection_box({"selection": {"points": [], "box": [{"type": "rect", "xref": "x", "yref": "y", "x": [2.5, -1.0], "y": [0.0, 3.0]}]}}) == (-1.0, 2.5, 0.0, 3.0)
+    assert selection_box({"selection": {"points": [{"customdata": 4}], "box": []}}) is None  # a click is no window
+    assert selection_box({"selection": {"box": [{"x": [1.0, 1.0], "y": [0.0, 3.0]}]}}) is None  # a box of no width

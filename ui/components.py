@@ -111,6 +111,16 @@ def area_selection(event) -> list[int] | None:
     return [point[0] for point in clicked_points(event)]
 
 
+def selection_box(event) -> tuple[float, float, float, float] | None:
+    """The data window (x0, x1, y0, y1) of a box dragged on a chart drawn with selection_mode "box", or None."""
+    boxes = _selection(event).get("box") or []
+    try:
+        x, y = sorted(float(v) for v in boxes[0]["x"]), sorted(float(v) for v in boxes[0]["y"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+    return (x[0], x[-1], y[0], y[-1]) if x[0] < x[-1] and y[0] < y[-1] else None
+
+
 def clicked_index(event, *, single: bool = False) -> int | None:
     """The first number of the clicked point's customdata (an example or feature index), or None."""
     point = clicked_point(event, single=single)

@@ -17,6 +17,7 @@ from interp_core.errors import InterpError
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae import figures as figs
 from interp_core.families.sae import sections as family_sections
+from interp_core.figures.common import MAP_POINTS
 from interp_core.figures.models import example_input
 from interp_core.report import Figure, Table
 from ui import components, passport, state
@@ -96,6 +97,42 @@ def on_feature_click(key: str):
     return components.on_click(key, lambda point: open_feature(point[0]))
 
 
+ZOOM = "v_sae_zoom"  # "method:x0,x1,y0,y1", the part of a feature map zoomed in on (in the URL)
+
+
+def zoom_window(method: str | None) -> tuple[float, float, float, float] | None:
+    """The window of ``method``'s map the user zoomed in on, or None (a window of another map, or a
+    hand-edited one that makes no sense, is dropped)."""
+    raw = st.session_state.get(ZOOM)
+    if not raw:
+        return None
+    try:
+        of, numbers = str(raw).split(":", 1)
+        x0, x1, y0, y1 = (float(v) for v in numbers.split(","))
+    except ValueError:
+        of, x0, x1, y0, y1 = None, 0, 0, 0, 0
+    if of != method or not (np.isfinite([x0, x1, y0, y1]).all() and x0 < x1 and y0 < y1):
+        st.session_state[ZOOM] = None  # None, not popped: write_url drops it from the URL
+        return None
+    return (x0, x1, y0, y1)
+
+
+def on_map_select(key: str, method: str | None):
+    """The feature map's callback: a dragged box zooms in on that window, a click opens the feature."""
+
+    def callback() -> None:
+        event = st.session_state.get(key)
+        box = components.selection_box(event)
+        if box is not None:
+            st.session_state[ZOOM] = f"{method}:" + ",".join(f"{v:.6g}" for v in box)
+            return
+        point = components.clicked_point(event, single=True)
+        if point is not None:
+            open_feature(point[0])
+
+    return callback
+
+
 def on_example_click(key: str):
     """The callback of a chart whose points are examples: a click opens that example in one run."""
     return components.on_click(key, lambda point: open_example(point[0]))
@@ -135,13 +172,20 @@ def features_view(p: Page) -> None:
         search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
         state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
         show_dead = dead_col.checkbox("Show dead features", key="v_dead")
-    section = adapters.features_section(name, p.stamp, method, selected, search, show_dead)
+    window = zoom_window(method)
+    section = adapters.features_section(name, p.stamp, method, selected, search, show_dead, window)
     components.heading(section.title, where=top)
     items = section_items(section)
     if "sae_feature_map" in items:
         with left:
-            key = f"sae_map_{name}_{method}_{selected}"
-            render_item(items["sae_feature_map"], key=key, on_select=on_feature_click(key), selection_mode="points")
+            zoomable = window is not None or p.width > MAP_POINTS
+            key = f"sae_map_{name}_{method}_{selected}_{st.session_state.get(ZOOM)}"
+            render_item(items["sae_feature_map"], key=key, on_select=on_map_select(key, method), selection_mode=("points", "box") if zoomable else "points")
+            if zoomable:
+                st.caption("Too many features to draw them all: pick **Box Select** in the chart's toolbar and drag a box to zoom in; "
+                           "the page redraws that part of the map from its own features, more of them the closer you zoom.")
+            if window is not None:
+                st.button("Show the whole map", key="sae_zoom_out", on_click=lambda: st.session_state.update({ZOOM: None}))  # None: write_url drops it from the URL
     with right:
         listing = items["Feature table"]
         st.caption(listing.note + " Click a column header to sort, a row to open the feature.")

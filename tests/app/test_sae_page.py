@@ -136,3 +136,32 @@ def test_the_quality_numbers_read_as_the_key_numbers_do(app):
     assert table["explained variance (held-out)"] == metric(at, "Explained var.") and table["L0 (mean active features, held-out)"] == metric(at, "L0")
     config = at.dataframe[0].proto.columns
     assert '"Metric"' in config and '"Value"' in config
+
+
+def test_a_zoomed_in_feature_map_lives_in_the_url_and_zooms_out(app):
+    """A box dragged on the map (Chromium) stores its window in v_sae_zoom; the page then draws that
+    window of the map only, says how many features it holds, and a button shows the whole map again."""
+    import json
+
+    import numpy as np
+
+    from interp_core.store import Catalog, SHIPPED_ROOT, Store
+
+    analysis = recipes.load("digits-sae", Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True)), device="cpu").extras["analysis"]
+    coords = analysis.maps["umap"]
+    x0, x1 = np.percentile(coords[:, 0], [10, 60])
+    y0, y1 = np.percentile(coords[:, 1], [10, 60])
+    inside = int(((coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1)).sum())
+    zoom = f"umap:{x0:.6g},{x1:.6g},{y0:.6g},{y1:.6g}"
+    at = open_sae(app, "digits-sae", v_view="Features", v_sae_zoom=zoom)
+    assert not at.exception, at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert f"zoomed in: {inside} of 256 features in this window" in spec["layout"]["title"]["text"]
+    assert spec["layout"]["xaxis"]["range"] == [float(f"{x0:.6g}"), float(f"{x1:.6g}")]
+    assert at.query_params["v_sae_zoom"] == zoom
+    at.button(key="sae_zoom_out").click().run()
+    assert not at.exception
+    assert "v_sae_zoom" not in at.query_params and "zoomed" not in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    for bad in ("pca:0,1,0,1", "umap:3,1,0,1", "nonsense"):  # another map's window, an empty box, junk: the whole map
+        at = open_sae(app, "digits-sae", v_view="Features", v_sae_zoom=bad)
+        assert not at.exception and "v_sae_zoom" not in at.query_params

@@ -93,3 +93,25 @@ def test_clicking_an_example_in_a_feature_gallery_opens_it(server, tab, recipe):
     assert "v_view=Example" in tab.page.url
     assert tab.page.get_by_role("heading", name=re.compile(rf"^Example {target['example']} ")).count() == 1
     assert tab.problems() == []
+
+
+def test_a_box_dragged_on_a_zoomed_map_zooms_in_further(server, tab):
+    """Zooming is a box selection the page reads (a large SAE's map offers it; a link's window turns
+    it on for a small one): the dragged window goes to the URL and the map redraws that window."""
+    open_sae(server, tab, "recipe=digits-sae&v_view=Features&v_sae_zoom=umap:-100,100,-100,100")
+    assert tab.problems() == []
+    feature_map = tab.page.locator("[data-testid=stPlotlyChart]").first
+    feature_map.hover()
+    feature_map.locator('[data-title="Box Select"]').click()
+    plot = feature_map.locator(".nsewdrag").first.bounding_box()
+    start = (plot["x"] + plot["width"] * 0.3, plot["y"] + plot["height"] * 0.3)
+    tab.page.mouse.move(*start)
+    tab.page.mouse.down()
+    tab.page.mouse.move(start[0] + plot["width"] * 0.2, start[1] + plot["height"] * 0.2, steps=8)
+    tab.page.mouse.up()
+    tab.page.wait_for_url(re.compile(r"v_sae_zoom=umap%3A(?!-100%2C100)"), timeout=60_000)
+    tab.wait_ready()
+    x0, x1, y0, y1 = (float(v) for v in re.search(r"v_sae_zoom=umap%3A([^&]+)", tab.page.url).group(1).replace("%2C", ",").split(","))
+    assert -100 < x0 < x1 < 100 and -100 < y0 < y1 < 100
+    assert feature_map.get_by_text(re.compile(r"zoomed in: \d+ of 256 features in this window")).count() == 1
+    assert tab.problems() == []

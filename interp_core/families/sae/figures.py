@@ -32,48 +32,61 @@ how_to_read("sae_class_share", "Share of this feature's total activation that fa
 _DEAD = "#b0b0b0"
 
 
-def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], selected: int | None = None, method: str = "UMAP") -> go.Figure:
+def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], selected: int | None = None, method: str = "UMAP",
+                window: tuple[float, float, float, float] | None = None) -> go.Figure:
     """Each feature at its map position, coloured by how often it fires; customdata is the feature index.
 
     A large SAE stays responsive: above ``WEBGL_POINTS`` features the map draws with WebGL, and above
     ``MAP_POINTS`` it draws a sample (live and dead features in proportion, the selected one always)
-    over grey cells that count every feature; the title gives the true counts."""
+    over grey cells that count every feature; the title gives the true counts. ``window`` (x0, x1,
+    y0, y1) zooms in: the map shows that window only, sampled and counted again from its own features,
+    so the closer the zoom the more of them are drawn."""
     coords = np.asarray(coords)
     density = np.asarray(density)
     n = len(coords)
     index = np.arange(n)
     live = density > 0
+    inside = np.ones(n, dtype=bool)
+    if window is not None:
+        x0, x1, y0, y1 = window
+        inside = (coords[:, 0] >= x0) & (coords[:, 0] <= x1) & (coords[:, 1] >= y0) & (coords[:, 1] <= y1)
+    members = index[inside]
     drawn = np.zeros(n, dtype=bool)
-    drawn[map_sample(live, always=[selected])] = True
-    sampled = not drawn.all()
+    drawn[members[map_sample(live[members], always=np.flatnonzero(members == selected) if selected is not None else None)]] = True
+    sampled = drawn.sum() < len(members)
     trace = scatter_type(int(drawn.sum()))
     fig = go.Figure()
     if sampled:
-        fig.add_trace(density_layer(coords))
+        fig.add_trace(density_layer(coords[members]))
     if (~live).any():
         dead = index[~live & drawn]
         fig.add_trace(trace(
-            x=coords[dead, 0], y=coords[dead, 1], mode="markers", name=f"never fires ({int((~live).sum()):,})" if sampled else "never fires",
+            x=coords[dead, 0], y=coords[dead, 1], mode="markers", name=f"never fires ({int((~live & inside).sum()):,})" if sampled else "never fires",
             marker={"color": _DEAD, "size": 7, "symbol": "x"}, customdata=dead,
             hovertemplate="feature %{customdata}<br>never fires<extra></extra>",
         ))
     alive = index[live & drawn]
     log_density = np.log10(density[alive]).astype(np.float32) if len(alive) else np.array([])
     fig.add_trace(trace(
-        x=coords[alive, 0], y=coords[alive, 1], mode="markers", name=f"features ({int(live.sum()):,})" if sampled else "features",
+        x=coords[alive, 0], y=coords[alive, 1], mode="markers", name=f"features ({int((live & inside).sum()):,})" if sampled else "features",
         marker={"color": log_density, "colorscale": "Viridis", "size": 6 if sampled else 9, "showscale": True,
                 "colorbar": {"title": {"text": "log10 density"}, "thickness": 14}, "line": {"width": 0.5, "color": "white"}},
         customdata=alive,
         hovertext=[f"feature {j}<br>{html.escape(str(labels[j]))}<br>fires on {density[j]:.2%}" for j in alive], hoverinfo="text",
     ))
-    if selected is not None and 0 <= selected < n:
+    if selected is not None and 0 <= selected < n and inside[selected]:
         fig.add_trace(go.Scatter(
             x=[coords[selected, 0]], y=[coords[selected, 1]], mode="markers", name=f"feature {selected}",
             marker={"size": 20, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#d62728"}}, customdata=[selected], hoverinfo="skip",
         ))
-    note = sampled_note(int(drawn.sum()), n, "features")
+    note = sampled_note(int(drawn.sum()), len(members), "features")
+    if window is not None:
+        note = f"zoomed in: {len(members):,} of {n:,} features in this window" + (f", {int(drawn.sum()):,} drawn; grey cells count them all" if sampled else "")
     styled(fig, f"Feature map ({method} of the decoder directions)" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=480)
     fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0.0}, margin={"b": 90, "t": 70 if note else 50})
+    if window is not None:
+        fig.update_xaxes(range=[window[0], window[1]])
+        fig.update_yaxes(range=[window[2], window[3]])
     return fig
 
 

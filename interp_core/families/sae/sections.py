@@ -76,9 +76,11 @@ def feature_rows(features: pd.DataFrame, search: str = "", show_dead: bool = Fal
     return table
 
 
-def features_section(trained, method: str | None = None, selected: int | None = None, search: str = "", show_dead: bool = False) -> Section:
+def features_section(trained, method: str | None = None, selected: int | None = None, search: str = "", show_dead: bool = False,
+                     window: tuple[float, float, float, float] | None = None) -> Section:
     """The Features view: the feature map (``method``: a stored map, UMAP by default; ``selected``
-    ringed) and the feature table filtered as the page's search box and dead-feature switch say."""
+    ringed; ``window``: the part of the map zoomed in on) and the feature table filtered as the page's
+    search box and dead-feature switch say."""
     from interp_core.families.sae import figures as figs
 
     analysis = trained.extras["analysis"]
@@ -87,7 +89,7 @@ def features_section(trained, method: str | None = None, selected: int | None = 
     methods = map_methods(analysis)
     method = method if method in methods else (methods[0] if methods else None)
     if method:
-        fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), features["label"].tolist(), selected, method.upper())
+        fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), features["label"].tolist(), selected, method.upper(), window)
         section.items.append(Figure(fig, "sae_feature_map"))
     table = feature_rows(features, search, show_dead)
     n_dead = int(features["dead"].sum())
