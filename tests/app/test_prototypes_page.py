@@ -135,3 +135,15 @@ def test_the_page_draws_the_sections_its_report_and_compare_draw(app):
     assert len(figures) == 4 and all(title and title in shown for title in figures)
     wrong = next(item.frame for item in report[1].items if isinstance(item, Table))
     assert at.dataframe[-1].value["example"].tolist() == wrong["example"].tolist()
+
+
+def test_the_latent_map_draws_a_fixed_sample_of_the_training_examples(app):
+    """The map is redrawn on every click that moves a highlight: its faint training context is at
+    most 400 points (digits has 1,347), the same sample every run, and its legend says so."""
+    at = open_page(app, recipe="digits-protonet")
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Latent map"))
+    train = spec["data"][0]
+    assert train["name"] == "training examples (400 of 1,347)"
+    again = open_page(app, recipe="digits-protonet", example=5)
+    spec_again = next(json.loads(c.proto.spec) for c in again.get("plotly_chart") if json.loads(c.proto.spec)["layout"]["title"]["text"].startswith("Latent map"))
+    assert spec_again["data"][0]["customdata"] == train["customdata"]

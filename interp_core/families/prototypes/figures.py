@@ -18,7 +18,7 @@ how_to_read("prototype_gallery", "Each tile is one prototype decoded back into t
 how_to_read("prototype_gallery_pushed", "Each tile is the real training example a prototype was pushed onto, titled with the prototype's number, class and purity (share of its 10 nearest training examples in that class); hover for its weight to every class.")
 how_to_read("prototype_profiles", "Each row is one prototype decoded back into the 30 measurements: colour is the value in standard deviations from the training mean (red high, blue low); hover for the value in the data's units.")
 how_to_read("prototype_weights", "The last layer: the weight from each prototype (row) to each class (column), red positive and blue negative. A class's logit is the sum over prototypes of similarity x weight, so a large weight means 'close to this prototype counts for this class'.")
-how_to_read("latent_map", "Encoded test examples (solid) over the training examples (faint) in 2-D, coloured by true class, crosses for wrong predictions; stars are the prototypes. Click a test point to explain it below; click a star to see that prototype's nearest training examples.")
+how_to_read("latent_map", "Encoded test examples (solid) over training examples (faint; at most 400 of them) in 2-D, coloured by true class, crosses for wrong predictions; stars are the prototypes. Click a test point to explain it below; click a star to see that prototype's nearest training examples.")
 how_to_read("looks_like_that", "The selected example beside its most similar prototypes (decoded), each titled with its class, similarity and contribution to the predicted class's logit.")
 how_to_read("prototype_contributions", "Every prototype's contribution to the predicted class's logit: (similarity - its average over the training set) x weight. The bars add up exactly to how far this logit sits above its training average, so the longest positive bars are the reasons for the decision.")
 how_to_read("similarity_spread", "Similarity to each of the most similar prototypes across sampled prototype sets: the dot is the mean, the bar one standard deviation either side. Overlapping bars mean the ranking of prototypes is uncertain.")
@@ -159,6 +159,9 @@ def weight_heatmap(weights: np.ndarray, prototype_class: np.ndarray, class_names
     return fig
 
 
+TRAIN_SHOWN = 400  # training examples drawn faintly behind a latent map
+
+
 def latent_map(
     coords: np.ndarray,
     n_train: int,
@@ -180,14 +183,16 @@ def latent_map(
     train_xy, test_xy, proto_xy = coords[:n_train], coords[n_train : n_train + n_test], coords[n_train + n_test :]
     fig = go.Figure()
     if show_train and n_train:
-        # colour by class through a stepped colour scale: a list of one colour string per point cost
-        # Plotly about 0.2 s of validation per map (digits: 1,347 training points)
+        # Context only, redrawn by the browser on every click that moves a highlight: at most
+        # TRAIN_SHOWN of them (an even sample, the same every time; digits has 1,347), coloured by
+        # class through a stepped colour scale (a colour string per point cost 0.2 s of validation).
+        shown = np.sort(np.random.default_rng(0).choice(n_train, TRAIN_SHOWN, replace=False)) if n_train > TRAIN_SHOWN else np.arange(n_train)
         n_classes = len(class_names)
         steps = [[edge, class_color(k)] for k in range(n_classes) for edge in (k / n_classes, (k + 1) / n_classes)]
         fig.add_trace(go.Scatter(
-            x=train_xy[:, 0], y=train_xy[:, 1], mode="markers", name="training examples",
-            marker={"color": np.asarray(y_train), "colorscale": steps, "cmin": -0.5, "cmax": n_classes - 0.5, "showscale": False, "size": 5, "opacity": 0.25},
-            customdata=np.stack([np.ones(n_train, dtype=int), np.arange(n_train)], axis=1),
+            x=train_xy[shown, 0], y=train_xy[shown, 1], mode="markers", name="training examples" if len(shown) == n_train else f"training examples ({len(shown)} of {n_train:,})",
+            marker={"color": np.asarray(y_train)[shown], "colorscale": steps, "cmin": -0.5, "cmax": n_classes - 0.5, "showscale": False, "size": 5, "opacity": 0.25},
+            customdata=np.stack([np.ones(len(shown), dtype=int), shown], axis=1),
             hoverinfo="skip",  # context only: a click lands on the test point or prototype under it
         ))
     index = np.arange(n_test)
