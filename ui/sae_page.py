@@ -195,7 +195,7 @@ def features_view(p: Page) -> None:
             replace(listing, note=""), key=key, table_title=False, on_select=components.on_row(key, lambda row: open_feature(int(listing.frame.iloc[row]["feature"]))), height=430,
             column_config={
                 "feature": st.column_config.NumberColumn("Feature", format="%d"),
-                "density": st.column_config.NumberColumn("Density", format="%.4f", help="Share of examples it fires on."),
+                "density": st.column_config.NumberColumn("Density", format="percent", help="Share of examples it fires on."),
                 "mean_activation": st.column_config.NumberColumn("Mean act.", format="%.3f", help="Mean activation where it fires."),
                 "max_activation": st.column_config.NumberColumn("Max act.", format="%.3f"),
                 "label": label_title, "dead": "Dead",
