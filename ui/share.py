@@ -59,7 +59,33 @@ def view_url(page_path: str = "") -> str:
     return f"{origin}/{page_path}" + (f"?{query}" if query else "")
 
 
+# A fragment's own rerun (a click in a drill-down) updates the address bar but not the sidebar drawn
+# by the last full run: in the browser the box follows the address bar, and its copy icon copies it.
+_FOLLOW_URL = """<script>
+(function () {
+  const w = window;
+  if (w.__interpLinkBox) return;
+  const box = () => w.document.querySelector("[data-testid=stSidebar] [data-testid=stCode]");
+  w.__interpLinkBox = w.setInterval(function () {
+    const code = box() && box().querySelector("code");
+    if (!code) return;
+    const walker = w.document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+    const text = walker.nextNode();  // React's own text node: changing its value leaves the tree React knows intact
+    if (text && !walker.nextNode() && text.nodeValue !== w.location.href) text.nodeValue = w.location.href;
+  }, 500);
+  w.document.addEventListener("click", function (event) {
+    const copy = event.target.closest && event.target.closest("[data-testid=stSidebar] [data-testid=stCode] button");
+    if (!copy) return;
+    event.stopPropagation();
+    w.navigator.clipboard.writeText(w.location.href).catch(function () {});
+  }, true);
+})();
+</script>"""
+
+
 def link_box(page_path: str = "") -> None:
-    """The link as text, to copy by hand (the button's visible fallback); drawn after the page ran."""
+    """The link as text, to copy by hand (the button's visible fallback); drawn after the page ran,
+    then kept equal to the address bar in the browser (_FOLLOW_URL)."""
     with st.sidebar.expander("Show the link"):
         st.code(view_url(page_path), language=None, wrap_lines=True)
+    st.html(_FOLLOW_URL, unsafe_allow_javascript=True)
