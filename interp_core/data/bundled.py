@@ -1,10 +1,14 @@
 """Datasets that ship inside installed packages: scikit-learn's and aeon's bundled copies.
 
-Nothing here downloads: aeon's loaders read the files inside the aeon package when no
-extract_path is given.
+Nothing here downloads. aeon's UCR/UEA copies are .ts text files inside the aeon package: they are
+read here (read_ts) without importing aeon, whose import (numba, scikit-learn) took 5-8 s of a
+time-series page's first visit.
 """
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 
@@ -60,11 +64,42 @@ def load_digits() -> Dataset:
     )
 
 
-def _aeon_series(loader, name: str, description: str, names: dict[str, str] | None = None) -> Dataset:
-    """A UCR/UEA set from aeon; ``names`` maps its class codes ("1", "2") to what they mean, so
+def aeon_file(problem: str, split: str) -> Path:
+    """The .ts file of a problem aeon ships (e.g. "GunPoint", "train"), found without importing aeon."""
+    spec = importlib.util.find_spec("aeon")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("aeon is not installed: it ships the UCR/UEA series (pip install aeon)")
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / problem / f"{problem}_{split.upper()}.ts"
+
+
+def read_ts(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """A .ts file (the UCR/UEA text format): each case as a (channels, steps) float array, and the
+    class labels as strings. Channels are ':'-separated, the label last, values comma-separated."""
+    series, labels, in_data = [], [], False
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            in_data = line.lower() == "@data"
+            continue
+        *channels, label = line.split(":")
+        series.append(np.array([[float(v) if v != "?" else np.nan for v in channel.split(",")] for channel in channels]))
+        labels.append(label.strip().lower())  # as aeon reads them ("standing", not "Standing")
+    return series, np.array(labels)
+
+
+def load_ts_problem(problem: str, split: str) -> tuple[np.ndarray | list[np.ndarray], np.ndarray]:
+    """X (n, channels, steps) when every case has the same length (else the list of cases) and the labels."""
+    series, labels = read_ts(aeon_file(problem, split))
+    return (np.stack(series) if len({s.shape for s in series}) == 1 else series), labels
+
+
+def _aeon_series(problem: str, name: str, description: str, names: dict[str, str] | None = None) -> Dataset:
+    """A UCR/UEA set of aeon's; ``names`` maps its class codes ("1", "2") to what they mean, so
     charts and tables say "gun draw", not "1"."""
-    X_train, y_train_raw = loader(split="train")
-    X_test, y_test_raw = loader(split="test")
+    X_train, y_train_raw = load_ts_problem(problem, "train")
+    X_test, y_test_raw = load_ts_problem(problem, "test")
     labels, class_names = encode_labels(np.concatenate([y_train_raw, y_test_raw]))
     class_names = [(names or {}).get(c, c) for c in class_names]
     n_train = len(y_train_raw)
@@ -84,14 +119,10 @@ def _aeon_series(loader, name: str, description: str, names: dict[str, str] | No
 
 
 def load_gunpoint() -> Dataset:
-    from aeon.datasets import load_gunpoint as loader
-
-    return _aeon_series(loader, "gunpoint", "GunPoint: hand position over 150 steps, drawing a gun vs pointing a finger.", {"1": "gun draw", "2": "point"})
+    return _aeon_series("GunPoint", "gunpoint", "GunPoint: hand position over 150 steps, drawing a gun vs pointing a finger.", {"1": "gun draw", "2": "point"})
 
 
 def load_basic_motions() -> Dataset:
-    from aeon.datasets import load_basic_motions as loader
-
-    ds = _aeon_series(loader, "basic_motions", "BasicMotions: 6-channel accelerometer and gyroscope, four activities, 100 steps.")
+    ds = _aeon_series("BasicMotions", "basic_motions", "BasicMotions: 6-channel accelerometer and gyroscope, four activities, 100 steps.")
     ds.feature_names = [f"{sensor} {axis}" for sensor in ("accel", "gyro") for axis in ("x", "y", "z")]
     return ds

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from interp_core.data.bundled import _aeon_series
+from interp_core.data.bundled import _aeon_series, load_ts_problem
 from interp_core.data.dataset import Dataset, encode_labels
 
 N_CLASSES = 4
@@ -157,15 +157,11 @@ def synthetic(name: str, n_train: int | None = None, n_test: int | None = None, 
 
 
 def load_arrow_head() -> Dataset:
-    from aeon.datasets import load_arrow_head as loader
-
-    return _aeon_series(loader, "arrowhead", "ArrowHead: outlines of projectile points as 251-step series, three types (Avonlea, Clovis, Mix).")
+    return _aeon_series("ArrowHead", "arrowhead", "ArrowHead: outlines of projectile points as 251-step series, three types (Avonlea, Clovis, Mix).")
 
 
 def load_italy_power() -> Dataset:
-    from aeon.datasets import load_italy_power_demand as loader
-
-    ds = _aeon_series(loader, "italy_power", "ItalyPowerDemand: 24 hourly loads of one day, October-March vs April-September.",
+    ds = _aeon_series("ItalyPowerDemand", "italy_power", "ItalyPowerDemand: 24 hourly loads of one day, October-March vs April-September.",
                       {"1": "Oct-Mar", "2": "Apr-Sep"})
     ds.feature_names = ["load"]
     return ds
@@ -183,10 +179,8 @@ def pad_and_mask(series: list[np.ndarray], length: int) -> np.ndarray:
 
 
 def load_japanese_vowels() -> Dataset:
-    from aeon.datasets import load_japanese_vowels as loader
-
-    X_train, y_train_raw = loader(split="train")
-    X_test, y_test_raw = loader(split="test")
+    X_train, y_train_raw = load_ts_problem("JapaneseVowels", "train")
+    X_test, y_test_raw = load_ts_problem("JapaneseVowels", "test")
     length = max(s.shape[1] for s in list(X_train) + list(X_test))
     labels, class_names = encode_labels(np.concatenate([y_train_raw, y_test_raw]))
     n_train = len(y_train_raw)
