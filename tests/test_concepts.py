@@ -206,6 +206,11 @@ def test_concept_sensitivity_matches_the_sign_tcav_counts(shipped):
     finally:
         handle.remove()
     assert np.array_equal(np.sign((moved - base).detach().numpy()), np.sign(values[:, 3]))
+    # the same numbers as captum's layer gradient, which the app no longer imports for it
+    from captum.attr import LayerGradientXActivation
+
+    gradients = LayerGradientXActivation(model.model, layer, multiply_by_inputs=False).attribute(torch.as_tensor(X), target=1)
+    np.testing.assert_allclose(values, gradients.reshape(5, -1).detach().numpy() @ directions.T, rtol=1e-5, atol=1e-7)
 
 
 # -- concept bottleneck models ---------------------------------------------------------------------------
