@@ -91,6 +91,17 @@ def load_families() -> None:
         _loaded = True
 
 
+def load_all_figures() -> dict[str, str]:
+    """Import every figure module, the shared ones and each family's, so that HOW_TO_READ holds every
+    chart's line (pages import only what they draw); returns HOW_TO_READ."""
+    figures = importlib.import_module("interp_core.figures")
+    for module in pkgutil.iter_modules(figures.__path__):
+        importlib.import_module(f"{figures.__name__}.{module.name}")
+    for family in family_folders():
+        importlib.import_module(f"{FAMILIES_PACKAGE}.{family}.figures")
+    return figures.HOW_TO_READ
+
+
 def family_folders() -> list[str]:
     """The names of the family folders, without importing them (a recipe's family must be one, or "classifier")."""
     package = importlib.import_module(FAMILIES_PACKAGE)

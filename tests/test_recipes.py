@@ -103,7 +103,7 @@ def no_umap(monkeypatch):
     """train_or_load always asks for a UMAP map; a PCA stand-in avoids numba's slow first compile."""
     import interp_core.recipes as recipes_module
 
-    monkeypatch.setattr(recipes_module, "umap_2d", lambda X, seed=0: pca_2d(X))
+    monkeypatch.setattr(recipes_module, "umap_2d", lambda X, seed=0, **_options: pca_2d(X))
 
 
 def test_train_or_load_reuses_then_retrains(catalog, no_umap):

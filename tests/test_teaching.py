@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from pathlib import Path
 
-import interp_core.figures as figures_package
+from interp_core.family import load_all_figures
 from interp_core.figures import HOW_TO_READ
 from interp_core.figures.teaching import SOURCES, TEACHING
 from ui.catalog import built_pages
 from ui.tours import TOURS
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load_all_figure_modules() -> None:
-    """The shared figure modules and every family's figures (each registers its how-to-read lines)."""
-    import interp_core.families as families_package
-
-    for module in pkgutil.iter_modules(figures_package.__path__):
-        importlib.import_module(f"interp_core.figures.{module.name}")
-    for family in pkgutil.iter_modules(families_package.__path__):
-        importlib.import_module(f"interp_core.families.{family.name}.figures")
 
 
 def chart_keys_in_source() -> set[str]:
@@ -48,7 +36,7 @@ def chart_keys_in_source() -> set[str]:
 
 
 def test_every_how_to_read_key_has_a_teaching_note_with_a_source():
-    load_all_figure_modules()
+    load_all_figures()
     missing = sorted(set(HOW_TO_READ) - set(TEACHING))
     assert not missing, f"no teaching note for {missing}"
     for key, entry in TEACHING.items():
@@ -57,7 +45,7 @@ def test_every_how_to_read_key_has_a_teaching_note_with_a_source():
 
 
 def test_every_chart_a_page_draws_has_a_how_to_read_line_and_a_teaching_note():
-    load_all_figure_modules()
+    load_all_figures()
     used = chart_keys_in_source()
     assert len(used) >= 40  # the scan really found the pages' charts
     assert used <= set(HOW_TO_READ), sorted(used - set(HOW_TO_READ))

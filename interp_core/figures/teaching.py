@@ -58,6 +58,7 @@ def teach(name: str, note: str, *sources: str) -> None:
 teach("training_curve", "Training loss always falls; what matters is the validation line. When it stops improving while the loss keeps falling, the model starts to memorise, so the weights from the best validation epoch are kept (early stopping).", "dlbook")
 teach("embedding_map", "A map squeezes many dimensions into two, so distances are only roughly kept: trust which groups sit together, not exact distances. Wrong predictions often sit between groups or inside another class's group.", "umap")
 teach("example_input", "Always look at the raw input before any explanation: many surprises (a mislabelled example, an odd measurement) are visible here already.", "captum")
+teach("example_input_scaled", "Putting every measurement in standard deviations from its training mean makes bars of different units comparable: a bar beyond about 2 SD is unusual for the data the model learned from, and an explanation that leans on it deserves a second look.", "captum")
 teach("class_probabilities", "A probability is the model's confidence, not a guarantee: modern networks are often over-confident, so a 0.95 can still be wrong.", "calibration")
 
 # -- prototypes ----------------------------------------------------------------------------------

@@ -22,17 +22,10 @@ PAGES += [(f.stem, f.stem) for f in sorted((REPO / "views").glob("*.py")) if f.s
 
 def _taught() -> set[str]:
     """The opening of every how-to-read line that has a teaching note."""
-    import importlib
-    import pkgutil
-
-    import interp_core.figures
-    from interp_core.family import load_families
-    from interp_core.figures import HOW_TO_READ
+    from interp_core.family import load_all_figures
     from interp_core.figures.teaching import TEACHING
 
-    load_families()
-    for module in pkgutil.iter_modules(interp_core.figures.__path__):  # the shared figures register theirs on import
-        importlib.import_module(f"interp_core.figures.{module.name}")
+    HOW_TO_READ = load_all_figures()
     return {HOW_TO_READ[k][:60] for k in TEACHING if k in HOW_TO_READ}
 
 
