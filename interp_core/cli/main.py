@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", default=None, help="attributions: comma-separated methods (default: all six), e.g. integrated_gradients,occlusion+tsr")
     p.add_argument("--random-runs", type=whole_number(2, "the number of TCAV random sets, 2 or more", 200), default=None,
                    help="concepts: recompute TCAV against this many random sets (default: the stored run's, 10)")
+    p.add_argument("--model", default=None, metavar="PATH",
+                   help="explain your own model instead of a recipe: a .pt2 torch.export program, a Hugging Face folder or .safetensors (with --config); needs --data")
+    p.add_argument("--layer", default=None, metavar="NAME",
+                   help="with --model: the layer to read (a named_modules() name, as load-model lists them; default: the last layer before the output)")
+    p.add_argument("--config", default=None, help="with --model FILE.safetensors: its JSON config (a store manifest.json or {\"arch\": ..., \"model_config\": {...}})")
     _common(p)
 
     p = sub.add_parser("load-model", help="validate a model (a .pt2 torch.export program, .safetensors + JSON config, a Hugging Face folder or an SAELens folder), summarise it and list its layers")
