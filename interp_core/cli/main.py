@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", default=None, metavar="NAME",
                    help="with --model: the layer to read (a named_modules() name, as load-model lists them; default: the last layer before the output)")
     p.add_argument("--config", default=None, help="with --model FILE.safetensors: its JSON config (a store manifest.json or {\"arch\": ..., \"model_config\": {...}})")
+    p.add_argument("--sae", default=None, metavar="DIR", help="sae with --model: an SAELens SAE folder (cfg.json + sae_weights.safetensors) for --layer, opened instead of training an SAE")
     _common(p)
 
     p = sub.add_parser("load-model", help="validate a model (a .pt2 torch.export program, .safetensors + JSON config, a Hugging Face folder or an SAELens folder), summarise it and list its layers")
