@@ -16,7 +16,7 @@ from interp_core import recipes
 from interp_core.data import Dataset, load_dataset, load_user_file, safe_name
 from interp_core.manifest import model_manifest
 from interp_core.data.userfiles import npz_ndim, read_file_bytes
-from interp_core.errors import DataError, InterpError
+from interp_core.errors import DataError, InterpError, RecipeError
 from interp_core.family import Uploads, find_family
 from interp_core.modelfiles import LoadedModel
 from interp_core.projection import pca_2d, projection_file
@@ -172,4 +172,20 @@ def save_uploaded_model(session: Session, loaded: LoadedModel, filename: str, da
     return recipe
 
 
-__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults"]
+# -- a user's own model on the CLI (explain KIND --model PATH --data FILE) --------------------------------
+def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
+    """``explain KIND --model PATH --data FILE [--target COL] [--layer NAME] [--config FILE]``: the user's model on the
+    user's data (read by the family's rule, as ``--data`` alone), as a TrainedModel. Refuses a RECIPE given too."""
+    from interp_core.foreign import foreign_model
+    from interp_core.modelfiles import load_model_path
+
+    if getattr(args, "recipe", None):
+        raise RecipeError("Give either a RECIPE or --model, not both; --model explains your own model on --data.")
+    if not getattr(args, "data", None):
+        raise RecipeError("--model needs --data FILE: the data to explain the model on (a CSV with --target, or an NPZ with X and y).")
+    loaded = load_model_path(args.model, getattr(args, "config", None))
+    dataset = read_user_file(args.data, family, target=getattr(args, "target", None))
+    return foreign_model(loaded, dataset, getattr(args, "layer", None), family=family)
+
+
+__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args"]
