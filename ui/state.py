@@ -91,7 +91,10 @@ def url_int(key: str, low: int, high: int, default: int) -> int:
     """Keep ``key`` only when it parses as an integer in [low, high], else ``default``."""
     value = get_int(key, None)
     value = value if value is not None and low <= value <= high else default
-    _keep(key, value)
+    # Always written, not only when it changed: when the widget's range changes (another recipe has
+    # more features) Streamlit makes a new widget and seeds it from the first value the key ever had
+    # in this session, the URL's *string* ("3"), unless the key was set in this run.
+    st.session_state[key] = value
     return value
 
 

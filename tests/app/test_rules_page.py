@@ -46,6 +46,19 @@ def test_settings_live_in_the_url_and_a_url_reproduces_them(app):
     assert (metric(again, "Rules"), metric(again, "Fidelity (held-out)")) == shown
 
 
+def test_a_link_s_settings_survive_switching_to_a_recipe_with_another_number_of_features(app):
+    """A link's k and depth arrive as text; a recipe with another number of features redraws the
+    sliders with another range, which once brought the link's text back ('3' > 1: TypeError)."""
+    from interp_core import recipes
+
+    names = [r.name for r in recipes.list_recipes("rules")]
+    at = open_rules(app, names[0], v_k="3", v_depth="2")
+    for name in names[1:]:
+        at.sidebar.selectbox(key="recipe").set_value(name).run()
+        assert not at.exception, (name, at.exception)
+        assert at.slider(key="v_k").value == 3 and at.slider(key="v_depth").value == 2
+
+
 def test_bad_url_values_fall_back_to_defaults(app):
     at = open_rules(app, v_k="9999", v_depth="deep", v_surrogate="forest", v_node="77")
     assert not at.exception
