@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import os
-
-import torch
 
 from interp_core import recipes
 from interp_core.device import resolve_device
@@ -14,7 +11,7 @@ from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
 from interp_core.families.sae.saelens import export_recipe
-from interp_core.families.sae.train import FAMILY, default_user_sae, make_sae, rounded
+from interp_core.families.sae.train import FAMILY, rounded, train_default_sae
 from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
 
@@ -23,6 +20,10 @@ def explain_cli(args) -> dict:
     if args.recipe and args.data:
         raise RecipeError("Give either a RECIPE or --data, not both; an SAE recipe names its own activations.")
     device = resolve_device(args.device)
+    if getattr(args, "model", None):
+        return _explain_user_model(args, device)
+    if getattr(args, "sae", None):
+        raise RecipeError("--sae opens an SAELens SAE on a layer of your own model; give the model too (--model PATH --data FILE --layer NAME).")
     if args.data:
         return _explain_user_file(args, device)
     name = args.recipe or "toy-sae"
@@ -51,15 +52,9 @@ def explain_cli(args) -> dict:
 def _explain_user_file(args, device) -> dict:
     acts, true_features = sources.load_acts_file(args.data)
     source = sources.user_source(acts, true_features, os.path.basename(args.data), seed=args.seed)
-    arch, settings = default_user_sae(source.d, None if true_features is None else len(true_features))
-    torch.manual_seed(args.seed)
-    sae = make_sae(arch, source.d, settings)
-    sae.fit_input(torch.as_tensor(source.acts_train))
-    steps_per_epoch = math.ceil(source.n_train / 512)
-    config = explain.SAETrainConfig(epochs=max(1, min(3000 // steps_per_epoch, 200)), batch_size=512, lr=1e-3, dead_window=200)
     bar, update = progress_bar("explain sae")
     try:
-        explain.train_sae(sae, source.acts_train, config, device=device, seed=args.seed, progress=update)
+        sae, arch, settings = train_default_sae(source.acts_train, true_features, device=device, seed=args.seed, progress=update)
     finally:
         bar.close()
     result = {"data": args.data, "arch": arch, **settings, "n_train": source.n_train, "n_test": len(source.acts_test)}
@@ -72,6 +67,39 @@ def _explain_user_file(args, device) -> dict:
     if not args.json:
         _print_metrics(result)
     return result
+
+
+def _explain_user_model(args, device) -> dict:
+    """``explain sae --model PATH --data FILE [--target COL] [--layer NAME] [--sae DIR]``: an SAE at a layer of the user's model."""
+    from interp_core.families.sae.foreign import explain_layer, feature_rows
+    from interp_core.layerhost import default_layer
+    from interp_core.modelfiles import load_model_path
+    from interp_core.progress import stage_printer
+    from interp_core.userdata import read_user_file
+
+    if args.recipe:
+        raise RecipeError("Give either a RECIPE or --model, not both; --model explains your own model on --data.")
+    if not args.data:
+        raise RecipeError("--model needs --data FILE: the examples (CSV with --target, or NPZ with X and y) whose activations the SAE is trained on.")
+    loaded = load_model_path(args.model, getattr(args, "config", None))
+    dataset = read_user_file(args.data, None, target=args.target)
+    layer = args.layer or default_layer(loaded)
+    bar, update = progress_bar("explain sae")
+    try:
+        result = explain_layer(loaded, layer, dataset, catalog_at(args.store).store, sae_path=args.sae, device=device, seed=args.seed,
+                               progress=update, collect_progress=update, stage=stage_printer(bar))
+    finally:
+        bar.close()
+    sae = result.sae
+    out = {"model": loaded.description(), "data": args.data, "layer": layer, "d_in": int(sae.d_in), "sae": result.origin, "arch": sae.arch,
+           "n_train": result.source.n_train, "n_test": len(result.source.acts_test), "activations_cached": result.cached, "source": result.source.description}
+    out.update({k: rounded(v) if isinstance(v, float) else v for k, v in result.metrics.items()})
+    out["features"] = feature_rows(result)
+    if not args.json:
+        _print_metrics({k: v for k, v in out.items() if k != "features"})
+        for row in out["features"]:
+            print(f"feature {row['feature']:<5} {row['label']:<24} density {row['density']:.3f}  top examples {row['top_examples']}")
+    return out
 
 
 def export_cli(args) -> dict:

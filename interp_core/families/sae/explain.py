@@ -386,7 +386,7 @@ def feature_labels(codes: Codes, kind: str, *, recovery_cos: np.ndarray | None =
     if kind == "toy" and recovery_cos is not None:
         best = np.abs(recovery_cos).argmax(0)
         return [f"{label_names[t]} (cos {abs(recovery_cos[t, j]):.2f})" for j, t in enumerate(best)], None
-    if example_labels is not None and label_names is not None and kind in ("image", "toy"):
+    if example_labels is not None and label_names is not None and kind in ("image", "toy", "model"):
         rows = np.repeat(np.arange(codes.n), np.diff(codes.indptr))
         share = np.zeros((width, len(label_names)))
         np.add.at(share, (codes.indices, example_labels[rows]), codes.values)

@@ -1,0 +1,58 @@
+"""Tiny "user" models built inside the tests (nothing downloaded): a trained MLP on a table and a
+small CNN on 8x8 images, exported with torch.export (dynamic batch) to .pt2 files, and their data as
+NPZ files (with a ``concepts`` array, as the Concepts page reads it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def table_data(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X (n, 6); y in 3 classes from x0 + x1 > 0 and x2 > 1; concepts (n, 2): 'x0 high' (drives the
+    class) and 'x5 high' (unrelated to it)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    y = ((X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64))
+    concepts = np.stack([X[:, 0] > 0.5, X[:, 5] > 0.5], axis=1).astype(np.float32)
+    return X, y, concepts
+
+
+def trained_mlp(X: np.ndarray, y: np.ndarray, n_classes: int = 3, seed: int = 0, steps: int = 200) -> nn.Sequential:
+    """Linear(6, 16) - ReLU - Linear(16, 3): layers '0', '1', '2' as named_modules() names them."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(X.shape[1], 16), nn.ReLU(), nn.Linear(16, n_classes))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    inputs, targets = torch.as_tensor(X), torch.as_tensor(y)
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+def tiny_cnn(seed: int = 0) -> nn.Sequential:
+    """Conv(1->4, 3x3) - ReLU - Flatten - Linear(4*6*6, 2) on (1, 8, 8) images, untrained: layer '1' is 4-D."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).eval()
+
+
+def export_pt2(model: nn.Module, sample: torch.Tensor, path: Path) -> Path:
+    """``model`` exported with a dynamic batch dimension and saved with torch.export.save."""
+    program = torch.export.export(model, (sample,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, str(path))
+    return path
+
+
+def save_npz(path: Path, X: np.ndarray, y: np.ndarray, concepts: np.ndarray | None = None, concept_names: list[str] | None = None) -> Path:
+    arrays = {"X": X, "y": y}
+    if concepts is not None:
+        arrays["concepts"] = concepts
+    if concept_names is not None:
+        arrays["concept_names"] = np.array(concept_names)
+    np.savez(path, **arrays)
+    return path
