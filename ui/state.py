@@ -83,7 +83,10 @@ def url_choice(key: str, options, default=None, parse=None):
             value = None
     if value not in options:
         value = default if default in options else options[0]
-    _keep(key, value)
+    if parse is not None:  # a parsed value is written every run, as in url_int (a link's text must not come back)
+        st.session_state[key] = value
+    else:
+        _keep(key, value)
     return value
 
 
