@@ -6,6 +6,7 @@ look the name (or an older alias) up in the registry.
 
 from __future__ import annotations
 
+import os
 import time
 
 from interp_core.errors import RecipeError
@@ -56,13 +57,19 @@ def cmd_train(args) -> dict:
     from interp_core.device import resolve_device
 
     resolve_device(args.device)  # a bad --device fails before any progress bar is drawn
+    world_size, rank = int(os.environ.get("WORLD_SIZE", "1") or 1), int(os.environ.get("RANK", "0") or 0)  # torchrun sets them
+    if world_size > 1 and recipe.family != "sae":
+        raise RecipeError(f"torchrun trains SAE recipes across processes; '{recipe.name}' is a {recipe.family} recipe: train it with one process.")
     store = Store(args.store) if args.store else Store()
-    bar, update = progress_bar(f"train {recipe.name}")
+    bar, update = progress_bar(f"train {recipe.name}" + (f" (rank {rank} of {world_size})" if world_size > 1 else ""))
     start = time.perf_counter()
     try:
-        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs, progress=update, umap=not args.no_umap, on_stage=stage_printer(bar))
+        trained = recipes.train(recipe, store=store, dataset=dataset, device=args.device, seed=args.seed, epochs=args.epochs,
+                                progress=update if rank == 0 else None, umap=not args.no_umap, on_stage=stage_printer(bar) if rank == 0 else None)
     finally:
         bar.close()
+    if rank != 0:
+        return None  # rank 0 prints the JSON and saves the artifact
     seconds = time.perf_counter() - start
     metrics = trained.metrics
     if not args.json:
@@ -77,6 +84,7 @@ def cmd_train(args) -> dict:
         "seconds": round(seconds, 3),
         "epochs_run": metrics["epochs_run"],
         "artifact": str(trained.artifact.location),
+        "world_size": world_size,
     }
 
 
@@ -86,6 +94,11 @@ def cmd_explain(args) -> dict:
         available = sorted(f.name for f in families().values() if f.explain is not None)
         raise RecipeError(f"'explain {args.kind}' is not available yet: its page has not been built; available now: {', '.join(available) or 'none'}.")
     return family.explain(args)
+
+
+def cmd_sweep(args) -> dict:
+    """``sweep KIND ...``: the family's population sweep (mechanisms: ``sweep groups GROUP --seeds N``)."""
+    return get_family(args.kind).sweep(args)
 
 
 def cmd_export(args) -> dict:

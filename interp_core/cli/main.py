@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from interp_core.cli.commands import cmd_bench, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_train
+from interp_core.cli.commands import cmd_bench, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_sweep, cmd_train
 from interp_core.cli.report import cmd_report
 from interp_core.errors import InterpError, StoreError
 from interp_core.family import families
@@ -105,6 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
     _common(p)
 
+    sweeps = [kind for family in families().values() if family.sweep is not None for kind in (family.name, *family.aliases)]
+    if sweeps:
+        p = sub.add_parser("sweep", help="train a population of models over seeds (and a grid of settings), check each, store them as one artifact")
+        p.add_argument("kind", choices=sweeps, help="which family (groups = mechanisms)")
+        p.add_argument("group", help="mechanisms: the group, e.g. Z113, D12, S4")
+        p.add_argument("--seeds", type=whole_number(1, "the number of seeds, 1 or more", 1000), default=8, help="models per setting (seeds 0..N-1)")
+        p.add_argument("--steps", type=whole_number(1, "the number of full-batch steps, 1 or more"), default=2000, help="full-batch training steps per model")
+        p.add_argument("--hidden", default="128", help="comma-separated hidden widths (a grid)")
+        p.add_argument("--weight-decay", default="1.0", help="comma-separated weight decays (a grid)")
+        p.add_argument("--train-fraction", default="0.5", help="comma-separated shares of pairs trained on (a grid)")
+        p.add_argument("--corrupt", default="0", help="comma-separated shares ξ of training labels corrupted (a grid; > 0 adds the claims table)")
+        p.add_argument("--dropout", default="0", help="comma-separated dropout rates on the hidden layer (a grid)")
+        p.add_argument("--batchnorm", default="no", help="BatchNorm on the hidden layer: no, yes or no,yes (a grid)")
+        p.add_argument("--name", default=None, help="the artifact's name (default: population-<group>, or population-<group>-noisy)")
+        _common(p)
+
     p = sub.add_parser("report", help="one self-contained HTML report of a recipe (its metrics and family page views) from the store")
     p.add_argument("recipe", help="recipe name (see 'recipes'); it must be trained or shipped")
     p.add_argument("--out", required=True, help="the .html file to write; it opens offline")
@@ -149,4 +165,4 @@ def _check_store_path(args) -> None:
         raise StoreError(f"{source} '{given}' {where}; expected a folder for the artifacts (created if missing).")
 
 
-COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship}
+COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep}

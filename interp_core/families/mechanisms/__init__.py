@@ -16,7 +16,7 @@ from interp_core.data import register_dataset
 from interp_core.family import Family, Uploads, register_family
 from interp_core.families.mechanisms import explain as explain
 from interp_core.families.mechanisms.bench import bench_mechanisms
-from interp_core.families.mechanisms.command import explain_mechanisms
+from interp_core.families.mechanisms.command import explain_mechanisms, sweep_groups
 from interp_core.families.mechanisms.data import pairs_dataset
 from interp_core.families.mechanisms.models import GroupMLP
 from interp_core.families.mechanisms.sections import sections as family_sections
@@ -92,7 +92,7 @@ register_family(Family(
     "mechanisms", "Mechanisms", icon=":material/hub:",
     pitch="Reverse-engineer networks trained on group operations, and check the explanation against brute force.",
     aliases=("groups",), explain=explain_mechanisms, benches={"mechanisms": bench_mechanisms}, sections=family_sections,
-    compare_pair=("z113-mlp", "z59-noisy-mlp"), trainers=(TRAINER,), artifacts=ARTIFACTS,
+    compare_pair=("z113-mlp", "z59-noisy-mlp"), trainers=(TRAINER,), artifacts=ARTIFACTS, sweep=sweep_groups,
     uploads=Uploads(cannot="Mechanisms takes apart networks trained on every pair of a group's elements (Z_n, S_n) and checks the explanation against brute force over that whole table; "
                            "an uploaded file has no group structure to check against, so bring your data to Home, Rules, Prototypes, Time series, Concepts or SAE features instead."),
 ))

@@ -1,11 +1,15 @@
-"""The CLI: ``python -m interp_core explain mechanisms [RECIPE] --json`` (older name: ``groups``)."""
+"""The CLI: ``python -m interp_core explain mechanisms [RECIPE] --json`` (older name: ``groups``) and
+``sweep groups GROUP --seeds N`` (a population, population.py)."""
 
 from __future__ import annotations
 
+import sys
+
 from interp_core import recipes
-from interp_core.errors import RecipeError
+from interp_core.errors import DataError, RecipeError
 from interp_core.families.mechanisms import explain as explain
-from interp_core.families.mechanisms.data import get_group
+from interp_core.families.mechanisms import population
+from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.families.mechanisms.train import FAMILY
 from interp_core.recipes import Recipe
 from interp_core.store import catalog_at
@@ -69,3 +73,91 @@ def explain_mechanisms(args) -> dict:
             if values["pairs"]:
                 print(f"    {name:<46} {values['before']:>7.3f} {values['after_pruning']:>7.3f} {values['key_irreps_only']:>9.3f}")
     return result
+
+
+def _values(text: str, option: str, kind, low: float, high: float | None, expected: str) -> list:
+    """A comma-separated grid option, each value checked: one sentence naming the option when wrong."""
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            value = kind(part)
+        except ValueError:
+            raise DataError(f"--{option} '{part}' is not {expected}; expected comma-separated values such as {option_example(option)}.") from None
+        if value < low or (high is not None and value >= high):
+            raise DataError(f"--{option} {part} is out of range; expected {expected}.")
+        values.append(value)
+    return list(dict.fromkeys(values))
+
+
+def option_example(option: str) -> str:
+    return {"hidden": "64,128", "weight-decay": "0,1.0", "train-fraction": "0.3,0.5", "corrupt": "0,0.05", "dropout": "0,0.3"}.get(option, "1,2")
+
+
+def _switches(text: str) -> list[bool]:
+    choices = {"no": False, "yes": True}
+    words = [w.strip().lower() for w in str(text).split(",")]
+    bad = [w for w in words if w not in choices]
+    if bad:
+        raise DataError(f"--batchnorm '{bad[0]}' is not understood; expected no, yes or no,yes.")
+    return list(dict.fromkeys(choices[w] for w in words))
+
+
+def sweep_groups(args) -> dict:
+    """``sweep groups GROUP --seeds N``: a population of trained group networks, each decomposed,
+    bounded and brute-forced, stored as one artifact; prints Wu et al.'s summary (and, with corrupted
+    labels, Doshi et al.'s claims with a verdict each)."""
+    from tqdm import tqdm
+
+    from interp_core.store import Store
+
+    if getattr(args, "data", None):
+        raise RecipeError(f"sweep {args.kind} trains on a group's table (e.g. Z113), not on --data files.")
+    group = get_group(args.group)  # an unknown group is refused with the list of forms
+    settings = population.grid(
+        _values(args.hidden, "hidden", int, 1, 4097, "a whole number of neurons from 1 to 4096"),
+        _values(args.weight_decay, "weight-decay", float, 0, None, "a weight decay ≥ 0"),
+        _values(args.train_fraction, "train-fraction", float, 0, 1, "a share of pairs between 0 and 1"),
+        _values(args.corrupt, "corrupt", float, 0, 1, "a share of corrupted labels in [0, 1)"),
+        _values(args.dropout, "dropout", float, 0, 1, "a dropout rate in [0, 1)"),
+        _switches(args.batchnorm),
+    )
+    for fraction in {s["train_fraction"] for s in settings}:  # a fraction leaving no test pairs fails before any training
+        pairs_dataset(group.key, fraction)
+    store = Store(args.store) if args.store else Store()
+    total = len(settings) * args.seeds
+    bar = tqdm(total=total * args.steps, desc=f"sweep {group.key}", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.5)
+    done = {"before": 0}
+
+    def on_model(index: int, count: int) -> None:
+        done["before"] = index * args.steps
+        bar.set_postfix_str(f"model {index + 1}/{count}", refresh=False)
+
+    def progress(event) -> None:
+        bar.update(done["before"] + event.step - bar.n)
+
+    try:
+        result = population.sweep(group.key, args.seeds, settings, args.steps, progress=progress, on_model=on_model)
+    finally:
+        bar.close()
+    artifact = population.save_population(result, store, args.name)
+    summary = result["summary"]
+    out = {**summary, "claims": result["claims"], "settings": result["settings"], "artifact": str(artifact.location),
+           "models": [{k: row[k] for k in ("index", "seed", *population.SETTINGS, "test_accuracy", "brute_force_accuracy", "bound", "bound_time_ratio", "bound_flops_ratio")}
+                      for row in result["rows"]]}
+    if not args.json:
+        print(f"{summary['group']}: {summary['n_models']} models, saved as {artifact.name} ({artifact.location})")
+        share = summary["share_bound_ge_95"]
+        print(f"  proved bound ≥ 95%: {'-' if share is None else f'{share:.0%}'} of models; median bound {_percent(summary['median_bound'])}")
+        print(f"  bound / brute force (median): time {_ratio(summary['bound_time_ratio'])}, FLOPs {_ratio(summary['bound_flops_ratio'])}")
+        for row in result["claims"] or []:
+            print(f"  {row['claim']}: {row['verdict']} — {row['measured']}")
+    return out
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ratio(value) -> str:
+    return "-" if value is None else f"{value:.2f}×"

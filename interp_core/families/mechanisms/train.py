@@ -51,17 +51,24 @@ def _cpu_threads(device: torch.device):
         torch.set_num_threads(before)
 
 
-def _history_row(model: GroupMLP, x_train, y_train, x_test, y_test, step: int) -> dict:
+def _history_row(model: GroupMLP, x_train, y_train, x_test, y_test, step: int, corrupted=None) -> dict:
+    """One logged step; with corrupted labels (``corrupted``: their mask over the training pairs) also
+    the share of corrupted pairs answered with their wrong label (memorised) and the clean pairs' accuracy."""
     with torch.no_grad():
         train_logits, test_logits = model(x_train), model(x_test)
-        return {
+        hits = train_logits.argmax(1) == y_train
+        row = {
             "step": step,
             "train_loss": float(F.cross_entropy(train_logits, y_train)),
             "test_loss": float(F.cross_entropy(test_logits, y_test)),
-            "train_accuracy": float((train_logits.argmax(1) == y_train).float().mean()),
+            "train_accuracy": float(hits.float().mean()),
             "test_accuracy": float((test_logits.argmax(1) == y_test).float().mean()),
             "weight_norm": model.weight_norm(),
         }
+        if corrupted is not None:
+            row["corrupted_memorised"] = float(hits[corrupted].float().mean())
+            row["clean_train_accuracy"] = float(hits[~corrupted].float().mean())
+        return row
 
 
 def fit_full_batch(
@@ -84,12 +91,15 @@ def fit_full_batch(
     y_train = torch.as_tensor(dataset.y_train).to(device)
     x_test = torch.as_tensor(dataset.X_test).long().to(device)
     y_test = torch.as_tensor(dataset.y_test).to(device)
+    mask = dataset.extras.get("corrupted") if dataset.extras else None
+    corrupted = torch.as_tensor(np.asarray(mask, dtype=bool)).to(device) if mask is not None and np.any(mask) else None
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(config["lr"]), weight_decay=float(config["weight_decay"]), betas=(0.9, float(config["beta2"])))
     # Cosine decay to ``final_lr_fraction`` of the rate: large early steps grok fast, small late steps keep the result stable.
     floor = float(config.get("final_lr_fraction", 1.0))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
-    rows = [_history_row(model, x_train, y_train, x_test, y_test, 0)]
+    model.eval()
+    rows = [_history_row(model, x_train, y_train, x_test, y_test, 0, corrupted)]
     last_test = rows[0]["test_accuracy"]
     for step in range(1, steps + 1):
         if _is_cancelled(cancel):
@@ -102,7 +112,7 @@ def fit_full_batch(
         schedule.step()
         if step % every == 0 or step == steps:
             model.eval()
-            rows.append(_history_row(model, x_train, y_train, x_test, y_test, step))
+            rows.append(_history_row(model, x_train, y_train, x_test, y_test, step, corrupted))
             last_test = rows[-1]["test_accuracy"]
         if progress is not None:
             progress(ProgressEvent(step, steps, float(loss.detach()), last_test, step, steps))
