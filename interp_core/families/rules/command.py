@@ -16,9 +16,13 @@ def _user_recipe(args) -> tuple[Recipe, object]:
     from interp_core.userdata import read_user_file
 
     dataset = read_user_file(args.data, "rules", target=args.target)  # the app's rule: a 3-D X is grey images
+    return user_recipe(_table(dataset, args.data)), dataset
+
+
+def _table(dataset, source):
     if dataset.modality not in ("tabular", "image"):
-        raise RecipeError(f"explain rules needs a table (CSV with --target) or images; '{args.data}' holds {dataset.modality} data.")
-    return user_recipe(dataset), dataset
+        raise RecipeError(f"explain rules needs a table (CSV with --target) or images; '{source}' holds {dataset.modality} data.")
+    return dataset
 
 
 def user_recipe(dataset) -> Recipe:
@@ -29,10 +33,15 @@ def user_recipe(dataset) -> Recipe:
 
 def explain_rules(args: argparse.Namespace) -> dict:
     """``explain rules [RECIPE] [--data F --target COL] [--k N] [--depth N]``: the surrogate's numbers and rules."""
-    if args.recipe and args.data:
+    if args.recipe and args.data and not getattr(args, "model", None):  # with --model, foreign_from_args says it
         raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
     catalog = catalog_at(args.store)
-    if args.data:
+    if getattr(args, "model", None):  # the user's own classifier on the user's table
+        from interp_core.userdata import foreign_from_args
+
+        trained = foreign_from_args(args, "rules")
+        _table(trained.dataset, args.data)
+    elif args.data:
         recipe, dataset = _user_recipe(args)
         trained = recipes.train(recipe, store=catalog.store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
     elif args.recipe:
@@ -58,6 +67,9 @@ def explain_rules(args: argparse.Namespace) -> dict:
         "rulelist": {key: rule_list.summary()[key] for key in ("fidelity", "surrogate_accuracy", "n_rules", "rules")}
         | {"positive_class": rule_list.class_names[-1]},
     }
+    if "loaded" in trained.extras:
+        result["model"] = trained.extras["loaded"].description()
+        result["test_accuracy"] = trained.metrics["test_accuracy"]
     if not args.json:
         _print_report(result)
     return result

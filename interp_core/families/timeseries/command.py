@@ -21,10 +21,14 @@ def _methods_arg(args) -> list[str]:
 def _user_model(args, store):
     from interp_core.userdata import read_user_file
 
-    dataset = read_user_file(args.data, "timeseries", target=args.target)  # the app's rule: a 2-D or 3-D X is series
-    if dataset.modality != "series":
-        raise DataError(f"'{args.data}': X has shape {dataset.X_train.shape[1:]} per example; expected series, (n, channels, time) or (n, time).")
+    dataset = _series(read_user_file(args.data, "timeseries", target=args.target), args.data)  # the app's rule: a 2-D or 3-D X is series
     return recipes.train(user_recipe(dataset), store=store, dataset=dataset, device=args.device, seed=args.seed, umap=False)
+
+
+def _series(dataset, source):
+    if dataset.modality != "series":
+        raise DataError(f"'{source}': X has shape {dataset.X_train.shape[1:]} per example; expected series, (n, channels, time) or (n, time).")
+    return dataset
 
 
 def explain_timeseries(args) -> dict:
@@ -32,10 +36,15 @@ def explain_timeseries(args) -> dict:
     from interp_core.store import Catalog, Store
 
     methods = _methods_arg(args)
-    if args.recipe and args.data:
+    if args.recipe and args.data and not getattr(args, "model", None):  # with --model, foreign_from_args says it
         raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
     store = Store(args.store) if args.store else Store()
-    if args.data:
+    if getattr(args, "model", None):  # the user's own series classifier on the user's series
+        from interp_core.userdata import foreign_from_args
+
+        trained = foreign_from_args(args, FAMILY)
+        _series(trained.dataset, args.data)
+    elif args.data:
         trained = _user_model(args, store)
     elif args.recipe:
         recipe = recipes.get_recipe(args.recipe)
@@ -59,6 +68,8 @@ def explain_timeseries(args) -> dict:
         "device": report.device,
         "seconds": round(seconds, 2),
     }
+    if "loaded" in trained.extras:
+        result["model"] = trained.extras["loaded"].description()
     if not args.json:
         _print_table(result)
     return result

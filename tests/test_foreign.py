@@ -1,0 +1,212 @@
+"""A user's own model as a recipe (interp_core.foreign) and `explain KIND --model PATH --data FILE`:
+every model is built here (a tiny MLP on a table, a tiny 1-D CNN on series, exported with
+torch.export.save; a tiny BERT classifier saved with save_pretrained), nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from interp_core import cli
+from interp_core.data import Dataset
+from interp_core.errors import DataError, LayerError
+from interp_core.families.rules.data import make_rule_table
+from interp_core.families.timeseries import data as tsdata
+from interp_core.families.timeseries.explain import report as tsreport
+from interp_core.foreign import foreign_model
+from interp_core.modelfiles import load_model_path
+
+RULES_KEYS = {"blackbox_accuracy", "surrogate_accuracy", "fidelity", "n_rules", "top_features", "rules"}
+
+
+def _fit(model: nn.Module, X: np.ndarray, y: np.ndarray, steps: int = 150) -> nn.Module:
+    """A few full-batch Adam steps: enough for the model to be better than chance, fast."""
+    torch.manual_seed(0)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    for _ in range(steps):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(model(X), y).backward()
+        optimiser.step()
+    return model.eval()
+
+
+def _export(model: nn.Module, example: torch.Tensor, path, dynamic: bool = True):
+    shapes = ({0: torch.export.Dim("batch")},) if dynamic else None
+    torch.export.save(torch.export.export(model, (example,), dynamic_shapes=shapes), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """A rule table as a CSV and a small MLP trained on it, exported to a .pt2 (and the module itself)."""
+    root = tmp_path_factory.mktemp("table")
+    X, y, names, _truth = make_rule_table(n_samples=300, n_features=6, seed=3)
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    mlp = _fit(nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 2)), (X - X.mean(0)) / X.std(0), y)
+    model = nn.Sequential()  # the standardisation inside the program, so it reads the data's own units
+    model.add_module("scale", Standardise(X.mean(0), X.std(0)))
+    model.add_module("mlp", mlp)
+    model.eval()
+    csv = root / "table.csv"
+    pd.DataFrame(X, columns=names).assign(label=y).to_csv(csv, index=False)
+    return {"csv": csv, "pt2": _export(model, torch.as_tensor(X[:4]), root / "mlp.pt2"), "module": model, "names": names}
+
+
+class Standardise(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory):
+    """Spike series with a ground-truth mask as an NPZ, and a tiny 1-D CNN trained on them, exported to a .pt2."""
+    root = tmp_path_factory.mktemp("series")
+    X, y, mask = tsdata.freq_shapes(120, seed=5)
+    X = X.astype(np.float32)
+    torch.manual_seed(0)
+    cnn = _fit(nn.Sequential(nn.Conv1d(X.shape[1], 8, 5, padding=2), nn.ReLU(), nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(8, int(y.max()) + 1)), X, y, steps=60)
+    npz = root / "spikes.npz"
+    np.savez(npz, X=X, y=y, mask=mask)
+    return {"npz": npz, "pt2": _export(cnn, torch.as_tensor(X[:4]), root / "cnn.pt2"), "module": cnn, "X": X, "y": y}
+
+
+def _dataset(X, y, modality="tabular") -> Dataset:
+    n = int(len(X) * 0.75)
+    return Dataset("mine", modality, X[:n], y[:n], X[n:], y[n:], [str(c) for c in range(int(y.max()) + 1)])
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    lines = [line for line in out.strip().splitlines() if line.strip()]
+    return code, (json.loads(lines[-1]) if lines else None), err
+
+
+# -- the adapter ------------------------------------------------------------------------------------
+def test_a_pt2_classifier_predicts_and_embeds_as_the_module_it_was_exported_from(series):
+    dataset = _dataset(series["X"], series["y"], "series")
+    trained = foreign_model(load_model_path(series["pt2"]), dataset)
+    cnn = series["module"]
+    with torch.no_grad():
+        logits = cnn(torch.as_tensor(dataset.X_test))
+        pooled = cnn[:3](torch.as_tensor(dataset.X_test)).flatten(1)
+    assert np.allclose(trained.predict_proba(dataset.X_test), torch.softmax(logits, 1).numpy(), atol=1e-5)
+    assert trained.model.layer == "3"  # the Flatten: the last layer to run before the output Linear
+    assert np.allclose(trained.embed(dataset.X_test), pooled.numpy(), atol=1e-5)
+    assert trained.metrics["test_accuracy"] == pytest.approx(float((logits.argmax(1).numpy() == dataset.y_test).mean()))
+    assert trained.metrics["n_parameters"] == sum(p.numel() for p in cnn.parameters())
+    x = torch.as_tensor(dataset.X_test[:3]).requires_grad_(True)
+    trained.model(x)[:, 1].sum().backward()  # captum's attributions need gradients through the program
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_the_default_layer_skips_dropout_and_a_named_layer_is_used(table):
+    X = pd.read_csv(table["csv"]).drop(columns="label").to_numpy(np.float32)
+    y = pd.read_csv(table["csv"])["label"].to_numpy()
+    loaded = load_model_path(table["pt2"])
+    assert foreign_model(loaded, _dataset(X, y)).model.layer == "mlp.1"  # the ReLU, not the Dropout after it
+    trained = foreign_model(loaded, _dataset(X, y), "scale")
+    with torch.no_grad():
+        scaled = table["module"].scale(torch.as_tensor(X[:5]))
+    assert np.allclose(trained.embed(X[:5]), scaled.numpy(), atol=1e-5)
+    with pytest.raises(LayerError, match="nearest .*'mlp.1'"):
+        foreign_model(loaded, _dataset(X, y), "mlp.l")
+
+
+def test_a_fixed_batch_program_runs_any_number_of_examples(series, tmp_path):
+    path = _export(series["module"], torch.as_tensor(series["X"][:4]), tmp_path / "fixed.pt2", dynamic=False)
+    dataset = _dataset(series["X"], series["y"], "series")
+    trained = foreign_model(load_model_path(path), dataset)
+    X = dataset.X_test[:7]  # 4 + 3: the last chunk padded
+    with torch.no_grad():
+        expected = series["module"](torch.as_tensor(X))
+    assert np.allclose(trained.model(torch.as_tensor(X)).detach().numpy(), expected.numpy(), atol=1e-5)
+    assert trained.embed(X).shape == (7, 8)
+
+
+def test_data_of_another_shape_is_one_sentence_with_both_shapes(series):
+    wrong = _dataset(series["X"][:, :, :30], series["y"], "series")
+    with pytest.raises(DataError) as caught:
+        foreign_model(load_model_path(series["pt2"]), wrong)
+    message = str(caught.value)
+    channels, length = series["X"].shape[1:]
+    assert f"({channels}, 30)" in message and f"({channels}, {length})" in message and "\n" not in message
+    assert "(any, " not in message  # a dynamic time axis would read 'any'; this program fixed it
+
+
+def test_labels_are_the_models_output_indices_when_the_data_lacks_a_class(series):
+    keep = series["y"] != 0  # no series of class 0: the data has one class fewer than the model's outputs
+    dataset = Dataset("mine", "series", series["X"][keep][:60], series["y"][keep][:60] - 1, series["X"][keep][60:], series["y"][keep][60:] - 1,
+                      [str(c) for c in range(1, int(series["y"].max()) + 1)])
+    trained = foreign_model(load_model_path(series["pt2"]), dataset)
+    assert trained.dataset.n_classes == int(series["y"].max()) + 1
+    assert np.array_equal(trained.dataset.y_test, series["y"][keep][60:])
+
+
+def test_a_hugging_face_sequence_classifier_reads_token_ids(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    model = transformers.BertForSequenceClassification(config).eval()
+    model.save_pretrained(tmp_path / "clf")
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 32, size=(20, 8)).astype(np.float32)
+    ids[:, 6:] = 0  # padding
+    trained = foreign_model(load_model_path(tmp_path / "clf"), _dataset(ids, np.arange(20) % 2))
+    with torch.no_grad():
+        tokens = torch.as_tensor(ids[15:]).long()
+        expected = model(input_ids=tokens, attention_mask=(tokens != 0).long()).logits
+    assert np.allclose(trained.predict_proba(ids[15:]), torch.softmax(expected, 1).numpy(), atol=1e-5)
+    assert trained.model.layer == "bert.pooler.activation" and trained.embed(ids[15:]).shape == (5, 16)
+    with pytest.raises(DataError, match="token ids"):
+        foreign_model(load_model_path(tmp_path / "clf"), _dataset(ids + 0.5, np.arange(20) % 2))
+
+
+# -- the CLI -----------------------------------------------------------------------------------------
+def test_explain_rules_on_a_users_pt2_table_classifier(table, capsys, interp_store_env):
+    code, result, err = run(capsys, "explain", "rules", "--model", str(table["pt2"]), "--data", str(table["csv"]), "--target", "label", "--k", "3", "--json")
+    assert code == 0, err
+    assert RULES_KEYS <= set(result) and set(result["top_features"]) <= set(table["names"]) and len(result["top_features"]) == 3
+    assert result["model"] == {"path": str(table["pt2"]), "kind": "pt2", "parameters": sum(t.numel() for t in table["module"].state_dict().values())}
+    assert 0.5 <= result["fidelity"] <= 1 and result["blackbox_accuracy"] == pytest.approx(result["test_accuracy"], abs=1e-6)
+
+
+def test_explain_attributions_scores_every_method_on_a_users_pt2_series_classifier(series, capsys, interp_store_env, monkeypatch):
+    monkeypatch.setattr(tsreport, "REPORT_EXAMPLES", 16)
+    code, result, err = run(capsys, "explain", "attributions", "--model", str(series["pt2"]), "--data", str(series["npz"]), "--json")
+    assert code == 0, err
+    from interp_core.families.timeseries import explain as tsx
+
+    assert list(result["methods"]) == list(tsx.METHODS) and result["has_ground_truth"]
+    for method, scores in result["methods"].items():
+        assert 0.0 <= scores["auprc"] <= 1.0 and 0.0 <= scores["deletion_auc"] <= 1.0, method
+    assert result["model"]["kind"] == "pt2" and result["model"]["parameters"] == sum(p.numel() for p in series["module"].parameters())
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--layer", "0.weight"], ["no layer '0.weight'", "nearest"]),
+    (["--target", "label"], ["shape", "(6)"]),
+])
+def test_cli_mistakes_with_a_model_are_one_sentence(series, table, capsys, interp_store_env, argv, words):
+    data = table["csv"] if "--target" in argv else series["npz"]
+    code, result, err = run(capsys, "explain", "attributions", "--model", str(series["pt2"]), "--data", str(data), *argv, "--json")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert all(w in result["error"] for w in words), result["error"]
+
+
+@pytest.mark.parametrize("kind", ["rules", "attributions"])
+def test_a_recipe_and_a_model_together_are_refused(series, capsys, interp_store_env, kind):
+    code, result, _ = run(capsys, "explain", kind, "wine-rules", "--model", str(series["pt2"]), "--data", str(series["npz"]), "--json")
+    assert code == 2 and "either a RECIPE or --model" in result["error"]
