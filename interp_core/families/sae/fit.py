@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from interp_core.device import resolve_device, seed_everything
-from interp_core.errors import TrainingCancelled
+from interp_core.errors import RecipeError, TrainingCancelled
 from interp_core.families.sae.models import SparseAutoencoder
 from interp_core.training import ProgressCallback, ProgressEvent, _is_cancelled
 
@@ -90,6 +90,7 @@ def train_sae(
     progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
     log_points: int = 50,
+    world=None,
 ) -> SAETrainResult:
     """Train ``sae`` in place on activations (n, d): Adam, unit-norm decoder rows, dead-latent tracking.
 
@@ -97,43 +98,65 @@ def train_sae(
     have one, and are resampled every ``resample_every`` steps otherwise. ``progress`` hears a
     ProgressEvent about ``log_points`` times (``epoch`` counts those points, ``metric`` is the
     batch's explained variance). Raises TrainingCancelled when ``cancel`` says so.
+
+    ``acts`` may also be a ``shards.StreamedActivations`` (activations on disk, read as shuffled
+    batches with flat memory). ``world`` (a ``distributed.World``) trains one SAE across processes:
+    ``config.batch_size`` is the global batch, each rank takes its share of it (of the same shuffled
+    order in memory, of its own shards on disk), DDP averages the gradients and the ranks agree on
+    which latents fired, so the weights follow the one-process run.
     """
     config = config or SAETrainConfig()
     device = resolve_device(device)
     generator = seed_everything(seed)
-    data = torch.as_tensor(np.asarray(acts) if not isinstance(acts, torch.Tensor) else acts, dtype=torch.float32).to(device)
-    n = len(data)
+    rank, world_size = (world.rank, world.world_size) if world is not None else (0, 1)
+    streamed = hasattr(acts, "batches")  # shards.StreamedActivations
+    data = None if streamed else torch.as_tensor(np.asarray(acts) if not isinstance(acts, torch.Tensor) else acts, dtype=torch.float32).to(device)
+    n = acts.n if streamed else len(data)
     batch_size = max(1, min(config.batch_size, n))
+    if batch_size % world_size:
+        raise RecipeError(f"The batch of {batch_size} does not split evenly over {world_size} processes; expected a batch_size divisible by the number of processes.")
     total = config.total_steps(n)
     sae.to(device).train()
     params = [p for p in sae.parameters() if p.requires_grad]
     optimizer = _adam(params, config.lr, device)
     decay_from = int(total * (1 - config.lr_decay_fraction)) if config.lr_decay_fraction > 0 else total
     result = SAETrainResult()
-    order = torch.randperm(n, generator=generator).to(device)
-    with threads_for(6.0 * batch_size * sae.d_in * sae.width, device):
-        _loop(sae, data, config, optimizer, params, result, order, generator, batch_size, total, decay_from, device, progress, cancel, log_points)
+    local = batch_size // world_size
+    if streamed:
+        batches = (b.to(device) for b in acts.batches(local, rank, world_size))
+    else:
+        batches = _memory_batches(data, generator, batch_size, rank * local, (rank + 1) * local)
+    loss_fn = world.wrap(sae) if world is not None else sae.training_loss
+    with threads_for(6.0 * local * sae.d_in * sae.width, device):
+        _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result, generator, batch_size, total, decay_from, device, progress, cancel, log_points)
     sae.eval()
     result.steps = total
     return result
 
 
-def _loop(sae, data, config, optimizer, params, result, order, generator, batch_size, total, decay_from, device, progress, cancel, log_points) -> None:
+def _memory_batches(data: torch.Tensor, generator: torch.Generator, batch_size: int, lo: int, hi: int):
+    """Endless batches of a seeded shuffled order (a new order when one runs out); rows [lo, hi) of each (a rank's share)."""
     n = len(data)
+    order = torch.randperm(n, generator=generator).to(data.device)
+    cursor = 0
+    while True:
+        if cursor + batch_size > n:
+            order = torch.randperm(n, generator=generator).to(data.device)
+            cursor = 0
+        yield data[order[cursor + lo : cursor + hi]]
+        cursor += batch_size
+
+
+def _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result, generator, batch_size, total, decay_from, device, progress, cancel, log_points) -> None:
     since_fired = torch.zeros(sae.width, dtype=torch.long, device=device)
     every = max(1, total // max(1, log_points))
-    cursor = 0
     start = time.perf_counter()
     for step in range(1, total + 1):
         if _is_cancelled(cancel):
             raise TrainingCancelled("Training was cancelled; nothing was saved.")
-        if cursor + batch_size > n:
-            order = torch.randperm(n, generator=generator).to(device)
-            cursor = 0
-        batch = data[order[cursor : cursor + batch_size]]
-        cursor += batch_size
+        batch = next(batches)
         dead = since_fired > config.dead_window if sae.uses_aux_loss else None
-        loss, stats = sae.training_loss(batch, dead)
+        loss, stats = loss_fn(batch, dead)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:
@@ -144,9 +167,9 @@ def _loop(sae, data, config, optimizer, params, result, order, generator, batch_
         optimizer.step()
         sae.normalize_decoder()
         since_fired += 1
-        since_fired[stats["fired"]] = 0
+        since_fired[world.any(stats["fired"]) if world is not None else stats["fired"]] = 0
         if config.resample_every and step % config.resample_every == 0 and step < 0.8 * total:
-            result.resampled += resample_dead(sae, optimizer, data, since_fired > config.dead_window, generator)
+            result.resampled += resample_dead(sae, optimizer, batch if data is None else data, since_fired > config.dead_window, generator, world)
             since_fired[since_fired > config.dead_window] = 0
         if step % every == 0 or step == total:
             target, recon = stats["target"], stats["recon"]
@@ -162,12 +185,13 @@ def _loop(sae, data, config, optimizer, params, result, order, generator, batch_
                 point = min(log_points, math.ceil(step / every))
                 progress(ProgressEvent(step, total, mse, ev, point, min(log_points, math.ceil(total / every))))
     result.seconds = time.perf_counter() - start
-    result.activations_per_second = total * batch_size / max(result.seconds, 1e-9)
+    result.activations_per_second = total * batch_size / max(result.seconds, 1e-9)  # the global batch: all ranks together
 
 
 @torch.no_grad()
-def resample_dead(sae: SparseAutoencoder, optimizer: torch.optim.Optimizer, data: torch.Tensor, dead: torch.Tensor, generator: torch.Generator) -> int:
-    """Point dead latents at inputs the SAE reconstructs badly (Anthropic 2023), and reset their Adam state."""
+def resample_dead(sae: SparseAutoencoder, optimizer: torch.optim.Optimizer, data: torch.Tensor, dead: torch.Tensor, generator: torch.Generator, world=None) -> int:
+    """Point dead latents at inputs the SAE reconstructs badly (Anthropic 2023), and reset their Adam state.
+    Across processes rank 0's new directions are broadcast, so every rank keeps the same weights."""
     dead_idx = dead.nonzero(as_tuple=True)[0]
     if len(dead_idx) == 0:
         return 0
@@ -185,6 +209,8 @@ def resample_dead(sae: SparseAutoencoder, optimizer: torch.optim.Optimizer, data
     if sae.W_enc.requires_grad:
         sae.W_enc[dead_idx] = directions * enc_norm * 0.2
     sae.b_enc[dead_idx] = 0.0
+    if world is not None:
+        world.broadcast_parameters(sae)
     for param in (sae.W_dec, sae.W_enc, sae.b_enc):
         state = optimizer.state.get(param, {})
         for key in ("exp_avg", "exp_avg_sq"):

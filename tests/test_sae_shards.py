@@ -1,0 +1,111 @@
+"""Activations on disk: shards written resumably, checked on reading, streamed as shuffled batches, trained on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from interp_core.errors import StoreError
+from interp_core.families.sae import explain as explain
+from interp_core.families.sae.models import build_sae
+from interp_core.families.sae.shards import INDEX, ShardSet, StreamedActivations, stream_batches, write_shards
+
+D = 6
+
+
+def numbered(start: int, stop: int) -> np.ndarray:
+    """Row i holds i in its first column (exact in float32), so a read-back row says which it is."""
+    rows = np.random.default_rng(start).standard_normal((stop - start, D)).astype(np.float32)
+    rows[:, 0] = np.arange(start, stop)
+    return rows
+
+
+def test_an_interrupted_write_resumes_to_the_same_shards(tmp_path):
+    whole = write_shards(tmp_path / "whole", 1000, D, numbered, shard_size=128, dtype="float32")
+    assert (whole.shards, whole.written) == (8, 8)
+
+    calls = []
+
+    def dies_after_three(start, stop):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user presses Ctrl-C while the fourth shard is produced
+        calls.append(start)
+        return numbered(start, stop)
+
+    with pytest.raises(KeyboardInterrupt):
+        write_shards(tmp_path / "cut", 1000, D, dies_after_three, shard_size=128, dtype="float32")
+    index = json.loads((tmp_path / "cut" / INDEX).read_text())
+    assert len(index["shards"]) == 3 and not index["complete"]
+    with pytest.raises(StoreError, match="incomplete"):
+        ShardSet(tmp_path / "cut")
+
+    seen = []
+    resumed = write_shards(tmp_path / "cut", 1000, D, lambda a, b: seen.append(a) or numbered(a, b), shard_size=128, dtype="float32")
+    assert resumed.written == 5 and seen[0] == 3 * 128  # only the missing shards were produced
+    for i in range(8):
+        name = f"shard-{i:05d}.safetensors"
+        assert (tmp_path / "cut" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+    shards = ShardSet(tmp_path / "cut")
+    assert shards.total == 1000 and shards.rows[-1] == 1000 - 7 * 128
+    expected = np.concatenate([numbered(i * 128, min(1000, (i + 1) * 128)) for i in range(8)])
+    assert torch.equal(shards.rows_of(np.array([999, 0, 300])), torch.as_tensor(expected[[999, 0, 300]]))
+
+    with pytest.raises(StoreError, match="other settings"):
+        write_shards(tmp_path / "cut", 1000, D, numbered, shard_size=64, dtype="float32")
+
+
+def test_hostile_or_broken_shard_sets_get_one_sentence(tmp_path):
+    write_shards(tmp_path / "s", 300, D, numbered, shard_size=100, dtype="float16")
+    index = json.loads((tmp_path / "s" / INDEX).read_text())
+
+    def with_index(change) -> str:
+        (tmp_path / "s" / INDEX).write_text(json.dumps(change(json.loads(json.dumps(index)))))
+        with pytest.raises(StoreError) as caught:
+            ShardSet(tmp_path / "s")
+        return str(caught.value)
+
+    assert "outside its folder" in with_index(lambda i: {**i, "shards": [{"file": "../../etc/x.safetensors", "rows": 300}]})
+    assert "agree" in with_index(lambda i: {**i, "total": 301})
+    assert "not an activation shard index" in with_index(lambda i: {**i, "format": "other"})
+    assert "dtype" in with_index(lambda i: {**i, "dtype": "int8"})
+    (tmp_path / "s" / INDEX).write_text(json.dumps(index))
+    shard = tmp_path / "s" / "shard-00001.safetensors"
+    shard.write_bytes(shard.read_bytes()[:50])  # truncated on disk
+    with pytest.raises(StoreError, match="cannot be read"):
+        ShardSet(tmp_path / "s")
+
+
+def test_streaming_visits_every_row_once_an_epoch_and_ranks_read_disjoint_shards(tmp_path):
+    shards = ShardSet(write_shards(tmp_path / "s", 1024, D, numbered, shard_size=128, dtype="float32").folder)
+    stream = stream_batches(shards, 64, seed=1, buffer_shards=3)
+    first_epoch = torch.cat([next(stream) for _ in range(1024 // 64)])
+    ids = first_epoch[:, 0].long()
+    assert sorted(ids.tolist()) == list(range(1024))
+    assert not torch.equal(ids, torch.arange(1024))  # shuffled, not in file order
+    per_rank = []
+    for rank in range(2):
+        batches = stream_batches(shards, 32, seed=1, rank=rank, world_size=2)
+        per_rank.append(set(torch.cat([next(batches) for _ in range(512 // 32)])[:, 0].long().tolist()))
+    assert len(per_rank[0]) == len(per_rank[1]) == 512 and not per_rank[0] & per_rank[1]
+
+
+def test_an_sae_trains_from_shards_as_from_memory(tmp_path):
+    rng = np.random.default_rng(0)
+    truth = rng.standard_normal((16, D))
+    truth /= np.linalg.norm(truth, axis=1, keepdims=True)
+
+    def sparse(start, stop):
+        local = np.random.default_rng(start)
+        return (((local.random((stop - start, 16)) < 0.1) * local.random((stop - start, 16))) @ truth).astype(np.float32)
+
+    shards = ShardSet(write_shards(tmp_path / "s", 4096, D, sparse, shard_size=512).folder)
+    torch.manual_seed(0)
+    sae = build_sae("topk", {"d_in": D, "width": 32, "k": 3}).fit_input(shards.fit_sample(2048))
+    held_out = sparse(10**6, 10**6 + 1000)
+    before = explain.reconstruction_metrics(sae, held_out)["explained_variance"]
+    result = explain.train_sae(sae, StreamedActivations(shards, seed=0), explain.SAETrainConfig(epochs=3, batch_size=128, lr=3e-3, dead_window=50), device="cpu")
+    assert result.steps == 3 * 4096 // 128
+    assert explain.reconstruction_metrics(sae, held_out)["explained_variance"] > max(before, 0.5)
