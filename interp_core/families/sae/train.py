@@ -17,6 +17,7 @@ from interp_core.data import Dataset, load_dataset
 from interp_core.device import device_name
 from interp_core.errors import StoreError
 from interp_core.families.sae import data as sources
+from interp_core.families.sae import distributed
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import build_source
 from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, ToyModel
@@ -101,17 +102,23 @@ def train_sae_recipe(
     arch = _sae_arch(recipe.arch)
     train_config = {**recipe.train_config, **({"epochs": epochs} if epochs else {})}
     config = explain.SAETrainConfig.from_dict(train_config)
+    world = distributed.from_environment(device)  # torchrun: one SAE across processes
+    if world is not None:
+        device = world.device(device)
     stage(f"Reading activations for {recipe.name} ({recipe.model_config['source']} source)")
     source = build_source(recipe, dataset, device, seed, store)
     torch.manual_seed(seed)
     sae = make_sae(arch, source.d, recipe.model_config)
     sae.fit_input(torch.as_tensor(source.acts_train))
-    stage(f"Training the {arch} SAE ({sae.width} latents) on {source.n_train:,} activations on {device_name(device)}")
-    fit = explain.train_sae(sae, source.acts_train, config, device=device, seed=seed, progress=progress, cancel=cancel)
+    on = device_name(device) + (f" x {world.world_size} processes ({world.backend})" if world is not None else "")
+    stage(f"Training the {arch} SAE ({sae.width} latents) on {source.n_train:,} activations on {on}")
+    fit = explain.train_sae(sae, source.acts_train, config, device=device, seed=seed, progress=progress, cancel=cancel, world=world)
+    if world is not None and not world.is_main:  # rank 0 measures and writes the artifact
+        return TrainedModel(recipe.name, sae, source.dataset, {"world_size": world.world_size}, None, device, None, {"rank": world.rank})
     _round_to_float16(sae)
     model = SplicedModel(sae, source.model).to(device).eval()
     metrics, analysis = measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train_config)
-    metrics.update({"epochs_run": config.epochs, "steps": fit.steps, "activations_per_second": round(fit.activations_per_second, 1)})
+    metrics.update({"epochs_run": config.epochs, "steps": fit.steps, "activations_per_second": round(fit.activations_per_second, 1), "world_size": world.world_size if world else 1})
     analysis.metrics = metrics
     manifest = model_manifest(
         recipe, dataset=source.dataset.summary(), model_config=recipe.model_config,
