@@ -89,19 +89,29 @@ def _section(title: str, section_a, section_b, name_a: str, name_b: str) -> None
     if not items_a and not items_b:
         return
     components.heading(title)
+    said: set[str] = set()  # the how-to-read lines shown in this part
     for index, (item_a, item_b) in enumerate(zip_longest(items_a, items_b)):
         if isinstance(item_a, Table) or isinstance(item_b, Table):
             # tables one above the other, each the page's full width: in half a page their columns were cut off
             for item, name, side, section in ((item_a, name_a, "a", section_a), (item_b, name_b, "b", section_b)):
                 _table(item, name, section, f"cmp-{side}-{title}-{index}")
             continue
+        # Two charts of one kind share one "how to read this" line (and teaching note) under their row,
+        # and a line already shown in this part is not repeated under the next row.
+        shared = isinstance(item_a, Figure) and isinstance(item_b, Figure) and item_a.how_to_read == item_b.how_to_read
         left, right = st.columns(2)
         for column, item, name, side in ((left, item_a, name_a, "a"), (right, item_b, name_b, "b")):
             with column:
                 if item is None:
                     st.caption(f"{name} has no counterpart of this part.")
                 else:
-                    sections.render_item(item, key=f"cmp-{side}-{title}-{index}")
+                    new = isinstance(item, Figure) and item.how_to_read not in said
+                    sections.render_item(item, key=f"cmp-{side}-{title}-{index}", explain=new and not shared)
+                    if new and not shared:
+                        said.add(item.how_to_read)
+        if shared and item_a.how_to_read not in said:
+            components.reading(item_a.how_to_read)
+            said.add(item_a.how_to_read)
 
 
 def _table(item, name: str, section, key: str) -> None:

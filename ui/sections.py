@@ -16,12 +16,13 @@ from ui import components
 _VERDICT_BOXES = {"good": st.success, "moderate": st.info, "poor": st.warning}
 
 
-def render_item(item, key: str | None = None, table_title: bool = True, *, on_select=None, selection_mode=None, column_config=None, **table_kwargs):
+def render_item(item, key: str | None = None, table_title: bool = True, *, on_select=None, selection_mode=None, column_config=None, explain: bool = True, **table_kwargs):
     """One item of a section: a figure with its how-to-read line, a table with its title and note,
     headline numbers as metric cards, a verdict as a coloured box, a text. A figure drawn with
-    ``on_select`` (or a table with ``on_select`` in ``table_kwargs``) returns the selection event."""
+    ``on_select`` (or a table with ``on_select`` in ``table_kwargs``) returns the selection event.
+    ``explain=False``: a figure without its line (figures of one kind side by side share one)."""
     if isinstance(item, Figure):
-        return components.chart(item.figure, item.how_to_read, key=key, on_select=on_select, selection_mode=selection_mode)
+        return components.chart(item.figure, item.how_to_read, key=key, on_select=on_select, selection_mode=selection_mode, explain=explain)
     if isinstance(item, Table):
         if table_title and item.title:
             st.markdown(f"**{item.title}**")

@@ -97,3 +97,15 @@ def test_tables_read_as_words_and_a_tie_with_random_attribution_is_explained(app
     assert labels["deletion_auc"] == "deletion AUC" and labels["insertion_auc"] == "insertion AUC" and labels["series_per_s"] == "series/s"
     note = next(c.value for c in at.caption if c.value.startswith("Why random attribution ties here (gunpoint-cnn)"))
     assert "deletion AUC" in note and "Integrated Gradients" in note and "whichever go first" in note and "Clearly apart from random: Occlusion" in note
+
+
+@pytest.mark.parametrize("family", ["rules", "timeseries"])
+def test_charts_of_one_kind_side_by_side_share_one_reading_and_one_teaching_note(app, family):
+    """A teacher sees each note once: two charts of one kind get one line and one note under their row."""
+    at = open_compare(app, v_cmp_family=family, v_teach="True")
+    assert not at.exception, at.exception
+    readings = [c.value for c in at.caption if c.value.startswith("How to read this:")]
+    notes = [i.value for i in at.info if "Teaching note." in i.value]
+    assert readings and notes
+    assert len(readings) == len(set(readings)), "a how-to-read line is repeated"
+    assert len(notes) == len(set(notes)), "a teaching note is repeated"
