@@ -23,7 +23,10 @@ recipe whose trainer ``foreign`` rebuilds it from those bytes through the same s
 from __future__ import annotations
 
 import copy
+import io
+import re
 import tempfile
+import zipfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +38,9 @@ from torch import nn
 from interp_core import recipes
 from interp_core.data import Dataset
 from interp_core.errors import DataError, InterpError, LayerError, ModelFileError, RecipeError, first_line
-from interp_core.layers import capture, find_layer, first_tensor, run
+from interp_core.layers import Layer, capture, find_layer, first_tensor, list_layers, run
 from interp_core.manifest import model_manifest
-from interp_core.modelfiles import LoadedModel, load_model_file, load_model_path
+from interp_core.modelfiles import MAX_MODEL_BYTES, LoadedModel, load_model_file, load_model_path
 from interp_core.projection import pca_2d, projection_file
 from interp_core.store import Artifact, Catalog, Store
 from interp_core.training import batched
@@ -194,9 +197,10 @@ def _tree(loaded: LoadedModel) -> nn.Module:
 
 
 # -- the adapter ------------------------------------------------------------------------------------
-def foreign_model(loaded: LoadedModel, dataset: Dataset, layer: str | None = None, *, name: str | None = None, family: str | None = None) -> recipes.TrainedModel:
+def foreign_model(loaded: LoadedModel, dataset: Dataset, layer: str | None = None, *, name: str | None = None, family: str | None = None, manifest: dict | None = None) -> recipes.TrainedModel:
     """``loaded`` on ``dataset`` as a TrainedModel: its ``.model`` a ForeignClassifier embedding at
-    ``layer`` (default ``default_layer``), its manifest holding the metrics measured on the data."""
+    ``layer`` (default ``default_layer``), its manifest holding the metrics measured on the data
+    (or ``manifest``, a stored one: nothing is measured again)."""
     if loaded.kind == "huggingface" and not _is_classifier(loaded):
         raise RecipeError(f"'{Path(loaded.path).name}' is a Hugging Face {_hf_kind(loaded)}, not a classifier; these pages explain a model that gives class scores (…ForSequenceClassification).")
     spec = check_data(loaded, dataset)
@@ -211,6 +215,8 @@ def foreign_model(loaded: LoadedModel, dataset: Dataset, layer: str | None = Non
     dataset = _class_aligned(dataset, int(logits.shape[1]), loaded)
     _trial(lambda: model.embed(sample), loaded, dataset, spec)
     recipe = foreign_recipe(loaded, dataset, layer, name=name, family=family)
+    if manifest is not None:
+        return recipes.TrainedModel(recipe.name, model, dataset, manifest, None, torch.device("cpu"), extras={"loaded": loaded, "recipe": recipe})
     start = time.perf_counter()
     metrics = recipes.evaluate(model, dataset, "cpu")
     metrics["n_parameters"] = int(loaded.summary.n_parameters)
@@ -221,7 +227,7 @@ def foreign_model(loaded: LoadedModel, dataset: Dataset, layer: str | None = Non
     )
     manifest = {"name": recipe.name, "files": {}, **manifest}
     artifact = Artifact(recipe.name, Path(loaded.path or "."), manifest)
-    trained = recipes.TrainedModel(recipe.name, model, dataset, manifest, artifact, torch.device("cpu"), extras={"loaded": loaded})
+    trained = recipes.TrainedModel(recipe.name, model, dataset, manifest, artifact, torch.device("cpu"), extras={"loaded": loaded, "recipe": recipe})
     return trained
 
 
@@ -285,6 +291,87 @@ def foreign_recipe(loaded: LoadedModel, dataset: Dataset, layer: str, *, name: s
     )
 
 
+def layer_choices(loaded: LoadedModel, dataset: Dataset) -> tuple[list[Layer], str]:
+    """Every layer with its output shape on two of the data's examples, and the default one (``default_layer``)."""
+    spec = check_data(loaded, dataset)
+    tree = _tree(loaded)
+    sample = torch.as_tensor(dataset.X_test[:2] if len(dataset.X_test) else dataset.X_train[:2])
+    probe = ForeignClassifier(tree, "", spec, dataset.input_shape)
+    layers = _trial(lambda: list_layers(tree, probe._inputs(next(probe._chunks(sample))[0]), loaded.layer_types), loaded, dataset, spec)
+    return layers, _trial(lambda: default_layer(loaded, tree, sample, spec), loaded, dataset, spec)
+
+
+# -- a Hugging Face folder from the browser: a .zip or the files of a folder --------------------------
+MAX_FOLDER_FILES = 64
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def folder_files(named: list[tuple[str, bytes]], label: str) -> dict[str, bytes]:
+    """A model folder's files (path as uploaded, bytes) by file name: one flat folder of plain names, within the size limits."""
+    if not named:
+        raise ModelFileError(f"'{label}' holds no files; expected a Hugging Face model folder (config.json, model.safetensors, tokenizer files).")
+    if len(named) > MAX_FOLDER_FILES:
+        raise ModelFileError(f"'{label}' holds {len(named)} files, more than a model folder's {MAX_FOLDER_FILES}; give only the model's folder.")
+    files: dict[str, bytes] = {}
+    for path, data in named:
+        name = _plain_name(path, label)
+        if name in files:
+            raise ModelFileError(f"'{label}' holds two files named '{name}'; expected one model folder, without subfolders.")
+        files[name] = data
+    total = sum(len(d) for d in files.values())
+    if total > MAX_MODEL_BYTES:
+        raise ModelFileError(f"'{label}' is {total / 1e6:.0f} MB, over the {MAX_MODEL_BYTES / 1e6:.0f} MB model limit.")
+    return files
+
+
+def _plain_name(path: str, label: str) -> str:
+    parts = [p for p in str(path).replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or str(path).startswith("/") or ":" in parts[0] or not _FILE_NAME.match(parts[-1]):
+        raise ModelFileError(f"'{label}' holds a file named '{str(path)[:80]}', which is not a plain file name inside the folder; nothing was extracted.")
+    return parts[-1]
+
+
+def zip_files(data: bytes, label: str) -> dict[str, bytes]:
+    """The files of a zipped model folder, read without trusting the archive: each entry's path is a plain
+    name inside one folder (no '..', no absolute path, no link), the sizes it declares are checked
+    against the limits before anything is extracted, and no entry yields more bytes than it declares."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ModelFileError(f"'{label}' is not a readable zip file; expected a zipped Hugging Face model folder.") from None
+    if len(infos) > MAX_FOLDER_FILES:
+        raise ModelFileError(f"'{label}' holds {len(infos)} files, more than a model folder's {MAX_FOLDER_FILES}; zip only the model's folder.")
+    for info in infos:
+        _plain_name(info.filename, label)
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise ModelFileError(f"'{label}' holds a link ('{info.filename[:80]}'); expected plain files only, so nothing was extracted.")
+    declared = sum(info.file_size for info in infos)
+    if declared > MAX_MODEL_BYTES:
+        raise ModelFileError(f"'{label}' declares {declared / 1e6:.0f} MB once extracted, over the {MAX_MODEL_BYTES / 1e6:.0f} MB model limit; nothing was extracted.")
+    named = []
+    for info in infos:
+        try:
+            with archive.open(info) as handle:
+                content = handle.read(info.file_size + 1)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, OSError, EOFError) as exc:
+            raise ModelFileError(f"'{label}': '{info.filename[:80]}' cannot be extracted ({first_line(exc, 80)}).") from None
+        if len(content) != info.file_size:
+            raise ModelFileError(f"'{label}': '{info.filename[:80]}' holds more or fewer bytes than the archive declares; nothing was used.")
+        named.append((info.filename, content))
+    return folder_files(named, label)
+
+
+def load_folder_files(files: dict[str, bytes], label: str) -> tuple[LoadedModel, dict[str, bytes]]:
+    """A Hugging Face folder given as its files: loaded through the folder checks; returns the model and the files that rebuild it."""
+    loaded = rebuild({HF_PREFIX + name: data for name, data in files.items()}, label)
+    return loaded, model_files_of(files)
+
+
+def model_files_of(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {HF_PREFIX + name: data for name, data in files.items() if _hf_keeps(name)}
+
+
 # -- in the browser session: stored as bytes, rebuilt through the safe loaders -------------------------
 def model_files(loaded: LoadedModel, data: bytes | None = None) -> dict[str, bytes]:
     """The files that rebuild ``loaded``: a .pt2's bytes, or the checked files of a Hugging Face folder."""
@@ -292,7 +379,7 @@ def model_files(loaded: LoadedModel, data: bytes | None = None) -> dict[str, byt
         return {MODEL_FILE: data if data is not None else Path(loaded.path).read_bytes()}
     if loaded.kind == "huggingface":
         folder = Path(loaded.path)
-        return {HF_PREFIX + p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and _hf_keeps(p.name)}
+        return model_files_of({p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()})
     raise RecipeError(f"A {loaded.kind} model is stored by its own path (save_uploaded_model); foreign models are .pt2 programs and Hugging Face folders.")
 
 
@@ -320,9 +407,13 @@ def rebuild(files: dict[str, bytes], label: str) -> LoadedModel:
     hf = {name[len(HF_PREFIX):]: data for name, data in files.items() if name.startswith(HF_PREFIX)}
     if not hf:
         raise ModelFileError(f"The stored model '{label}' holds no model files; upload it again.")
-    with tempfile.TemporaryDirectory(prefix="interp-hf-") as folder:
+    from interp_core.data import safe_name
+
+    with tempfile.TemporaryDirectory(prefix="interp-hf-") as scratch:
+        folder = Path(scratch) / safe_name(Path(label).stem or "model")  # the folder's name is what a refusal names
+        folder.mkdir()
         for name, data in hf.items():
-            (Path(folder) / Path(name).name).write_bytes(data)
+            (folder / Path(name).name).write_bytes(data)
         loaded = load_model_path(folder)
     loaded.path = label
     return loaded
@@ -338,8 +429,8 @@ def load_foreign(artifact: Artifact, catalog: Catalog, device: torch.device, dat
     config = manifest["model_config"]
     loaded = rebuild(files, str(config.get("file", artifact.name)))
     dataset = dataset or load_dataset(manifest["dataset"]["name"])
-    trained = foreign_model(loaded, dataset, config.get("layer"), name=artifact.name, family=manifest.get("family"))
-    trained.manifest, trained.artifact = manifest, artifact
+    trained = foreign_model(loaded, dataset, config.get("layer"), name=artifact.name, family=manifest.get("family"), manifest=manifest)
+    trained.artifact = artifact
     return trained
 
 

@@ -172,6 +172,25 @@ def save_uploaded_model(session: Session, loaded: LoadedModel, filename: str, da
     return recipe
 
 
+def save_foreign_model(session: Session, loaded: LoadedModel, files: dict[str, bytes], dataset: Dataset, layer: str | None = None) -> recipes.Recipe:
+    """Store a user's .pt2 program or Hugging Face classifier (``files``: what rebuilds it, from
+    ``foreign.model_files``) with its metrics and embedding map on ``dataset`` in the session, and
+    register it as a session recipe (``upload-<file>-model``) the pages explore like any other."""
+    from interp_core.foreign import foreign_model, save_foreign
+    from interp_core.sessions import activate, current
+
+    previous = current()
+    activate(session)  # the dataset may be one of the session's uploads
+    try:
+        trained = foreign_model(loaded, copy.deepcopy(dataset), layer)
+        if trained.dataset.name.startswith(DATASET_PREFIX):
+            session.add_dataset(trained.dataset)  # as aligned with the model's outputs
+        save_foreign(session.store, trained, files)
+    finally:
+        activate(previous)
+    return session.add_recipe(trained.extras["recipe"])
+
+
 # -- a user's own model on the CLI (explain KIND --model PATH --data FILE) --------------------------------
 def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
     """``explain KIND --model PATH --data FILE [--target COL] [--layer NAME] [--config FILE]``: the user's model on the
@@ -188,4 +207,4 @@ def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
     return foreign_model(loaded, dataset, getattr(args, "layer", None), family=family)
 
 
-__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args"]
+__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args", "save_foreign_model"]

@@ -210,3 +210,137 @@ def test_cli_mistakes_with_a_model_are_one_sentence(series, table, capsys, inter
 def test_a_recipe_and_a_model_together_are_refused(series, capsys, interp_store_env, kind):
     code, result, _ = run(capsys, "explain", kind, "wine-rules", "--model", str(series["pt2"]), "--data", str(series["npz"]), "--json")
     assert code == 2 and "either a RECIPE or --model" in result["error"]
+
+
+# -- the browser session: stored, rebuilt safely, and zipped folders -------------------------------------
+@pytest.fixture(scope="module")
+def bert_folder(tmp_path_factory):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    model = transformers.BertForSequenceClassification(config).eval()
+    folder = tmp_path_factory.mktemp("hf") / "tiny-clf"
+    model.save_pretrained(folder)
+    return folder, model
+
+
+def _session(tmp_path):
+    from interp_core import sessions
+
+    return sessions.Session(sessions.new_session_id(), tmp_path / "store")
+
+
+def test_a_session_model_is_stored_and_rebuilt_from_its_bytes(series, tmp_path):
+    from interp_core import recipes, sessions, userdata
+    from interp_core.foreign import model_files
+    from interp_core.store import Catalog, Store
+
+    session = _session(tmp_path)
+    data = series["pt2"].read_bytes()
+    loaded = load_model_path(series["pt2"])
+    dataset = userdata.read_upload(series["npz"].read_bytes(), "spikes.npz", None)
+    recipe = userdata.save_foreign_model(session, loaded, model_files(loaded, data), dataset, "0")
+    assert recipe.family == "timeseries" and recipe.trainer == "foreign"
+    sessions.activate(session)
+    try:
+        catalog = session.catalog(Catalog(Store(tmp_path / "user"), Store(tmp_path / "shipped", readonly=True)))
+        trained = recipes.load(recipe.name, catalog)
+        again = recipes.train_or_load(recipe.name, catalog)  # the session's recipe is found, not retrained
+    finally:
+        sessions.activate(None)
+    with torch.no_grad():
+        expected = torch.softmax(series["module"](torch.as_tensor(trained.dataset.X_test)), 1).numpy()
+    assert np.allclose(trained.predict_proba(trained.dataset.X_test), expected, atol=1e-5)
+    assert trained.model.layer == "0" and trained.embed(trained.dataset.X_test[:2]).shape == (2, 8 * series["X"].shape[2])
+    assert trained.metrics["test_accuracy"] == pytest.approx(float((expected.argmax(1) == trained.dataset.y_test).mean()))
+    assert "test-embedding.safetensors" in "".join(trained.artifact.manifest["files"]) and again.name == recipe.name
+
+
+def _zip(entries: dict, compression=None) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression or zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            if isinstance(data, zipfile.ZipInfo):
+                archive.writestr(data, b"x")
+            else:
+                archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zipped_hugging_face_folder_loads_and_is_rebuilt(bert_folder, tmp_path):
+    from interp_core import recipes, sessions, userdata
+    from interp_core.foreign import load_folder_files, zip_files
+    from interp_core.store import Catalog, Store
+
+    folder, model = bert_folder
+    archive = _zip({f"{folder.name}/{p.name}": p.read_bytes() for p in folder.iterdir()})
+    loaded, files = load_folder_files(zip_files(archive, "tiny-clf.zip"), "tiny-clf.zip")
+    assert loaded.kind == "huggingface" and set(files) == {"hf-config.json", "hf-model.safetensors"}
+    session = _session(tmp_path)
+    ids = np.random.default_rng(1).integers(1, 32, size=(16, 6)).astype(np.float32)
+    dataset = Dataset("upload-ids", "tabular", ids[:12], np.arange(12) % 2, ids[12:], np.arange(4) % 2, ["0", "1"])
+    recipe = userdata.save_foreign_model(session, loaded, files, dataset)
+    sessions.activate(session)
+    try:
+        trained = recipes.load(recipe.name, session.catalog(Catalog(Store(tmp_path / "user"), Store(tmp_path / "shipped", readonly=True))))
+    finally:
+        sessions.activate(None)
+    with torch.no_grad():
+        expected = model(input_ids=torch.as_tensor(ids[12:]).long()).logits
+    assert np.allclose(trained.model(torch.as_tensor(ids[12:])).detach().numpy(), expected.numpy(), atol=1e-5)
+
+
+def _symlink_entry():
+    import zipfile
+
+    info = zipfile.ZipInfo("clf/config.json")
+    info.external_attr = (0o120777 << 16)
+    return info
+
+
+@pytest.mark.parametrize("entries, words", [
+    ({"../config.json": b"{}"}, "not a plain file name"),
+    ({"/etc/config.json": b"{}"}, "not a plain file name"),
+    ({"clf/a/../../config.json": b"{}"}, "not a plain file name"),
+    ({"clf/config.json": _symlink_entry()}, "link"),
+    ({"a/config.json": b"{}", "b/config.json": b"{}"}, "two files named 'config.json'"),
+    ({f"clf/f{i}.json": b"{}" for i in range(65)}, "65 files"),
+])
+def test_a_hostile_zip_is_refused_before_anything_is_extracted(entries, words):
+    from interp_core.errors import ModelFileError
+    from interp_core.foreign import zip_files
+
+    with pytest.raises(ModelFileError, match=words) as caught:
+        zip_files(_zip(entries), "model.zip")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_size_before_it_is_read(monkeypatch):
+    import zipfile
+
+    from interp_core import foreign
+    from interp_core.errors import ModelFileError
+
+    bomb = _zip({"clf/model.safetensors": b"\0" * 200_000})
+    assert len(bomb) < 2_000  # compresses 100x
+    monkeypatch.setattr(foreign, "MAX_MODEL_BYTES", 100_000)
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *_a, **_k: pytest.fail("an entry was read"))
+    with pytest.raises(ModelFileError, match="declares 0 MB once extracted, over the 0 MB"):
+        foreign.zip_files(bomb, "bomb.zip")
+
+
+def test_a_zip_entry_longer_than_it_declares_is_refused():
+    from interp_core.errors import ModelFileError
+    from interp_core.foreign import zip_files
+
+    archive = bytearray(_zip({"clf/config.json": b"{" + b" " * 200 + b"}"}, compression=__import__("zipfile").ZIP_STORED))
+    # the central directory's uncompressed size says 20 bytes; the entry holds 202
+    import struct
+
+    central = archive.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", archive, central + 24, 20)
+    with pytest.raises(ModelFileError, match="config.json"):
+        zip_files(bytes(archive), "model.zip")
