@@ -29,6 +29,8 @@ def _user_dataset(path: str, target: str | None) -> Dataset:
 def explain_concepts(args: argparse.Namespace) -> dict:
     import sys
 
+    if getattr(args, "model", None):
+        return _explain_user_model(args)
     catalog = catalog_at(args.store)
     if args.recipe and args.data:
         raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
@@ -62,6 +64,25 @@ def explain_concepts(args: argparse.Namespace) -> dict:
     out = {
         "tcav_recipe": tcav_model.name,
         "cbm_recipe": cbm_model.name,
+        **_tcav_keys(result, check),
+        "cbm_task_accuracy": round(report.task_accuracy, 6),
+        "cbm_concept_accuracy": round(report.mean_concept_accuracy, 6),
+        "intervention_curve": [round(float(a), 6) for a in report.curves["random"].accuracy],
+        "intervention_curve_uncertain_first": [round(float(a), 6) for a in report.curves["uncertain"].accuracy],
+        "cbm_mode": mode,
+        "cbm_modes": {name: {"task_accuracy": round(r.task_accuracy, 6), "concept_accuracy": round(r.mean_concept_accuracy, 6), "intervention_curve": [round(float(a), 6) for a in r.curves["random"].accuracy]} for name, r in cbm_model.extras["cbm_reports"].items()},
+        "per_concept_accuracy": {c: round(float(a), 6) for c, a in zip(cbm_model.dataset.concept_names, report.concept_accuracy)},
+        "classifier_test_accuracy": tcav_model.metrics.get("test_accuracy"),
+        "device": tcav_model.device.type,
+    }
+    if not args.json:
+        _print_summary(out, result)
+    return out
+
+
+def _tcav_keys(result: explain.TCAVResult, check) -> dict:
+    """The TCAV part of ``explain concepts --json``: the rows (with their check) and the counts."""
+    return {
         "tcav": [{**row, **extra} for row, extra in zip(result.to_records(), check.rows(result))],
         "tcav_cace_agreement": _rounded(check.agreement) if check.effect.causal else None,
         "tcav_effect_agreement": _rounded(check.agreement),
@@ -72,20 +93,37 @@ def explain_concepts(args: argparse.Namespace) -> dict:
         "significant_adjusted": int(check.significant_adjusted.sum()),
         "n_tests": int((~np.isnan(result.p_values)).sum()),
         "effect_method": check.effect.method,
-        "cbm_task_accuracy": round(report.task_accuracy, 6),
-        "cbm_concept_accuracy": round(report.mean_concept_accuracy, 6),
-        "intervention_curve": [round(float(a), 6) for a in report.curves["random"].accuracy],
-        "intervention_curve_uncertain_first": [round(float(a), 6) for a in report.curves["uncertain"].accuracy],
-        "cbm_mode": mode,
-        "cbm_modes": {name: {"task_accuracy": round(r.task_accuracy, 6), "concept_accuracy": round(r.mean_concept_accuracy, 6), "intervention_curve": [round(float(a), 6) for a in r.curves["random"].accuracy]} for name, r in cbm_model.extras["cbm_reports"].items()},
-        "per_concept_accuracy": {c: round(float(a), 6) for c, a in zip(cbm_model.dataset.concept_names, report.concept_accuracy)},
-        "classifier_test_accuracy": tcav_model.metrics.get("test_accuracy"),
         "n_random": int(result.run_scores.shape[-1]),
         "alpha": result.alpha,
-        "device": tcav_model.device.type,
     }
+
+
+# keys of a recipe's run that need the concept bottleneck model the family trains beside it: null for a user's model
+CBM_KEYS = ("cbm_recipe", "cbm_task_accuracy", "cbm_concept_accuracy", "intervention_curve", "intervention_curve_uncertain_first", "cbm_mode", "cbm_modes", "per_concept_accuracy")
+
+
+def _explain_user_model(args: argparse.Namespace) -> dict:
+    """``explain concepts --model PATH --data FILE [--layer NAME]``: TCAV of the data's concepts at a layer of the user's model."""
+    import sys
+
+    from interp_core.device import resolve_device
+    from interp_core.families.concepts.foreign import foreign_tcav
+    from interp_core.layerhost import default_layer
+    from interp_core.modelfiles import load_model_path
+
+    if args.recipe:
+        raise RecipeError("Give either a RECIPE or --model, not both; --model explains your own model on --data.")
+    if not args.data:
+        raise RecipeError("--model needs --data FILE: an NPZ with X, y and concepts (0/1, one column per concept) for TCAV's concept examples.")
+    loaded = load_model_path(args.model, getattr(args, "config", None))
+    dataset = _user_dataset(args.data, args.target)
+    layer = args.layer or default_layer(loaded)
+    print(f"TCAV at layer '{layer}' of {loaded.summary.file}...", file=sys.stderr)
+    found = foreign_tcav(loaded, layer, dataset, n_random=getattr(args, "random_runs", None), seed=args.seed, device=resolve_device(args.device))
+    out = {"model": loaded.description(), "layer": layer, "tcav_recipe": None, **dict.fromkeys(CBM_KEYS), **_tcav_keys(found.result, found.check),
+           "classifier_test_accuracy": round(found.test_accuracy, 6), "test_accuracy": round(found.test_accuracy, 6), "device": resolve_device(args.device).type}
     if not args.json:
-        _print_summary(out, result)
+        _print_summary(out, found.result)
     return out
 
 
@@ -94,7 +132,8 @@ def _rounded(value):
 
 
 def _print_summary(out: dict, result: explain.TCAVResult) -> None:
-    print(f"TCAV of {out['tcav_recipe']} ({out['n_random']} random sets, two-sided t-test, alpha {out['alpha']}); * = significant")
+    explained = out["tcav_recipe"] or f"layer '{out['layer']}' of {out['model']['path']}"
+    print(f"TCAV of {explained} ({out['n_random']} random sets, two-sided t-test, alpha {out['alpha']}); * = significant")
     table = result.table()
     for cls in result.class_names:
         print(f"\nclass {cls}")
@@ -110,5 +149,7 @@ def _print_summary(out: dict, result: explain.TCAVResult) -> None:
         print(f"Checked against each concept's effect on the class logit ({out['effect_method']}): {agreement:.0%} of TCAV verdicts agree.")
     if out["independent_flagged"] is not None:
         print(f"Concepts drawn independently of the class ({', '.join(out['independent_concepts'])}): {out['independent_flagged']:.0%} of their tests still significant after adjustment.")
+    if out["cbm_recipe"] is None:
+        return
     print(f"\nCBM {out['cbm_recipe']} ({out['cbm_mode']}): task accuracy {out['cbm_task_accuracy']:.3f}, concept accuracy {out['cbm_concept_accuracy']:.3f}")
     print("intervention curve (0 .. all concepts corrected): " + " ".join(f"{a:.3f}" for a in out["intervention_curve"]))

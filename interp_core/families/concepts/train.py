@@ -54,8 +54,9 @@ def tcav_settings(train_config: dict) -> dict:
     return {**TCAV_DEFAULTS, **train_config.get("tcav", {})}
 
 
-def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed: int, device, on_stage=_noop) -> explain.TCAVResult:
-    """TCAV of every dataset concept: concept examples and random sets from the training set, scored on test examples of each class."""
+def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed: int, device, on_stage=_noop, layers: dict[str, str] | None = None) -> explain.TCAVResult:
+    """TCAV of every dataset concept: concept examples and random sets from the training set, scored on test examples of each class.
+    ``layers`` (display name -> module path): the layers to read; default the family architecture's own (``tcav_layers``)."""
     sets = explain.concept_example_sets(dataset.concepts_train, dataset.concept_names, settings["set_size"], seed)
     usable = {name: dataset.X_train[index] for name, index in sets.items() if len(index) >= explain.MIN_CONCEPT_EXAMPLES}
     if not usable:
@@ -71,7 +72,7 @@ def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed:
 
     # each concept's random sets are drawn from training examples without that concept
     exclude = {name: np.flatnonzero(dataset.concepts_train[:, j] > 0.5) for j, name in enumerate(dataset.concept_names)}
-    return explain.tcav(model, tcav_layers(model), usable, dataset.X_train, inputs, dataset.class_names, exclude=exclude,
+    return explain.tcav(model, layers or tcav_layers(model), usable, dataset.X_train, inputs, dataset.class_names, exclude=exclude,
                         n_random=settings["n_random"], random_set_size=settings["set_size"], seed=seed, device=device, progress=progress)
 
 
