@@ -15,6 +15,7 @@ from interp_core.data import load_user_file
 from interp_core.errors import DataError
 from interp_core.families.concepts.foreign import foreign_tcav
 from interp_core.families.concepts.train import compute_tcav, tcav_settings
+from interp_core.foreign import foreign_model
 from interp_core.modelfiles import load_model_path
 from tests.foreign_models import export_pt2, save_npz, table_data, trained_mlp
 
@@ -33,7 +34,7 @@ def mlp_files(tmp_path_factory):
 
 def test_tcav_through_the_pt2_equals_tcav_on_the_original_module(mlp_files):
     model, pt2, _npz, dataset = mlp_files
-    found = foreign_tcav(load_model_path(pt2), "1", dataset, n_random=3)
+    found = foreign_tcav(foreign_model(load_model_path(pt2), dataset, "1"), n_random=3)
     direct = compute_tcav(model, dataset, {**tcav_settings({}), "n_random": 3}, 0, "cpu", layers={"1": "1"})
     np.testing.assert_allclose(found.result.run_scores, direct.run_scores, atol=1e-6)
     np.testing.assert_allclose(found.result.p_values, direct.p_values, atol=1e-6)
@@ -43,15 +44,13 @@ def test_tcav_through_the_pt2_equals_tcav_on_the_original_module(mlp_files):
     rows = found.check.rows(found.result)
     assert len(rows) == 2 * 3 and all(row["cace"] is None and row["observed_effect"] is not None for row in rows)
     assert found.check.effect.effect[0, 0] < 0 < found.check.effect.effect[0, 1]
-    predicted = model(torch.as_tensor(dataset.X_test)).argmax(1).numpy()
-    assert found.test_accuracy == pytest.approx(float((predicted == dataset.y_test).mean()))
 
 
 def test_data_without_concepts_is_one_sentence(mlp_files, tmp_path):
     _model, pt2, _npz, dataset = mlp_files
     plain = load_user_file(save_npz(tmp_path / "plain.npz", np.concatenate([dataset.X_train, dataset.X_test]), np.concatenate([dataset.y_train, dataset.y_test])))
     with pytest.raises(DataError, match="no concept labels"):
-        foreign_tcav(load_model_path(pt2), "1", plain)
+        foreign_tcav(foreign_model(load_model_path(pt2), plain, "1"))
 
 
 def test_cli_explains_concepts_at_a_layer_with_the_recipe_keys(mlp_files, capsys, interp_store_env):
@@ -66,3 +65,5 @@ def test_cli_explains_concepts_at_a_layer_with_the_recipe_keys(mlp_files, capsys
     for key in ("concept", "class", "score", "p_value", "significant", "p_value_adjusted", "cace", "agrees_with_cace"):
         assert key in result["tcav"][0]
     assert result["tcav_cace_agreement"] is None and result["n_tests"] == 6
+    predicted = model(torch.as_tensor(_dataset.X_test)).argmax(1).numpy()
+    assert result["test_accuracy"] == pytest.approx(float((predicted == _dataset.y_test).mean()))

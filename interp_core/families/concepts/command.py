@@ -106,22 +106,15 @@ def _explain_user_model(args: argparse.Namespace) -> dict:
     """``explain concepts --model PATH --data FILE [--layer NAME]``: TCAV of the data's concepts at a layer of the user's model."""
     import sys
 
-    from interp_core.device import resolve_device
     from interp_core.families.concepts.foreign import foreign_tcav
-    from interp_core.layerhost import default_layer
-    from interp_core.modelfiles import load_model_path
+    from interp_core.userdata import foreign_from_args
 
-    if args.recipe:
-        raise RecipeError("Give either a RECIPE or --model, not both; --model explains your own model on --data.")
-    if not args.data:
-        raise RecipeError("--model needs --data FILE: an NPZ with X, y and concepts (0/1, one column per concept) for TCAV's concept examples.")
-    loaded = load_model_path(args.model, getattr(args, "config", None))
-    dataset = _user_dataset(args.data, args.target)
-    layer = args.layer or default_layer(loaded)
-    print(f"TCAV at layer '{layer}' of {loaded.summary.file}...", file=sys.stderr)
-    found = foreign_tcav(loaded, layer, dataset, n_random=getattr(args, "random_runs", None), seed=args.seed, device=resolve_device(args.device))
-    out = {"model": loaded.description(), "layer": layer, "tcav_recipe": None, **dict.fromkeys(CBM_KEYS), **_tcav_keys(found.result, found.check),
-           "classifier_test_accuracy": round(found.test_accuracy, 6), "test_accuracy": round(found.test_accuracy, 6), "device": resolve_device(args.device).type}
+    trained = foreign_from_args(args, FAMILY)
+    print(f"TCAV at layer '{trained.model.layer}' of {trained.extras['loaded'].summary.file}...", file=sys.stderr)
+    found = foreign_tcav(trained, n_random=getattr(args, "random_runs", None), seed=args.seed)
+    accuracy = trained.metrics.get("test_accuracy")
+    out = {"model": trained.extras["loaded"].description(), "layer": trained.model.layer, "tcav_recipe": None, **dict.fromkeys(CBM_KEYS),
+           **_tcav_keys(found.result, found.check), "classifier_test_accuracy": accuracy, "test_accuracy": accuracy, "device": trained.device.type}
     if not args.json:
         _print_summary(out, found.result)
     return out

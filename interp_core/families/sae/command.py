@@ -72,28 +72,21 @@ def _explain_user_file(args, device) -> dict:
 def _explain_user_model(args, device) -> dict:
     """``explain sae --model PATH --data FILE [--target COL] [--layer NAME] [--sae DIR]``: an SAE at a layer of the user's model."""
     from interp_core.families.sae.foreign import explain_layer, feature_rows
-    from interp_core.layerhost import default_layer
-    from interp_core.modelfiles import load_model_path
     from interp_core.progress import stage_printer
-    from interp_core.userdata import read_user_file
+    from interp_core.userdata import foreign_from_args
 
-    if args.recipe:
-        raise RecipeError("Give either a RECIPE or --model, not both; --model explains your own model on --data.")
-    if not args.data:
-        raise RecipeError("--model needs --data FILE: the examples (CSV with --target, or NPZ with X and y) whose activations the SAE is trained on.")
-    loaded = load_model_path(args.model, getattr(args, "config", None))
-    dataset = read_user_file(args.data, None, target=args.target)
-    layer = args.layer or default_layer(loaded)
+    trained = foreign_from_args(args, None)  # the data read as Home reads it (examples, not an activations file)
     bar, update = progress_bar("explain sae")
     try:
-        result = explain_layer(loaded, layer, dataset, catalog_at(args.store).store, sae_path=args.sae, device=device, seed=args.seed,
+        result = explain_layer(trained, catalog_at(args.store).store, sae_path=args.sae, device=device, seed=args.seed,
                                progress=update, collect_progress=update, stage=stage_printer(bar))
     finally:
         bar.close()
     sae = result.sae
-    out = {"model": loaded.description(), "data": args.data, "layer": layer, "d_in": int(sae.d_in), "sae": result.origin, "arch": sae.arch,
+    out = {"model": trained.extras["loaded"].description(), "data": args.data, "layer": trained.model.layer, "d_in": int(sae.d_in), "sae": result.origin, "arch": sae.arch,
            "n_train": result.source.n_train, "n_test": len(result.source.acts_test), "activations_cached": result.cached, "source": result.source.description}
     out.update({k: rounded(v) if isinstance(v, float) else v for k, v in result.metrics.items()})
+    out["model_test_accuracy"] = trained.metrics.get("test_accuracy")
     out["features"] = feature_rows(result)
     if not args.json:
         _print_metrics({k: v for k, v in out.items() if k != "features"})

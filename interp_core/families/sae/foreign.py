@@ -1,13 +1,14 @@
 """SAE features at a layer of a user's own model (``--model PATH --layer NAME``).
 
-The layer's activations over the user's data (one flat vector per example, ``interp_core.layerhost``)
+The model is ``foreign.foreign_model``'s TrainedModel (part 1's adapter: the data checked against the
+model, labels aligned with its outputs, the layer picked). The layer's activations over the user's
+data (one flat vector per example, ``interp_core.layerhost``)
 are collected in batches and cached in the store; an SAE is trained on the training part with the
 family's trainer (``default_sae``: the same default as ``explain sae --data acts.npz``), or an
 SAELens SAE folder for that layer is opened (its ``d_in`` must be the layer's width). Then the
 family's own ``measure`` computes every view of the page: reconstruction on held-out examples, the
 feature table with each feature's top class, top examples, class effects (the decoder rows times
-the model's logit gradients at the layer, when the model's output is one logit per class) and the
-spliced accuracy (the model with the layer replaced by the SAE's reconstruction, or zero-ablated).
+the model's mean logit gradients at the layer) and the spliced accuracy (the model with the layer replaced by the SAE's reconstruction, or zero-ablated).
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from interp_core.data import Dataset
 from interp_core.errors import ModelFileError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.models import SparseAutoencoder, SplicedModel
 from interp_core.families.sae.train import FAMILY, measure, rounded, train_default_sae
 from interp_core.layerhost import LayerHost, cached_activations, output_directions
-from interp_core.modelfiles import LoadedModel
-from interp_core.recipes import Recipe
+from interp_core.recipes import Recipe, TrainedModel
 
 SOURCE_KIND = "model"  # ActivationSource.kind of a user's model's layer
 
@@ -37,31 +36,27 @@ class ForeignSAE:
 
     sae: SparseAutoencoder
     source: sources.ActivationSource
-    model: SplicedModel  # its source is None when the model has no output head matching the data's classes
+    model: SplicedModel
     metrics: dict
     analysis: explain.SAEAnalysis
     cached: bool  # the activations came from the store
     origin: str  # "trained" or the SAELens folder's path
 
 
-def layer_source(loaded: LoadedModel, layer: str, dataset: Dataset, store, *, progress=None) -> tuple[sources.ActivationSource, bool]:
-    """The layer's activations over the dataset (training examples first) as an ActivationSource, and
-    whether they came from the store. Class effects and splicing need the model's output to be one
-    logit per class of the data."""
-    host = LayerHost(loaded, layer).eval()
+def layer_source(trained: TrainedModel, store, *, progress=None) -> tuple[sources.ActivationSource, bool]:
+    """The picked layer's activations over the dataset (training examples first) as an ActivationSource,
+    and whether they came from the store. ``trained``: ``foreign.foreign_model`` of the user's model."""
+    host = LayerHost(trained.model).eval()
+    dataset = trained.dataset
+    loaded = trained.extras["loaded"]
     X = np.concatenate([dataset.X_train, dataset.X_test])
-    acts, cached = cached_activations(store, host, X, progress=progress)
+    acts, cached = cached_activations(store, host, X, progress=progress, describe=loaded.description())
     directions = output_directions(host, dataset.X_train)
-    head = directions is not None and directions.shape[0] == dataset.n_classes
-    n_outputs = None if directions is None else directions.shape[0]
-    described = (f"Layer '{layer}' of {Path(loaded.path).name or loaded.summary.file}: {len(acts)} examples of {dataset.name}, "
-                 f"{acts.shape[1]} values each" + ("" if head else (" (the model has no output head of one logit per class, so no class effects or spliced accuracy)" if n_outputs is None
-                                                                   else f" (the model has {n_outputs} outputs but the data {dataset.n_classes} classes, so no spliced accuracy)")))
     source = sources.ActivationSource(
-        kind=SOURCE_KIND, description=described, acts=acts.astype(np.float32), n_train=len(dataset.X_train), dataset=dataset,
-        model=host if head else None,
-        output_names=(list(dataset.class_names) if head else [f"output {i}" for i in range(n_outputs)]) if directions is not None else None,
-        output_directions=directions, example_labels=np.concatenate([dataset.y_train, dataset.y_test]).astype(np.int64), label_names=list(dataset.class_names),
+        kind=SOURCE_KIND, acts=acts.astype(np.float32), n_train=len(dataset.X_train), dataset=dataset, model=host,
+        description=f"Layer '{host.layer}' of {Path(loaded.path or loaded.summary.file).name}: {len(acts)} examples of {dataset.name}, {acts.shape[1]} values each.",
+        output_names=list(dataset.class_names) if directions is not None else None, output_directions=directions,
+        example_labels=np.concatenate([dataset.y_train, dataset.y_test]).astype(np.int64), label_names=list(dataset.class_names),
     )
     return source, cached
 
@@ -78,13 +73,14 @@ def open_saelens(path: str | Path, source: sources.ActivationSource, layer: str)
     return sae
 
 
-def explain_layer(loaded: LoadedModel, layer: str, dataset: Dataset, store, *, sae_path: str | Path | None = None, device="cpu", seed: int = 0,
+def explain_layer(trained: TrainedModel, store, *, sae_path: str | Path | None = None, device="cpu", seed: int = 0,
                   progress=None, collect_progress=None, stage=None) -> ForeignSAE:
-    """Collect (or read back) the layer's activations, train or open an SAE, and measure it as the page does."""
+    """Collect (or read back) the picked layer's activations, train or open an SAE, and measure it as the page does."""
     stage = stage or (lambda _text: None)
     device = torch.device(device)
+    layer, dataset = trained.model.layer, trained.dataset
     stage(f"Reading layer '{layer}' over {len(dataset.X_train) + len(dataset.X_test):,} examples")
-    source, cached = layer_source(loaded, layer, dataset, store, progress=collect_progress)
+    source, cached = layer_source(trained, store, progress=collect_progress)
     if sae_path is not None:
         sae, origin = open_saelens(sae_path, source, layer).to(device), str(sae_path)
         arch, settings = "saelens", {"architecture": sae.config.architecture}
@@ -92,7 +88,7 @@ def explain_layer(loaded: LoadedModel, layer: str, dataset: Dataset, store, *, s
         stage(f"Training an SAE on {source.n_train:,} activations of dimension {source.d}")
         sae, arch, settings = train_default_sae(source.acts_train, None, device=device, seed=seed, progress=progress)
         origin = "trained"
-    model = SplicedModel(sae, source.model).to(device).eval()  # without a head (source.model None) measure skips the splice
+    model = SplicedModel(sae, source.model).to(device).eval()
     recipe = Recipe(f"{FAMILY}-{layer}", FAMILY, dataset.name, f"sae-{arch}", {"source": SOURCE_KIND, **settings})
     metrics, analysis = measure(recipe, sae, source, model, device, seed, False, stage, None, {})
     return ForeignSAE(sae, source, model, metrics, analysis, cached, origin)
