@@ -7,25 +7,63 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from interp_core.families.mechanisms import explain
+from interp_core.families.mechanisms import explain, population
 from interp_core.families.mechanisms import sections as blocks
-from interp_core.families.mechanisms.mechanism import Mechanism, load_mechanism
+from interp_core.families.mechanisms.mechanism import Mechanism, load_member, load_mechanism
 from interp_core.report import Section
 from ui import cache
 
 
+MEMBER = "#"  # "population-s4#3": model 3 of a stored population, opened like a recipe
+
+
 @st.cache_resource(show_spinner="Loading the network and its analysis...", max_entries=8)
 def _mechanism(name: str, stamp: str) -> Mechanism:
+    if MEMBER in name:
+        artifact_name, index = name.split(MEMBER)
+        artifact = cache.catalog().find(artifact_name)
+        return load_member(artifact, cache.catalog().store_for(artifact), int(index))
     model = cache.trained_model(name)
     return load_mechanism(model, cache.catalog().store_for(model.artifact))
 
 
+def stamp(name: str) -> str | None:
+    """The cache key of a recipe's artifact, or of the population a member ("<population>#<index>") belongs to."""
+    return cache.artifact_stamp(name.split(MEMBER)[0])
+
+
 def mechanism(name: str) -> Mechanism | None:
-    """The network for a recipe with its analysis, or None when it has never been trained."""
-    stamp = cache.artifact_stamp(name)
-    if stamp is None:
+    """The network for a recipe (or a population's member) with its analysis, or None when it has never been trained."""
+    key = stamp(name)
+    if key is None:
         return None
-    return _mechanism(name, stamp)
+    return _mechanism(name, key)
+
+
+def populations() -> list[str]:
+    """The stored populations (``sweep groups``), user's first then shipped."""
+    return population.population_names(cache.catalog())
+
+
+@st.cache_resource(show_spinner="Loading the population...", max_entries=16)
+def _population(name: str, stamp: str) -> dict:
+    artifact = cache.catalog().find(name)
+    return population.read_population(artifact, cache.catalog().store_for(artifact))
+
+
+def stored_population(name: str) -> dict:
+    """A stored population's rows, summary, claims and histories (read-only)."""
+    return _population(name, stamp(name))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def population_block(name: str, stamp: str, block: str, setting: int | None) -> Section:
+    """The population block ``block`` ("population" with the ringed member, "claims" with the run
+    whose curve is drawn) of population ``name``."""
+    stored = _population(name, stamp)
+    if block == "claims":
+        return blocks.claims_section(name, stored, blocks.default_run(stored) if setting is None else setting)
+    return blocks.population_section(name, stored, setting)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

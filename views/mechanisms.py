@@ -7,6 +7,7 @@ HTML report and Compare draw; this page adds the widgets that choose what they s
 import streamlit as st
 
 from interp_core import recipes
+from interp_core.families.mechanisms import population
 from interp_core.families.mechanisms import sections as blocks
 from interp_core.report import Text
 from ui import cache, report_export, sidebar, state
@@ -27,10 +28,27 @@ st.markdown(
 )
 
 uploads.data_panel("mechanisms")
-name = st.session_state["recipe"]
+recipe_name = st.session_state["recipe"]
+state.apply_pending()  # a click on a population's network (section 8) opens it here
+population_names = cached.populations()
+
+
+def members_of(population: str) -> list[str]:
+    return [f"{population}{cached.MEMBER}{row['index']}" for row in cached.stored_population(population)["rows"]]
+
+
+# v_member: a network of a stored population ("population-s4#3") shown in sections 1-7 instead of the recipe's.
+member = state.url_choice("v_member", ["", *(m for p in population_names for m in members_of(p))], "")
+name = member or recipe_name
+if member:
+    population_name, member_index = member.split(cached.MEMBER)
+    left, right = st.columns([3, 1])
+    left.info(f"Showing **model {member_index} of {population_name}** (section 8), not the recipe {recipe_name}.")
+    if right.button(f"Back to {recipe_name}", key="mech_back_to_recipe"):
+        state.request(v_member="")
 mech = load_or_stop(name, cached.mechanism)
 
-stamp = cache.artifact_stamp(name)
+stamp = cached.stamp(name)
 group = mech.group
 order = group.order
 names = mech.element_names
@@ -221,3 +239,54 @@ def memorisation_view() -> None:
 
 
 memorisation_view()
+
+
+# -- 8. populations (sweep groups) and 9. the corrupted-label claims -----------------------------
+def population_choice() -> str | None:
+    """The population in view: a link's, else the member's, else the first of this group, else the first stored."""
+    groups = {p: cached.stored_population(p)["summary"]["group"] for p in population_names}
+    default = member.split(cached.MEMBER)[0] if member else blocks.default_population(population_names, groups, group.key)
+    return None if default is None else state.url_choice("v_population", population_names, default)
+
+
+chosen = population_choice()
+if chosen is None:
+    st.caption("No population is stored yet: run python -m interp_core sweep groups S4 --seeds 8 (or another group) and reload.")
+else:
+    in_view = int(member.split(cached.MEMBER)[1]) if member and member.startswith(chosen + cached.MEMBER) else None
+    population_view = cached.population_block(chosen, cached.stamp(chosen), "population", in_view)
+    intro_text, numbers_item, bounds, costs, every = population_view.items[:5]
+    components.heading(population_view.title)
+    st.selectbox("Population", population_names, key="v_population")
+    markdown(intro_text)
+    render_item(numbers_item)
+    for column, item, key in zip(st.columns(2), (bounds, costs), ("mech_population_bounds", "mech_population_costs")):
+        with column:
+            event = render_item(item, key=f"{key}_{chosen}", on_select="rerun", selection_mode="points")
+            picked = clicked(event, f"_{key}_click")
+            if picked is not None:
+                state.request(v_member=f"{chosen}{cached.MEMBER}{picked[0]}")
+    render_item(every, column_config={
+        "held-out": st.column_config.NumberColumn("Held-out", format="percent"),
+        "brute force": st.column_config.NumberColumn("Brute force", format="percent"),
+        "proved bound": st.column_config.NumberColumn("Proved bound", format="percent"),
+        "time ÷ brute force": st.column_config.NumberColumn("Time ÷ brute force", format="%.2f×"),
+        "FLOPs ÷ brute force": st.column_config.NumberColumn("FLOPs ÷ brute force", format="%.2f×"),
+    })
+    for item in population_view.items[5:]:
+        markdown(item)
+    stored = cached.stored_population(chosen)
+    if stored["claims"]:
+        runs = [row["index"] for row in stored["rows"]]
+        run = state.url_choice("v_run", runs, blocks.default_run(stored), parse=int)
+        claims_view = cached.population_block(chosen, cached.stamp(chosen), "claims", run)
+        intro_text, claims_table, curve, pruning_table = claims_view.items
+        components.heading(claims_view.title)
+        markdown(intro_text)
+        render_item(claims_table, table_title=False)
+        labels = {row["index"]: f"model {row['index']}: {population.setting_label(row)}, seed {row['seed']}" for row in stored["rows"]}
+        st.selectbox("Run whose training curves are drawn", runs, format_func=labels.get, key="v_run")
+        render_item(curve, key="mech_two_phase")
+        percent = {c: st.column_config.NumberColumn(c, format="percent") for c in pruning_table.frame.columns if c not in ("model", "setting", "seed", "memorising neurons")}
+        render_item(pruning_table, column_config=percent)
+state.write_url()

@@ -113,8 +113,8 @@ def test_the_page_draws_the_sections_the_report_draws(app):
     assert at.query_params["recipe"] == "z59-noisy-mlp"
     headline, *blocks = sections(recipes.load("z59-noisy-mlp", Catalog(), device="cpu"), Catalog())
     assert [s.title for s in blocks] == [h.value for h in at.subheader]
-    numbers = next(item for item in headline.items if isinstance(item, Metrics))
-    assert [(m.label, m.value) for m in numbers.values] == [(m.label, m.value) for m in at.metric]
+    numbers = [item for section in (headline, *blocks) for item in section.items if isinstance(item, Metrics)]
+    assert [(m.label, m.value) for item in numbers for m in item.values] == [(m.label, m.value) for m in at.metric]
     shown = texts(at.markdown) + texts(at.caption)
     written = [item.text for section in (headline, *blocks) for item in section.items if isinstance(item, Text)]
     assert len(written) >= 8 and [text for text in written if text not in shown] == []
@@ -164,3 +164,69 @@ def test_no_cell_reads_none(app):
     clusters = next(df.value for df in at.dataframe if "mean share in own irrep" in df.value.columns).set_index("irrep")
     assert clusters.loc["dead (never active)", "mean share in own irrep"] == "—"
     assert all(v.endswith("%") for k, v in clusters["mean share in own irrep"].items() if k != "dead (never active)")
+
+
+# -- populations (sweep groups): sections 8 and 9 -------------------------------------------------
+
+def tiny_populations(root) -> None:
+    """A clean Z5 population (3 seeds) and a corrupted Z5 one (weight decay 0 and 1) in the user store."""
+    from interp_core.families.mechanisms import population as pop
+
+    store = Store(root)
+    pop.save_population(pop.sweep("Z5", 3, pop.grid([16], [1.0], [0.6]), 20), store)
+    pop.save_population(pop.sweep("Z5", 1, pop.grid([16], [0.0, 1.0], [0.6], [0.2]), 20), store)
+
+
+def test_a_population_is_drawn_with_its_share_and_a_member_opens_from_the_url(app, user_store):
+    tiny_populations(user_store)
+    at = open_page(app, "s4-mlp", v_population="population-z5")
+    assert not at.exception, at.exception
+    headers = texts(at.subheader)
+    assert "8. Many networks: how often does the explanation prove ≥ 95%?" in headers
+    assert metric(at, "Networks") == "3"
+    from interp_core.families.mechanisms import population as pop
+
+    rows = pop.read_population(Store(user_store).open("population-z5"), Store(user_store))["rows"]
+    share = np.mean([r["bound"] >= 0.95 for r in rows])
+    assert metric(at, "Proved bound ≥ 95%") == f"{share:.0%} of them"
+    # a click on a point asks for v_member; a link with it opens that network in sections 1-7
+    member = open_page(app, "s4-mlp", v_member="population-z5#1")
+    assert not member.exception, member.exception
+    assert "model 1 of population-z5" in texts(member.info)
+    assert metric(member, "Brute force") == f"{rows[1]['brute_force_accuracy']:.1%}"
+    assert member.query_params["v_population"] == "population-z5"
+    member.button(key="mech_back_to_recipe").click().run()
+    assert not member.exception and member.query_params.get("v_member", "") == ""
+    assert metric(member, "Brute force") == metric(open_page(app, "s4-mlp"), "Brute force")
+
+
+def test_a_bad_member_in_a_link_opens_the_recipe(app, user_store):
+    tiny_populations(user_store)
+    at = open_page(app, "s4-mlp", v_member="population-z5#99")
+    assert not at.exception and not at.error
+    assert "population-z5" not in texts(at.info)
+
+
+def test_a_corrupted_population_shows_the_four_claims_and_its_curve(app, user_store):
+    tiny_populations(user_store)
+    at = open_page(app, "z59-noisy-mlp", v_population="population-z5-noisy")
+    assert not at.exception, at.exception
+    assert "9. Corrupted labels across settings: the paper's claims" in texts(at.subheader)
+    claims = next(frame.value for frame in at.dataframe if "verdict" in frame.value.columns)
+    assert [c[:4] for c in claims["claim"]] == ["(i) ", "(ii)", "(iii", "(iv)"]
+    assert set(claims["verdict"]) <= {"holds", "does not hold", "depends", "not tested"}
+    at.selectbox(key="v_run").set_value(0).run()
+    assert not at.exception and at.query_params["v_run"] == "0"
+
+
+def test_population_points_carry_the_model_they_open():
+    from interp_core.families.mechanisms import figures as figs
+
+    rows = [{"index": i, "seed": i, "hidden": 16, "weight_decay": 1.0, "train_fraction": 0.5, "brute_force_accuracy": 1.0, "bound": b,
+             "test_accuracy": 1.0, "bound_time_ratio": 1.5, "bound_flops_ratio": 0.5} for i, b in enumerate((0.99, 0.5, 0.97))]
+    fig = figs.population_bounds(rows, selected=2)
+    points = fig.data[0]
+    assert [c[0] for c in points.customdata] == [0, 1, 2] and list(points.y) == [0.99, 0.5, 0.97]
+    assert list(points.marker.size) == [10, 10, 16]
+    assert "≥ 95% for 67% of 3" in fig.layout.title.text
+    assert [c[0] for c in figs.population_costs(rows).data[0].customdata] == [0, 1, 2]

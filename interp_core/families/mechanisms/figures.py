@@ -266,3 +266,70 @@ def bound_frontier_chart(frontier: list[dict], brute_force_accuracy: float, chos
     fig.update_yaxes(range=[-0.03, 1.1], tickformat=".0%")
     fig.update_xaxes(range=[0, max(max(costs, default=1.0), 1.0) * 1.1])
     return fig
+
+
+# -- populations (population.py) -----------------------------------------------------------------
+
+how_to_read("population_bounds", "Each point is one trained network of the population: across, its accuracy on all pairs (brute force); up, the accuracy its explanation proves. A proof never claims more than is true, so points sit on or below the diagonal; points above the dashed line have a proved bound of at least 95% (Wu et al.'s criterion). The histogram on the right is the distribution of the bound. Click a point to open that network in the sections above.")
+how_to_read("population_costs", "The proof's cost against brute force for each network: across in arithmetic (FLOPs), up in measured time (log scale). Points left of 1 are cheaper in FLOPs, points below 1 cheaper in time; the dotted line is Wu et al.'s 30% of brute-force time. Click a point to open that network.")
+how_to_read("two_phase", "One corrupted-label run over training: the share of wrong labels the network answers with its wrong label (memorised, red), its accuracy on the clean training pairs and on held-out pairs, and overall training accuracy. The dashed line is 100(1−ξ)%: the training accuracy of a network that ignores every wrong label. Grokking then unlearning shows as held-out accuracy rising while the wrong labels are still memorised, then the red line falling.")
+
+
+def _member_hover(rows: list[dict]) -> list[str]:
+    return [f"model {r['index']} (seed {r['seed']}, {r['hidden']} neurons, weight decay {r['weight_decay']:g}, {r['train_fraction']:.0%} trained)<br>"
+            f"brute force {r['brute_force_accuracy']:.1%}, proved ≥ {0 if r['bound'] is None else r['bound']:.1%}, held-out {r['test_accuracy']:.1%}" for r in rows]
+
+
+def population_bounds(rows: list[dict], selected: int | None = None, good: float = 0.95) -> go.Figure:
+    """rows: population rows (index, seed, settings, brute_force_accuracy, bound, test_accuracy)."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.8, 0.2], shared_yaxes=True, horizontal_spacing=0.02)
+    bounds = [0.0 if r["bound"] is None else r["bound"] for r in rows]
+    colours = [PALETTE[2] if b >= good else PALETTE[3] for b in bounds]
+    sizes = [16 if r["index"] == selected else 10 for r in rows]
+    fig.add_trace(go.Scatter(x=[r["brute_force_accuracy"] for r in rows], y=bounds, mode="markers", customdata=[[r["index"]] for r in rows],
+                             marker={"size": sizes, "color": colours, "line": {"width": [2 if r["index"] == selected else 0 for r in rows], "color": "#222"}},
+                             hovertext=_member_hover(rows), hoverinfo="text", name="one network"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, hoverinfo="skip", name="bound = brute force"), row=1, col=1)
+    fig.add_trace(go.Histogram(y=bounds, ybins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PALETTE[0], name="models", hoverinfo="y+x"), row=1, col=2)
+    fig.add_hline(y=good, line_dash="dash", line_color=PALETTE[2], annotation_text=f"{good:.0%}", annotation_position="top left", row=1, col=1)
+    share = np.mean([b >= good for b in bounds]) if bounds else 0.0
+    styled(fig, f"Proved bound of each network: ≥ {good:.0%} for {share:.0%} of {len(rows)}", "brute-force accuracy (all pairs)", "proved accuracy (lower bound)", height=420)
+    fig.update_xaxes(range=[-0.02, 1.04], tickformat=".0%", row=1, col=1)
+    fig.update_xaxes(title_text="models", row=1, col=2)
+    fig.update_yaxes(range=[-0.03, 1.05], tickformat=".0%", row=1, col=1)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def population_costs(rows: list[dict], selected: int | None = None, paper: float = 0.3) -> go.Figure:
+    shown = [r for r in rows if r["bound_time_ratio"] is not None and r["bound_flops_ratio"] is not None]
+    fig = go.Figure(go.Scatter(
+        x=[r["bound_flops_ratio"] for r in shown], y=[r["bound_time_ratio"] for r in shown], mode="markers", customdata=[[r["index"]] for r in shown],
+        marker={"size": [16 if r["index"] == selected else 10 for r in shown], "color": PALETTE[1], "line": {"width": [2 if r["index"] == selected else 0 for r in shown], "color": "#222"}},
+        hovertext=[f"{h}<br>time {r['bound_time_ratio']:.2f}×, FLOPs {r['bound_flops_ratio']:.2f}× brute force" for h, r in zip(_member_hover(shown), shown)],
+        hoverinfo="text", name="one network",
+    ))
+    fig.add_hline(y=1.0, line_dash="dash", line_color="#666", annotation_text="brute-force time", annotation_position="bottom right")
+    fig.add_hline(y=paper, line_dash="dot", line_color=PALETTE[2], annotation_text=f"Wu et al.: {paper:.0%}", annotation_position="bottom right")
+    fig.add_vline(x=1.0, line_dash="dash", line_color="#666")
+    styled(fig, "Cost of each proof against brute force", "FLOPs (bound ÷ brute force)", "measured time (bound ÷ brute force)", height=420)
+    fig.update_yaxes(type="log")
+    fig.update_xaxes(range=[0, max([1.1] + [1.1 * r["bound_flops_ratio"] for r in shown])])
+    return fig
+
+
+def two_phase_curve(history: dict, corrupt: float, title: str) -> go.Figure:
+    """history of one corrupted-label run (train.fit_full_batch: corrupted_memorised, clean_train_accuracy, ...)."""
+    steps = history["step"]
+    fig = go.Figure()
+    for key, name, colour, dash in (("corrupted_memorised", "wrong labels memorised", PALETTE[3], None),
+                                    ("clean_train_accuracy", "clean training pairs", PALETTE[0], None),
+                                    ("test_accuracy", "held-out pairs", PALETTE[2], None),
+                                    ("train_accuracy", "all training pairs", "#777", "dot")):
+        if key in history:
+            fig.add_trace(go.Scatter(x=steps, y=history[key], name=name, line={"color": colour, "dash": dash}))
+    fig.add_hline(y=1 - corrupt, line_dash="dash", line_color="#777", annotation_text=f"100(1−ξ) = {1 - corrupt:.0%}", annotation_position="bottom right")
+    styled(fig, title, "full-batch training step", "accuracy", height=380)
+    fig.update_yaxes(range=[-0.03, 1.08], tickformat=".0%")
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
+    return fig

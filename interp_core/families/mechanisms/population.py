@@ -279,3 +279,15 @@ def member_model(artifact, store, row: dict) -> GroupMLP:
                      dropout=row.get("dropout", 0.0), batchnorm=row.get("batchnorm", False))
     model.load_state_dict(state)
     return model.eval()
+
+
+PREFIX = "population-"
+
+
+def population_names(catalog) -> list[str]:
+    """The stored populations a catalog can open (the user's store first, then the shipped one), by name."""
+    names = []
+    for store in (getattr(catalog, "store", None), getattr(catalog, "shipped", None)):
+        if store is not None:
+            names += [n for n in store.names() if n.startswith(PREFIX) and n not in names]
+    return sorted(names)

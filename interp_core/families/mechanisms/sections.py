@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from interp_core.families.mechanisms import explain
+from interp_core.families.mechanisms import explain, population
 from interp_core.families.mechanisms import figures as figs
+from interp_core.families.mechanisms.data import get_group
 from interp_core.families.mechanisms.mechanism import Mechanism, load_mechanism
 from interp_core.report import Figure, Metric, Metrics, Section, Table, Text, Verdict
 from interp_core.sections import artifact_store as _store
@@ -26,6 +27,8 @@ PAIR = "4. One pair: which irreps produce the answer"
 EQUIVARIANCE = "5. Equivariance: the symmetry the algorithm relies on"
 VERIFICATION = "6. Verification: brute force vs explanation vs proof"
 MEMORISATION = "7. Corrupted labels and memorising neurons"
+POPULATION = "8. Many networks: how often does the explanation prove ≥ 95%?"
+CLAIMS = "9. Corrupted labels across settings: the paper's claims"
 
 
 def default_neuron(mech: Mechanism) -> int:
@@ -244,6 +247,108 @@ def memorisation_section(mech: Mechanism, threshold: float, neurons: list[int], 
     return Section(MEMORISATION, items)
 
 
+def _ratio(value) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def population_section(name: str, stored: dict, selected: int | None = None) -> Section:
+    """Wu et al.'s question on a stored population (population.read_population): the share of
+    networks with a proved bound ≥ 95%, the bound's distribution, the proof's cost against brute
+    force; each network is a clickable point (``selected`` is ringed)."""
+    summary, rows, settings = stored["summary"], stored["rows"], stored["settings"]
+    grid = settings["grid"]
+    varied = [k for k in population.SETTINGS if len({str(g[k]) for g in grid}) > 1]
+    share = summary["share_bound_ge_95"]
+    intro = (f"**{name}**: {summary['n_models']} networks on {get_group(summary['group']).title}, {settings['seeds']} seed(s) per setting, "
+             f"{settings['steps']:,} full-batch steps each" + (f"; varied: {', '.join(k.replace('_', ' ') for k in varied)}" if varied else "")
+             + ". Made with `python -m interp_core sweep groups " + summary["group"] + f" --seeds {settings['seeds']} --steps {settings['steps']}`"
+             + " (plus the grid options).")
+    numbers = Metrics([
+        Metric("Networks", f"{summary['n_models']}", "Trained with different seeds (and settings), each analysed as a recipe's checkpoint is."),
+        Metric("Proved bound ≥ 95%", "—" if share is None else f"{share:.0%} of them", "Wu et al. (2024): 45% of their models."),
+        Metric("Median proved bound", "—" if summary["median_bound"] is None else f"{summary['median_bound']:.1%}", "The median over networks of the share of all pairs proved correct."),
+        Metric("Held-out ≥ 99%", "—" if summary.get("share_generalised") is None else f"{summary['share_generalised']:.0%} of them", "Networks that generalised (grokked)."),
+        Metric("Bound ÷ brute force, time", _ratio(summary["bound_time_ratio"]), "Median measured time of the proof over brute force's (Wu et al.: about 0.3)."),
+        Metric("Bound ÷ brute force, FLOPs", _ratio(summary["bound_flops_ratio"]), "Median arithmetic cost of the proof over brute force's."),
+    ])
+    table = pd.DataFrame([{
+        "model": r["index"], "seed": r["seed"], **{k.replace("_", " "): r[k] for k in varied},
+        "held-out": r["test_accuracy"], "brute force": r["brute_force_accuracy"], "proved bound": r["bound"],
+        "key irreps": ", ".join(r["key_irreps"]), "time ÷ brute force": r["bound_time_ratio"], "FLOPs ÷ brute force": r["bound_flops_ratio"],
+    } for r in rows])
+    slow = summary["bound_time_ratio"] is not None and summary["bound_time_ratio"] >= 1 > (summary["bound_flops_ratio"] or 1)
+    items = [Text(intro), numbers,
+             Figure(figs.population_bounds(rows, selected), "population_bounds"),
+             Figure(figs.population_costs(rows, selected), "population_costs"),
+             Table("Every network of the population", table, "Click a point above to open that network in sections 1-7.")]
+    if slow:
+        items.append(Text("The proof needs fewer FLOPs than brute force but not less time here: both compute every pair's hidden layer (the larger share of "
+                          "the time, and memory-bound), and the output layer's saving is taken by several thin products and the per-pair worst case; "
+                          "Wu et al. also compress the hidden layer. See docs/mechanisms.md."))
+    return Section(POPULATION, items)
+
+
+def default_run(stored: dict) -> int:
+    """The corrupted run the two-phase chart opens on: the first that shows grokking then unlearning,
+    else the first regularised one, else the first."""
+    pairs = list(zip(stored["rows"], stored["histories"]))
+    for test in (lambda r, h: population.regularised(r) and population.two_phase(h), lambda r, h: population.regularised(r)):
+        found = next((r["index"] for r, h in pairs if test(r, h)), None)
+        if found is not None:
+            return found
+    return stored["rows"][0]["index"]
+
+
+def claims_section(name: str, stored: dict, run: int) -> Section:
+    """Doshi et al.'s four claims on a corrupted-label population: the two-phase curve of run ``run``,
+    the pruning result per network and the per-claim table with its verdicts."""
+    rows = {r["index"]: r for r in stored["rows"]}
+    row, history = rows[run], stored["histories"][run]
+    label = population.setting_label(row)
+    curve = figs.two_phase_curve(history, row["corrupt"], f"Model {run} ({label}, seed {row['seed']}): " + ("grokking, then unlearning" if population.two_phase(history) else "no two-phase curve"))
+    pruning = pd.DataFrame([{
+        "model": r["index"], "setting": population.setting_label(r), "seed": r["seed"], "memorising neurons": r["memorising_neurons"],
+        "wrong labels kept": r["corrupted_memorised"], "… after pruning": r["corrupted_memorised_pruned"],
+        "their true answers": r["corrupted_true"], "… after pruning ": r["corrupted_true_pruned"],
+        "clean training": r["clean_train_accuracy"], "… after pruning  ": r["clean_train_accuracy_pruned"],
+        "held-out": r["test_accuracy"], "… after pruning   ": r["test_accuracy_pruned"],
+    } for r in stored["rows"]])
+    claims = pd.DataFrame(stored["claims"] or [])
+    intro = Text(f"**{name}**: {len(rows)} networks with corrupted training labels, {stored['settings']['steps']:,} full-batch steps each. "
+                 "“To grok or not to grok” (Doshi et al.) makes four claims; each is checked here on these runs, with the thresholds given in its row. "
+                 "*holds*: in every run it applies to; *depends*: in some settings (named); *does not hold*: in none; *not tested*: no run it applies to.")
+    return Section(CLAIMS, [
+        intro,
+        Table("The paper's claims, measured here", claims, "verdict per claim over the runs it applies to"),
+        Figure(curve, "two_phase"),
+        Table("Pruning the memorising neurons, per network", pruning,
+              "Accuracies before and after setting the output weights of the neurons with < 50% of their weight in the key irreps to zero."),
+    ])
+
+
+def default_population(names: list[str], groups: dict[str, str], group: str) -> str | None:
+    """The population the page (and the report) opens on for a network of ``group``: the first of that
+    group (``groups``: population name -> its group), else the first stored, else None."""
+    same = [n for n in names if groups.get(n) == group]
+    return (same or names or [None])[0]
+
+
+def population_sections(catalog: Catalog, group: str) -> list[Section]:
+    """Sections 8 (and 9 for corrupted labels) at the page's defaults, for a network of ``group``."""
+    names = population.population_names(catalog)
+    stored = {}
+    for n in names:
+        artifact = catalog.find(n)
+        stored[n] = population.read_population(artifact, catalog.store_for(artifact))
+    chosen = default_population(names, {n: v["summary"]["group"] for n, v in stored.items()}, group)
+    if chosen is None:
+        return []
+    out = [population_section(chosen, stored[chosen])]
+    if stored[chosen]["claims"]:
+        out.append(claims_section(chosen, stored[chosen], default_run(stored[chosen])))
+    return out
+
+
 def sections(trained, catalog: Catalog) -> list[Section]:
     """The page's sections at its default settings (left side, the heaviest neuron, the pair (1, 2),
     the training's pruning threshold, nothing pruned)."""
@@ -258,4 +363,5 @@ def sections(trained, catalog: Catalog) -> list[Section]:
         equivariance_section(mech),
         verification_section(mech),
         memorisation_section(mech, threshold, mech.memorising(threshold)),
+        *population_sections(catalog, mech.group.key),
     ]
