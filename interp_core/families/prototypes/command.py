@@ -55,6 +55,8 @@ def explain_cli(args: argparse.Namespace) -> dict:
     from interp_core.families.prototypes.explain import analyse, push_prototypes
     from interp_core.store import Store
 
+    if getattr(args, "model", None):
+        return _explain_user_model(args)
     catalog = catalog_at(args.store)
     if args.recipe:
         recipe = recipes.get_recipe(args.recipe)
@@ -78,4 +80,34 @@ def explain_cli(args: argparse.Namespace) -> dict:
         print(f"{trained.name}: {report.metrics['n_prototypes']} prototypes, test accuracy {report.metrics['test_accuracy']:.4f} on {len(dataset.y_test)} examples")
         for line in metric_readings(report.metrics).values():
             print(f"- {line}")
+    return result
+
+
+def _explain_user_model(args: argparse.Namespace) -> dict:
+    """``explain prototypes --model PATH --data FILE [--layer NAME]``: a prototype head on a layer of the user's model."""
+    from interp_core.families.prototypes.explain import metric_readings
+    from interp_core.families.prototypes.foreign import foreign_prototypes, prototype_rows
+    from interp_core.progress import progress_bar
+    from interp_core.userdata import foreign_from_args
+
+    trained = foreign_from_args(args, "prototypes")
+    bar, update = progress_bar("explain prototypes")
+    try:
+        found = foreign_prototypes(trained, catalog_at(args.store).store, seed=args.seed, progress=update, collect_progress=update)
+    finally:
+        bar.close()
+    # the head was fitted to the model's predictions: analyse's accuracies are agreements, the data's labels give these
+    metrics = {k: v for k, v in found.report.metrics.items() if not k.startswith("push_accuracy") and k != "test_accuracy"}
+    result = {"model": trained.extras["loaded"].description(), "layer": trained.model.layer, "recipe": None, **metrics,
+              "test_accuracy": round(found.test_accuracy, 6), "push_accuracy_before": round(found.test_accuracy_before_push, 6), "push_accuracy_after": round(found.test_accuracy, 6),
+              "agreement": round(found.agreement, 6), "agreement_before_push": round(found.agreement_before_push, 6), "model_test_accuracy": round(found.model_test_accuracy, 6),
+              "n_test": int(len(trained.dataset.y_test)), "artifact": None, "activations_cached": found.cached,
+              "prototypes": prototype_rows(found, trained.dataset.class_names)}
+    if not args.json:
+        print(f"prototype head on layer '{result['layer']}' of {result['model']['path']}: {result['n_prototypes']} prototypes, each a training example")
+        print(f"- agrees with the model on {result['agreement']:.1%} of {result['n_test']} held-out examples (faithfulness; {result['agreement_before_push']:.1%} before the push)")
+        print(f"- accuracy {result['test_accuracy']:.4f} against the data's labels (the model's own: {result['model_test_accuracy']:.4f})")
+        for key, line in metric_readings(metrics).items():
+            if key != "decoded_distance":  # the head decodes nothing: its prototypes are real examples' activations
+                print(f"- {line}")
     return result
