@@ -62,6 +62,11 @@ def test_the_population_is_one_artifact_and_a_member_reopens_with_its_numbers(z5
         parts = pop.member_model(artifact, store, row).parts()
         accuracy, _, _ = explain.brute_force(parts, group)
         assert accuracy == pytest.approx(row["brute_force_accuracy"])
+        # the row's numbers were computed on the stored (float16) weights: the proof reproduces exactly
+        dataset = pairs_dataset("Z5", row["train_fraction"], 0.0, row["seed"])
+        report, _, _ = explain.analyse(parts, "Z5", {"train_index": dataset.extras["train_index"], "test_index": dataset.extras["test_index"], "train_labels": dataset.y_train})
+        assert report.bound["accuracy"] == row["bound"] and report.test_accuracy == row["test_accuracy"]
+    assert store.read_tensors(artifact, pop.MEMBERS_FILE)["0.unembed.weight"].dtype == torch.float16
     # different seeds train different networks
     first, second = (pop.member_model(artifact, store, row).unembed.weight for row in stored["rows"][:2])
     assert not torch.equal(first, second)

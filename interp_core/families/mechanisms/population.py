@@ -8,7 +8,8 @@ as one artifact (``population-<group>``, or ``population-<group>-noisy`` with co
 - ``population.json``: the settings, one row per model (``MEMBER_KEYS``), the summary (``summarise``)
   and, for corrupted labels, the per-claim table (``claims``);
 - ``histories.json``: each model's training curves (for the two-phase curve of Doshi et al.);
-- ``members.safetensors``: each model's weights (``<index>.<parameter>``), so one can be reopened.
+- ``members.safetensors``: each model's weights (``<index>.<parameter>``) in float16, so one can be reopened;
+  the numbers of its row are computed on those rounded weights.
 
 ``summarise`` answers Wu et al. 2024's question (the share of models with a proved bound ≥ 95%, and
 the proof's cost against brute force); ``claims`` gives a verdict on each of Doshi et al.'s four
@@ -59,15 +60,33 @@ def train_member(group: str, setting: dict, seed: int, steps: int, lr: float = 1
     dataset = pairs_dataset(key, setting["train_fraction"], setting["corrupt"], seed)
     seed_everything(seed)
     model = GroupMLP(get_group(key).order, hidden=setting["hidden"], embed_dim=embed_dim, dropout=setting["dropout"], batchnorm=setting["batchnorm"])
-    config = {**DEFAULT_TRAIN, "steps": steps, "lr": lr, "weight_decay": setting["weight_decay"]}
+    # about 60 logged points per curve, whatever the number of steps (a population keeps every curve)
+    config = {**DEFAULT_TRAIN, "steps": steps, "lr": lr, "weight_decay": setting["weight_decay"], "eval_every": max(1, steps // 60)}
     start = time.perf_counter()
     with _cpu_threads(torch.device("cpu")):
         history = fit_full_batch(model, dataset, config, torch.device("cpu"), seed, progress)
     seconds = time.perf_counter() - start
+    state = _half(model)
     split = _split(dataset)
     report, _, _ = explain.analyse(model.parts(), key, split, config["coverage"], config["prune_threshold"])
+    history = {k: [round(v, 5) if isinstance(v, float) else v for v in values] for k, values in history.items()}
     row = {**setting, "seed": seed, "steps": steps, "train_seconds": round(seconds, 3), **member_metrics(report.to_dict(), history)}
-    return row, history, {k: v.detach().float().cpu().clone() for k, v in model.state_dict().items()}
+    return row, history, state
+
+
+def _half(model: GroupMLP) -> dict[str, torch.Tensor]:
+    """Round the trained weights to float16 in place and return them: a population stores each network
+    at half the size, and every number of its row is computed on the rounded network, so a reopened
+    member (``member_model``) gives exactly the stored numbers."""
+    state = {}
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+                state[name] = tensor.detach().half().cpu().clone()
+            else:
+                state[name] = tensor.detach().cpu().clone()
+    return state
 
 
 def member_metrics(report: dict, history: dict) -> dict:
