@@ -15,8 +15,8 @@ from interp_core.families.sae import explain as explain
 from interp_core.families.sae.hosts import MiniLMTopics
 from interp_core.families.sae.models import build_sae
 
-BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 20, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 2}
-QUICK_CONFIG = {**BENCH_CONFIG, "width": 1536, "batch_size": 1024, "steps": 20, "repeats": 1}
+BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 20, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 5}
+QUICK_CONFIG = {**BENCH_CONFIG, "width": 1536, "batch_size": 1024, "steps": 20, "repeats": 3}
 SAELENS_HINT = "pip install -r requirements-bench.txt (SAELens is a benchmark-only dependency)"
 
 
@@ -95,10 +95,17 @@ def _saelens(acts: torch.Tensor, cfg: dict, device: torch.device, seed: int) -> 
     return time.perf_counter() - start
 
 
+def _spread(values: list[float]) -> dict:
+    """Median, min, max and the interquartile range of a list of figures."""
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    return {"median": round(float(median), 4), "min": round(float(min(values)), 4), "max": round(float(max(values)), 4), "iqr": round(float(q3 - q1), 4)}
+
+
 def bench_sae(args) -> dict:
-    """Train our TopK SAE and SAELens's SAETrainer on the same activations with the same settings;
-    activations per second for each (best of ``repeats`` alternating runs), their ratio, and our
-    trainer's share of the measured fp32 matmul throughput."""
+    """Train our TopK SAE and SAELens's SAETrainer on the same activations with the same settings in
+    ``repeats`` alternating rounds (ours, the fp32 matmul rate, SAELens), each round measuring the
+    matmul floor again, so a round's share and ratio compare figures taken under the same load.
+    Reports medians with their spread (min, max, IQR) and every round."""
     cfg = QUICK_CONFIG if args.quick else BENCH_CONFIG
     device = resolve_device(args.device)
     print(f"bench sae: preparing activations on {device_name(device)}...", file=sys.stderr)
@@ -111,37 +118,45 @@ def bench_sae(args) -> dict:
     except ImportError:
         saelens_version = None
         print(f"bench sae: SAELens is not installed, so only our trainer is timed; install it with: {SAELENS_HINT}", file=sys.stderr)
-    gflops = matmul_gflops(device)
-    ours, theirs = [], []
-    for r in range(cfg["repeats"]):
-        print(f"bench sae: round {r + 1}/{cfg['repeats']}: ours...", file=sys.stderr)
-        ours.append(_ours(acts, cfg, device, args.seed))
-        if saelens_version:
-            print(f"bench sae: round {r + 1}/{cfg['repeats']}: SAELens {saelens_version}...", file=sys.stderr)
-            theirs.append(_saelens(acts, cfg, device, args.seed))
     samples = cfg["steps"] * cfg["batch_size"]
-    ours_rate = samples / min(ours)
     # FLOPs our trainer performs per activation: the dense encoder product, plus the sparse decoder
     # forward and the three sparse gradient products (k rows of d each).
     flops_per_activation = 2 * cfg["d"] * cfg["width"] + 4 * 2 * cfg["k"] * cfg["d"]
+    rounds = []
+    for r in range(cfg["repeats"]):
+        print(f"bench sae: round {r + 1}/{cfg['repeats']}: ours...", file=sys.stderr)
+        row = {"ours_seconds": round(_ours(acts, cfg, device, args.seed), 3), "matmul_gflops": round(matmul_gflops(device), 2)}
+        row["ours_activations_per_s"] = round(samples / row["ours_seconds"], 1)
+        row["ours_matmul_share"] = round(row["ours_activations_per_s"] * flops_per_activation / 1e9 / row["matmul_gflops"], 4)
+        if saelens_version:
+            print(f"bench sae: round {r + 1}/{cfg['repeats']}: SAELens {saelens_version}...", file=sys.stderr)
+            row["saelens_seconds"] = round(_saelens(acts, cfg, device, args.seed), 3)
+            row["sae_vs_saelens"] = round(row["saelens_seconds"] / row["ours_seconds"], 3)
+        rounds.append(row)
+    ours_rate = _spread([row["ours_activations_per_s"] for row in rounds])
+    share = _spread([row["ours_matmul_share"] for row in rounds])
+    gflops = _spread([row["matmul_gflops"] for row in rounds])
     result = {
         "device": device_name(device), "cpu_threads": torch.get_num_threads(), "activations": what, "n_activations": len(acts_np),
         "config": {k: cfg[k] for k in ("d", "width", "k", "batch_size", "steps", "lr", "aux_coefficient", "dead_window")} | {"dtype": "float32", "logging": "off", "grad_clip": 1.0},
-        "ours_activations_per_s": round(ours_rate, 1), "ours_seconds": [round(s, 3) for s in ours],
-        "matmul_gflops": round(gflops, 2),
-        "ours_gflops": round(ours_rate * flops_per_activation / 1e9, 2),
-        "ours_matmul_share": round(ours_rate * flops_per_activation / 1e9 / gflops, 4),
+        "rounds": rounds, "statistic": f"median of {len(rounds)} alternating rounds (min, max, iqr beside it)",
+        "ours_activations_per_s": ours_rate["median"], "ours_activations_per_s_spread": ours_rate, "ours_seconds": [row["ours_seconds"] for row in rounds],
+        "matmul_gflops": gflops["median"], "matmul_gflops_spread": gflops,
+        "ours_gflops": round(ours_rate["median"] * flops_per_activation / 1e9, 2),
+        "ours_matmul_share": share["median"], "ours_matmul_share_spread": share,
         "saelens_version": saelens_version,
-        "saelens_activations_per_s": None, "saelens_seconds": [round(s, 3) for s in theirs], "sae_vs_saelens": None,
+        "saelens_activations_per_s": None, "saelens_seconds": [row["saelens_seconds"] for row in rounds if "saelens_seconds" in row], "sae_vs_saelens": None,
     }
-    if theirs:
-        saelens_rate = samples / min(theirs)
-        result.update({"saelens_activations_per_s": round(saelens_rate, 1), "sae_vs_saelens": round(ours_rate / saelens_rate, 3)})
+    if saelens_version:
+        ratio = _spread([row["sae_vs_saelens"] for row in rounds])
+        result.update({"saelens_activations_per_s": _spread([samples / row["saelens_seconds"] for row in rounds])["median"], "sae_vs_saelens": ratio["median"], "sae_vs_saelens_spread": ratio})
     else:
         result["saelens"] = f"not installed: {SAELENS_HINT}"
     if not args.json:
         print(f"activations: {what}; config {result['config']}")
-        print(f"ours:    {ours_rate:12,.0f} activations/s  ({result['ours_matmul_share']:.1%} of the measured {gflops:.1f} GFLOP/s fp32 matmul)")
-        if theirs:
-            print(f"SAELens: {result['saelens_activations_per_s']:12,.0f} activations/s  -> ours / SAELens = {result['sae_vs_saelens']:.2f}x")
+        print(f"ours:    {ours_rate['median']:12,.0f} activations/s median of {len(rounds)} rounds (min {ours_rate['min']:,.0f}, max {ours_rate['max']:,.0f}); "
+              f"{share['median']:.1%} of the fp32 matmul rate measured in the same rounds (median {gflops['median']:.1f} GFLOP/s; share range {share['min']:.1%}-{share['max']:.1%})")
+        if saelens_version:
+            print(f"SAELens: {result['saelens_activations_per_s']:12,.0f} activations/s -> ours / SAELens = {result['sae_vs_saelens']:.2f}x median "
+                  f"(range {result['sae_vs_saelens_spread']['min']:.2f}-{result['sae_vs_saelens_spread']['max']:.2f})")
     return result

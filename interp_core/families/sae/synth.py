@@ -1,0 +1,235 @@
+"""A SynthSAEBench-style synthetic model with known features, and SAELens-style scores on it.
+
+SAELens is not a dependency of the app (it is benchmark-only), so this is our own generator written
+after the design of SAELens's ``sae_lens.synthetic`` (SynthSAEBench, Chanin & Garriga-Alonso 2026);
+it is not SAELens's code and its draws differ from SAELens's for the same seed:
+
+- **features**: ``n_features`` random unit directions in ``d`` dimensions (more features than
+  dimensions: superposition) and a fixed bias of norm 1; an example is ``a @ F + bias``;
+- **firing probabilities**: Zipfian over a seeded order, p_i = p_max * (i + 1)^-exponent, floored at p_min;
+- **correlation**: a Gaussian copula with a low-rank correlation (rank ``correlation_rank``, off-diagonal
+  entries of order ``correlation_scale``): feature i is on when z_i < Phi^-1(p_i), z ~ N(0, C);
+- **hierarchy**: ``roots`` trees with ``branching`` children per node, ``depth`` levels below each root;
+  a child can fire only while its parent fires, and at most one child of a node fires (mutual exclusion);
+- **magnitudes**: |N(magnitude_mean, magnitude_std)| when on.
+
+Scores (``score_sae``), as SAELens's ``eval_sae_on_synthetic_data`` defines them, on fresh samples:
+MCC (Hungarian one-to-one matching of decoder rows to true features, mean |cos| of the matched pairs),
+uniqueness (distinct true features that are some latent's best match / latents), per-latent F1 of
+"latent fires" against "its best-matching true feature fires" (averaged over latents), explained
+variance 1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2), and L0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from interp_core.families.sae.explain import feature_recovery
+
+
+@dataclass
+class SynthConfig:
+    n_features: int = 4096
+    d: int = 256
+    seed: int = 42
+    p_max: float = 0.4
+    p_min: float = 5e-4
+    zipf_exponent: float = 0.5
+    roots: int = 32
+    branching: int = 4
+    depth: int = 3
+    correlation_rank: int = 25
+    correlation_scale: float = 0.1
+    magnitude_mean: float = 1.0
+    magnitude_std: float = 0.25
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+SYNTHSAEBENCH_16K = SynthConfig(n_features=16384, d=768, roots=128)  # the published configuration's shape
+CPU_CONFIG = SynthConfig(n_features=4096, d=256, roots=32)  # the same shape scaled down for a CPU
+QUICK_CONFIG = SynthConfig(n_features=1024, d=128, roots=8)
+
+
+class SynthModel:
+    """Seeded features, firing probabilities, correlation and hierarchy; ``sample(n)`` gives (feature acts, hidden)."""
+
+    def __init__(self, cfg: SynthConfig):
+        self.cfg = cfg
+        g = torch.Generator().manual_seed(cfg.seed)
+        n, d = cfg.n_features, cfg.d
+        features = torch.randn(n, d, generator=g)
+        self.features = features / features.norm(dim=1, keepdim=True)
+        bias = torch.randn(d, generator=g)
+        self.bias = bias / bias.norm()
+        order = torch.randperm(n, generator=g)
+        p = (cfg.p_max * torch.arange(1, n + 1, dtype=torch.float64) ** -cfg.zipf_exponent).clamp_min(cfg.p_min)
+        self.p = torch.empty(n, dtype=torch.float64)
+        self.p[order] = p
+        self.threshold = torch.special.ndtri(self.p).float()
+        # low-rank correlation: z = U g + s * e with row norms of U set so that Var(z_i) = 1
+        U = torch.randn(n, cfg.correlation_rank, generator=g) * (cfg.correlation_scale / math.sqrt(cfg.correlation_rank))
+        self.U = U
+        self.noise_scale = (1 - U.pow(2).sum(1)).clamp_min(1e-6).sqrt()
+        self.parent, self.levels = self._hierarchy(g)
+        self._g = torch.Generator().manual_seed(cfg.seed + 1)
+
+    def _hierarchy(self, g: torch.Generator) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+        """parent[i] (-1 for roots and free features); per level below the roots, each node's children (rows of ids)."""
+        cfg = self.cfg
+        parent = torch.full((cfg.n_features,), -1, dtype=torch.long)
+        ids = torch.randperm(cfg.n_features, generator=g)
+        used = 0
+        frontier = ids[: cfg.roots]
+        used += cfg.roots
+        levels = []
+        for _ in range(cfg.depth):
+            need = len(frontier) * cfg.branching
+            if used + need > cfg.n_features:
+                break
+            children = ids[used : used + need].reshape(len(frontier), cfg.branching)
+            used += need
+            parent[children] = frontier[:, None].expand_as(children)
+            levels.append((frontier, children))
+            frontier = children.reshape(-1)
+        return parent, levels
+
+    @torch.no_grad()
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(feature activations (n, n_features), hidden activations (n, d))."""
+        cfg, g = self.cfg, self._g
+        z = torch.randn(n, cfg.correlation_rank, generator=g) @ self.U.t() + torch.randn(n, cfg.n_features, generator=g) * self.noise_scale
+        on = z < self.threshold
+        for parents, children in self.levels:  # top-down: a child needs its parent on; at most one child of a node fires
+            kids_on = on[:, children] & on[:, parents][:, :, None]
+            pick = torch.where(kids_on, torch.rand(kids_on.shape, generator=g), torch.full(kids_on.shape, -1.0)).argmax(-1, keepdim=True)
+            keep = torch.zeros_like(kids_on).scatter_(-1, pick, True) & kids_on
+            on[:, children.reshape(-1)] = keep.reshape(n, -1)
+        magnitude = (cfg.magnitude_mean + cfg.magnitude_std * torch.randn(n, cfg.n_features, generator=g)).abs()
+        acts = torch.where(on, magnitude, torch.zeros(()))
+        return acts, acts @ self.features + self.bias
+
+
+class SynthStream:
+    """Fresh samples as ``fit.train_sae`` reads a stream (``n`` samples in all; every batch new, as SAELens trains)."""
+
+    def __init__(self, model: SynthModel, n: int):
+        self.model, self.n = model, int(n)
+
+    def batches(self, batch_size: int, rank: int = 0, world_size: int = 1):
+        while True:
+            yield self.model.sample(batch_size)[1]
+
+
+@torch.no_grad()
+def score_sae(sae, model: SynthModel, n_samples: int = 20000, batch_size: int = 2048) -> dict:
+    """SAELens's synthetic-data scores of an SAE with ``encode``/``decode`` and ``W_dec`` (latents x d)."""
+    W_dec = sae.W_dec.detach().float().cpu()
+    truth = model.features
+    cos = (W_dec / W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)) @ truth.t()
+    best = cos.abs().argmax(1)  # each latent's best-matching true feature
+    recovery = feature_recovery(W_dec.numpy(), truth.numpy())
+    matched = recovery.matched_latent >= 0
+    width = W_dec.shape[0]
+    tp = torch.zeros(width)
+    fp = torch.zeros(width)
+    fn = torch.zeros(width)
+    l0, sq_res, sq_norm, total, true_l0 = 0.0, 0.0, 0.0, 0, 0.0
+    sum_x = torch.zeros(truth.shape[1])
+    sae.eval()
+    for lo in range(0, n_samples, batch_size):
+        acts, x = model.sample(min(batch_size, n_samples - lo))
+        codes = sae.encode(x)
+        recon = sae.decode(codes)
+        fires, truth_fires = codes > 0, acts[:, best] > 0
+        tp += (fires & truth_fires).sum(0)
+        fp += (fires & ~truth_fires).sum(0)
+        fn += (~fires & truth_fires).sum(0)
+        l0 += float(fires.sum())
+        true_l0 += float((acts > 0).sum())
+        sq_res += float((x - recon).pow(2).sum())
+        sq_norm += float(x.pow(2).sum())
+        sum_x += x.sum(0)
+        total += len(x)
+    precision = torch.where(tp + fp > 0, tp / (tp + fp).clamp_min(1), torch.zeros(()))
+    recall = torch.where(tp + fn > 0, tp / (tp + fn).clamp_min(1), torch.zeros(()))
+    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp_min(1e-12), torch.zeros(()))
+    variance = sq_norm / total - float((sum_x / total).pow(2).sum())
+    return {
+        "f1": round(float(f1.mean()), 4),
+        "mcc": round(float(recovery.matched_cosine[matched].mean()), 4),
+        "uniqueness": round(len(best.unique()) / width, 4),
+        "explained_variance": round(1 - (sq_res / total) / max(variance, 1e-12), 4),
+        "l0": round(l0 / total, 2),
+        "true_l0": round(true_l0 / total, 2),
+    }
+
+
+# -- bench sae-synth -------------------------------------------------------------------------------
+SYNTH_ARCHS = {  # our architectures at the benchmark's L0 (ReLU's L0 follows from its L1 coefficient)
+    "topk": lambda k: {"k": k},
+    "batchtopk": lambda k: {"k": k},
+    "relu": lambda k: {"l1_coefficient": 3e-3},
+    "mp": lambda k: {"k": k},
+}
+BUDGETS = {  # samples, batch, lr, evaluation samples
+    "gpu": {"samples": 200_000_000, "batch_size": 1024, "lr": 3e-4, "eval_samples": 100_000},
+    "cpu": {"samples": 1_000_000, "batch_size": 1024, "lr": 1e-3, "eval_samples": 20_000},
+    "quick": {"samples": 200_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 10_000},
+}
+PUBLISHED = {  # SynthSAEBench-16k, L0 = 25, width 4096, 200M samples (F1, MCC, uniqueness, explained variance)
+    "batchtopk": (0.732, 0.757, 0.984, 0.792), "matryoshka": (0.879, 0.793, 0.999, 0.779), "mp": (0.446, 0.693, 0.828, 0.835),
+    "relu": (0.556, 0.604, 0.898, 0.765), "jumprelu": (0.732, 0.753, 0.989, 0.795),
+}
+
+
+def bench_sae_synth(args) -> dict:
+    """Train our architectures on fresh samples of the synthetic model and score them as SAELens does."""
+    import sys
+    import time
+
+    from interp_core.device import device_name, resolve_device
+    from interp_core.families.sae import explain
+    from interp_core.families.sae.models import build_sae
+
+    device = resolve_device(args.device)
+    on_gpu = device.type == "cuda"
+    cfg = SYNTHSAEBENCH_16K if on_gpu and not args.quick else (QUICK_CONFIG if args.quick else CPU_CONFIG)
+    budget = BUDGETS["quick" if args.quick else ("gpu" if on_gpu else "cpu")]
+    width = 4096 if on_gpu and not args.quick else cfg.n_features
+    print(f"bench sae-synth: synthetic model {cfg.n_features:,} features in d={cfg.d} (seed {cfg.seed}) on {device_name(device)}...", file=sys.stderr)
+    model = SynthModel(cfg)
+    true_l0 = float((model.sample(4096)[0] > 0).sum(1).float().mean())
+    k = max(1, min(25, round(true_l0)))
+    try:
+        import sae_lens  # noqa: F401
+
+        saelens_note = "installed, but the side-by-side SAELens run is not wired in yet: rows are ours only"
+    except ImportError:
+        saelens_note = "not installed (benchmark-only: pip install -r requirements-bench.txt); rows are ours only"
+    rows = []
+    steps = budget["samples"] // budget["batch_size"]
+    for arch, settings in SYNTH_ARCHS.items():
+        print(f"bench sae-synth: {arch} (width {width}, {steps:,} steps of {budget['batch_size']})...", file=sys.stderr)
+        torch.manual_seed(args.seed)
+        sae = build_sae(arch, {"d_in": cfg.d, "width": width, **settings(k)}).fit_input(model.sample(16384)[1])
+        config = explain.SAETrainConfig(steps=steps, batch_size=budget["batch_size"], lr=budget["lr"], dead_window=max(50, steps // 10),
+                                        resample_every=0 if sae.uses_aux_loss else max(50, steps // 8), lr_decay_fraction=0.2)
+        start = time.perf_counter()
+        explain.train_sae(sae, SynthStream(model, budget["samples"]), config, device=device, seed=args.seed, log_points=1)
+        seconds = time.perf_counter() - start
+        scores = score_sae(sae.cpu(), model, budget["eval_samples"])
+        rows.append({"arch": arch, "trainer": "ours", **{key: scores[key] for key in ("f1", "mcc", "uniqueness", "explained_variance", "l0")},
+                     "samples": steps * budget["batch_size"], "true_l0": scores["true_l0"], "seconds": round(seconds, 1)})
+        if not args.json:
+            r = rows[-1]
+            print(f"{arch:<10} ours     F1 {r['f1']:.3f}  MCC {r['mcc']:.3f}  uniqueness {r['uniqueness']:.3f}  EV {r['explained_variance']:.3f}  L0 {r['l0']:.1f}  ({r['samples']:,} samples, {r['seconds']} s)")
+    return {"config": {**cfg.to_dict(), "width": width, "k": k, "true_l0": round(true_l0, 2), **budget, "device": device_name(device),
+                       "generator": "interp_core.families.sae.synth (our own, after sae_lens.synthetic's design)"},
+            "rows": rows, "saelens": saelens_note,
+            "published": {arch: dict(zip(("f1", "mcc", "uniqueness", "explained_variance"), values)) for arch, values in PUBLISHED.items()}}
