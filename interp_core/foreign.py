@@ -144,6 +144,14 @@ def _squeezed(shape) -> tuple:
     return tuple(s for s in shape if s != 1)
 
 
+def shape_fits(model_shape, data_shape) -> bool:
+    """True when examples of ``data_shape`` fit a model taking ``model_shape`` (None: any size), as they
+    are or with size-1 dimensions added or removed (the same values: (150,) for (1, 150))."""
+    model_shape, data_shape = tuple(model_shape), tuple(data_shape)
+    fits = len(data_shape) == len(model_shape) and all(m is None or m == d for m, d in zip(model_shape, data_shape))
+    return fits or (None not in model_shape and _squeezed(model_shape) == _squeezed(data_shape))
+
+
 def describe_shape(shape) -> str:
     return "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
 
@@ -163,9 +171,7 @@ def check_data(loaded: LoadedModel, dataset: Dataset) -> InputSpec:
         return spec
     if spec.shape is None:
         return spec  # the model does not say: the trial run in foreign_model tells
-    fits = len(data_shape) == len(spec.shape) and all(m is None or m == d for m, d in zip(spec.shape, data_shape))
-    same_values = None not in spec.shape and _squeezed(spec.shape) == _squeezed(data_shape)
-    if not (fits or same_values):
+    if not shape_fits(spec.shape, data_shape):
         raise DataError(f"The data's examples have shape {describe_shape(data_shape)} but the model '{name}' takes examples of shape {describe_shape(spec.shape)}; give data the model was made for.")
     return spec
 

@@ -106,11 +106,17 @@ def train_defaults(session: Session, family: str | None, dataset: Dataset, *, se
 
 # -- uploaded models ----------------------------------------------------------------------------
 def matching_datasets(loaded: LoadedModel, session: Session | None = None) -> list[str]:
-    """Names of datasets an uploaded classifier fits (same input shape and number of classes): the one its
-    config names, this session's uploads, then the bundled tables, digits and GunPoint."""
+    """Names of datasets an uploaded classifier (.safetensors with its config, or a .pt2 program) fits (same input
+    shape and number of classes): the one its config names, this session's uploads, then the bundled tables, digits and GunPoint."""
+    from interp_core.foreign import input_spec, shape_fits
+
     config = loaded.config.get("model_config") or {}
     shape, n_classes = config.get("input_shape"), config.get("n_classes")
-    if loaded.summary.format != "safetensors" or shape is None or n_classes is None:
+    if loaded.kind == "pt2":  # an exported program: the input it was exported with, its number of outputs
+        shape, n_classes = input_spec(loaded).shape, loaded.summary.n_outputs
+    elif loaded.summary.format != "safetensors":
+        return []
+    if shape is None or n_classes is None:
         return []
     named = loaded.config.get("dataset")
     named = named.get("name") if isinstance(named, dict) else named
@@ -124,7 +130,7 @@ def matching_datasets(loaded: LoadedModel, session: Session | None = None) -> li
             dataset = (session.dataset(name) if session is not None and name.startswith(DATASET_PREFIX) else None) or load_dataset(name)
         except (InterpError, KeyError, OSError, ValueError):
             continue
-        if list(dataset.input_shape) == list(shape) and dataset.n_classes == int(n_classes):
+        if shape_fits(shape, dataset.input_shape) and dataset.n_classes == int(n_classes):
             found.append(name)
     return found
 

@@ -149,57 +149,141 @@ def _train(session: sessions.Session, family: str | None, dataset, page: str) ->
     state.request(recipe=first.name, example=0)
 
 
+_MODEL = "_model_loaded"
+
+
+def _load_model(weights, config, folder):
+    """The uploaded model (memoised per files): (LoadedModel, the files that rebuild it, its name)."""
+    from interp_core import foreign
+    from interp_core.modelfiles import load_model_file
+
+    memo_key = (getattr(weights, "file_id", None), getattr(config, "file_id", None), tuple(f.file_id for f in folder or ()))
+    memo = st.session_state.get(_MODEL, {})
+    if memo_key in memo:
+        return memo[memo_key]
+    if folder:
+        label = _folder_name(folder)
+        loaded, files = foreign.load_folder_files(foreign.folder_files([(f.name, f.getvalue()) for f in folder], label), label)
+    elif weights.name.lower().endswith(".zip"):
+        label = weights.name.removesuffix(".zip").removesuffix(".ZIP") or "model"
+        loaded, files = foreign.load_folder_files(foreign.zip_files(weights.getvalue(), weights.name), label)
+    else:
+        label, data = weights.name, weights.getvalue()
+        loaded = load_model_file(weights.name, config=config.getvalue() if config is not None else None, data=data, filename=weights.name)
+        files = foreign.model_files(loaded, data) if loaded.kind == "pt2" else {}
+    st.session_state[_MODEL] = {memo_key: (loaded, files, label)}  # keep only the latest model
+    return loaded, files, label
+
+
+def _folder_name(folder) -> str:
+    """The uploaded folder's name (the first part of its files' paths), or 'model'."""
+    parts = str(folder[0].name).replace("\\", "/").split("/")
+    return parts[0] if len(parts) > 1 and parts[0] else "model"
+
+
 def model_panel() -> None:
-    """Home's "Bring your own model": validate a model file, summarise it, and explore it where it fits a dataset."""
+    """Home's "Bring your own model": validate a model (a file, a zipped or uploaded Hugging Face folder),
+    summarise it, and explore it on the user's data."""
     session = activate()
     done = st.session_state.pop("_model_upload_done", None)
     with st.expander("Bring your own model", expanded=bool(done), icon=":material/model_training:"):
         if done:
             st.success(done)
         st.caption(
-            "A **.safetensors** file of one of this project's architectures plus its **JSON config** "
-            "(`{\"arch\": \"mlp\", \"model_config\": {...}}`, or the `manifest.json` a trained recipe has in the store), "
-            "or a **.pt2** program written by `torch.export.save` (any PyTorch architecture, summarised only). "
-            "Pickle checkpoints (.pt, .pth, .ckpt, .pkl) are refused without being opened: loading them can run code."
+            "A **.pt2** program written by `torch.export.save` (any PyTorch classifier), a **Hugging Face** sequence classifier "
+            "(its folder, or the folder as a **.zip**: `config.json`, `model.safetensors`, tokenizer files), or a **.safetensors** file "
+            "of one of this project's architectures plus its **JSON config** (`{\"arch\": \"mlp\", \"model_config\": {...}}`, or a recipe's `manifest.json`). "
+            "Pickle checkpoints (.pt, .pth, .ckpt, .pkl, pytorch_model.bin) are refused without being opened: loading them can run code, "
+            "and so is a Hugging Face folder that asks for its own code."
         )
         left, right = st.columns(2)
-        weights = left.file_uploader("Model file (.safetensors or .pt2)", key="upload_model")
+        weights = left.file_uploader("Model file (.pt2, .safetensors or a zipped Hugging Face folder)", key="upload_model")
         config = right.file_uploader("Its JSON config (for .safetensors)", key="upload_model_config")
-        if weights is None:
+        folder = st.file_uploader("Or a Hugging Face model folder", accept_multiple_files="directory", key="upload_model_folder")
+        if weights is None and not folder:
             return
-        from interp_core.modelfiles import load_model_file
-
         try:
-            loaded = load_model_file(weights.name, config=config.getvalue() if config is not None else None, data=weights.getvalue(), filename=weights.name)
+            loaded, files, label = _load_model(weights, config, folder)
         except Exception as exc:  # noqa: BLE001 - an InterpError's sentence as is; anything else is logged, and the app keeps serving
-            show_error(exc, f"Reading {weights.name[:60]}")
+            show_error(exc, f"Reading {(weights.name if weights is not None else 'the folder')[:60]}")
             return
         summary = loaded.summary
         cols = st.columns(4)
         components.metric(cols[0], "Architecture", summary.architecture)
         components.metric(cols[1], "Parameters", f"{summary.n_parameters:,}")
-        components.metric(cols[2], "Input shape", str(tuple(summary.input_shape)) if summary.input_shape is not None else "unknown")
+        components.metric(cols[2], "Input shape", str(tuple(summary.input_shape)) if summary.input_shape is not None else "token ids" if loaded.kind == "huggingface" else "unknown")
         components.metric(cols[3], "Outputs", summary.n_outputs if summary.n_outputs is not None else "unknown")
         for note in summary.notes:
             st.caption(note)
-        if summary.format != "safetensors":
-            st.info("An exported program is validated and summarised only: the pages rebuild models from the project's architectures, so explore a model on them by uploading its .safetensors weights and JSON config.")
+        if summary.format == "safetensors":
+            _project_model(session, loaded, weights.name)
+        else:
+            _foreign_model(session, loaded, files, label)
+
+
+def _project_model(session, loaded, filename: str) -> None:
+    """A .safetensors of the project's architectures: explored on a dataset of its input shape and classes."""
+    summary = loaded.summary
+    matches = userdata.matching_datasets(loaded, session)
+    if not matches:
+        st.info(f"No bundled or uploaded dataset has input shape {tuple(summary.input_shape or ())} and {summary.n_outputs} classes; upload its data under \"Your own data\" above, then come back.")
+        return
+    dataset_name = st.selectbox("Dataset it was trained on", matches, key="upload_model_dataset", help="Datasets with the model's input shape and number of classes.")
+    st.caption(
+        "Explored on **Home** (accuracy, map, one example) and on **Rules** (tables and images) or **Time series** (series), which explain any classifier. "
+        "Prototypes, Concepts and SAE features need their own architectures (prototype layer, concept bottleneck, an SAE on a layer), so they list only models trained for them."
+    )
+    if st.button("Explore this model", key="upload_model_explore", type="primary"):
+        try:
+            with st.spinner("Evaluating the model on the dataset..."):
+                recipe = userdata.save_uploaded_model(session, loaded, filename, dataset_name)
+        except Exception as exc:  # noqa: BLE001
+            show_error(exc, f"Saving {filename[:60]}")
             return
-        matches = userdata.matching_datasets(loaded, session)
-        if not matches:
-            st.info(f"No bundled or uploaded dataset has input shape {tuple(summary.input_shape or ())} and {summary.n_outputs} classes; upload its data under \"Your own data\" above, then come back.")
+        _explore(recipe)
+
+
+def _explore(recipe) -> None:
+    st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it."
+    state.request(recipe=recipe.name, example=0)
+
+
+def _foreign_model(session, loaded, files: dict, label: str) -> None:
+    """A .pt2 program or a Hugging Face classifier: the user's data (or a dataset it fits), a layer, then explore."""
+    from interp_core import foreign
+    from interp_core.data import load_dataset
+
+    data = st.file_uploader("Your data to explain it on (.csv or .npz)", key="upload_model_data",
+                            help="A table, images or series the model takes (for a Hugging Face model: token ids, one row per text); with labels, its accuracy is measured.")
+    matches = userdata.matching_datasets(loaded, session) if data is None else []
+    try:
+        if data is not None:
+            dataset = _read(data, None, "model")
+        elif matches:
+            dataset = load_dataset(st.selectbox("Dataset to explain it on", matches, key="upload_model_dataset", help="Datasets with the model's input shape and number of classes."))
+        else:
+            st.info("Upload the data to explain this model on: a CSV (you choose the target column) or an NPZ with X and y, shaped as the model's input.")
             return
-        dataset_name = st.selectbox("Dataset it was trained on", matches, key="upload_model_dataset", help="Datasets with the model's input shape and number of classes.")
-        st.caption(
-            "Explored on **Home** (accuracy, map, one example) and on **Rules** (tables and images) or **Time series** (series), which explain any classifier. "
-            "Prototypes, Concepts and SAE features need their own architectures (prototype layer, concept bottleneck, an SAE on a layer), so they list only models trained for them."
-        )
-        if st.button("Explore this model", key="upload_model_explore", type="primary"):
-            try:
-                with st.spinner("Evaluating the model on the dataset..."):
-                    recipe = userdata.save_uploaded_model(session, loaded, weights.name, dataset_name)
-            except Exception as exc:  # noqa: BLE001
-                show_error(exc, f"Saving {weights.name[:60]}")
-                return
-            st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it."
-            state.request(recipe=recipe.name, example=0)
+        layers, default = foreign.layer_choices(loaded, dataset)
+    except Exception as exc:  # noqa: BLE001 - one sentence (data the model does not take: both shapes); the app keeps serving
+        show_error(exc, f"Running {label[:60]} on the data")
+        return
+    names = [layer.name for layer in layers if layer.output_shape is not None]
+    shapes = {layer.name: layer for layer in layers}
+    layer = st.selectbox(
+        "Layer for the embedding map", names, index=names.index(default) if default in names else len(names) - 1, key="upload_model_layer",
+        format_func=lambda name: f"{name}: {shapes[name].type} {tuple(shapes[name].output_shape)}",
+        help="Each layer of the model with its output shape on your data; Home maps the test examples by this layer's output. The default is the last layer before the output.",
+    )
+    st.caption(
+        "Explored on **Home** (accuracy, the map from this layer, one example) and on **Rules** (tables and images) or **Time series** "
+        "(series: every attribution method, scored against a `mask` when your NPZ has one), which explain any classifier."
+    )
+    if st.button("Explore this model", key="upload_model_explore", type="primary"):
+        try:
+            with st.spinner("Evaluating the model on your data..."):
+                recipe = userdata.save_foreign_model(session, loaded, files, dataset, layer)
+        except Exception as exc:  # noqa: BLE001
+            show_error(exc, f"Saving {label[:60]}")
+            return
+        _explore(recipe)
