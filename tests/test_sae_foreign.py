@@ -20,6 +20,7 @@ from interp_core.families.sae.train import make_sae
 from interp_core.foreign import foreign_model
 from interp_core.layerhost import LayerHost, cached_activations
 from interp_core.modelfiles import load_model_path
+from interp_core.store import Store
 from tests.foreign_models import export_pt2, save_npz, table_data, tiny_cnn, trained_mlp
 
 
@@ -129,3 +130,25 @@ def test_cli_explains_a_layer_of_a_pt2_with_the_recipe_keys_and_the_model(mlp_fi
     assert code == 0 and again["activations_cached"] and again["explained_variance"] == result["explained_variance"]
     code, result, err = run_cli(capsys, "--model", str(pt2), "--data", str(npz), "--layer", "nope")
     assert code == 2 and "no layer 'nope'" in result["error"] and "Traceback" not in err
+
+
+def test_an_sae_on_a_stored_user_model_saves_as_a_recipe_and_loads_back_the_same(mlp_files, tmp_store):
+    from interp_core import recipes
+    from interp_core.families.sae.foreign import foreign_sae_recipe
+    from interp_core.foreign import model_files, save_foreign
+    from interp_core.store import Catalog
+
+    model, pt2, _npz, dataset = mlp_files
+    loaded = load_model_path(pt2)
+    base = foreign_model(loaded, dataset, None, name="upload-mlp-pt2-model")
+    save_foreign(tmp_store, base, model_files(loaded))  # as Home's model box stores it in the session
+    recipe = foreign_sae_recipe(base.name, "1", dataset.name)
+    trained = recipes.train(recipe, store=tmp_store, dataset=dataset, device="cpu")
+    again = recipes.load(recipe.name, Catalog(tmp_store, Store(tmp_store.root / "none", readonly=True)), "cpu", dataset=dataset)
+    assert again.extras["source_kind"] == "model" and again.manifest["source"]["layer"] == "1"
+    np.testing.assert_array_equal(again.extras["analysis"].codes.values, trained.extras["analysis"].codes.values)
+    xb = torch.as_tensor(dataset.X_test[:8])
+    with torch.no_grad():
+        np.testing.assert_allclose(again.model(xb, mode="clean").numpy(), model(xb).numpy(), atol=1e-5)  # the user's model, rebuilt from its own artifact
+        np.testing.assert_allclose(again.model(xb, mode="sae").numpy(), trained.model(xb, mode="sae").numpy(), atol=1e-5)
+    assert "model.pt2" not in again.manifest["files"] and again.metrics["explained_variance"] == trained.metrics["explained_variance"]

@@ -86,6 +86,7 @@ _recipe(
 
 
 recipes.register_trainer(TRAINER, Trainer(train_sae_recipe, load_sae_recipe, sae_builds))
+from interp_core.families.sae import foreign as foreign  # noqa: E402 - registers "sae-foreign": an SAE on a layer of a user's model
 
 
 def upload_defaults(dataset: Dataset) -> list:
@@ -98,7 +99,7 @@ def upload_defaults(dataset: Dataset) -> list:
 register_family(Family(
     FAMILY, "SAE features", icon=":material/scatter_plot:",
     pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
-    explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER,), artifacts=ARTIFACTS,
+    explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER, foreign.TRAINER), artifacts=ARTIFACTS,
     export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
     uploads=Uploads(
         accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",

@@ -109,3 +109,90 @@ def feature_rows(result: ForeignSAE, n: int = 10, n_examples: int = 5) -> list[d
             row["promotes"] = [result.source.output_names[int(k)] for k in result.analysis.promoted[j][:2]]
         rows.append(row)
     return rows
+
+
+# -- an SAE at a layer of a user's model, stored as a recipe the SAE page opens (trainer "sae-foreign") --
+TRAINER = "sae-foreign"
+
+
+def foreign_sae_recipe(base: str, layer: str, dataset_name: str) -> Recipe:
+    """The recipe of an SAE on layer ``layer`` of the stored user's model ``base`` (a "foreign" recipe)."""
+    from interp_core.data import safe_name
+
+    return Recipe(f"{base}-sae-{safe_name(layer)}", FAMILY, dataset_name, "sae-topk", {"source": SOURCE_KIND, "base_recipe": base, "layer": layer}, {},
+                  f"An SAE on layer '{layer}' of your model ({base})", trainer=TRAINER)
+
+
+def _base_model(base: str, layer: str, catalog, dataset=None) -> TrainedModel:
+    """The stored user's model, embedding at ``layer`` (its stored metrics kept: nothing measured again)."""
+    from interp_core import recipes
+    from interp_core.foreign import foreign_model
+
+    stored = recipes.load(base, catalog, "cpu", dataset=dataset)
+    return foreign_model(stored.extras["loaded"], stored.dataset, layer, name=stored.name, manifest=stored.manifest)
+
+
+def train_foreign_sae(recipe: Recipe, *, store, dataset=None, device="cpu", seed: int = 0, epochs=None, progress=None, cancel=None, umap: bool = False, on_stage=None) -> TrainedModel:
+    """Train an SAE on the recipe's layer of the user's model stored in ``store`` and save it like the family's recipes."""
+    import time
+
+    from interp_core.families.sae.train import _trained
+    from interp_core.manifest import model_manifest
+    from interp_core.store import Catalog
+
+    start = time.perf_counter()
+    config = recipe.model_config
+    trained = _base_model(config["base_recipe"], config["layer"], Catalog(store), dataset)
+    result = explain_layer(trained, store, device=device, seed=seed, progress=progress, stage=on_stage)
+    source, sae = result.source, result.sae
+    result.analysis.metrics = result.metrics
+    manifest = model_manifest(
+        recipe, dataset=trained.dataset.summary(), model_config={**config, "width": sae.width, "k": int(getattr(sae.config, "k", 0) or 0)}, train_config={}, seed=seed,
+        config_hash=recipe.config_hash(seed), metrics=result.metrics, device=torch.device(device), train_seconds=time.perf_counter() - start,
+        sae={"arch": sae.arch, "config": sae.config.to_dict()},
+        source={"kind": SOURCE_KIND, "description": source.description, "n_train": source.n_train, "n": len(source.acts), "d": source.d,
+                "base_recipe": config["base_recipe"], "layer": config["layer"]},
+    )
+    weights = {f"sae.{k}": v.detach().cpu().float() for k, v in sae.state_dict().items()}  # the user's model stays in its own artifact
+    artifact = store.save(recipe.name, {"model.safetensors": weights, "history.json": {}, **result.analysis.to_files()}, manifest)
+    return _trained(recipe.name, result.model, trained.dataset, artifact, torch.device(device), result.analysis, source)
+
+
+def load_foreign_sae(artifact, catalog, device, dataset=None) -> TrainedModel:
+    """The stored SAE and the user's model it reads (rebuilt through the safe loaders), as the page opens a recipe."""
+    from interp_core.errors import StoreError
+    from interp_core.families.sae.artifacts import read_analysis_files
+    from interp_core.families.sae.models import build_sae
+    from interp_core.families.sae.train import _trained
+
+    manifest = artifact.manifest
+    store = catalog.store_for(artifact)
+    try:
+        sae = build_sae(manifest["sae"]["arch"], manifest["sae"]["config"])
+        info = manifest["source"]
+        base, layer = info["base_recipe"], info["layer"]
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"Artifact '{artifact.name}' has a manifest this version cannot build ({exc}); train it again.") from None
+    trained = _base_model(base, layer, catalog, dataset)
+    state = {k.removeprefix("sae."): v.float() for k, v in store.read_tensors(artifact).items()}
+    if set(state) != set(sae.state_dict()):
+        raise StoreError(f"Artifact '{artifact.name}' holds weights that do not fit its SAE ({len(set(state) ^ set(sae.state_dict()))} mismatched tensors); train it again.")
+    sae.load_state_dict(state)
+    model = SplicedModel(sae, LayerHost(trained.model).eval()).to(device).eval()
+    analysis = explain.SAEAnalysis.from_files(*read_analysis_files(artifact, store), None)
+    return _trained(artifact.name, model, trained.dataset, artifact, device, analysis, None)
+
+
+def foreign_sae_builds(manifest) -> list:
+    """What ``load_foreign_sae`` builds: the SAE (the user's model is its own artifact's, checked when it loads)."""
+    sae = manifest.sae or {}
+    return [("sae.config", f"sae-{sae.get('arch')}", sae.get("config"))]
+
+
+def register() -> None:
+    from interp_core import recipes
+
+    recipes.register_trainer(TRAINER, recipes.Trainer(train_foreign_sae, load_foreign_sae, foreign_sae_builds))
+
+
+register()
