@@ -8,7 +8,7 @@ from interp_core import recipes
 from interp_core.errors import InterpError
 from interp_core.families.sae import sections as family_sections
 from ui import cache, passport, sidebar, state
-from ui import uploads
+from ui import foreign_layers, uploads
 from ui import sae as adapters
 from ui import sae_page as tabs
 from ui import sections
@@ -26,6 +26,8 @@ st.caption(
 )
 
 uploads.data_panel("sae")
+foreign_layers.done_message()
+foreign_layers.sae_panel()  # the user's own model (Home's model box): an SAE at a layer they pick
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 model = load_or_stop(name, adapters.model)
