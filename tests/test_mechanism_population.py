@@ -182,3 +182,16 @@ def test_summary_share_is_over_models_with_a_bound():
             for b, t in ((0.99, 2.0), (0.96, 1.0), (0.5, 3.0), (0.949, 4.0))]
     summary = pop.summarise("Z5", rows)
     assert summary["share_bound_ge_95"] == 0.5 and summary["bound_time_ratio"] == 2.5 and summary["median_bound"] == pytest.approx(0.9545)
+
+
+def test_the_population_names_the_command_that_made_it(z5_sweep):
+    from interp_core.cli.main import build_parser
+    from interp_core.families.mechanisms.sections import sweep_command
+
+    _, store = z5_sweep
+    stored = pop.read_population(store.open("population-z5"), store)
+    line = sweep_command(stored)
+    args = build_parser().parse_args(line.split()[3:])
+    assert (args.kind, args.group, args.seeds, args.steps) == ("groups", "Z5", 3, 40)
+    assert (args.hidden, args.train_fraction) == ("16", "0.6")
+    assert "--weight-decay" not in line  # the default is not repeated

@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("group", help="mechanisms: the group, e.g. Z113, D12, S4")
         p.add_argument("--seeds", type=whole_number(1, "the number of seeds, 1 or more", 1000), default=8, help="models per setting (seeds 0..N-1)")
         p.add_argument("--steps", type=whole_number(1, "the number of full-batch steps, 1 or more"), default=2000, help="full-batch training steps per model")
+        p.add_argument("--lr", type=float, default=1e-2, help="AdamW learning rate")
+        p.add_argument("--final-lr-fraction", type=float, default=1.0, help="cosine decay of the rate to this fraction (1: constant; the D12 and S4 recipes use 0.1)")
         p.add_argument("--hidden", default="128", help="comma-separated hidden widths (a grid)")
         p.add_argument("--weight-decay", default="1.0", help="comma-separated weight decays (a grid)")
         p.add_argument("--train-fraction", default="0.5", help="comma-separated shares of pairs trained on (a grid)")
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dropout", default="0", help="comma-separated dropout rates on the hidden layer (a grid)")
         p.add_argument("--batchnorm", default="no", help="BatchNorm on the hidden layer: no, yes or no,yes (a grid)")
         p.add_argument("--name", default=None, help="the artifact's name (default: population-<group>, or population-<group>-noisy)")
+        p.add_argument("--ship", action="store_true", help="write the population into the shipped store (assets/store) instead of --store (for maintainers)")
         _common(p)
 
     p = sub.add_parser("report", help="one self-contained HTML report of a recipe (its metrics and family page views) from the store")

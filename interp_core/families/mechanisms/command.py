@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 
 from interp_core import recipes
 from interp_core.errors import DataError, RecipeError
@@ -12,7 +14,7 @@ from interp_core.families.mechanisms import population
 from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.families.mechanisms.train import FAMILY
 from interp_core.recipes import Recipe
-from interp_core.store import catalog_at
+from interp_core.store import SHIPPED_ROOT, Store, catalog_at
 from interp_core.families.mechanisms.artifacts import read_split
 
 
@@ -109,8 +111,6 @@ def sweep_groups(args) -> dict:
     labels, Doshi et al.'s claims with a verdict each)."""
     from tqdm import tqdm
 
-    from interp_core.store import Store
-
     if getattr(args, "data", None):
         raise RecipeError(f"sweep {args.kind} trains on a group's table (e.g. Z113), not on --data files.")
     group = get_group(args.group)  # an unknown group is refused with the list of forms
@@ -122,6 +122,8 @@ def sweep_groups(args) -> dict:
         _values(args.dropout, "dropout", float, 0, 1, "a dropout rate in [0, 1)"),
         _switches(args.batchnorm),
     )
+    if not (args.lr > 0 and 0 < args.final_lr_fraction <= 1):
+        raise DataError(f"--lr must be > 0 and --final-lr-fraction in (0, 1]; got {args.lr} and {args.final_lr_fraction}.")
     for fraction in {s["train_fraction"] for s in settings}:  # a fraction leaving no test pairs fails before any training
         pairs_dataset(group.key, fraction)
     store = Store(args.store) if args.store else Store()
@@ -137,10 +139,17 @@ def sweep_groups(args) -> dict:
         bar.update(done["before"] + event.step - bar.n)
 
     try:
-        result = population.sweep(group.key, args.seeds, settings, args.steps, progress=progress, on_model=on_model)
+        result = population.sweep(group.key, args.seeds, settings, args.steps, lr=args.lr, final_lr_fraction=args.final_lr_fraction, progress=progress, on_model=on_model)
     finally:
         bar.close()
-    artifact = population.save_population(result, store, args.name)
+    if getattr(args, "ship", False):  # the shipped layout: a plain folder in assets/store, as ``ship`` writes recipes
+        with tempfile.TemporaryDirectory(prefix="interp-ship-") as scratch:
+            saved = population.save_population(result, Store(scratch), args.name)
+            Store(scratch).export_plain(saved.name, Path(SHIPPED_ROOT))
+        store = Store(SHIPPED_ROOT, readonly=True)
+        artifact = store.open(saved.name)
+    else:
+        artifact = population.save_population(result, store, args.name)
     summary = result["summary"]
     out = {**summary, "claims": result["claims"], "settings": result["settings"], "artifact": str(artifact.location),
            "models": [{k: row[k] for k in ("index", "seed", *population.SETTINGS, "test_accuracy", "brute_force_accuracy", "bound", "bound_time_ratio", "bound_flops_ratio")}

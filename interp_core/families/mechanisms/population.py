@@ -54,14 +54,15 @@ def grid(hidden: Iterable[int], weight_decay: Iterable[float], train_fraction: I
 
 
 def train_member(group: str, setting: dict, seed: int, steps: int, lr: float = 1e-2, embed_dim: int = 32,
-                 progress: Callable | None = None) -> tuple[dict, dict, dict]:
+                 progress: Callable | None = None, final_lr_fraction: float = 1.0) -> tuple[dict, dict, dict]:
     """Train and analyse one network: (its row, its history, its weights)."""
     key = get_group(group).key
     dataset = pairs_dataset(key, setting["train_fraction"], setting["corrupt"], seed)
     seed_everything(seed)
     model = GroupMLP(get_group(key).order, hidden=setting["hidden"], embed_dim=embed_dim, dropout=setting["dropout"], batchnorm=setting["batchnorm"])
     # about 60 logged points per curve, whatever the number of steps (a population keeps every curve)
-    config = {**DEFAULT_TRAIN, "steps": steps, "lr": lr, "weight_decay": setting["weight_decay"], "eval_every": max(1, steps // 60)}
+    config = {**DEFAULT_TRAIN, "steps": steps, "lr": lr, "weight_decay": setting["weight_decay"], "eval_every": max(1, steps // 60),
+              "final_lr_fraction": final_lr_fraction}
     start = time.perf_counter()
     with _cpu_threads(torch.device("cpu")):
         history = fit_full_batch(model, dataset, config, torch.device("cpu"), seed, progress)
@@ -246,8 +247,8 @@ def claims(runs: list[dict], histories: list[dict] | None = None) -> list[dict]:
 
 # -- the sweep ----------------------------------------------------------------------------------
 
-def sweep(group: str, seeds: int, settings: list[dict], steps: int, *, lr: float = 1e-2, progress: Callable | None = None,
-          on_model: Callable[[int, int], None] | None = None) -> dict:
+def sweep(group: str, seeds: int, settings: list[dict], steps: int, *, lr: float = 1e-2, final_lr_fraction: float = 1.0,
+          progress: Callable | None = None, on_model: Callable[[int, int], None] | None = None) -> dict:
     """Train ``seeds`` networks per setting; returns {"summary", "claims", "rows", "histories", "weights", "settings"}."""
     if seeds < 1:
         raise DataError(f"A population needs at least one seed; got {seeds}.")
@@ -257,7 +258,7 @@ def sweep(group: str, seeds: int, settings: list[dict], steps: int, *, lr: float
     for index, (setting, seed) in enumerate(itertools.product(settings, range(seeds))):
         if on_model is not None:
             on_model(index, total)
-        row, history, state = train_member(key, setting, seed, steps, lr, progress=progress)
+        row, history, state = train_member(key, setting, seed, steps, lr, progress=progress, final_lr_fraction=final_lr_fraction)
         rows.append({"index": index, **row})
         histories.append(history)
         weights.update({f"{index}.{name}": tensor for name, tensor in state.items()})
@@ -268,7 +269,7 @@ def sweep(group: str, seeds: int, settings: list[dict], steps: int, *, lr: float
         "rows": rows,
         "histories": histories,
         "weights": weights,
-        "settings": {"group": key, "seeds": seeds, "steps": steps, "lr": lr, "grid": settings},
+        "settings": {"group": key, "seeds": seeds, "steps": steps, "lr": lr, "final_lr_fraction": final_lr_fraction, "grid": settings},
     }
 
 

@@ -251,6 +251,20 @@ def _ratio(value) -> str:
     return "—" if value is None else f"{value:.2f}×"
 
 
+def sweep_command(stored: dict) -> str:
+    """The ``sweep groups`` command line that made a stored population (its grid written back as options)."""
+    settings, grid = stored["settings"], stored["settings"]["grid"]
+    options = {"hidden": "--hidden", "weight_decay": "--weight-decay", "train_fraction": "--train-fraction", "corrupt": "--corrupt", "dropout": "--dropout", "batchnorm": "--batchnorm"}
+    words = [f"python -m interp_core sweep groups {settings['group']} --seeds {settings['seeds']} --steps {settings['steps']}"]
+    if settings.get("final_lr_fraction", 1.0) != 1.0:
+        words.append(f"--final-lr-fraction {settings['final_lr_fraction']:g}")
+    for key, option in options.items():
+        values = list(dict.fromkeys(g[key] for g in grid))
+        if values != [population.grid([128], [1.0], [0.5])[0][key]]:
+            words.append(option + " " + ",".join(("yes" if v else "no") if isinstance(v, bool) else f"{v:g}" for v in values))
+    return " ".join(words)
+
+
 def population_section(name: str, stored: dict, selected: int | None = None) -> Section:
     """Wu et al.'s question on a stored population (population.read_population): the share of
     networks with a proved bound ≥ 95%, the bound's distribution, the proof's cost against brute
@@ -261,8 +275,7 @@ def population_section(name: str, stored: dict, selected: int | None = None) -> 
     share = summary["share_bound_ge_95"]
     intro = (f"**{name}**: {summary['n_models']} networks on {get_group(summary['group']).title}, {settings['seeds']} seed(s) per setting, "
              f"{settings['steps']:,} full-batch steps each" + (f"; varied: {', '.join(k.replace('_', ' ') for k in varied)}" if varied else "")
-             + ". Made with `python -m interp_core sweep groups " + summary["group"] + f" --seeds {settings['seeds']} --steps {settings['steps']}`"
-             + " (plus the grid options).")
+             + ". Made with `" + sweep_command(stored) + "`.")
     numbers = Metrics([
         Metric("Networks", f"{summary['n_models']}", "Trained with different seeds (and settings), each analysed as a recipe's checkpoint is."),
         Metric("Proved bound ≥ 95%", "—" if share is None else f"{share:.0%} of them", "Wu et al. (2024): 45% of their models."),
