@@ -1,14 +1,23 @@
-"""The user's own model on the SAE page (issue 17): a model stored by Home's model box ("Bring your
-own model") is offered with a layer picker (each layer with its output shape on the user's data); the
-button trains an SAE on that layer (activations collected with progress and cached in the session's
-store) and the page then opens it like any SAE recipe, listed in the sidebar for the session."""
+"""The user's own model on the SAE, Concepts and Prototypes pages (issue 17).
+
+A model stored by Home's model box ("Bring your own model") is offered in an expander with a layer
+picker (each layer with its output shape on the user's data):
+
+- SAE features: the button trains an SAE on that layer (activations collected with progress and cached
+  in the session's store); the page then opens it like any SAE recipe, listed in the sidebar;
+- Concepts: TCAV of the data's concepts (the NPZ's ``concepts``) at that layer, drawn as the page draws
+  a recipe's TCAV (bars, box, heatmap, the check against the concepts' observed effects, the table);
+- Prototypes: a prototype head trained on that layer, its prototypes pushed onto real training
+  examples, with its agreement with the model (the prototypes' faithfulness).
+
+The Concepts and Prototypes results are kept for the browser session (not stored)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from interp_core import recipes, sessions
-from ui import cache, state
+from ui import cache, components, sections, state
 from ui.components import show_error
 from ui.training_panel import _live_callbacks
 
@@ -21,30 +30,38 @@ def session_models() -> list[recipes.Recipe]:
     return [r for r in (session.recipes.values() if session is not None else []) if r.trainer == FOREIGN_TRAINER]
 
 
+def pick_model_and_layer(prefix: str, layer_help: str):
+    """The session model and layer pickers: (base recipe name, its TrainedModel, layer), or None (nothing to pick, or an error shown)."""
+    models = session_models()
+    names = [r.name for r in models]
+    base = st.selectbox("Your model", names, key=f"{prefix}_foreign_model", help="Models stored with Home's 'Bring your own model' box in this session.")
+    try:
+        from interp_core import foreign
+
+        trained = cache.trained_model(base)
+        layers, default = foreign.layer_choices(trained.extras["loaded"], trained.dataset)
+    except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
+        show_error(exc, f"Reading the layers of {base}")
+        return None
+    runs = [layer for layer in layers if layer.output_shape is not None]
+    shapes = {layer.name: layer for layer in runs}
+    picked = [layer.name for layer in runs]
+    layer = st.selectbox(
+        "Layer", picked, index=picked.index(default) if default in picked else len(picked) - 1, key=f"{prefix}_foreign_layer",
+        format_func=lambda name: f"{name}: {shapes[name].type} {tuple(shapes[name].output_shape)}", help=layer_help,
+    )
+    return base, trained, layer
+
+
 def sae_panel() -> None:
     """Pick one of the session's own models and a layer, and train an SAE on it."""
-    models = session_models()
-    if not models:
+    if not session_models():
         return
     with st.expander("SAE features at a layer of your own model", expanded=False):
-        names = [r.name for r in models]
-        base = st.selectbox("Your model", names, key="sae_foreign_model", help="Models stored with Home's 'Bring your own model' box in this session.")
-        try:
-            from interp_core import foreign
-
-            trained = cache.trained_model(base)
-            layers, default = foreign.layer_choices(trained.extras["loaded"], trained.dataset)
-        except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
-            show_error(exc, f"Reading the layers of {base}")
+        picked = pick_model_and_layer("sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).")
+        if picked is None:
             return
-        runs = [layer for layer in layers if layer.output_shape is not None]
-        shapes = {layer.name: layer for layer in runs}
-        picked = [layer.name for layer in runs]
-        layer = st.selectbox(
-            "Layer", picked, index=picked.index(default) if default in picked else len(picked) - 1, key="sae_foreign_layer",
-            format_func=lambda name: f"{name}: {shapes[name].type} {tuple(shapes[name].output_shape)}",
-            help="Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).",
-        )
+        base, trained, layer = picked
         st.caption(f"Trains a TopK SAE on layer {layer}'s activations over {trained.dataset.name}, then this page explores its features: "
                    "top examples, the classes each pushes (from the model's gradients at the layer) and the model's accuracy with the layer replaced by the SAE's reconstruction.")
         if st.button("Train an SAE on this layer", key="sae_foreign_train", type="primary"):
@@ -78,3 +95,88 @@ def done_message() -> None:
     message = st.session_state.pop("_sae_foreign_done", None)
     if message:
         st.success(message)
+
+
+# -- Concepts: TCAV at the picked layer ------------------------------------------------------------------
+def concepts_panel() -> None:
+    """TCAV of the data's concepts at a picked layer of one of the session's own models."""
+    if not session_models():
+        return
+    with st.expander("TCAV at a layer of your own model", expanded="_concepts_foreign" in st.session_state):
+        picked = pick_model_and_layer("concepts", "Each layer with its output shape on your data; TCAV learns each concept's direction in this layer's output.")
+        if picked is None:
+            return
+        base, trained, layer = picked
+        dataset = trained.dataset
+        if dataset.concepts_train is None:
+            st.info("Your data has no concept labels: give an NPZ with `concepts` (n x k, 0/1) and `concept_names` on Home's model box to test concepts here.")
+            return
+        runs = st.number_input("Random sets", min_value=2, max_value=50, value=10, step=1, key="concepts_foreign_runs",
+                               help="TCAV compares each concept with this many random sets of examples (a t-test); more sets, surer verdicts, slower.")
+        st.caption(f"Concepts: {', '.join(dataset.concept_names)}. Each TCAV score is checked against the concept's observed effect on the class logits; "
+                   "your data has no generator to switch a concept, so there is no causal (CaCE) check.")
+        if st.button("Run TCAV at this layer", key="concepts_foreign_run", type="primary"):
+            from interp_core.families.concepts.foreign import foreign_tcav
+            from interp_core.foreign import foreign_model
+
+            try:
+                with st.spinner(f"Training concept directions at layer {layer}..."):
+                    adapted = foreign_model(trained.extras["loaded"], dataset, layer, name=trained.name, manifest=trained.manifest)
+                    st.session_state["_concepts_foreign"] = (base, layer, foreign_tcav(adapted, n_random=int(runs)))
+            except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
+                show_error(exc, f"TCAV at layer {layer}")
+                return
+        shown = st.session_state.get("_concepts_foreign")
+        if shown is not None and shown[:2] == (base, layer):
+            from interp_core.families.concepts.sections import tcav_section
+
+            found = shown[2]
+            sections.render(tcav_section(found.result, None, check=found.check), key=f"concepts_foreign_{base}_{layer}", heading=False)
+
+
+# -- Prototypes: a prototype head on the picked layer ------------------------------------------------------
+def prototypes_panel() -> None:
+    """A ProtoPNet-style head on a picked layer of one of the session's own models."""
+    if not session_models():
+        return
+    with st.expander("Prototypes for your own model", expanded="_prototypes_foreign" in st.session_state):
+        picked = pick_model_and_layer("prototypes", "Each layer with its output shape on your data; the prototype head compares examples in this layer's output.")
+        if picked is None:
+            return
+        base, trained, layer = picked
+        st.caption("Your model has no prototype layer, so one is trained on this layer (a prototype layer and a linear layer, as ProtoPNet puts on a frozen network), "
+                   "against your model's own predictions; each prototype is then replaced by its nearest real training example. "
+                   "How often the head agrees with your model is how faithful these prototypes are to it.")
+        if st.button("Train a prototype head on this layer", key="prototypes_foreign_run", type="primary"):
+            from interp_core.families.prototypes.foreign import foreign_prototypes
+            from interp_core.foreign import foreign_model
+
+            try:
+                with st.spinner(f"Training a prototype head on layer {layer}..."):
+                    adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
+                    st.session_state["_prototypes_foreign"] = (base, layer, foreign_prototypes(adapted, sessions.current().store))
+            except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
+                show_error(exc, f"A prototype head on layer {layer}")
+                return
+        shown = st.session_state.get("_prototypes_foreign")
+        if shown is not None and shown[:2] == (base, layer):
+            _show_prototypes(shown[2], trained.dataset)
+
+
+def _show_prototypes(found, dataset) -> None:
+    import pandas as pd
+
+    from interp_core.families.prototypes.foreign import prototype_rows
+
+    n_test = len(dataset.y_test)
+    cols = st.columns(4)
+    cols[0].metric("Agreement with your model", f"{found.agreement:.1%}", help=f"Share of the {n_test} held-out examples where the head predicts what your model predicts: the faithfulness of these prototypes.")
+    cols[1].metric("Before the push", f"{found.agreement_before_push:.1%}", help="Agreement with the learned prototypes, before each became a real training example.")
+    cols[2].metric("Head accuracy", f"{found.test_accuracy:.1%}", help="Against your data's labels, on the held-out examples.")
+    cols[3].metric("Your model's accuracy", f"{found.model_test_accuracy:.1%}")
+    if found.agreement < 0.9:
+        st.warning(f"The head disagrees with your model on {1 - found.agreement:.0%} of held-out examples: there, 'this looks like that' is not why your model decided.")
+    rows = pd.DataFrame(prototype_rows(found, dataset.class_names))
+    components.table(rows.rename(columns={"train_example": "training example", "moved": "distance moved by the push"}), hide_index=True)
+    st.caption("Each prototype is the layer's output on the training example shown (an index into your data's training split); "
+               "purity is the share of its 10 nearest training examples that your model puts in the prototype's class.")

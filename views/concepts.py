@@ -9,7 +9,7 @@ from interp_core.families.concepts import figures as figs
 from interp_core.families.concepts import sections as family_sections
 from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, sidebar, state
-from ui import uploads
+from ui import foreign_layers, uploads
 from ui import concepts as adapters
 from ui import concepts_page as tabs
 from ui import components, sections
@@ -27,6 +27,7 @@ st.markdown(
 )
 
 uploads.data_panel("concepts")
+foreign_layers.concepts_panel()  # the user's own model (Home's model box): TCAV at a layer they pick
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)

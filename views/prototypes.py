@@ -9,7 +9,7 @@ from interp_core.families.prototypes import sections as proto_sections
 from interp_core.families.prototypes.explain import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE
 from interp_core.report import Metrics, Table, Text
 from ui import cache, passport, sections, sidebar, state
-from ui import uploads
+from ui import foreign_layers, uploads
 from ui import prototypes as proto_cache
 from ui import components
 from ui.components import chart, load_or_stop, show_error
@@ -26,6 +26,7 @@ st.markdown(
 )
 
 uploads.data_panel("prototypes")
+foreign_layers.prototypes_panel()  # the user's own model (Home's model box): a prototype head on a layer they pick
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 st.caption(recipe.description)
