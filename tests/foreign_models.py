@@ -56,3 +56,15 @@ def save_npz(path: Path, X: np.ndarray, y: np.ndarray, concepts: np.ndarray | No
         arrays["concept_names"] = np.array(concept_names)
     np.savez(path, **arrays)
     return path
+
+
+def mlp_case(folder: Path, concept_names: list[str] | None = None):
+    """(the trained MLP, its .pt2, the NPZ of its data (with the concepts when ``concept_names`` names
+    them), that NPZ read as the CLI reads it): what each family's test of a user's model starts from."""
+    from interp_core.data import load_user_file
+
+    X, y, concepts = table_data()
+    model = trained_mlp(X, y)
+    pt2 = export_pt2(model, torch.as_tensor(X[:4]), folder / "mlp.pt2")
+    npz = save_npz(folder / "data.npz", X, y, concepts if concept_names else None, concept_names)
+    return model, pt2, npz, load_user_file(npz)

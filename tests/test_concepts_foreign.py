@@ -17,19 +17,15 @@ from interp_core.families.concepts.foreign import foreign_tcav
 from interp_core.families.concepts.train import compute_tcav, tcav_settings
 from interp_core.foreign import foreign_model
 from interp_core.modelfiles import load_model_path
-from tests.foreign_models import export_pt2, save_npz, table_data, trained_mlp
+from tests.foreign_models import mlp_case, save_npz
 
 NAMES = ["x0 high", "x5 high"]
 
 
 @pytest.fixture(scope="module")
 def mlp_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("foreign-concepts")
-    X, y, concepts = table_data()
-    model = trained_mlp(X, y)
-    pt2 = export_pt2(model, torch.as_tensor(X[:4]), folder / "mlp.pt2")
-    npz = save_npz(folder / "concepts.npz", X, y, concepts, NAMES)
-    return model, pt2, npz, load_user_file(npz)
+    """(module, .pt2 path, NPZ path, the NPZ read as the CLI reads it)."""
+    return mlp_case(tmp_path_factory.mktemp("foreign"), NAMES)
 
 
 def test_tcav_through_the_pt2_equals_tcav_on_the_original_module(mlp_files):

@@ -11,22 +11,17 @@ import pytest
 import torch
 
 from interp_core import cli
-from interp_core.data import load_user_file
 from interp_core.families.prototypes.explain import forward_details
 from interp_core.families.prototypes.foreign import foreign_prototypes
 from interp_core.foreign import foreign_model
 from interp_core.modelfiles import load_model_path
-from tests.foreign_models import export_pt2, save_npz, table_data, trained_mlp
+from tests.foreign_models import mlp_case, save_npz, table_data
 
 
 @pytest.fixture(scope="module")
 def mlp_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("foreign-prototypes")
-    X, y, _concepts = table_data()
-    model = trained_mlp(X, y)
-    pt2 = export_pt2(model, torch.as_tensor(X[:4]), folder / "mlp.pt2")
-    npz = save_npz(folder / "table.npz", X, y)
-    return model, pt2, npz, load_user_file(npz)
+    """(module, .pt2 path, NPZ path, the NPZ read as the CLI reads it)."""
+    return mlp_case(tmp_path_factory.mktemp("foreign"))
 
 
 def test_pushed_prototypes_are_real_examples_and_agreement_is_with_the_model(mlp_files, tmp_store):

@@ -21,18 +21,13 @@ from interp_core.foreign import foreign_model
 from interp_core.layerhost import LayerHost, cached_activations
 from interp_core.modelfiles import load_model_path
 from interp_core.store import Store
-from tests.foreign_models import export_pt2, save_npz, table_data, tiny_cnn, trained_mlp
+from tests.foreign_models import export_pt2, mlp_case, save_npz, tiny_cnn
 
 
 @pytest.fixture(scope="module")
 def mlp_files(tmp_path_factory):
     """(module, .pt2 path, NPZ path, the NPZ read as the CLI reads it)."""
-    folder = tmp_path_factory.mktemp("foreign-sae")
-    X, y, concepts = table_data()
-    model = trained_mlp(X, y)
-    pt2 = export_pt2(model, torch.as_tensor(X[:4]), folder / "mlp.pt2")
-    npz = save_npz(folder / "table.npz", X, y, concepts)
-    return model, pt2, npz, load_user_file(npz)
+    return mlp_case(tmp_path_factory.mktemp("foreign"))
 
 
 def adapted(pt2, dataset, layer: str):

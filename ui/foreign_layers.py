@@ -117,20 +117,12 @@ def concepts_panel() -> None:
                    "your data has no generator to switch a concept, so there is no causal (CaCE) check.")
         if st.button("Run TCAV at this layer", key="concepts_foreign_run", type="primary"):
             from interp_core.families.concepts.foreign import foreign_tcav
-            from interp_core.foreign import foreign_model
 
-            try:
-                with st.spinner(f"Training concept directions at layer {layer}..."):
-                    adapted = foreign_model(trained.extras["loaded"], dataset, layer, name=trained.name, manifest=trained.manifest)
-                    st.session_state["_concepts_foreign"] = (base, layer, foreign_tcav(adapted, n_random=int(runs)))
-            except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
-                show_error(exc, f"TCAV at layer {layer}")
-                return
-        shown = st.session_state.get("_concepts_foreign")
-        if shown is not None and shown[:2] == (base, layer):
+            _compute("_concepts_foreign", picked, f"TCAV at layer {layer}", lambda adapted: foreign_tcav(adapted, n_random=int(runs)))
+        found = _shown("_concepts_foreign", picked)
+        if found is not None:
             from interp_core.families.concepts.sections import tcav_section
 
-            found = shown[2]
             sections.render(tcav_section(found.result, None, check=found.check), key=f"concepts_foreign_{base}_{layer}", heading=False)
 
 
@@ -143,24 +135,36 @@ def prototypes_panel() -> None:
         picked = pick_model_and_layer("prototypes", "Each layer with its output shape on your data; the prototype head compares examples in this layer's output.")
         if picked is None:
             return
-        base, trained, layer = picked
+        _base, trained, layer = picked
         st.caption("Your model has no prototype layer, so one is trained on this layer (a prototype layer and a linear layer, as ProtoPNet puts on a frozen network), "
                    "against your model's own predictions; each prototype is then replaced by its nearest real training example. "
                    "How often the head agrees with your model is how faithful these prototypes are to it.")
         if st.button("Train a prototype head on this layer", key="prototypes_foreign_run", type="primary"):
             from interp_core.families.prototypes.foreign import foreign_prototypes
-            from interp_core.foreign import foreign_model
 
-            try:
-                with st.spinner(f"Training a prototype head on layer {layer}..."):
-                    adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
-                    st.session_state["_prototypes_foreign"] = (base, layer, foreign_prototypes(adapted, sessions.current().store))
-            except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
-                show_error(exc, f"A prototype head on layer {layer}")
-                return
-        shown = st.session_state.get("_prototypes_foreign")
-        if shown is not None and shown[:2] == (base, layer):
-            _show_prototypes(shown[2], trained.dataset)
+            _compute("_prototypes_foreign", picked, f"A prototype head on layer {layer}", lambda adapted: foreign_prototypes(adapted, sessions.current().store))
+        found = _shown("_prototypes_foreign", picked)
+        if found is not None:
+            _show_prototypes(found, trained.dataset)
+
+
+def _compute(key: str, picked, what: str, compute) -> None:
+    """Run ``compute`` on the picked model embedding at the picked layer, and keep its result for the session under ``key``."""
+    from interp_core.foreign import foreign_model
+
+    base, trained, layer = picked
+    try:
+        with st.spinner(f"{what}..."):
+            adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
+            st.session_state[key] = (base, layer, compute(adapted))
+    except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
+        show_error(exc, what)
+
+
+def _shown(key: str, picked):
+    """The result kept under ``key`` when it is of the picked model and layer, else None."""
+    shown = st.session_state.get(key)
+    return shown[2] if shown is not None and shown[:2] == (picked[0], picked[2]) else None
 
 
 def _show_prototypes(found, dataset) -> None:
