@@ -17,6 +17,7 @@ def real_problems(tab) -> list[str]:
 
 def latent_map_traces(tab):
     chart = tab.page.locator("[data-testid=stPlotlyChart]").filter(has_text="Latent map")
+    chart.first.wait_for(timeout=30_000)  # Plotly draws the title after the page settles, later on a busy machine
     assert chart.count() == 1
     chart.scroll_into_view_if_needed()
     return chart.locator(".scatterlayer .trace")
