@@ -147,3 +147,22 @@ def test_an_sae_on_a_stored_user_model_saves_as_a_recipe_and_loads_back_the_same
         np.testing.assert_allclose(again.model(xb, mode="clean").numpy(), model(xb).numpy(), atol=1e-5)  # the user's model, rebuilt from its own artifact
         np.testing.assert_allclose(again.model(xb, mode="sae").numpy(), trained.model(xb, mode="sae").numpy(), atol=1e-5)
     assert "model.pt2" not in again.manifest["files"] and again.metrics["explained_variance"] == trained.metrics["explained_variance"]
+
+
+def test_cli_explains_a_layer_of_a_hugging_face_text_classifier(tmp_path, capsys, interp_store_env):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    bert = transformers.BertForSequenceClassification(config).eval()
+    bert.save_pretrained(tmp_path / "tiny-bert")
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 32, size=(120, 8)).astype(np.float32)  # token ids, no padding (id 0)
+    npz = save_npz(tmp_path / "tokens.npz", X, (X[:, 0] > 16).astype(np.int64))
+    code, result, err = run_cli(capsys, "--model", str(tmp_path / "tiny-bert"), "--data", str(npz), "--layer", "bert.encoder.layer.0")
+    assert code == 0, err
+    assert result["model"]["kind"] == "huggingface" and result["model"]["parameters"] == sum(p.numel() for p in bert.parameters())
+    assert result["d_in"] == 8 * 16  # one vector per text: its 8 tokens' hidden states
+    dataset = load_user_file(npz)
+    with torch.no_grad():
+        predicted = bert(input_ids=torch.as_tensor(dataset.X_test).long()).logits.argmax(1).numpy()
+    assert result["accuracy_clean"] == pytest.approx(float((predicted == dataset.y_test).mean()), abs=1e-6)

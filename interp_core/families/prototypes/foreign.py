@@ -103,6 +103,7 @@ def foreign_prototypes(trained: TrainedModel, store, *, per_class: int = 2, seed
 
 def prototype_rows(found: ForeignPrototypes, class_names: list[str]) -> list[dict]:
     """One row per prototype: its class, the training example it was pushed onto (an index into the
-    data's training split) and how far it moved there (squared distance in standardised units)."""
-    return [{"prototype": j, "class": class_names[int(k)], "train_example": int(i), "moved": round(float(m), 6), "purity": round(float(p), 6)}
+    data's training split; None when the model predicts that class for no training example, so the
+    prototype stays where training put it) and how far it moved there (squared distance in standardised units)."""
+    return [{"prototype": j, "class": class_names[int(k)], "train_example": int(i) if i >= 0 else None, "moved": round(float(m), 6), "purity": round(float(p), 6)}
             for j, (k, i, m, p) in enumerate(zip(found.report.prototype_class, found.push.train_index, found.push.moved, found.report.purity.purity))]
