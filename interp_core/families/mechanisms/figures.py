@@ -313,7 +313,8 @@ def population_costs(rows: list[dict], selected: int | None = None, paper: float
     fig.add_hline(y=paper, line_dash="dot", line_color=PALETTE[2], annotation_text=f"Wu et al.: {paper:.0%}", annotation_position="bottom right")
     fig.add_vline(x=1.0, line_dash="dash", line_color="#666")
     styled(fig, "Cost of each proof against brute force", "FLOPs (bound ÷ brute force)", "measured time (bound ÷ brute force)", height=420)
-    fig.update_yaxes(type="log")
+    ticks = [0.03, 0.1, 0.3, 1, 3, 10, 30, 100]
+    fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}×" for t in ticks])
     fig.update_xaxes(range=[0, max([1.1] + [1.1 * r["bound_flops_ratio"] for r in shown])])
     return fig
 

@@ -326,7 +326,7 @@ def claims_section(name: str, stored: dict, run: int) -> Section:
         "clean training": r["clean_train_accuracy"], "… after pruning  ": r["clean_train_accuracy_pruned"],
         "held-out": r["test_accuracy"], "… after pruning   ": r["test_accuracy_pruned"],
     } for r in stored["rows"]])
-    claims = pd.DataFrame(stored["claims"] or [])
+    claims = pd.DataFrame(stored["claims"] or [], columns=["claim", "verdict", "measured", "paper"])  # the verdict before the long texts
     intro = Text(f"**{name}**: {len(rows)} networks with corrupted training labels, {stored['settings']['steps']:,} full-batch steps each. "
                  "“To grok or not to grok” (Doshi et al.) makes four claims; each is checked here on these runs, with the thresholds given in its row. "
                  "*holds*: in every run it applies to; *depends*: in some settings (named); *does not hold*: in none; *not tested*: no run it applies to.")
