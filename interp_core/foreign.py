@@ -43,7 +43,6 @@ from interp_core.manifest import model_manifest
 from interp_core.modelfiles import MAX_MODEL_BYTES, LoadedModel, load_model_file, load_model_path
 from interp_core.projection import pca_2d, projection_file
 from interp_core.store import Artifact, Catalog, Store
-from interp_core.training import batched
 
 TRAINER = "foreign"
 PASS_THROUGH = ("Dropout", "Dropout1d", "Dropout2d", "Identity", "AlphaDropout")  # layers whose output is their input

@@ -24,6 +24,10 @@ def _export(model: nn.Module, example: torch.Tensor) -> bytes:
 
 @pytest.fixture(scope="module")
 def series_model():
+    return series_files()
+
+
+def series_files() -> dict:
     """A small 1-D CNN (untrained: its accuracy is computed here, not assumed) and masked series."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

@@ -57,6 +57,16 @@ def upload(tab: AppPage, index: int, *paths: Path) -> None:
     tab.wait_ready()
 
 
+def explore_on(tab: AppPage, page: str, recipe: str) -> None:
+    """Open ``page`` from the sidebar and pick the session's ``recipe`` there: a reload or a typed URL
+    starts a new session, so move within the app, as a user does."""
+    tab.page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=page).click()
+    tab.wait_ready()
+    tab.page.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Recipe in use").click()
+    tab.page.get_by_role("option", name=recipe).click()
+    tab.wait_ready()
+
+
 def sidebar_recipe(tab: AppPage) -> str:
     return tab.page.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Recipe in use").input_value()
 
@@ -121,12 +131,7 @@ def test_csv_npz_and_model_uploads_are_explored_and_stay_in_their_session(server
         first.page.get_by_text("Recipe in use: upload-cells-model").wait_for(timeout=120_000)
         first.wait_ready()
         first.screenshot("upload-model-home")
-        # a reload or a typed URL starts a new session; move within the app, as a user does
-        first.page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Rules").click()
-        first.wait_ready()
-        first.page.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Recipe in use").click()
-        first.page.get_by_role("option", name="upload-cells-model").click()
-        first.wait_ready()
+        explore_on(first, "Rules", "upload-cells-model")
         assert "upload-cells-model" in sidebar_recipe(first)
         first.page.get_by_text("Fidelity (held-out)").first.wait_for(timeout=120_000)
         first.screenshot("upload-model-rules")
