@@ -4,7 +4,7 @@
 # Start the app on the bundled demo models and data. Extra Streamlit flags: make run ARGS="--server.port 8502"
 run:
 	@bash scripts/setup.sh app
-	.venv/bin/streamlit run app.py $(ARGS)
+	.venv/bin/streamlit run serve.py $(ARGS)
 
 # Unit, app (AppTest) and browser (Playwright + Chromium) tests.
 # Two pytest workers (pytest-xdist), a test file each at a time: browser tests mostly wait on the

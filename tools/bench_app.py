@@ -306,7 +306,7 @@ def ui_result(floor: dict, pages: dict, server_healthy_s: float, start_to_first_
 def bench_ui(store_root: Path, quick: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tools.apprunner import AppServer, launch_browser
+    from tools.apprunner import REPO, AppServer, launch_browser
 
     plans = page_plans(quick)
     total = (2 + len(FLOOR.clicks) + 1) + 1 + sum(2 + len(p.clicks) for p in plans) + 1  # floor, server, pages, done
@@ -334,7 +334,7 @@ def bench_ui(store_root: Path, quick: bool = False) -> dict:
                     server.stop()
             step("floor measured")
             start = time.perf_counter()
-            server = AppServer(store_root)
+            server = AppServer(store_root, script=REPO / "serve.py")  # as `make run` serves it: the engine imported while the server starts
             try:
                 healthy = server.wait_healthy()
                 step("app server healthy")

@@ -53,13 +53,13 @@ def test_training_in_the_browser_shows_progress_and_finishes(server, tab):
 def test_a_deep_link_works_as_the_first_request_to_a_fresh_server(browser, tmp_path):
     """A stakeholder's link may be the first thing a just-started server sees."""
     from interp_core import recipes
-    from tools.apprunner import AppPage, AppServer
+    from tools.apprunner import REPO, AppPage, AppServer
 
     page = next((p for p in built_pages() if p.family == "rules"), None)
     if page is None:
         pytest.skip("no family page is built")
     recipe = recipes.list_recipes(page.family)[-1].name
-    server = AppServer(tmp_path / "store")
+    server = AppServer(tmp_path / "store", script=REPO / "serve.py")  # as `make run` serves it
     tab = AppPage(browser)
     try:
         server.wait_healthy()
