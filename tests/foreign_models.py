@@ -68,3 +68,15 @@ def mlp_case(folder: Path, concept_names: list[str] | None = None):
     pt2 = export_pt2(model, torch.as_tensor(X[:4]), folder / "mlp.pt2")
     npz = save_npz(folder / "data.npz", X, y, concepts if concept_names else None, concept_names)
     return model, pt2, npz, load_user_file(npz)
+
+
+def tiny_bert(folder: Path):
+    """A one-layer BERT sequence classifier (vocabulary 32, hidden 16, 2 labels) from a transformers
+    config, saved with save_pretrained into ``folder``; returns the module."""
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32, num_labels=2)
+    model = transformers.BertForSequenceClassification(config).eval()
+    model.save_pretrained(folder)
+    return model

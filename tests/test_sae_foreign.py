@@ -21,7 +21,7 @@ from interp_core.foreign import foreign_model
 from interp_core.layerhost import LayerHost, cached_activations
 from interp_core.modelfiles import load_model_path
 from interp_core.store import Store
-from tests.foreign_models import export_pt2, mlp_case, save_npz, tiny_cnn
+from tests.foreign_models import export_pt2, mlp_case, save_npz, tiny_bert, tiny_cnn
 
 
 @pytest.fixture(scope="module")
@@ -150,11 +150,8 @@ def test_an_sae_on_a_stored_user_model_saves_as_a_recipe_and_loads_back_the_same
 
 
 def test_cli_explains_a_layer_of_a_hugging_face_text_classifier(tmp_path, capsys, interp_store_env):
-    transformers = pytest.importorskip("transformers")
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32, num_labels=2)
-    bert = transformers.BertForSequenceClassification(config).eval()
-    bert.save_pretrained(tmp_path / "tiny-bert")
+    pytest.importorskip("transformers")
+    bert = tiny_bert(tmp_path / "tiny-bert")
     rng = np.random.default_rng(0)
     X = rng.integers(1, 32, size=(120, 8)).astype(np.float32)  # token ids, no padding (id 0)
     npz = save_npz(tmp_path / "tokens.npz", X, (X[:, 0] > 16).astype(np.int64))
