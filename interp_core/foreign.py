@@ -209,6 +209,7 @@ def foreign_model(loaded: LoadedModel, dataset: Dataset, layer: str | None = Non
     if loaded.kind == "huggingface" and not _is_classifier(loaded):
         raise RecipeError(f"'{Path(loaded.path).name}' is a Hugging Face {_hf_kind(loaded)}, not a classifier; these pages explain a model that gives class scores (…ForSequenceClassification).")
     spec = check_data(loaded, dataset)
+    dataset = _as_series(dataset, spec)
     tree = _tree(loaded)
     sample = torch.as_tensor(dataset.X_test[:2] if len(dataset.X_test) else dataset.X_train[:2])
     if layer is None:
@@ -262,6 +263,20 @@ def _trial(step, loaded: LoadedModel, dataset: Dataset, spec: InputSpec):
             f"The model '{Path(loaded.path or loaded.summary.file).name}' failed on the data's examples of shape {describe_shape(dataset.input_shape)} "
             f"(it takes {wanted}; {first_line(exc, 120)})."
         ) from None
+
+
+def _as_series(dataset: Dataset, spec: InputSpec) -> Dataset:
+    """A table (n, time) for a model that takes series (channels, time) is that series: (n, 1, time), listed on Time series."""
+    shape = spec.shape
+    if dataset.modality != "tabular" or shape is None or None in shape or len(shape) != 2 or tuple(dataset.input_shape) == shape:
+        return dataset
+    series = copy.copy(dataset)
+    series.modality = "series"
+    series.X_train, series.X_test = (x.reshape(len(x), *shape) for x in (dataset.X_train, dataset.X_test))
+    if dataset.mask_test is not None:
+        series.mask_train, series.mask_test = (m.reshape(len(m), *shape) if m is not None else None for m in (dataset.mask_train, dataset.mask_test))
+    series.feature_names = None
+    return series
 
 
 def _class_aligned(dataset: Dataset, n_outputs: int, loaded: LoadedModel) -> Dataset:

@@ -344,3 +344,13 @@ def test_a_zip_entry_longer_than_it_declares_is_refused():
     struct.pack_into("<I", archive, central + 24, 20)
     with pytest.raises(ModelFileError, match="config.json"):
         zip_files(bytes(archive), "model.zip")
+
+
+def test_a_table_of_series_for_a_series_model_is_read_as_series(series):
+    flat = series["X"][:, 0, :]  # (n, time): a univariate file written without its channel axis
+    trained = foreign_model(load_model_path(series["pt2"]), _dataset(flat, series["y"]))
+    assert trained.dataset.modality == "series" and trained.dataset.input_shape == series["X"].shape[1:]
+    assert trained.extras["recipe"].family == "timeseries"
+    with torch.no_grad():
+        expected = series["module"](torch.as_tensor(series["X"][90:])).argmax(1).numpy()
+    assert np.array_equal(trained.predict_proba(trained.dataset.X_test).argmax(1), expected)
