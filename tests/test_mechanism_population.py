@@ -195,3 +195,10 @@ def test_the_population_names_the_command_that_made_it(z5_sweep):
     assert (args.kind, args.group, args.seeds, args.steps) == ("groups", "Z5", 3, 40)
     assert (args.hidden, args.train_fraction) == ("16", "0.6")
     assert "--weight-decay" not in line  # the default is not repeated
+
+
+def test_a_member_is_timed_best_of_several_runs(z5_sweep):
+    _, store = z5_sweep
+    for row in pop.read_population(store.open("population-z5"), store)["rows"]:
+        assert row["timing_repeats"] == pop.TIMING_REPEATS
+        assert row["bound_time_ratio"] == pytest.approx(row["bound_seconds"] / row["brute_force_seconds"])
