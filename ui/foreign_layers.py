@@ -53,19 +53,27 @@ def pick_model_and_layer(prefix: str, layer_help: str):
     return base, trained, layer
 
 
-def sae_panel() -> None:
-    """Pick one of the session's own models and a layer, and train an SAE on it."""
+def _panel(title: str, prefix: str, layer_help: str, body, expanded: bool = False) -> None:
+    """An expander with the session-model and layer pickers, then ``body(picked)``; nothing without a session model."""
     if not session_models():
         return
-    with st.expander("SAE features at a layer of your own model", expanded=False):
-        picked = pick_model_and_layer("sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).")
-        if picked is None:
-            return
-        base, trained, layer = picked
-        st.caption(f"Trains a TopK SAE on layer {layer}'s activations over {trained.dataset.name}, then this page explores its features: "
-                   "top examples, the classes each pushes (from the model's gradients at the layer) and the model's accuracy with the layer replaced by the SAE's reconstruction.")
-        if st.button("Train an SAE on this layer", key="sae_foreign_train", type="primary"):
-            _train(base, layer, trained.dataset)
+    with st.expander(title, expanded=expanded):
+        picked = pick_model_and_layer(prefix, layer_help)
+        if picked is not None:
+            body(picked)
+
+
+def sae_panel() -> None:
+    """Pick one of the session's own models and a layer, and train an SAE on it."""
+    _panel("SAE features at a layer of your own model", "sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).", _sae_body)
+
+
+def _sae_body(picked) -> None:
+    base, trained, layer = picked
+    st.caption(f"Trains a TopK SAE on layer {layer}'s activations over {trained.dataset.name}, then this page explores its features: "
+               "top examples, the classes each pushes (from the model's gradients at the layer) and the model's accuracy with the layer replaced by the SAE's reconstruction.")
+    if st.button("Train an SAE on this layer", key="sae_foreign_train", type="primary"):
+        _train(base, layer, trained.dataset)
 
 
 def _train(base: str, layer: str, dataset) -> None:
@@ -100,52 +108,50 @@ def done_message() -> None:
 # -- Concepts: TCAV at the picked layer ------------------------------------------------------------------
 def concepts_panel() -> None:
     """TCAV of the data's concepts at a picked layer of one of the session's own models."""
-    if not session_models():
+    _panel("TCAV at a layer of your own model", "concepts", "Each layer with its output shape on your data; TCAV learns each concept's direction in this layer's output.",
+           _concepts_body, expanded="_concepts_foreign" in st.session_state)
+
+
+def _concepts_body(picked) -> None:
+    base, trained, layer = picked
+    dataset = trained.dataset
+    if dataset.concepts_train is None:
+        st.info("Your data has no concept labels: give an NPZ with `concepts` (n x k, 0/1) and `concept_names` on Home's model box to test concepts here.")
         return
-    with st.expander("TCAV at a layer of your own model", expanded="_concepts_foreign" in st.session_state):
-        picked = pick_model_and_layer("concepts", "Each layer with its output shape on your data; TCAV learns each concept's direction in this layer's output.")
-        if picked is None:
-            return
-        base, trained, layer = picked
-        dataset = trained.dataset
-        if dataset.concepts_train is None:
-            st.info("Your data has no concept labels: give an NPZ with `concepts` (n x k, 0/1) and `concept_names` on Home's model box to test concepts here.")
-            return
-        runs = st.number_input("Random sets", min_value=2, max_value=50, value=10, step=1, key="concepts_foreign_runs",
-                               help="TCAV compares each concept with this many random sets of examples (a t-test); more sets, surer verdicts, slower.")
-        st.caption(f"Concepts: {', '.join(dataset.concept_names)}. Each TCAV score is checked against the concept's observed effect on the class logits; "
-                   "your data has no generator to switch a concept, so there is no causal (CaCE) check.")
-        if st.button("Run TCAV at this layer", key="concepts_foreign_run", type="primary"):
-            from interp_core.families.concepts.foreign import foreign_tcav
+    runs = st.number_input("Random sets", min_value=2, max_value=50, value=10, step=1, key="concepts_foreign_runs",
+                           help="TCAV compares each concept with this many random sets of examples (a t-test); more sets, surer verdicts, slower.")
+    st.caption(f"Concepts: {', '.join(dataset.concept_names)}. Each TCAV score is checked against the concept's observed effect on the class logits; "
+               "your data has no generator to switch a concept, so there is no causal (CaCE) check.")
+    if st.button("Run TCAV at this layer", key="concepts_foreign_run", type="primary"):
+        from interp_core.families.concepts.foreign import foreign_tcav
 
-            _compute("_concepts_foreign", picked, f"TCAV at layer {layer}", lambda adapted: foreign_tcav(adapted, n_random=int(runs)))
-        found = _shown("_concepts_foreign", picked)
-        if found is not None:
-            from interp_core.families.concepts.sections import tcav_section
+        _compute("_concepts_foreign", picked, f"TCAV at layer {layer}", lambda adapted: foreign_tcav(adapted, n_random=int(runs)))
+    found = _shown("_concepts_foreign", picked)
+    if found is not None:
+        from interp_core.families.concepts.sections import tcav_section
 
-            sections.render(tcav_section(found.result, None, check=found.check), key=f"concepts_foreign_{base}_{layer}", heading=False)
+        sections.render(tcav_section(found.result, None, check=found.check), key=f"concepts_foreign_{base}_{layer}", heading=False)
 
 
 # -- Prototypes: a prototype head on the picked layer ------------------------------------------------------
 def prototypes_panel() -> None:
     """A ProtoPNet-style head on a picked layer of one of the session's own models."""
-    if not session_models():
-        return
-    with st.expander("Prototypes for your own model", expanded="_prototypes_foreign" in st.session_state):
-        picked = pick_model_and_layer("prototypes", "Each layer with its output shape on your data; the prototype head compares examples in this layer's output.")
-        if picked is None:
-            return
-        _base, trained, layer = picked
-        st.caption("Your model has no prototype layer, so one is trained on this layer (a prototype layer and a linear layer, as ProtoPNet puts on a frozen network), "
-                   "against your model's own predictions; each prototype is then replaced by its nearest real training example. "
-                   "How often the head agrees with your model is how faithful these prototypes are to it.")
-        if st.button("Train a prototype head on this layer", key="prototypes_foreign_run", type="primary"):
-            from interp_core.families.prototypes.foreign import foreign_prototypes
+    _panel("Prototypes for your own model", "prototypes", "Each layer with its output shape on your data; the prototype head compares examples in this layer's output.",
+           _prototypes_body, expanded="_prototypes_foreign" in st.session_state)
 
-            _compute("_prototypes_foreign", picked, f"A prototype head on layer {layer}", lambda adapted: foreign_prototypes(adapted, sessions.current().store))
-        found = _shown("_prototypes_foreign", picked)
-        if found is not None:
-            _show_prototypes(found, trained.dataset)
+
+def _prototypes_body(picked) -> None:
+    _base, trained, layer = picked
+    st.caption("Your model has no prototype layer, so one is trained on this layer (a prototype layer and a linear layer, as ProtoPNet puts on a frozen network), "
+               "against your model's own predictions; each prototype is then replaced by its nearest real training example. "
+               "How often the head agrees with your model is how faithful these prototypes are to it.")
+    if st.button("Train a prototype head on this layer", key="prototypes_foreign_run", type="primary"):
+        from interp_core.families.prototypes.foreign import foreign_prototypes
+
+        _compute("_prototypes_foreign", picked, f"A prototype head on layer {layer}", lambda adapted: foreign_prototypes(adapted, sessions.current().store))
+    found = _shown("_prototypes_foreign", picked)
+    if found is not None:
+        _show_prototypes(found, trained.dataset)
 
 
 def _compute(key: str, picked, what: str, compute) -> None:
