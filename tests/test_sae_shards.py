@@ -109,3 +109,22 @@ def test_an_sae_trains_from_shards_as_from_memory(tmp_path):
     result = explain.train_sae(sae, StreamedActivations(shards, seed=0), explain.SAETrainConfig(epochs=3, batch_size=128, lr=3e-3, dead_window=50), device="cpu")
     assert result.steps == 3 * 4096 // 128
     assert explain.reconstruction_metrics(sae, held_out)["explained_variance"] > max(before, 0.5)
+
+
+def test_minilm_corpus_collects_into_shards_row_by_token(tmp_path, capsys):
+    from interp_core.cli.main import main
+    from interp_core.families.sae import data as sources
+    from interp_core.families.sae.collect import WINDOW, collect_minilm_corpus, corpus_windows
+    from interp_core.families.sae.hosts import MiniLMTopics
+
+    report = collect_minilm_corpus(tmp_path, 10 * WINDOW, layer=2, shard_size=150)  # shards cut across windows
+    shards = ShardSet(report.folder)
+    assert (shards.total, len(shards), shards.d, shards.meta["layer"]) == (620, 5, 384, 2)
+    windows = corpus_windows(620)
+    assert windows.shape == (10, 64) and (windows[:, 0] == sources.CLS).all() and (windows[:, -1] == sources.SEP).all()
+    with torch.no_grad():
+        direct = MiniLMTopics(sources.load_minilm(), 2, 1).eval().activations(torch.as_tensor(windows, dtype=torch.float32))
+    rows = [0, 61, 62, 149, 150, 619]
+    assert torch.allclose(shards.rows_of(np.array(rows)), direct[rows].half().float())
+    assert main(["collect-acts", "minilm-corpus", "--tokens", "620", "--layer", "2", "--store", str(tmp_path), "--name", report.folder.name, "--json"]) == 2
+    assert "other settings (shard_size)" in capsys.readouterr().err  # the same name with other settings is refused, not mixed

@@ -88,6 +88,12 @@ def cmd_train(args) -> dict:
     }
 
 
+def cmd_collect(args) -> dict:
+    from interp_core.families.sae.collect import collect_cli
+
+    return collect_cli(args)
+
+
 def cmd_explain(args) -> dict:
     family = get_family(args.kind)  # a name or an older alias (attributions, groups)
     if family.explain is None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from interp_core.cli.commands import cmd_bench, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_sweep, cmd_train
+from interp_core.cli.commands import cmd_bench, cmd_collect, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_sweep, cmd_train
 from interp_core.cli.report import cmd_report
 from interp_core.errors import InterpError, StoreError
 from interp_core.family import families
@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", nargs="?", help="recipe name (see 'recipes'); omit with --data")
     p.add_argument("--epochs", type=whole_number(1, "the number of epochs, 1 or more"), default=None, help="override the recipe's maximum number of epochs")
     p.add_argument("--no-umap", action="store_true", help="skip the UMAP map at train time (PCA only)")
+    _common(p)
+
+    p = sub.add_parser("collect-acts", help="write a layer's activations to the store as safetensors shards (resumable, with a progress bar)")
+    p.add_argument("source", choices=["minilm-corpus"], help="minilm-corpus: MiniLM over the docstrings of the Python standard library and installed packages")
+    p.add_argument("--tokens", type=whole_number(62, "a number of tokens, 62 or more"), default=1_000_000, help="how many activations (one per token)")
+    p.add_argument("--layer", type=whole_number(0, "a MiniLM layer from 0 to 6", 6), default=3, help="the residual stream after this many blocks")
+    p.add_argument("--name", default=None, help="the shard set's name in the store (default: minilm-L<layer>-pydocs-<tokens>)")
     _common(p)
 
     p = sub.add_parser("explain", help="compute a family's explanations and their faithfulness metrics")
@@ -168,4 +175,4 @@ def _check_store_path(args) -> None:
         raise StoreError(f"{source} '{given}' {where}; expected a folder for the artifacts (created if missing).")
 
 
-COMMANDS = {"recipes": cmd_recipes, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep}
+COMMANDS = {"recipes": cmd_recipes, "collect-acts": cmd_collect, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep}
