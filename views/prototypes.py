@@ -8,7 +8,7 @@ from interp_core.errors import InterpError
 from interp_core.families.prototypes import sections as proto_sections
 from interp_core.families.prototypes.explain import FLAG_CLASS_FLIP, FLAG_TOP_CHANGE
 from interp_core.report import Metrics, Table, Text
-from ui import cache, passport, sections, sidebar, state
+from ui import cache, passport, report_export, sections, sidebar, state
 from ui import foreign_layers, uploads
 from ui import prototypes as proto_cache
 from ui import components
@@ -68,18 +68,12 @@ top_k = int(st.session_state["v_topk"])
 labels = proto_sections.prototype_labels(view, class_names)
 
 example = state.get_int("example", 0) or 0
-pinned_proto = passport.pinned("prototype", name)  # the prototype picked last on this recipe (the passport's item)
-proto_selected = state.get_int("v_proto", pinned_proto if pinned_proto is not None else 0)
-if proto_selected is None or not 0 <= proto_selected < m:
-    proto_selected = 0
-st.session_state["v_proto"] = proto_selected
 method = st.session_state["v_pmap"]
 
 # -- Global: the family's sections (the report and Compare draw the same), with the page's clicks ----
 # Built once per stored model and setting (ui/prototypes.py); the map is redrawn for the example and prototype.
 overview = proto_cache.global_section(name, stamp, pushed, method)
 numbers, gallery, details, weights, _ = overview.items
-latent = proto_cache.latent_map(name, stamp, pushed, method, example, proto_selected)
 sections.render_item(numbers)
 st.caption(overview.intro)
 components.heading(overview.title, level="header", divider="grey")
@@ -93,30 +87,53 @@ with st.expander("Prototype details: class, purity, distance to a real example, 
     })
 
 
+def selected_prototype() -> int:
+    """The prototype in view: the URL's, else the one pinned last on this recipe, else P0."""
+    pinned = passport.pinned("prototype", name)  # the prototype picked last on this recipe (the passport's item)
+    chosen = state.get_int("v_proto", pinned if pinned is not None else 0)
+    chosen = chosen if chosen is not None and 0 <= chosen < m else 0
+    st.session_state["v_proto"] = chosen
+    return chosen
+
+
 def pin_prototype(index: int) -> None:
     passport.pin("prototype", name, index, labels[index], "views/prototypes.py")
 
-left, right = st.columns([1, 2])
-with left:
-    sections.render_item(weights, key="proto_weights")
-with right:
-    event = sections.render_item(latent, key=f"proto_map_{name}_{method}_{pushed}", on_select="rerun", selection_mode="points")
-    clicked = [point for point in components.clicked_points(event) if len(point) == 2]  # customdata [kind, index]
-    if clicked and components.new_click(f"_proto_last_map_{name}_{method}_{pushed}", clicked[0]):
-        kind, index = clicked[0]
-        if kind == 0 and index != example:
-            state.request(example=index)
-        elif kind == 2 and index != proto_selected:
-            pin_prototype(index)
-            state.request(v_proto=index)
 
-neighbours = proto_cache.neighbours(name, stamp, pushed, proto_selected)
-components.heading(neighbours.title)
-st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.",
-             on_change=lambda: pin_prototype(int(st.session_state["v_proto"])))
-st.caption(neighbours.intro)
-(figure,) = neighbours.items
-sections.render_item(figure, key="proto_neighbours")
+@st.fragment
+@report_export.recorded("proto_map_and_neighbours")
+def map_and_neighbours() -> None:
+    """The weights, the latent map and the chosen prototype's nearest training examples: a click on a
+    star or a new prototype in the box reruns these blocks only; a click on a test point opens that
+    example in the whole page."""
+    state.apply_pending()
+    proto_selected = selected_prototype()
+    latent = proto_cache.latent_map(name, stamp, pushed, method, example, proto_selected)
+    left, right = st.columns([1, 2])
+    with left:
+        sections.render_item(weights, key="proto_weights")
+    with right:
+        event = sections.render_item(latent, key=f"proto_map_{name}_{method}_{pushed}", on_select="rerun", selection_mode="points")
+        clicked = [point for point in components.clicked_points(event) if len(point) == 2]  # customdata [kind, index]
+        if clicked and components.new_click(f"_proto_last_map_{name}_{method}_{pushed}", clicked[0]):
+            kind, index = clicked[0]
+            if kind == 0 and index != example:
+                state.request(example=index)
+            elif kind == 2 and index != proto_selected:
+                pin_prototype(index)
+                state.request(scope="fragment", v_proto=index)
+
+    neighbours = proto_cache.neighbours(name, stamp, pushed, proto_selected)
+    components.heading(neighbours.title)
+    st.selectbox("Prototype", list(range(m)), key="v_proto", format_func=lambda j: labels[j], help="Or click a star on the latent map.",
+                 on_change=lambda: pin_prototype(int(st.session_state["v_proto"])))
+    st.caption(neighbours.intro)
+    (figure,) = neighbours.items
+    sections.render_item(figure, key="proto_neighbours")
+    state.write_url()  # a fragment's own rerun: the address bar shows the new prototype too
+
+
+map_and_neighbours()
 
 # -- Local ------------------------------------------------------------------------------------------
 components.heading(f"Local: this looks like that (test example {example})", level="header", divider="grey")
