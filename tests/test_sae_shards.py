@@ -128,3 +128,16 @@ def test_minilm_corpus_collects_into_shards_row_by_token(tmp_path, capsys):
     assert torch.allclose(shards.rows_of(np.array(rows)), direct[rows].half().float())
     assert main(["collect-acts", "minilm-corpus", "--tokens", "620", "--layer", "2", "--store", str(tmp_path), "--name", report.folder.name, "--json"]) == 2
     assert "other settings (shard_size)" in capsys.readouterr().err  # the same name with other settings is refused, not mixed
+
+
+def test_explain_sae_trains_from_a_shard_folder_and_holds_the_last_shard_out(tmp_path, capsys):
+    from interp_core.cli.main import main
+
+    folder = write_shards(tmp_path / "acts", 2000, D, numbered, shard_size=512).folder
+    assert main(["explain", "sae", "--data", str(folder), "--device", "cpu", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (result["n_train"], result["n_test"], result["shards"], result["n_features"]) == (3 * 512, 2000 - 3 * 512, 4, 4 * D)
+    assert 0 < result["l0"] <= result["k"] and result["peak_rss_mb"] > 0
+    one = write_shards(tmp_path / "one", 100, D, numbered, shard_size=512).folder
+    assert main(["explain", "sae", "--data", str(one), "--device", "cpu"]) == 2
+    assert "expected at least 2" in capsys.readouterr().err

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 
+import torch
+
 from interp_core import recipes
 from interp_core.device import resolve_device
-from interp_core.errors import RecipeError
+from interp_core.errors import DataError, RecipeError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
 from interp_core.families.sae.saelens import export_recipe
-from interp_core.families.sae.train import FAMILY, rounded, train_default_sae
+from interp_core.families.sae.shards import ShardSet, StreamedActivations, peak_rss_mb
+from interp_core.families.sae.train import FAMILY, default_user_sae, make_sae, rounded, train_default_sae
 from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
 
@@ -50,6 +53,8 @@ def explain_cli(args) -> dict:
 
 
 def _explain_user_file(args, device) -> dict:
+    if ShardSet.is_shard_folder(args.data):
+        return _explain_shards(args, device)
     acts, true_features = sources.load_acts_file(args.data)
     source = sources.user_source(acts, true_features, os.path.basename(args.data), seed=args.seed)
     bar, update = progress_bar("explain sae")
@@ -93,6 +98,32 @@ def _explain_user_model(args, device) -> dict:
         for row in out["features"]:
             print(f"feature {row['feature']:<5} {row['label']:<24} density {row['density']:.3f}  top examples {row['top_examples']}")
     return out
+
+
+def _explain_shards(args, device) -> dict:
+    """``explain sae --data SHARD_FOLDER``: the default TopK SAE trained for one epoch streaming from every shard
+    but the last, measured on the last (held out); memory stays flat however many shards there are."""
+    shards = ShardSet(args.data)
+    if len(shards) < 2:
+        raise DataError(f"'{args.data}' holds {len(shards)} shard; expected at least 2 (the last is held out to measure the SAE).")
+    train, test = shards.subset(list(range(len(shards) - 1))), shards.read(len(shards) - 1).numpy()
+    arch, settings = default_user_sae(shards.d, None)
+    torch.manual_seed(args.seed)
+    sae = make_sae(arch, shards.d, settings).fit_input(train.fit_sample(65536))
+    config = explain.SAETrainConfig(epochs=1, batch_size=4096, lr=1e-3, dead_window=100, lr_decay_fraction=0.2)
+    bar, update = progress_bar("explain sae (from shards)")
+    try:
+        fit = explain.train_sae(sae, StreamedActivations(train, seed=args.seed), config, device=device, seed=args.seed, progress=update)
+    finally:
+        bar.close()
+    result = {"data": args.data, "arch": arch, **settings, "n_train": train.total, "n_test": len(test), "shards": len(shards), "steps": fit.steps,
+              "activations_per_second": round(fit.activations_per_second, 1)}
+    result.update({k: rounded(v) for k, v in explain.reconstruction_metrics(sae, test, device).items()})
+    density = explain.densities(explain.encode_codes(sae, test, device))
+    result.update({"dead_fraction": rounded(float((density == 0).mean())), "n_features": int(sae.width), "peak_rss_mb": round(peak_rss_mb(), 1)})
+    if not args.json:
+        _print_metrics(result)
+    return result
 
 
 def export_cli(args) -> dict:

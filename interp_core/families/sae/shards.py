@@ -166,6 +166,18 @@ class ShardSet:
     def __len__(self) -> int:
         return len(self.files)
 
+    def subset(self, indices: list[int]) -> "ShardSet":
+        """The same set restricted to some shards (e.g. all but the last, held out for measuring)."""
+        part = object.__new__(ShardSet)
+        part.__dict__.update(self.__dict__)
+        part.files, part.rows = [self.files[i] for i in indices], [self.rows[i] for i in indices]
+        part.total = sum(part.rows)
+        return part
+
+    @staticmethod
+    def is_shard_folder(path: str | Path) -> bool:
+        return Path(path).is_dir() and (Path(path) / INDEX).is_file()
+
     def read(self, i: int) -> torch.Tensor:
         """Shard i as float32 (rows, d)."""
         from safetensors.torch import load_file
