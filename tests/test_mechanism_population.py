@@ -202,3 +202,17 @@ def test_a_member_is_timed_best_of_several_runs(z5_sweep):
     for row in pop.read_population(store.open("population-z5"), store)["rows"]:
         assert row["timing_repeats"] == pop.TIMING_REPEATS
         assert row["bound_time_ratio"] == pytest.approx(row["bound_seconds"] / row["brute_force_seconds"])
+
+
+def test_the_shipped_populations_open_reproduce_and_stay_small():
+    shipped = Store(pop.SHIPPED_POPULATIONS, readonly=True)
+    names = shipped.names()
+    assert names and all(n.startswith(pop.PREFIX) for n in names)
+    for name in names:
+        artifact = shipped.open(name)  # checks every file's sha256
+        assert sum(entry["bytes"] for entry in artifact.manifest["files"].values()) < 500_000, name
+        stored = pop.read_population(artifact, shipped)
+        assert stored["summary"]["n_models"] == len(stored["rows"]) == len(stored["histories"])
+        row = stored["rows"][0]
+        parts = pop.member_model(artifact, shipped, row).parts()
+        assert explain.brute_force(parts, get_group(artifact.manifest["group"]))[0] == pytest.approx(row["brute_force_accuracy"])

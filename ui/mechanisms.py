@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from interp_core.errors import InterpError
 from interp_core.families.mechanisms import explain, population
 from interp_core.families.mechanisms import sections as blocks
 from interp_core.families.mechanisms.mechanism import Mechanism, load_member, load_mechanism
@@ -21,15 +22,21 @@ MEMBER = "#"  # "population-s4#3": model 3 of a stored population, opened like a
 def _mechanism(name: str, stamp: str) -> Mechanism:
     if MEMBER in name:
         artifact_name, index = name.split(MEMBER)
-        artifact = cache.catalog().find(artifact_name)
-        return load_member(artifact, cache.catalog().store_for(artifact), int(index))
+        return load_member(*population.open_population(cache.catalog(), artifact_name), int(index))
     model = cache.trained_model(name)
     return load_mechanism(model, cache.catalog().store_for(model.artifact))
 
 
 def stamp(name: str) -> str | None:
-    """The cache key of a recipe's artifact, or of the population a member ("<population>#<index>") belongs to."""
-    return cache.artifact_stamp(name.split(MEMBER)[0])
+    """The cache key of a recipe's artifact, or of a population (or of the population a member, "<population>#<index>", belongs to)."""
+    base = name.split(MEMBER)[0]
+    if not base.startswith(population.PREFIX):
+        return cache.artifact_stamp(base)
+    try:
+        artifact, _ = population.open_population(cache.catalog(), base)
+    except InterpError:
+        return None
+    return f"{artifact.path}:{artifact.manifest.get('created')}"
 
 
 def mechanism(name: str) -> Mechanism | None:
@@ -47,8 +54,7 @@ def populations() -> list[str]:
 
 @st.cache_resource(show_spinner="Loading the population...", max_entries=16)
 def _population(name: str, stamp: str) -> dict:
-    artifact = cache.catalog().find(name)
-    return population.read_population(artifact, cache.catalog().store_for(artifact))
+    return population.read_population(*population.open_population(cache.catalog(), name))
 
 
 def stored_population(name: str) -> dict:

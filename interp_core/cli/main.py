@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dropout", default="0", help="comma-separated dropout rates on the hidden layer (a grid)")
         p.add_argument("--batchnorm", default="no", help="BatchNorm on the hidden layer: no, yes or no,yes (a grid)")
         p.add_argument("--name", default=None, help="the artifact's name (default: population-<group>, or population-<group>-noisy)")
-        p.add_argument("--ship", action="store_true", help="write the population into the shipped store (assets/store) instead of --store (for maintainers)")
+        p.add_argument("--ship", action="store_true", help="write the population into the shipped populations (assets/populations) instead of --store (for maintainers)")
         _common(p)
 
     p = sub.add_parser("report", help="one self-contained HTML report of a recipe (its metrics and family page views) from the store")

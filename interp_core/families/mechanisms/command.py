@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from pathlib import Path
 
 from interp_core import recipes
 from interp_core.errors import DataError, RecipeError
@@ -14,7 +13,7 @@ from interp_core.families.mechanisms import population
 from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.families.mechanisms.train import FAMILY
 from interp_core.recipes import Recipe
-from interp_core.store import SHIPPED_ROOT, Store, catalog_at
+from interp_core.store import Store, catalog_at
 from interp_core.families.mechanisms.artifacts import read_split
 
 
@@ -142,11 +141,12 @@ def sweep_groups(args) -> dict:
         result = population.sweep(group.key, args.seeds, settings, args.steps, lr=args.lr, final_lr_fraction=args.final_lr_fraction, progress=progress, on_model=on_model)
     finally:
         bar.close()
-    if getattr(args, "ship", False):  # the shipped layout: a plain folder in assets/store, as ``ship`` writes recipes
+    if getattr(args, "ship", False):  # the shipped layout: a plain folder in assets/populations, as ``ship`` writes recipes
         with tempfile.TemporaryDirectory(prefix="interp-ship-") as scratch:
             saved = population.save_population(result, Store(scratch), args.name)
-            Store(scratch).export_plain(saved.name, Path(SHIPPED_ROOT))
-        store = Store(SHIPPED_ROOT, readonly=True)
+            population.SHIPPED_POPULATIONS.mkdir(parents=True, exist_ok=True)
+            Store(scratch).export_plain(saved.name, population.SHIPPED_POPULATIONS)
+        store = Store(population.SHIPPED_POPULATIONS, readonly=True)
         artifact = store.open(saved.name)
     else:
         artifact = population.save_population(result, store, args.name)

@@ -27,12 +27,12 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from interp_core.device import seed_everything
-from interp_core.errors import DataError
+from interp_core.errors import DataError, StoreError
 from interp_core.families.mechanisms import explain
 from interp_core.families.mechanisms.data import get_group, pairs_dataset
 from interp_core.families.mechanisms.models import GroupMLP
 from interp_core.families.mechanisms.train import DEFAULT_TRAIN, _cpu_threads, _split, first_step, fit_full_batch
-from interp_core.store import Store
+from interp_core.store import SHIPPED_ROOT, Store
 
 POPULATION_FILE = "population.json"
 HISTORIES_FILE = "histories.json"
@@ -321,12 +321,27 @@ def member_model(artifact, store, row: dict) -> GroupMLP:
 
 
 PREFIX = "population-"
+# Shipped populations live beside the shipped recipes, not among them: everything in assets/store is a
+# recipe's checkpoint (tests and loaders check each manifest names its recipe).
+SHIPPED_POPULATIONS = SHIPPED_ROOT.parent / "populations"
+
+
+def population_stores(catalog) -> list[Store]:
+    """Where populations are looked up: the user's store (``sweep groups``), then the shipped ones."""
+    return [catalog.store, Store(SHIPPED_POPULATIONS, readonly=True)]
 
 
 def population_names(catalog) -> list[str]:
-    """The stored populations a catalog can open (the user's store first, then the shipped one), by name."""
+    """The stored populations a catalog can open (the user's first, then the shipped ones), by name."""
     names = []
-    for store in (getattr(catalog, "store", None), getattr(catalog, "shipped", None)):
-        if store is not None:
-            names += [n for n in store.names() if n.startswith(PREFIX) and n not in names]
+    for store in population_stores(catalog):
+        names += [n for n in store.names() if n.startswith(PREFIX) and n not in names]
     return sorted(names)
+
+
+def open_population(catalog, name: str):
+    """(artifact, its store) of population ``name``: the user's copy first, then the shipped one."""
+    for store in population_stores(catalog):
+        if store.present(name):
+            return store.open(name), store
+    raise StoreError(f"No population named '{name}'; make one with: python -m interp_core sweep groups GROUP --seeds N.")

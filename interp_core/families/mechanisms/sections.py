@@ -351,8 +351,7 @@ def population_sections(catalog: Catalog, group: str) -> list[Section]:
     names = population.population_names(catalog)
     stored = {}
     for n in names:
-        artifact = catalog.find(n)
-        stored[n] = population.read_population(artifact, catalog.store_for(artifact))
+        stored[n] = population.read_population(*population.open_population(catalog, n))
     chosen = default_population(names, {n: v["summary"]["group"] for n, v in stored.items()}, group)
     if chosen is None:
         return []
