@@ -99,7 +99,8 @@ def embedding_figure(trained, maps: dict, predictions: np.ndarray, method: str |
 
     method = method or map_methods(maps)[0]
     dataset = trained.dataset
-    return Figure(embedding_map(maps[method], dataset.y_test, dataset.class_names, predictions, example, method.upper()), "embedding_map")
+    layer = trained.manifest.get("model_config", {}).get("layer") if trained.manifest.get("trainer") == "foreign" else None  # a user's model: the picked layer
+    return Figure(embedding_map(maps[method], dataset.y_test, dataset.class_names, predictions, example, method.upper(), layer), "embedding_map")
 
 
 def classifier_section(trained, catalog: Catalog) -> Section:

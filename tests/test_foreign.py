@@ -254,6 +254,10 @@ def test_a_session_model_is_stored_and_rebuilt_from_its_bytes(series, tmp_path):
     assert trained.model.layer == "0" and trained.embed(trained.dataset.X_test[:2]).shape == (2, 8 * series["X"].shape[2])
     assert trained.metrics["test_accuracy"] == pytest.approx(float((expected.argmax(1) == trained.dataset.y_test).mean()))
     assert "test-embedding.safetensors" in "".join(trained.artifact.manifest["files"]) and again.name == recipe.name
+    from interp_core.sections import embedding_figure
+
+    n = len(trained.dataset.y_test)
+    assert "layer 0" in embedding_figure(trained, {"pca": np.zeros((n, 2))}, np.zeros(n, dtype=int)).title  # Home's map names the picked layer
 
 
 def _zip(entries: dict, compression=None) -> bytes:

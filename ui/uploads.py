@@ -209,7 +209,11 @@ def model_panel() -> None:
             return
         summary = loaded.summary
         cols = st.columns(4)
-        components.metric(cols[0], "Architecture", summary.architecture)
+        if summary.format == "safetensors":  # one of the project's short names (mlp, fcn, ...)
+            components.metric(cols[0], "Architecture", summary.architecture)
+        else:  # a long class name or description: a card would wrap it over several lines
+            components.metric(cols[0], "Kind", {"pt2": "torch.export (.pt2)", "huggingface": "Hugging Face"}.get(loaded.kind, loaded.kind))
+            st.caption(f"Architecture: {summary.architecture}.")
         components.metric(cols[1], "Parameters", f"{summary.n_parameters:,}")
         components.metric(cols[2], "Input shape", str(tuple(summary.input_shape)) if summary.input_shape is not None else "token ids" if loaded.kind == "huggingface" else "unknown")
         components.metric(cols[3], "Outputs", summary.n_outputs if summary.n_outputs is not None else "unknown")

@@ -28,7 +28,9 @@ def training_curve(history: dict, best_epoch: int | None = None, metric_name: st
     if best_epoch:
         fig.add_vline(x=best_epoch, line_dash="dot", line_color="grey", annotation_text="kept", annotation_position="top")
     styled(fig, "Training curve", "epoch", "loss", height=360)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80})
+    # The legend under the axis: above the plot, in half a page (Compare) or presenting, its three
+    # entries wrapped onto three rows and covered the top of the curves.
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0.0}, margin={"t": 50, "b": 100}, height=400)
     # Plotly syncs the second axis's ticks to the first by default, which gives labels like 0.213.
     fig.update_yaxes(title_text=metric_name, secondary_y=True, tickmode="auto", showgrid=False, range=[0, 1.02] if "accuracy" in metric_name else None)
     return fig
@@ -41,8 +43,10 @@ def embedding_map(
     predictions: np.ndarray | None = None,
     selected: int | None = None,
     method: str = "PCA",
+    layer: str | None = None,
 ) -> go.Figure:
     """Scatter of a 2-D map; customdata carries each point's example index for click selection.
+    ``layer``: the layer the map is made from, when it is not the last hidden one (a user's model).
 
     A large map (a user's data) stays responsive: above ``WEBGL_POINTS`` it draws with WebGL, and
     above ``MAP_POINTS`` it draws a sample stratified by class (every wrong prediction kept, up to a
@@ -89,7 +93,7 @@ def embedding_map(
             customdata=[selected], hoverinfo="skip",
         ))
     note = sampled_note(int(drawn.sum()), n, "examples")
-    styled(fig, f"Embedding map ({method} of the last hidden layer, test set)" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=460)
+    styled(fig, f"Embedding map ({method}, {f'layer {html.escape(layer)}' if layer else 'last hidden layer'})" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=460)
     fig.update_layout(clickmode="event+select", dragmode="pan")
     if note:
         fig.update_layout(margin={"t": 70})
