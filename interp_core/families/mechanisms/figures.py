@@ -309,8 +309,10 @@ def population_costs(rows: list[dict], selected: int | None = None, paper: float
         hovertext=[f"{h}<br>time {r['bound_time_ratio']:.2f}×, FLOPs {r['bound_flops_ratio']:.2f}× brute force" for h, r in zip(_member_hover(shown), shown)],
         hoverinfo="text", name="one network",
     ))
-    fig.add_hline(y=1.0, line_dash="dash", line_color="#666", annotation_text="brute-force time", annotation_position="bottom right")
-    fig.add_hline(y=paper, line_dash="dot", line_color=PALETTE[2], annotation_text=f"Wu et al.: {paper:.0%}", annotation_position="bottom right")
+    # On a log axis Plotly places a line's own annotation at 10^y, not at y: label the lines by hand, in log units.
+    for value, dash, colour, text in ((1.0, "dash", "#666", "brute-force time"), (paper, "dot", PALETTE[2], f"Wu et al.: {paper:.0%}")):
+        fig.add_hline(y=value, line_dash=dash, line_color=colour)
+        fig.add_annotation(x=1, xref="paper", y=float(np.log10(value)), yref="y", text=text, showarrow=False, xanchor="right", yanchor="top", font={"color": colour})
     fig.add_vline(x=1.0, line_dash="dash", line_color="#666")
     styled(fig, "Cost of each proof against brute force", "FLOPs (bound ÷ brute force)", "measured time (bound ÷ brute force)", height=420)
     ticks = [0.03, 0.1, 0.3, 1, 3, 10, 30, 100]
