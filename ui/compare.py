@@ -57,7 +57,8 @@ def _metric_rows(item) -> list[tuple[str, object]]:
 
 
 def key_numbers(a: Report, b: Report, name_a: str, name_b: str) -> pd.DataFrame:
-    """Every metric table of both reports merged: one row per metric, one column per recipe."""
+    """Every metric table of both reports merged: one row per metric, one column per recipe, then
+    the part of the page it comes from."""
     rows: dict[tuple[str, str], dict] = {}
     for name, rep in ((name_a, a), (name_b, b)):
         for section in rep.sections:
@@ -65,7 +66,9 @@ def key_numbers(a: Report, b: Report, name_a: str, name_b: str) -> pd.DataFrame:
                 if _is_metrics(item):
                     for metric, value in _metric_rows(item):
                         rows.setdefault((section.title, metric), {"section": section.title, "metric": metric})[name] = value
-    frame = pd.DataFrame(list(rows.values()), columns=["section", "metric", name_a, name_b])
+    # The two recipes' values next to the metric's name, the page part last: at 1024 px or presenting,
+    # a long part name first pushed the values off the table's right edge.
+    frame = pd.DataFrame(list(rows.values()), columns=["metric", name_a, name_b, "section"])
     # text throughout: a column of numbers and words (27 rules, "77.3%") is one type for the table
     return frame.fillna("–").astype({name_a: str, name_b: str})
 

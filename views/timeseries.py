@@ -134,12 +134,11 @@ render_item(scores, table_title=False, column_config={
     "insertion_auc": st.column_config.NumberColumn("Insertion area (higher is better)", format="%.3f"),
     "series_per_s": st.column_config.TextColumn("Series / s"),
 })
-left, right = st.columns([2, 3]) if bars else (None, st.container())  # bars need less width than the two curve panels
+# One above the other, each the page's width: side by side at 1024 px the two curve panels got
+# about 200 px each and their titles and axis labels ran into each other.
 if bars:
-    with left:
-        render_item(bars[0], key="ts_auprc")
-with right:
-    render_item(curves, key="ts_curves")
+    render_item(bars[0], key="ts_auprc")
+render_item(curves, key="ts_curves")
 
 # -- class-average profile and explanation map ---------------------------------------------------
 stored_methods = report.methods
