@@ -358,3 +358,8 @@ def test_a_table_of_series_for_a_series_model_is_read_as_series(series):
     with torch.no_grad():
         expected = series["module"](torch.as_tensor(series["X"][90:])).argmax(1).numpy()
     assert np.array_equal(trained.predict_proba(trained.dataset.X_test).argmax(1), expected)
+
+
+def test_a_family_that_does_not_read_model_refuses_it(series, capsys, interp_store_env):
+    code, result, _ = run(capsys, "explain", "mechanisms", "--model", str(series["pt2"]), "--data", str(series["npz"]), "--json")
+    assert code == 2 and "not --model" in result["error"] and "rules" in result["error"]

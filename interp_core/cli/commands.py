@@ -94,11 +94,17 @@ def cmd_collect(args) -> dict:
     return collect_cli(args)
 
 
+# The families whose ``explain`` reads ``--model PATH`` (a user's own model, issue 17); the others would ignore it.
+MODEL_FAMILIES = ("rules", "timeseries", "concepts", "sae", "prototypes")
+
+
 def cmd_explain(args) -> dict:
     family = get_family(args.kind)  # a name or an older alias (attributions, groups)
     if family.explain is None:
         available = sorted(f.name for f in families().values() if f.explain is not None)
         raise RecipeError(f"'explain {args.kind}' is not available yet: its page has not been built; available now: {', '.join(available) or 'none'}.")
+    if getattr(args, "model", None) and family.name not in MODEL_FAMILIES:
+        raise RecipeError(f"'explain {args.kind}' explains its own recipes only, not --model; --model works with: {', '.join(MODEL_FAMILIES)}.")
     return family.explain(args)
 
 
