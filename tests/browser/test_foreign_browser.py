@@ -34,10 +34,10 @@ def test_a_pt2_and_a_hugging_face_folder_are_explored_through_the_upload_inputs(
         tab.page.get_by_text("Recipe in use: upload-cnn-model").wait_for(timeout=120_000)
         tab.wait_ready()
         assert "upload-cnn-model" in sidebar_recipe(tab)
-        tab.page.get_by_text("Test accuracy").first.wait_for()
+        tab.page.locator("[data-testid=stMetric]", has_text="Test accuracy").first.wait_for()
         tab.screenshot("foreign-pt2-home")
         explore_on(tab, "Time series", "upload-cnn-model")
-        tab.page.get_by_text("Best AUPRC").first.wait_for(timeout=180_000)
+        tab.page.locator("[data-testid=stMetric]", has_text="Best AUPRC").first.wait_for(timeout=180_000)
         tab.screenshot("foreign-pt2-timeseries")
 
         transformers = pytest.importorskip("transformers")
