@@ -92,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sae", default=None, metavar="DIR", help="sae with --model: an SAELens SAE folder (cfg.json + sae_weights.safetensors) for --layer, opened instead of training an SAE")
     _common(p)
 
+    p = sub.add_parser("steer", help="SAE features: zero, scale or set features on one example and compare the class probabilities before and after")
+    p.add_argument("recipe", help="an SAE recipe (e.g. digits-sae, minilm-sae)")
+    p.add_argument("--feature", required=True, help="feature index, or several separated by commas (e.g. 12,40)")
+    p.add_argument("--scale", type=float, default=0.0, help="multiply the features' activations by S (0, the default: ablate)")
+    p.add_argument("--set", type=float, default=None, metavar="V", help="set the features' activations to V instead of scaling them")
+    p.add_argument("--example", type=whole_number(0, "a test example index, 0 or more"), default=None, help="test example N (default 0)")
+    p.add_argument("--text", default=None, help="text models (minilm-sae): steer on this text instead of a test example")
+    _common(p)
+
     p = sub.add_parser("load-model", help="validate a model (a .pt2 torch.export program, .safetensors + JSON config, a Hugging Face folder or an SAELens folder), summarise it and list its layers")
     p.add_argument("file", metavar="PATH", help="the model file or folder; pickle checkpoints (.pt, .pth, .ckpt, .pkl, pytorch_model.bin) are refused unopened")
     p.add_argument("--config", default=None, help="JSON config for .safetensors weights: a store manifest.json or {\"arch\": ..., \"model_config\": {...}}")
@@ -163,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _steer(args) -> dict:
+    from interp_core.families.sae.steer import steer_cli
+
+    return steer_cli(args)
+
+
 def _check_store_path(args) -> None:
     """A store that is (or sits inside) a file is refused before any work, not after training."""
     given, source = (getattr(args, "store", None), "--store") if getattr(args, "store", None) else (os.environ.get("INTERP_STORE"), "INTERP_STORE")
@@ -175,4 +190,4 @@ def _check_store_path(args) -> None:
         raise StoreError(f"{source} '{given}' {where}; expected a folder for the artifacts (created if missing).")
 
 
-COMMANDS = {"recipes": cmd_recipes, "collect-acts": cmd_collect, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep}
+COMMANDS = {"recipes": cmd_recipes, "collect-acts": cmd_collect, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep, "steer": _steer}
