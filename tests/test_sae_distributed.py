@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from interp_core.cli.main import main
+from interp_core.families.sae.models import build_sae
 
 # The CLI's train command on a small toy recipe (no k sweep, a shorter toy model fit), so both runs take seconds.
 SCRIPT = """
@@ -19,7 +21,26 @@ from interp_core import recipes
 from interp_core.cli.main import main
 recipes.register(recipes.Recipe("toy-sae-ddp-test", "sae", "toy_superposition", "sae-topk", {"source": "toy", "width": 96, "k": 3, "toy_steps": 300},
                                 {"epochs": 4, "batch_size": 512, "lr": 3e-3, "dead_window": 200}, "test recipe", trainer="sae"))
-sys.exit(main(["train", "toy-sae-ddp-test", "--no-umap", "--device", "cpu", "--json", "--store", sys.argv[1]]))
+code = main(["train", "toy-sae-ddp-test", "--no-umap", "--device", "cpu", "--json", "--store", sys.argv[1]])
+# then one SAE streamed from shards, each rank reading its own: the replicas must stay identical
+import numpy as np, torch
+from pathlib import Path
+from interp_core.families.sae import distributed, explain
+from interp_core.families.sae.models import build_sae
+from interp_core.families.sae.shards import ShardSet, StreamedActivations, write_shards
+world = distributed.from_environment(torch.device("cpu"))
+folder = Path(sys.argv[1]).parent / "shards"
+if world is None or world.rank == 0:
+    write_shards(folder, 4096, 8, lambda a, b: np.random.default_rng(a).standard_normal((b - a, 8)).astype(np.float32), shard_size=512)
+if world is not None:
+    world.barrier()
+shards = ShardSet(folder)
+torch.manual_seed(0)
+sae = build_sae("topk", {"d_in": 8, "width": 16, "k": 2}).fit_input(shards.fit_sample(1024))
+explain.train_sae(sae, StreamedActivations(shards), explain.SAETrainConfig(epochs=1, batch_size=256, lr=1e-2), device="cpu", world=world)
+rank = 0 if world is None else world.rank
+torch.save(sae.state_dict(), Path(sys.argv[1]).parent / f"streamed-rank{rank}.pt")
+sys.exit(code)
 """
 
 
@@ -38,12 +59,20 @@ def _run(prefix: list[str], store: Path) -> tuple[dict, dict]:
 
 def test_two_gloo_processes_train_the_same_sae_as_one(tmp_path):
     one, one_metrics = _run([sys.executable], tmp_path / "one")
+    single = torch.load(tmp_path / "streamed-rank0.pt")
     two, two_metrics = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], tmp_path / "two")
     assert (one["world_size"], two["world_size"]) == (1, 2)
     assert (one_metrics["world_size"], two_metrics["world_size"]) == (1, 2)
     for key in ("explained_variance", "l0", "mse", "mmcs", "mcc", "test_accuracy"):
         assert two_metrics[key] == pytest.approx(one_metrics[key], abs=1e-4), key
     assert one_metrics["explained_variance"] > 0.3  # it did learn something to agree on
+    # streamed from shards: each rank read its own shards, yet DDP kept one SAE (the replicas are equal),
+    # which trained (it moved from its start) on other batches than the one process's (it differs from it)
+    ranks = [torch.load(tmp_path / f"streamed-rank{r}.pt") for r in range(2)]
+    assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0])
+    torch.manual_seed(0)
+    start = build_sae("topk", {"d_in": 8, "width": 16, "k": 2}).W_dec.detach()
+    assert not torch.allclose(ranks[0]["W_dec"], start) and not torch.allclose(ranks[0]["W_dec"], single["W_dec"])
 
 
 def test_torchrun_refuses_a_recipe_that_is_not_an_sae(monkeypatch, capsys, tmp_path):
