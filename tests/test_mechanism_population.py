@@ -160,6 +160,8 @@ def test_claim_three_reads_only_regularised_runs_and_names_where_it_holds():
     depends = verdicts([ignores, keeps])["(iii)"]
     assert depends["verdict"] == "depends" and "holds at ξ=0.1, weight decay 5" in depends["measured"]
     assert verdicts([keeps])["(iii)"]["verdict"] == "does not hold"
+    seeds_differ = verdicts([ignores, run(wd=5.0, memorised=1.0)])["(iii)"]  # one setting, two seeds, one ignores
+    assert seeds_differ["verdict"] == "depends" and "holds in some seeds (not all) at ξ=0.1, weight decay 5" in seeds_differ["measured"]
     assert verdicts([unregularised])["(iii)"]["verdict"] == "not tested"
     assert verdicts([run(dropout=0.5, memorised=0.05)])["(iii)"]["verdict"] == "holds"  # dropout counts as regularisation
     assert verdicts([run(wd=5.0, memorised=0.0, clean=0.9)])["(iii)"]["verdict"] == "does not hold"  # lost the clean pairs too

@@ -194,7 +194,16 @@ def _verdict(results: list[tuple[str, bool]]) -> tuple[str, str]:
         return "holds", count
     if not some:
         return "does not hold", count
-    return "depends", f"{count}; holds at {'; '.join(held or some)}"
+    if held:
+        return "depends", f"{count}; holds at {'; '.join(held)}"
+    return "depends", f"{count}; holds in some seeds (not all) at {'; '.join(some)}"
+
+
+def _by_setting(runs: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(setting_label(run), []).append(run)
+    return groups
 
 
 def two_phase(history: dict) -> bool:
@@ -248,7 +257,9 @@ def claims(runs: list[dict], histories: list[dict] | None = None) -> list[dict]:
         "paper": "With weight decay, dropout or BatchNorm, training accuracy drops to 100(1−ξ)%: the wrong labels are answered with the true product.",
         "measured": "no regularised run" if not reg else
         f"{where}: ≤ {IGNORED:.0%} of wrong labels kept and ≥ {CLEAN:.0%} of clean training pairs right; "
-        + "; ".join(f"{setting_label(r)}: {r['corrupted_memorised']:.0%} kept, train {r['train_accuracy']:.1%} vs 100(1−ξ) = {1 - r['corrupt']:.0%}" for r, _ in reg[:4]),
+        + "; ".join(f"{label}: {np.mean([r['corrupted_memorised'] for r in group]):.0%} kept, train {np.mean([r['train_accuracy'] for r in group]):.1%} "
+                    f"vs 100(1−ξ) = {1 - group[0]['corrupt']:.0%}" + (f" (mean of {len(group)} seeds)" if len(group) > 1 else "")
+                    for label, group in _by_setting([r for r, _ in reg]).items()),
         "verdict": verdict,
     })
 
@@ -304,9 +315,13 @@ def save_population(population: dict, store: Store, name: str | None = None):
 
 
 def read_population(artifact, store) -> dict:
-    """The stored population (settings, rows, summary, claims) with its histories."""
+    """The stored population (settings, rows, summary, claims) with its histories; the claims are judged
+    again from the stored runs, so a population made earlier reads with the current verdict logic."""
     body = store.read_json(artifact, POPULATION_FILE)
-    return {**body, "histories": store.read_json(artifact, HISTORIES_FILE)}
+    histories = store.read_json(artifact, HISTORIES_FILE)
+    if body.get("claims") is not None:
+        body["claims"] = claims(body["rows"], histories)
+    return {**body, "histories": histories}
 
 
 def member_model(artifact, store, row: dict) -> GroupMLP:
