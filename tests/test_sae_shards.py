@@ -56,6 +56,11 @@ def test_an_interrupted_write_resumes_to_the_same_shards(tmp_path):
     with pytest.raises(StoreError, match="other settings"):
         write_shards(tmp_path / "cut", 1000, D, numbered, shard_size=64, dtype="float32")
 
+    (tmp_path / "cut" / "shard-00005.safetensors").unlink()  # a shard lost in the middle: rewritten from there on
+    again = write_shards(tmp_path / "cut", 1000, D, numbered, shard_size=128, dtype="float32")
+    assert again.written == 3 and ShardSet(tmp_path / "cut").files == [tmp_path / "cut" / f"shard-{i:05d}.safetensors" for i in range(8)]
+    assert (tmp_path / "cut" / "shard-00005.safetensors").read_bytes() == (tmp_path / "whole" / "shard-00005.safetensors").read_bytes()
+
 
 def test_hostile_or_broken_shard_sets_get_one_sentence(tmp_path):
     write_shards(tmp_path / "s", 300, D, numbered, shard_size=100, dtype="float16")

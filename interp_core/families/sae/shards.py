@@ -22,6 +22,7 @@ batches: memory is ``buffer_shards`` shards plus a batch, whatever the number of
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def write_shards(folder: str | Path, total: int, d: int, produce: Callable[[int,
         if mismatch:
             raise StoreError(f"'{folder}' already holds activation shards with other settings ({', '.join(mismatch)}); "
                              f"expected the same settings to resume, or remove the folder to start over.")
-        done = [s for s in old["shards"] if (folder / s["file"]).exists()]
+        done = list(itertools.takewhile(lambda s: (folder / s["file"]).exists(), old["shards"]))  # resume after the last shard in order
     n_shards = -(-total // shard_size)
     written = 0
     for i in range(len(done), n_shards):
