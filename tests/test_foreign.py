@@ -363,3 +363,18 @@ def test_a_table_of_series_for_a_series_model_is_read_as_series(series):
 def test_a_family_that_does_not_read_model_refuses_it(series, capsys, interp_store_env):
     code, result, _ = run(capsys, "explain", "mechanisms", "--model", str(series["pt2"]), "--data", str(series["npz"]), "--json")
     assert code == 2 and "not --model" in result["error"] and "rules" in result["error"]
+
+
+def test_explain_rules_on_a_project_safetensors_with_its_config(tmp_path, capsys, interp_store_env):
+    from interp_core.data import load_dataset
+    from interp_core.store import SHIPPED_ROOT
+
+    wine, shipped = load_dataset("wine"), SHIPPED_ROOT / "wine-mlp"
+    csv = tmp_path / "wine.csv"
+    pd.DataFrame(wine.X_test, columns=wine.feature_names).assign(cultivar=wine.y_test).to_csv(csv, index=False)
+    code, result, err = run(capsys, "explain", "rules", "--model", str(shipped / "model.safetensors"), "--config", str(shipped / "manifest.json"),
+                            "--data", str(csv), "--target", "cultivar", "--k", "3", "--json")
+    assert code == 0, err
+    manifest = json.loads((shipped / "manifest.json").read_text())
+    assert result["model"] == {"path": str(shipped / "model.safetensors"), "kind": "safetensors", "parameters": manifest["metrics"]["n_parameters"]}
+    assert set(result["top_features"]) <= set(wine.feature_names) and RULES_KEYS <= set(result)
