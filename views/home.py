@@ -20,14 +20,17 @@ st.markdown(
 )
 
 components.heading("Ways to look inside a model")
-for column, family in zip(st.columns(len(FAMILY_PAGES)), FAMILY_PAGES):
-    with column.container(border=True, height="stretch"):
-        st.markdown(f"**{family.title}**")
-        st.caption(family.pitch)
-        if family.path:
-            st.page_link(family.path, label="Open", help=f"Open the {family.title} page", icon=family.icon)
-        else:
-            st.caption(":grey[**Not built yet**: this page arrives in a later release.]")
+# One row of cards; presenting, rows of three: at the larger font six cards broke words mid-way ("counterfactual-s").
+per_row = 3 if presenting() else len(FAMILY_PAGES)
+for start in range(0, len(FAMILY_PAGES), per_row):
+    for column, family in zip(st.columns(per_row), FAMILY_PAGES[start : start + per_row]):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"**{family.title}**")
+            st.caption(family.pitch)
+            if family.path:
+                st.page_link(family.path, label="Open", help=f"Open the {family.title} page", icon=family.icon)
+            else:
+                st.caption(":grey[**Not built yet**: this page arrives in a later release.]")
 
 
 

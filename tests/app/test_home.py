@@ -254,3 +254,25 @@ def test_the_digits_umap_keeps_each_class_wide_enough_to_click(app):
     points = (points - points.min(0)) / (points.max(0) - points.min(0)).max()
     distances = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1)) + np.eye(len(points))
     assert np.median(distances.min(1)) > 0.006
+
+
+def test_presenting_the_family_cards_come_in_rows_of_three(app):
+    """At the presentation font six cards in one row broke words mid-way; presenting, they take rows of three."""
+    def card_rows(at):
+        """The number of columns in each row of cards: the rows right under the cards' heading."""
+        blocks = list(at.main.children.values())
+        start = next(i for i, b in enumerate(blocks) if b.type == "subheader" and "Ways to look" in b.value) + 1
+        rows = []
+        for block in blocks[start:]:
+            children = list(getattr(block, "children", {}).values())
+            if not children or any(c.type != "column" for c in children):
+                break
+            rows.append(len(children))
+        return rows
+
+    normal = app().run()
+    presenting = app(v_present="True").run()
+    assert not normal.exception and not presenting.exception
+    assert card_rows(normal)[0] == len(FAMILY_PAGES)
+    assert card_rows(presenting) == [3, 3]
+    assert len(presenting.get("page_link")) == len(normal.get("page_link")) == len(FAMILY_PAGES)
