@@ -20,7 +20,7 @@ from interp_core.families.sae import sections as family_sections
 from interp_core.figures.common import MAP_POINTS
 from interp_core.figures.models import example_input
 from interp_core.report import Figure, Table
-from ui import components, passport, state
+from ui import components, passport, sae_steer, state
 from ui import sae as adapters
 from ui.components import chart, show_error
 from ui.sections import render_item
@@ -269,6 +269,8 @@ def feature_view(p: Page) -> None:
             chart(charts["effects"], "sae_output_effects", key=f"sae_effects_{name}_{selected}")
         if "share" in charts:
             chart(charts["share"], "sae_class_share", key=f"sae_share_{name}_{selected}")
+
+    sae_steer.steer_section(name, stamp, p.model, selected, kind)
 
     st.markdown("#### Examples by activation interval")
     st.caption("Ten equal-width intervals from 0 to the maximum activation, highest first; each heading gives the share of the feature's firing examples that fall in it, and up to five samples.")

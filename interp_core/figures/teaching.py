@@ -86,6 +86,7 @@ teach("sae_sweep", "Every SAE trades sparsity (low L0, easy to read) against rec
 teach("sae_splice", "Explained variance can look good while the model's behaviour breaks. Splicing the reconstruction back into the model and measuring accuracy or loss tests whether the features keep what the model uses.", "saelens", "cunningham")
 teach("sae_recovery", "Mean max cosine similarity (MMCS) asks, for each true feature, whether some SAE feature points the same way: 1.0 means every true feature was recovered.", "sharkey", "toymodels")
 teach("sae_training_curve", "L0 usually falls as the sparsity pressure takes hold while explained variance climbs back; a curve still moving at the end means the SAE was stopped early.", "saelens")
+teach("sae_steer", "Correlation is not causation: a feature can fire on a class without the model using it. Editing the feature and rerunning the model (keeping the SAE's error term, so the edit is the only change) measures what it does; a feature whose ablation moves nothing is a passenger, however clean its label.", "monosemanticity", "cunningham")
 teach("sae_class_share", "A feature concentrated on one class is easy to label; one spread over many classes encodes something shared (a stroke, a shape) or is polysemantic.", "monosemanticity")
 
 # -- concepts --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ how_to_read("sae_sweep", "Each dot is one SAE trained on the same activations: f
 how_to_read("sae_splice", "The model's accuracy with the layer's real activations (clean), with the SAE's reconstruction in their place, and with the layer zeroed out. SAE close to clean means the features capture what the model uses.")
 how_to_read("sae_recovery", "For every true feature of the toy model, the best cosine similarity between its direction and any SAE decoder row, sorted. 1.0 = recovered exactly; the dashed line is the mean (MMCS).")
 how_to_read("sae_training_curve", "Explained variance of the training batches (left axis) and mean active features per example, L0 (right axis), during training.")
+how_to_read("sae_steer", "Each class's probability on this example before the edit (grey) and after it (colour), side by side, most probable class first. Bars that move show what the steered features do to the prediction; the title gives the KL divergence (after || before) and whether the top class changed.")
 how_to_read("sae_class_share", "Share of this feature's total activation that falls on examples of each class (or on examples whose strongest true feature is each one).")
 
 _DEAD = "#b0b0b0"
@@ -294,3 +295,21 @@ def highlight_tokens_html(tokens: list[str], activations: np.ndarray, max_activa
 def _escape(text: str) -> str:
     """HTML-escape, and turn Markdown's special characters into entities (st.markdown reads the HTML too)."""
     return "".join(f"&#{ord(c)};" if c in "\\`*_{}[]()#+-!|~$" else html.escape(c) for c in text)
+
+
+def steer_chart(labels: list[str], before: np.ndarray, after: np.ndarray, title: str, top: int = 10) -> go.Figure:
+    """Class probabilities before and after a steering edit as side-by-side bars, classes ordered by
+    the larger of the two (at most ``top`` classes)."""
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    order = np.argsort(-np.maximum(before, after), kind="stable")[:top]
+    names = [str(labels[i]) for i in order]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=before[order], name="before", marker_color="#9e9e9e", text=[f"{v:.2f}" for v in before[order]], textposition="outside",
+                         hovertemplate="%{x}: %{y:.4f} before<extra></extra>"))
+    fig.add_trace(go.Bar(x=names, y=after[order], name="after", marker_color=class_color(0), text=[f"{v:.2f}" for v in after[order]], textposition="outside",
+                         hovertemplate="%{x}: %{y:.4f} after<extra></extra>"))
+    styled(fig, title, "class", "probability", height=360)
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(range=[0, 1.15])
+    return fig
