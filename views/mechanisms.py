@@ -10,7 +10,7 @@ from interp_core import recipes
 from interp_core.families.mechanisms import population
 from interp_core.families.mechanisms import sections as blocks
 from interp_core.report import Text
-from ui import cache, report_export, sidebar, state
+from ui import report_export, sidebar, state
 from ui import uploads
 from ui import mechanisms as cached
 from ui import components
