@@ -44,3 +44,14 @@ def test_the_toy_says_steering_is_not_available(app):
     at = open_feature(app, "toy-sae", "3")
     assert not at.exception, at.exception
     assert any("Not available" in str(i.value) for i in at.info)
+
+
+def test_minilm_steers_typed_text_and_reports_the_embedding_s_cosine(app):
+    at = open_feature(app, "minilm-sae", "42")  # labelled 'try'
+    assert not at.exception, at.exception
+    on_window = metric(at, "Activation here")
+    at.text_input(key="sae_steer_text_minilm-sae_42").input("Use a try statement to handle the exception.").run()
+    assert not at.exception, at.exception
+    assert float(metric(at, "Activation here")) > 0 and metric(at, "Activation here") != on_window  # it fires on the typed 'try'
+    cosine = float(metric(at, "Cosine to original embedding"))
+    assert 0 < cosine < 1 and float(metric(at, "KL (after || before)")) >= 0
