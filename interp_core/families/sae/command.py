@@ -19,6 +19,14 @@ from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
 
 
+def sae_recipe(name: str):
+    """The named recipe, refused in one sentence when it is not an SAE recipe (explain sae, export-sae, steer)."""
+    recipe = recipes.get_recipe(name)
+    if recipe.family != FAMILY:
+        raise RecipeError(f"Recipe '{name}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    return recipe
+
+
 def explain_cli(args) -> dict:
     if args.recipe and args.data:
         raise RecipeError("Give either a RECIPE or --data, not both; an SAE recipe names its own activations.")
@@ -30,9 +38,7 @@ def explain_cli(args) -> dict:
     if args.data:
         return _explain_user_file(args, device)
     name = args.recipe or "toy-sae"
-    recipe = recipes.get_recipe(name)
-    if recipe.family != FAMILY:
-        raise RecipeError(f"Recipe '{name}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    recipe = sae_recipe(name)
     catalog = catalog_at(args.store)
     trained = recipes.train_or_load(recipe, catalog, device=device, seed=args.seed)
     source = source_for(trained)
@@ -128,9 +134,7 @@ def _explain_shards(args, device) -> dict:
 
 def export_cli(args) -> dict:
     """Write a trained SAE recipe as an SAELens folder (cfg.json, sae_weights.safetensors, sparsity.safetensors)."""
-    recipe = recipes.get_recipe(args.recipe)
-    if recipe.family != FAMILY:
-        raise RecipeError(f"Recipe '{args.recipe}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    recipe = sae_recipe(args.recipe)
     trained = recipes.load(recipe.name, catalog_at(args.store), "cpu")
     result = export_recipe(trained, args.out, args.hook_name)
     if not args.json:

@@ -256,12 +256,10 @@ def steer_cli(args) -> dict:
     from interp_core import recipes
     from interp_core.device import resolve_device
     from interp_core.families.sae import data as sources
-    from interp_core.families.sae.train import FAMILY
+    from interp_core.families.sae.command import sae_recipe
     from interp_core.store import catalog_at
 
-    recipe = recipes.get_recipe(args.recipe)
-    if recipe.family != FAMILY:
-        raise RecipeError(f"Recipe '{args.recipe}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    recipe = sae_recipe(args.recipe)
     if args.example is not None and args.text is not None:
         raise DataError("Give either --example N or --text, not both.")
     trained = recipes.train_or_load(recipe, catalog_at(args.store), device=resolve_device(args.device), seed=args.seed)
