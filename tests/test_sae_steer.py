@@ -149,3 +149,15 @@ def test_cli_steers_minilm_on_typed_text_with_the_embedding_s_cosine(capsys, int
     code, out, _ = _cli(capsys, "steer", "minilm-sae", "--feature", "428,335", "--set", "20", "--text", text, "--json")
     pushed = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and pushed["cosine"] < 0.999 and pushed["kl"] > 0
+
+
+def test_steer_chart_puts_before_and_after_side_by_side_most_probable_first():
+    from interp_core.families.sae.figures import steer_chart
+    from interp_core.figures import HOW_TO_READ
+
+    fig = steer_chart(["a", "b", "c"], np.array([0.7, 0.2, 0.1]), np.array([0.1, 0.85, 0.05]), "Feature 3 zeroed")
+    before, after = fig.data
+    assert (before.name, after.name) == ("before", "after") and fig.layout.barmode == "group"
+    assert list(before.x) == ["b", "a", "c"] and list(after.y) == [0.85, 0.1, 0.05]  # ordered by the larger of the two
+    assert fig.layout.title.text == "Feature 3 zeroed" and fig.layout.yaxis.title.text == "probability" and fig.layout.xaxis.title.text == "class"
+    assert "sae_steer" in HOW_TO_READ
