@@ -136,7 +136,7 @@ def test_cli_steer_prints_the_contract_keys_and_refuses_bad_input(capsys, interp
         code, _, err = _cli(capsys, "steer", "digits-sae", *argv)
         assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     code, _, err = _cli(capsys, "steer", "digits-mlp", "--feature", "1")
-    assert code == 2 and "is not an SAE recipe" in err
+    assert code == 2 and "has no features to steer; steer works on: toy-sae" in err
 
 
 def test_cli_steers_minilm_on_typed_text_with_the_embedding_s_cosine(capsys, interp_store_env):

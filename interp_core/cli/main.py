@@ -15,7 +15,7 @@ from typing import Callable
 
 from interp_core.cli.commands import cmd_bench, cmd_collect, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_sweep, cmd_train
 from interp_core.cli.report import cmd_report
-from interp_core.errors import InterpError, StoreError
+from interp_core.errors import InterpError, RecipeError, StoreError
 from interp_core.family import families
 
 
@@ -173,9 +173,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _steer(args) -> dict:
-    from interp_core.families.sae.steer import steer_cli
+    """``steer RECIPE``: the recipe's family edits its features (Family.steer)."""
+    from interp_core import recipes
 
-    return steer_cli(args)
+    family = families().get(recipes.get_recipe(args.recipe).family)
+    if family is None or family.steer is None:
+        steerable = [r.name for f in families().values() if f.steer is not None for r in recipes.list_recipes(f.name)]
+        raise RecipeError(f"Recipe '{args.recipe}' has no features to steer; steer works on: {', '.join(steerable)}.")
+    return family.steer(args)
 
 
 def _check_store_path(args) -> None:
