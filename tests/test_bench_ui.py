@@ -82,3 +82,11 @@ def test_bench_ui_prints_seconds_and_ratios_to_the_floor(stubbed, capsys):
     assert "2.00 s (1.0x)" in home and "0.50 s (1.0x)" in home
     assert "example +1 0.60 s (6.0x)*" in home and "map point no rerun*" in home
     assert "to the first page rendered 2.90 s (goal 3 s)" in out
+
+
+def test_script_runs_time_the_server_s_part_of_a_page_in_process(tmp_path, monkeypatch):
+    """bench ui's server column: Home's script run (a real AppTest run) and the charts it draws."""
+    monkeypatch.setenv("INTERP_STORE", str(tmp_path / "store"))
+    rows = bench_app.script_runs(tmp_path / "store", bench_app.page_plans(quick=True), runs=1)
+    assert list(rows) == ["Home"]
+    assert 0 < rows["Home"]["script_s"] < 60 and rows["Home"]["charts"] >= 2  # the training curve and the map

@@ -351,9 +351,39 @@ def bench_ui(store_root: Path, quick: bool = False) -> dict:
             step("done")
         finally:
             browser.close()
+    for name, row in script_runs(store_root, plans).items():
+        pages[name].update(row)
     result = ui_result(floor, pages, healthy, start_to_first)
     result["load_avg_before"] = [round(x, 2) for x in load_before]
     return result
+
+
+def script_runs(store_root: Path, plans: list[PagePlan], runs: int = 3) -> dict:
+    """The server's part of a visit: each page's script run in-process (streamlit.testing, the same
+    store), the fastest of ``runs`` reruns after the page's first run, and how many Plotly charts it
+    draws. ``{page: {"script_s", "charts"}}``: beside a visit's seconds it says how much of them is
+    the server (the rest is the browser loading the frontend and drawing the charts)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tools.apprunner import REPO
+    from ui.catalog import built_pages
+
+    os.environ["INTERP_STORE"] = str(store_root)
+    files = {"/": None, "/compare": "views/compare.py", **{f"/{p.url_path}": p.path for p in built_pages()}}
+    out = {}
+    for plan in plans:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+        at.run()
+        if files.get(plan.path):
+            at.switch_page(files[plan.path])
+            at.run()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - start)
+        out[plan.name] = {"script_s": round(min(times), 3), "charts": len(at.get("plotly_chart"))}
+    return out
 
 
 # -- bench (no target): server start and each page's first render -------------------------------------

@@ -162,7 +162,8 @@ def print_ui(result: dict) -> None:
         second = _times(row["second_s"], result["floor_s"]) + ("*" if row["second_s"] > goals["second_visit_s"] else " ")
         clicks = ", ".join(f"{click} {_times(s, result['floor_click_s'])}{'*' if s is None or s > goals['click_s'] else ''}" for click, s in row["clicks"].items())
         broken = f"  ({row['exceptions']} exception boxes on the page)" if row.get("exceptions") else ""
-        print(f"{name:<16} {_times(row['first_s'], floor['first_s']):>18} {second:>19} {clicks}{broken}")
+        server = f"  [server's script run {row['script_s']:.2f} s, {row['charts']} charts]" if "script_s" in row else ""
+        print(f"{name:<16} {_times(row['first_s'], floor['first_s']):>18} {second:>19} {clicks}{broken}{server}")
 
 
 def run(args) -> dict:
