@@ -57,6 +57,7 @@ def cmd_report(args) -> dict:
         "seconds": round(time.perf_counter() - start, 2),
     }
     if not args.json:
-        print(f"{args.recipe}: {result['figures']} figures and {result['tables']} tables in {len(report.sections)} sections, {size / 1e6:.1f} MB")
+        f, t, n = result["figures"], result["tables"], len(report.sections)
+        print(f"{args.recipe}: {f} figure{'s' * (f != 1)} and {t} table{'s' * (t != 1)} in {n} section{'s' * (n != 1)}, {size / 1e6:.1f} MB")
         print(f"written to {result['out']} (opens offline in any browser)")
     return result
