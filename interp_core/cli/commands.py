@@ -88,10 +88,14 @@ def cmd_train(args) -> dict:
     }
 
 
-def cmd_collect(args) -> dict:
-    from interp_core.families.sae.collect import collect_cli
+def collect_sources() -> dict:
+    """``collect-acts SOURCE``: every family's activation sources by name (Family.collect)."""
+    return {source: handler for family in families().values() for source, handler in family.collect.items()}
 
-    return collect_cli(args)
+
+def cmd_collect(args) -> dict:
+    """``collect-acts SOURCE ...``: the family that owns the source writes its shards."""
+    return collect_sources()[args.source](args)
 
 
 # The families whose ``explain`` reads ``--model PATH`` (a user's own model, issue 17); the others would ignore it.

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from interp_core.cli.commands import cmd_bench, cmd_collect, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_sweep, cmd_train
+from interp_core.cli.commands import collect_sources, cmd_bench, cmd_collect, cmd_explain, cmd_export, cmd_load_model, cmd_recipes, cmd_ship, cmd_sweep, cmd_train
 from interp_core.cli.report import cmd_report
 from interp_core.errors import InterpError, RecipeError, StoreError
 from interp_core.family import families
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("collect-acts", help="write a layer's activations to the store as safetensors shards (resumable, with a progress bar)")
-    p.add_argument("source", choices=["minilm-corpus"], help="minilm-corpus: MiniLM over the docstrings of the Python standard library and installed packages")
+    p.add_argument("source", choices=sorted(collect_sources()), help="minilm-corpus: MiniLM over the docstrings of the Python standard library and installed packages")
     p.add_argument("--tokens", type=whole_number(62, "a number of tokens, 62 or more"), default=1_000_000, help="how many activations (one per token)")
     p.add_argument("--layer", type=whole_number(0, "a MiniLM layer from 0 to 6", 6), default=3, help="the residual stream after this many blocks")
     p.add_argument("--name", default=None, help="the shard set's name in the store (default: minilm-L<layer>-pydocs-<tokens>)")

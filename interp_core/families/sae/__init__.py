@@ -97,11 +97,18 @@ def upload_defaults(dataset: Dataset) -> list:
     return [(user_recipe(dataset), None)]
 
 
+def collect_minilm_corpus(args) -> dict:
+    """``collect-acts minilm-corpus``: imported on use (MiniLM's loader is heavy for every other command)."""
+    from interp_core.families.sae.collect import collect_cli
+
+    return collect_cli(args)
+
+
 register_family(Family(
     FAMILY, "SAE features", icon=":material/scatter_plot:",
     pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
     explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER, foreign.TRAINER), artifacts=ARTIFACTS,
-    steer=steer_cli, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
+    steer=steer_cli, collect={"minilm-corpus": collect_minilm_corpus}, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
     uploads=Uploads(
         accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
         model_label="sparse autoencoder (TopK)", defaults=upload_defaults, read=read_acts_upload),
