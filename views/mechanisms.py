@@ -181,7 +181,7 @@ for column, item, key in zip(st.columns(2), charts, ("mech_verification", "mech_
         render_item(item, key=key)
 render_item(checks, table_title=False, column_config={
     "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
-    "cost (FLOPs)": st.column_config.NumberColumn("Cost (FLOPs)", format="%.3e"),
+    "cost (FLOPs)": st.column_config.NumberColumn("Cost (FLOPs)", format="compact", help="Arithmetic operations; 53.5M = 53.5 million."),
     "time (ms)": st.column_config.NumberColumn("Measured time (ms)", format="%.1f"),
 })
 if isinstance(what_it_proves, Text):

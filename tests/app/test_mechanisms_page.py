@@ -166,6 +166,16 @@ def test_no_cell_reads_none(app):
     assert all(v.endswith("%") for k, v in clusters["mean share in own irrep"].items() if k != "dead (never active)")
 
 
+def test_flop_counts_read_as_millions_not_scientific_notation(app):
+    """The checks table's costs read '53.5M', not '5.347e+7' (issue 20: raw values)."""
+    import json
+
+    at = open_page(app, "z113-mlp")
+    checks = next(df for df in at.dataframe if "cost (FLOPs)" in df.value.columns)
+    config = json.loads(checks.proto.columns)["cost (FLOPs)"]
+    assert config["type_config"]["format"] == "compact"
+
+
 # -- populations (sweep groups): sections 8 and 9 -------------------------------------------------
 
 def tiny_populations(root) -> None:
