@@ -211,7 +211,7 @@ def _cell(value) -> str:
         if math.isnan(value):
             return ""
         if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
+            return _cell(int(value))  # 53,470,000 as for an int, not 53470000
         if abs(value) >= 1e-3 or value == 0:
             return f"{value:.3f}"
         return f"{value:.2g}" if abs(value) >= 1e-5 else f"{value:.1e}"  # 0.00033, not 3.29e-04

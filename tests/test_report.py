@@ -147,3 +147,12 @@ def test_a_report_shows_values_and_names_as_read_not_raw():
     assert "<th>depth</th><td>3</td>" in text and "<th>teach</th><td>no</td>" in text and "<th>first recipe</th><td>wine-mlp</td>" in text
     assert "v_depth" not in text and ">False<" not in text
     assert "(1 figure)" in text and "(1 figures)" not in text
+
+
+def test_table_cells_read_as_a_person_writes_numbers():
+    """Large counts get thousands separators whether stored as int or float (a FLOP count), small ones do not."""
+    from interp_core.report import _cell
+
+    assert _cell(53470000.0) == _cell(53470000) == "53,470,000"
+    assert _cell(9999.0) == "9999" and _cell(0.25) == "0.250" and _cell(0.00033) == "0.00033"
+    assert _cell(True) == "yes" and _cell(float("nan")) == ""
