@@ -237,17 +237,20 @@ def _project_model(session, loaded, filename: str) -> None:
         "Explored on **Home** (accuracy, map, one example) and on **Rules** (tables and images) or **Time series** (series), which explain any classifier. "
         "Prototypes, Concepts and SAE features need their own architectures (prototype layer, concept bottleneck, an SAE on a layer), so they list only models trained for them."
     )
-    if st.button("Explore this model", key="upload_model_explore", type="primary"):
-        try:
-            with st.spinner("Evaluating the model on the dataset..."):
-                recipe = userdata.save_uploaded_model(session, loaded, filename, dataset_name)
-        except Exception as exc:  # noqa: BLE001
-            show_error(exc, f"Saving {filename[:60]}")
-            return
-        _explore(recipe)
+    _explore_button("Evaluating the model on the dataset...", filename, lambda: userdata.save_uploaded_model(session, loaded, filename, dataset_name))
 
 
-def _explore(recipe) -> None:
+def _explore_button(working: str, label: str, save) -> None:
+    """The box's "Explore this model" button: ``save()`` stores the model as a session recipe (its
+    error as one sentence), then the page reruns on it with the sentence saying where it is."""
+    if not st.button("Explore this model", key="upload_model_explore", type="primary"):
+        return
+    try:
+        with st.spinner(working):
+            recipe = save()
+    except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
+        show_error(exc, f"Saving {label[:60]}")
+        return
     st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it."
     state.request(recipe=recipe.name, example=0)
 
@@ -283,11 +286,4 @@ def _foreign_model(session, loaded, files: dict, label: str) -> None:
         "Explored on **Home** (accuracy, the map from this layer, one example) and on **Rules** (tables and images) or **Time series** "
         "(series: every attribution method, scored against a `mask` when your NPZ has one), which explain any classifier."
     )
-    if st.button("Explore this model", key="upload_model_explore", type="primary"):
-        try:
-            with st.spinner("Evaluating the model on your data..."):
-                recipe = userdata.save_foreign_model(session, loaded, files, dataset, layer)
-        except Exception as exc:  # noqa: BLE001
-            show_error(exc, f"Saving {label[:60]}")
-            return
-        _explore(recipe)
+    _explore_button("Evaluating the model on your data...", label, lambda: userdata.save_foreign_model(session, loaded, files, dataset, layer))
