@@ -60,6 +60,7 @@ class Family:
     export: Callable | None = None  # ``export-<name> RECIPE --out DIR`` on the CLI: fn(args) -> dict; writes a trained recipe for other tools
     export_format: str = ""  # what ``export`` writes, for the CLI's help (e.g. "an SAELens SAE folder")
     collect: dict[str, Callable] = field(default_factory=dict)  # ``collect-acts SOURCE`` on the CLI: {source: fn(args) -> dict}; writes a layer's activations as shards
+    train_data: Callable | None = None  # ``train --data PATH``: fn(path) -> Recipe | None, a recipe for data only this family trains from (sae: a shard folder)
     steer: Callable | None = None  # ``steer RECIPE --feature F ...`` on the CLI: fn(args) -> dict; edits features of one example and reruns the model
     sweep: Callable | None = None  # ``sweep <name> ...`` on the CLI: fn(args) -> dict; trains and stores a population of models
 

@@ -40,6 +40,8 @@ sae = build_sae("topk", {"d_in": 8, "width": 16, "k": 2}).fit_input(shards.fit_s
 explain.train_sae(sae, StreamedActivations(shards), explain.SAETrainConfig(epochs=1, batch_size=256, lr=1e-2), device="cpu", world=world)
 rank = 0 if world is None else world.rank
 torch.save(sae.state_dict(), Path(sys.argv[1]).parent / f"streamed-rank{rank}.pt")
+# and the CLI's train --data SHARD_FOLDER: each rank streams its own shards, rank 0 writes the artifact and the JSON
+code = code or main(["train", "--data", str(folder), "--no-umap", "--device", "cpu", "--json", "--store", sys.argv[1]])
 sys.exit(code)
 """
 
@@ -51,18 +53,23 @@ def _run(prefix: list[str], store: Path) -> tuple[dict, dict]:
     script.write_text(SCRIPT)
     done = subprocess.run([*prefix, str(script), str(store)], capture_output=True, text=True, timeout=300, env=env, cwd=root)
     assert done.returncode == 0, done.stderr[-2000:]
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == 1, done.stdout  # rank 0 alone prints the JSON
-    manifest = json.loads(next(store.rglob("manifest.json")).read_text())
-    return json.loads(lines[0]), manifest["metrics"]
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [line["recipe"] for line in lines] == ["toy-sae-ddp-test", "shards-sae"], done.stdout  # rank 0 alone prints the JSON
+    manifests = [json.loads(path.read_text()) for path in store.rglob("manifest.json")]
+    return lines, {manifest["name"]: manifest["metrics"] for manifest in manifests}
 
 
 def test_two_gloo_processes_train_the_same_sae_as_one(tmp_path):
-    one, one_metrics = _run([sys.executable], tmp_path / "one")
+    (one, one_shards), one_all = _run([sys.executable], tmp_path / "one")
     single = torch.load(tmp_path / "streamed-rank0.pt")
-    two, two_metrics = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], tmp_path / "two")
-    assert (one["world_size"], two["world_size"]) == (1, 2)
+    (two, two_shards), two_all = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"], tmp_path / "two")
+    one_metrics, two_metrics = one_all["toy-sae-ddp-test"], two_all["toy-sae-ddp-test"]
+    assert (one["world_size"], two["world_size"], one_shards["world_size"], two_shards["world_size"]) == (1, 2, 1, 2)
     assert (one_metrics["world_size"], two_metrics["world_size"]) == (1, 2)
+    # train --data SHARD_FOLDER: one artifact (rank 0's), trained on the 7 shards before the held-out one, both ways
+    assert (one_all["shards-sae"]["world_size"], two_all["shards-sae"]["world_size"]) == (1, 2)
+    assert one_all["shards-sae"]["n_train"] == two_all["shards-sae"]["n_train"] == 7 * 512
+    assert 0 < two_shards["l0"] <= 3 and 0 < two_shards["explained_variance"] < 1  # k = round(sqrt(8)) latents at most
     for key in ("explained_variance", "l0", "mse", "mmcs", "mcc", "test_accuracy"):
         assert two_metrics[key] == pytest.approx(one_metrics[key], abs=1e-4), key
     assert one_metrics["explained_variance"] > 0.3  # it did learn something to agree on

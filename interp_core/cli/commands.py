@@ -34,9 +34,15 @@ def cmd_recipes(args) -> dict:
 
 
 def _user_recipe(args):
-    """The default architecture for a user file: MLP for tables and images, FCN for series."""
+    """The default architecture for a user file: MLP for tables and images, FCN for series; or a
+    family's own recipe for data only it trains from (Family.train_data: the SAE family's shard folders)."""
     from interp_core.data import load_user_file
     from interp_core.recipes import default_recipe
+
+    for family in families().values():
+        recipe = family.train_data(args.data) if family.train_data is not None else None
+        if recipe is not None:
+            return recipe, None
 
     dataset = load_user_file(args.data, target=args.target)
     return default_recipe(dataset), dataset
@@ -73,7 +79,8 @@ def cmd_train(args) -> dict:
     seconds = time.perf_counter() - start
     metrics = trained.metrics
     if not args.json:
-        print(f"{recipe.name}: test accuracy {metrics['test_accuracy']:.4f} on {trained.manifest['device_name']} in {seconds:.1f} s")
+        accuracy = f"test accuracy {metrics['test_accuracy']:.4f}" if metrics.get("test_accuracy") is not None else f"explained variance {metrics.get('explained_variance', float('nan')):.4f}"
+        print(f"{recipe.name}: {accuracy} on {trained.manifest['device_name']} in {seconds:.1f} s")
         print(f"saved to {trained.artifact.location}")
     return {
         "recipe": recipe.name,
@@ -85,6 +92,7 @@ def cmd_train(args) -> dict:
         "epochs_run": metrics["epochs_run"],
         "artifact": str(trained.artifact.location),
         "world_size": world_size,
+        **({"explained_variance": metrics["explained_variance"], "l0": metrics["l0"]} if recipe.family == "sae" else {}),
     }
 
 

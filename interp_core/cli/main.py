@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokens", type=whole_number(62, "a number of tokens, 62 or more"), default=1_000_000, help="how many activations (one per token)")
     p.add_argument("--layer", type=whole_number(0, "a MiniLM layer from 0 to 6", 6), default=3, help="the residual stream after this many blocks")
     p.add_argument("--name", default=None, help="the shard set's name in the store (default: minilm-L<layer>-pydocs-<tokens>)")
+    p.add_argument("--train", action="store_true", help="then train the default SAE on the shards and store it (what train --data FOLDER does), so one command builds an SAE the page shows")
     _common(p)
 
     p = sub.add_parser("explain", help="compute a family's explanations and their faithfulness metrics")

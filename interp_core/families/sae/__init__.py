@@ -36,6 +36,7 @@ from interp_core.families.sae.train import (
     make_sae,
     measure,
     sae_builds,
+    shard_recipe,
     train_sae_recipe,
     user_recipe,
 )
@@ -108,7 +109,7 @@ register_family(Family(
     FAMILY, "SAE features", icon=":material/scatter_plot:",
     pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
     explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER, foreign.TRAINER), artifacts=ARTIFACTS,
-    steer=steer_cli, collect={"minilm-corpus": collect_minilm_corpus}, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
+    steer=steer_cli, train_data=shard_recipe, collect={"minilm-corpus": collect_minilm_corpus}, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
     uploads=Uploads(
         accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
         model_label="sparse autoencoder (TopK)", defaults=upload_defaults, read=read_acts_upload),

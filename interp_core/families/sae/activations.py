@@ -72,6 +72,8 @@ def source_for(trained: TrainedModel) -> sources.ActivationSource:
         source = sources.toy_source(dataset, model)
     elif kind == "image":
         source = sources.digits_source(dataset, model)
+    elif kind == "user":  # a user's activations, or a shard-trained SAE's top examples
+        source = user_acts_source(dataset)
     else:
         source = sources.text_source(dataset, model)
     trained.extras["source"] = source

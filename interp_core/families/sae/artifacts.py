@@ -10,6 +10,7 @@ FEATURES_FILE = "features.json"
 FEATURES_ARRAYS = "features.safetensors"
 CODES_FILE = "codes.safetensors"
 WINDOWS_FILE = "windows.safetensors"
+EXAMPLES_FILE = "examples.safetensors"
 LEGACY_FEATURES_FILE = "analysis.json"
 
 ARTIFACTS = {
@@ -17,6 +18,7 @@ ARTIFACTS = {
     FEATURES_ARRAYS: "per-feature statistics: density, activations, promoted and suppressed outputs, class shares, recovery, maps",
     CODES_FILE: "the sparse codes of the test set (top examples per feature)",
     WINDOWS_FILE: "the text windows MiniLM's activations came from (text recipes only)",
+    EXAMPLES_FILE: "the shard rows of every feature's top examples (SAEs trained from activation shards only)",
 }
 
 

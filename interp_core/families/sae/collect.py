@@ -128,4 +128,26 @@ def collect_cli(args) -> dict:
               "shards_written_now": report.written, "layer": args.layer}
     if not args.json:
         print(f"{report.total:,} activations in {report.shards} shards at {report.folder} ({report.written} written now; the rest were there)")
+    if getattr(args, "train", False):
+        result.update(_train_collected(report.folder, root, args))
     return result
+
+
+def _train_collected(folder: Path, root: Path, args) -> dict:
+    """``collect-acts ... --train``: the default SAE streamed from the new shards (as ``train --data FOLDER``), stored for the page."""
+    from interp_core import recipes
+    from interp_core.families.sae.train import shard_recipe
+    from interp_core.progress import progress_bar, stage_printer
+    from interp_core.store import Store
+
+    recipe = shard_recipe(folder)
+    bar, update = progress_bar(f"train {recipe.name}")
+    try:
+        trained = recipes.train(recipe, store=Store(root), device=args.device, seed=getattr(args, "seed", 0), progress=update, umap=False, on_stage=stage_printer(bar))
+    finally:
+        bar.close()
+    metrics = trained.metrics
+    if not args.json:
+        print(f"{recipe.name}: explained variance {metrics['explained_variance']:.4f} on the held-out shard, L0 {metrics['l0']:.1f}, saved to {trained.artifact.location}")
+    return {"recipe": recipe.name, "artifact": str(trained.artifact.location),
+            **{key: metrics[key] for key in ("explained_variance", "l0", "dead_fraction", "steps", "n_train", "n_test", "activations_per_second", "peak_rss_mb")}}

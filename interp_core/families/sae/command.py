@@ -14,7 +14,7 @@ from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
 from interp_core.families.sae.saelens import export_recipe
 from interp_core.families.sae.shards import ShardSet, StreamedActivations, peak_rss_mb
-from interp_core.families.sae.train import FAMILY, default_user_sae, make_sae, rounded, train_default_sae
+from interp_core.families.sae.train import FAMILY, SHARD_TRAIN_CONFIG, default_user_sae, make_sae, rounded, train_default_sae
 from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
 
@@ -116,7 +116,7 @@ def _explain_shards(args, device) -> dict:
     arch, settings = default_user_sae(shards.d, None)
     torch.manual_seed(args.seed)
     sae = make_sae(arch, shards.d, settings).fit_input(train.fit_sample(65536))
-    config = explain.SAETrainConfig(epochs=1, batch_size=4096, lr=1e-3, dead_window=100, lr_decay_fraction=0.2)
+    config = explain.SAETrainConfig.from_dict(SHARD_TRAIN_CONFIG)  # as train --data SHARD_FOLDER trains it
     bar, update = progress_bar("explain sae (from shards)")
     try:
         fit = explain.train_sae(sae, StreamedActivations(train, seed=args.seed), config, device=device, seed=args.seed, progress=update)

@@ -265,3 +265,52 @@ class StreamedActivations:
 
     def batches(self, batch_size: int, rank: int = 0, world_size: int = 1) -> Iterator[torch.Tensor]:
         return stream_batches(self.shards, batch_size, self.seed, rank=rank, world_size=world_size, buffer_shards=self.buffer_shards)
+
+
+@dataclass
+class FeatureStatistics:
+    """Per-latent figures over every row of a shard set, gathered in one streaming pass: how many rows
+    fire it (``counts``), the sum and the maximum of its activations, and its ``n_top`` strongest rows
+    (``top_ids`` (width, n_top) global row numbers, strongest first, -1 where fewer rows fire; ``top_values``)."""
+
+    n: int
+    counts: np.ndarray
+    sums: np.ndarray
+    maxima: np.ndarray
+    top_ids: np.ndarray
+    top_values: np.ndarray
+
+
+@torch.no_grad()
+def feature_statistics(encode: Callable[[torch.Tensor], torch.Tensor], shards: ShardSet, n_top: int = 20, batch_size: int = 4096,
+                       device: torch.device | str = "cpu") -> FeatureStatistics:
+    """Stream every shard once through ``encode`` (a batch (b, d) -> codes (b, width)) and keep, per latent,
+    its count, sum, maximum and top ``n_top`` rows: memory is one shard, one batch of codes and
+    (width, n_top) candidates, whatever the number of rows. Ties go to the lower row number, as
+    ``explain.top_examples`` orders them."""
+    counts = sums = maxima = top_values = top_ids = None
+    offset = 0
+    for i in range(len(shards)):
+        part = shards.read(i)
+        for lo in range(0, len(part), batch_size):
+            codes = encode(part[lo : lo + batch_size].to(device)).float().cpu()
+            if counts is None:
+                width = codes.shape[1]
+                counts, sums, maxima = torch.zeros(width, dtype=torch.long), torch.zeros(width, dtype=torch.float64), torch.zeros(width)
+                top_values, top_ids = torch.zeros(0, width), torch.zeros(0, width, dtype=torch.long)
+            counts += (codes > 0).sum(0)
+            sums += codes.sum(0, dtype=torch.float64)
+            maxima = torch.maximum(maxima, codes.max(0).values)
+            values, rows = torch.topk(codes, min(n_top, len(codes)), dim=0)  # (m, width): this batch's best rows per latent
+            top_values, top_ids = _best_rows(torch.cat([top_values, values]), torch.cat([top_ids, rows + offset + lo]), n_top)
+        offset += len(part)
+    top_ids = torch.where(top_values > 0, top_ids, torch.full_like(top_ids, -1))  # only rows where the latent fires
+    return FeatureStatistics(offset, counts.numpy(), sums.numpy(), maxima.numpy(), top_ids.T.numpy(), top_values.clamp_min(0).T.numpy())
+
+
+def _best_rows(values: torch.Tensor, rows: torch.Tensor, n_top: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The n_top largest values of each column (ties: lower row first), with their rows."""
+    by_row = torch.argsort(rows, dim=0, stable=True)  # sort candidates by row, then stably by value: ties keep row order
+    values, rows = values.gather(0, by_row), rows.gather(0, by_row)
+    order = torch.argsort(-values, dim=0, stable=True)[:n_top]
+    return values.gather(0, order), rows.gather(0, order)
