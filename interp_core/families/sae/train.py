@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
 
@@ -15,7 +16,7 @@ import torch
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset
 from interp_core.device import device_name
-from interp_core.errors import StoreError
+from interp_core.errors import DataError, StoreError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import distributed
 from interp_core.families.sae import explain as explain
@@ -26,7 +27,8 @@ from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters
 from interp_core.recipes import Recipe, TrainedModel
 from interp_core.store import Artifact, Catalog, Store
-from interp_core.families.sae.artifacts import WINDOWS_FILE, read_analysis_files
+from interp_core.families.sae.artifacts import EXAMPLES_FILE, WINDOWS_FILE, read_analysis_files
+from interp_core.families.sae.shards import ShardSet, StreamedActivations, feature_statistics, peak_rss_mb, shard_folder
 
 FAMILY = "sae"
 TRAINER = "sae"
@@ -105,6 +107,9 @@ def train_sae_recipe(
     world = distributed.from_environment(device)  # torchrun: one SAE across processes
     if world is not None:
         device = world.device(device)
+    if recipe.model_config["source"] in SHARD_SOURCES:
+        return _train_from_shards(recipe, arch, config, train_config, store=store, device=device, seed=seed, epochs=epochs, progress=progress,
+                                  cancel=cancel, umap=umap, stage=stage, world=world, start=start)
     stage(f"Reading activations for {recipe.name} ({recipe.model_config['source']} source)")
     source = build_source(recipe, dataset, device, seed, store)
     torch.manual_seed(seed)
@@ -134,6 +139,86 @@ def train_sae_recipe(
         files[WINDOWS_FILE] = _windows_arrays(source.dataset)
     artifact = store.save(recipe.name, files, manifest)
     return _trained(recipe.name, model, source.dataset, artifact, device, analysis, source)
+
+
+# -- recipes trained from activation shards on disk ------------------------------------------------------
+SHARD_SOURCES = ("shards",)  # {"source": "shards", "data": FOLDER or the name of a set in the store's activations/}
+
+
+def shard_recipe(path) -> Recipe | None:
+    """``train --data SHARD_FOLDER``: the default TopK SAE (4d latents, k about sqrt(d)) for one streamed
+    epoch of batches of 4,096, as ``explain sae --data`` trains it; None when the path is not a shard folder."""
+    if not ShardSet.is_shard_folder(path):
+        return None
+    folder = Path(path).expanduser().resolve()
+    arch, settings = default_user_sae(ShardSet(folder).d, None)
+    return Recipe(f"{folder.name}-sae", FAMILY, folder.name, f"sae-{arch}", {"source": "shards", "data": str(folder), **settings}, dict(SHARD_TRAIN_CONFIG),
+                  f"{arch} SAE ({settings['width']} latents, k={settings['k']}) streamed from the activation shards {folder}.", trainer=TRAINER)
+
+
+SHARD_TRAIN_CONFIG = {"epochs": 1, "batch_size": 4096, "lr": 1e-3, "dead_window": 100, "lr_decay_fraction": 0.2}
+
+
+def recipe_shards(recipe: Recipe, store: Store) -> ShardSet:
+    data = Path(str(recipe.model_config["data"])).expanduser()
+    return ShardSet(data if data.is_absolute() else shard_folder(store.root, str(data)))
+
+
+def _train_from_shards(recipe, arch, config, train_config, *, store, device, seed, epochs, progress, cancel, umap, stage, world, start) -> TrainedModel:
+    """Train streaming from every shard but the last (each rank its own shards under torchrun), measure on
+    the last, and store what the page shows: the feature statistics and each feature's top examples
+    from one streaming pass over every shard, and the codes of those top examples only (the page reads
+    their activations back from the shards), so neither training nor the artifact holds the set."""
+    shards = recipe_shards(recipe, store)
+    if len(shards) < 2:
+        raise DataError(f"'{shards.folder}' holds {len(shards)} shard; expected at least 2 (the last is held out to measure the SAE).")
+    train, test = shards.subset(list(range(len(shards) - 1))), shards.read(len(shards) - 1).numpy()
+    torch.manual_seed(seed)
+    sae = make_sae(arch, shards.d, recipe.model_config).fit_input(train.fit_sample())
+    on = device_name(device) + (f" x {world.world_size} processes ({world.backend}), each reading its own shards" if world is not None else "")
+    stage(f"Training the {arch} SAE ({sae.width} latents) streaming {train.total:,} activations from {len(train)} shards on {on}")
+    fit = explain.train_sae(sae, StreamedActivations(train, seed=seed), config, device=device, seed=seed, progress=progress, cancel=cancel, world=world)
+    if world is not None and not world.is_main:
+        return TrainedModel(recipe.name, sae, None, {"world_size": world.world_size}, None, device, None, {"rank": world.rank})
+    _round_to_float16(sae)
+    stage("Measuring reconstruction quality on the held-out last shard")
+    metrics = {k: rounded(v) for k, v in explain.reconstruction_metrics(sae, test, device).items()}
+    stage(f"Feature statistics and top examples: one pass over all {shards.total:,} activations")
+    stats = feature_statistics(sae.encode, shards, explain.N_TOP, device=device)
+    rows = np.unique(stats.top_ids[stats.top_ids >= 0])
+    dataset = _shard_examples(shards, rows, recipe.name)
+    codes = explain.encode_codes(sae, np.concatenate([dataset.X_train, dataset.X_test]), device)
+    features = explain.feature_table(codes, [""] * sae.width)  # then the whole set's figures in place of the top examples'
+    features["density"], features["dead"] = stats.counts / stats.n, stats.counts == 0
+    features["mean_activation"], features["max_activation"] = np.where(stats.counts > 0, stats.sums / np.maximum(stats.counts, 1), 0.0), stats.maxima
+    metrics.update({"dead_fraction": rounded(float((stats.counts == 0).mean())), "n_features": int(sae.width), "n_parameters": count_parameters(sae),
+                    "test_accuracy": None, "train_accuracy": None, "epochs_run": config.epochs, "steps": fit.steps,
+                    "activations_per_second": round(fit.activations_per_second, 1), "world_size": world.world_size if world else 1,
+                    "n_train": train.total, "n_test": len(test), "shards": len(shards), "peak_rss_mb": round(peak_rss_mb(), 1)})
+    analysis = explain.SAEAnalysis(metrics=metrics, codes=codes, features=features, density_histogram=explain.log_density_histogram(stats.counts / stats.n))
+    stage("Mapping decoder directions" + (" (UMAP)" if umap else " (PCA)"))
+    analysis.maps = explain.decoder_maps(sae.W_dec.detach().cpu().numpy(), seed=seed, umap=umap)
+    analysis.sweep = [{"arch": sae.arch, "width": sae.width, "k": int(getattr(sae.config, "k", None) or 0), "l0": metrics["l0"], "explained_variance": metrics["explained_variance"], "dead_fraction": metrics["dead_fraction"], "this": True}]
+    manifest = model_manifest(
+        recipe, dataset=dataset.summary(), model_config=recipe.model_config, train_config=config.to_dict(), seed=seed,
+        config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None), metrics=metrics, device=device, train_seconds=time.perf_counter() - start,
+        sae={"arch": arch, "config": sae.config.to_dict()},
+        source={"kind": "shards", "description": f"{shards.total:,} activations of dimension {shards.d} in {len(shards)} shards at {shards.folder}", "folder": str(shards.folder),
+                "n_train": train.total, "n": shards.total, "d": shards.d, "meta": shards.meta},
+    )
+    stage("Saving to the store")
+    files = {"model.safetensors": _state_to_store(SplicedModel(sae, None)), "history.json": fit.history, **analysis.to_files(), EXAMPLES_FILE: {"rows": rows.astype(np.int64)}}
+    artifact = store.save(recipe.name, files, manifest)
+    return _trained(recipe.name, SplicedModel(sae, None).to(device).eval(), dataset, artifact, device, analysis, None)
+
+
+def _shard_examples(shards: ShardSet, rows: np.ndarray, name: str) -> Dataset:
+    """The examples a shard-trained SAE's page shows (every feature's top rows), read back from the shards."""
+    from interp_core.families.sae.activations import acts_dataset
+
+    dataset = acts_dataset(shards.rows_of(rows).numpy(), None, f"{name}-top-examples")
+    dataset.source = f"user file {shards.folder.name} (each feature's top examples)"
+    return dataset
 
 
 def _source_manifest(source: sources.ActivationSource) -> dict:
@@ -237,6 +322,9 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
     elif kind == "user":
         source_model = None  # a user's activations come without their model
         dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    elif kind == "shards":  # the top examples' activations, read back from the shard set
+        source_model = None
+        dataset = _shard_examples(ShardSet(info["folder"]), store.read_arrays(artifact, EXAMPLES_FILE)["rows"], artifact.name)
     else:
         raise StoreError(f"Artifact '{artifact.name}' names an activation source this version does not know ({kind}); retrain it.")
     model = SplicedModel(sae, source_model)
@@ -254,7 +342,9 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
 
 
 def _trained(name, model, dataset, artifact, device, analysis, source) -> TrainedModel:
-    extras = {"classifier": False, "sae": model.sae, "analysis": analysis, "source_kind": artifact.manifest["source"]["kind"]}
+    kind = artifact.manifest["source"]["kind"]
+    # the page shows a shard-trained SAE's top examples as it shows a user's activations: by number
+    extras = {"classifier": False, "sae": model.sae, "analysis": analysis, "source_kind": "user" if kind == "shards" else kind}
     if source is not None:
         extras["source"] = source
     return TrainedModel(name, model, dataset, artifact.manifest, artifact, device, None, extras)
