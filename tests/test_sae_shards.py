@@ -146,3 +146,44 @@ def test_explain_sae_trains_from_a_shard_folder_and_holds_the_last_shard_out(tmp
     one = write_shards(tmp_path / "one", 100, D, numbered, shard_size=512).folder
     assert main(["explain", "sae", "--data", str(one), "--device", "cpu"]) == 2
     assert "expected at least 2" in capsys.readouterr().err
+
+
+def test_features_top_examples_stream_from_the_shards_as_from_memory(tmp_path):
+    from interp_core import recipes
+    from interp_core.families.sae.shards import feature_statistics
+    from interp_core.families.sae.train import shard_recipe
+    from interp_core.store import Catalog, Store
+
+    folder = write_shards(tmp_path / "acts", 2000, D, numbered, shard_size=300).folder  # 7 shards, batches of 128 cut across them
+    shards = ShardSet(folder)
+    torch.manual_seed(0)
+    sae = build_sae("topk", {"d_in": D, "width": 24, "k": 3}).fit_input(shards.fit_sample())
+    stats = feature_statistics(sae.encode, shards, n_top=5, batch_size=128)
+    with torch.no_grad():
+        dense = sae.encode(torch.cat([shards.read(i) for i in range(len(shards))])).numpy()  # the in-memory answer
+    assert stats.n == 2000 and np.array_equal(stats.counts, (dense > 0).sum(0))
+    assert np.allclose(stats.maxima, dense.max(0)) and np.allclose(stats.sums, dense.sum(0), rtol=1e-5)
+    for j in range(24):
+        ids, values = explain.top_examples(dense[:, j], 5)
+        assert list(stats.top_ids[j]) == [*ids, *[-1] * (5 - len(ids))], j
+        assert np.allclose(stats.top_values[j][: len(ids)], values)
+    assert (stats.top_ids == -1).any() or (stats.counts >= 5).all()
+
+    # train --data FOLDER stores the SAE; loaded back, the page's top examples are the streamed ones,
+    # read from the shards (numbered rows say which row each shown example is)
+    trained = recipes.train(shard_recipe(folder), store=Store(tmp_path / "store"), device="cpu", umap=False)
+    loaded = recipes.load(trained.name, Catalog(Store(tmp_path / "store")), "cpu")
+    analysis, sae = loaded.extras["analysis"], loaded.extras["sae"]
+    assert loaded.extras["source_kind"] == "user" and loaded.manifest["source"]["kind"] == "shards"
+    stored = feature_statistics(sae.encode, shards)
+    shown_rows = np.concatenate([loaded.dataset.X_train, loaded.dataset.X_test])[:, 0].astype(np.int64)
+    assert analysis.codes.n == len(shown_rows) < 2000  # only the top examples, not every row
+    assert np.allclose(analysis.features["density"], stored.counts / 2000)
+    live = np.flatnonzero(stored.counts)
+    assert len(live) > 4 * D // 2
+    for j in live:
+        ids, values = explain.top_examples(analysis.codes.column(int(j)))
+        expected = stored.top_ids[j][stored.top_ids[j] >= 0]
+        assert len(ids) == len(expected) and np.allclose(values, stored.top_values[j][: len(ids)], rtol=1e-3), j  # stored codes are float16
+        exact = values != values[-1]  # all but ties with the last one (float16 codes can tie where float32 ones do not)
+        assert set(shown_rows[ids[exact]]) <= set(expected) and len(set(shown_rows[ids]) & set(expected)) >= len(ids) - (~exact).sum(), j
