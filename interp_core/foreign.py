@@ -43,6 +43,7 @@ from interp_core.manifest import model_manifest
 from interp_core.modelfiles import MAX_MODEL_BYTES, LoadedModel, load_model_file, load_model_path
 from interp_core.projection import pca_2d, projection_file
 from interp_core.store import Artifact, Catalog, Store
+from interp_core.training import predict_logits
 
 TRAINER = "foreign"
 PASS_THROUGH = ("Dropout", "Dropout1d", "Dropout2d", "Identity", "AlphaDropout")  # layers whose output is their input
@@ -106,8 +107,19 @@ class ForeignClassifier(nn.Module):
         return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, d): the layer's output flattened; for token ids, a (n, tokens, d) output is averaged over the
+        text's tokens (the attention mask's), so each text is one vector of the layer's width."""
         outputs = [capture(self.tree, self.layer, self._inputs(chunk))[:kept] for chunk, kept in self._chunks(x)]
-        return torch.cat(outputs).reshape(len(x), -1)
+        acts = torch.cat(outputs)
+        if self.spec.tokens and acts.ndim == 3 and acts.shape[1] == x.shape[1]:
+            return pool_tokens(acts, x, self.spec.pad_id)
+        return acts.reshape(len(x), -1)
+
+
+def pool_tokens(acts: torch.Tensor, ids: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """The mean of (n, tokens, d) ``acts`` over each text's tokens (ids other than ``pad_id``)."""
+    mask = (ids.long() != pad_id).to(acts.dtype)[..., None]
+    return (acts * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
 # -- the model's inputs and the data ---------------------------------------------------------------
@@ -197,6 +209,35 @@ def default_layer(loaded: LoadedModel, tree: nn.Module, sample: torch.Tensor, sp
     return candidates[-1]
 
 
+def text_dataset(loaded: LoadedModel, source, target: str | None = None, filename: str | None = None) -> Dataset:
+    """A user's texts (.txt, .jsonl or a CSV with a text column; ``data.texts``) as token ids from the
+    model folder's tokenizer, padded and cut at the model's longest input. Labels that are the model's
+    own label names (``id2label``) keep its order; texts without labels are labelled with the model's
+    predictions (``extras["labelled"]`` False: no accuracy is reported)."""
+    from interp_core.data.texts import encode_texts, max_tokens, read_texts, token_ids
+
+    name = Path(loaded.path or loaded.summary.file).name
+    if loaded.kind != "huggingface":
+        raise DataError(f"Texts are read for a Hugging Face text model, but '{name}' is a {loaded.kind} model; give its data as a CSV table or an NPZ.")
+    if loaded.tokenizer is None:
+        raise DataError(f"The model folder '{name}' has no tokenizer files (tokenizer.json, vocab.txt...), so texts cannot be encoded; add them, or give token ids in an NPZ.")
+    texts = read_texts(source, filename, target)
+    config = getattr(loaded.module, "config", None)
+    max_length = max_tokens(loaded.tokenizer, getattr(config, "max_position_embeddings", None))
+    names = [str(v) for _k, v in sorted((getattr(config, "id2label", None) or {}).items())]
+    labels = None
+    if texts.labels is not None and names and {str(v) for v in texts.labels} <= set(names):
+        labels = np.array([names.index(str(v)) for v in texts.labels])  # the model's own label names, in its order
+    elif texts.labels is None:
+        ids = token_ids(loaded.tokenizer, texts.texts, max_length)
+        probe = ForeignClassifier(_tree(loaded), "", input_spec(loaded), ids.shape[1:])
+        labels = predict_logits(probe, ids.astype(np.float32), "cpu").argmax(1)
+    dataset = encode_texts(texts, loaded.tokenizer, max_length, labels)
+    if labels is not None and texts.labels is not None:
+        dataset.class_names = names
+    return dataset
+
+
 def _tree(loaded: LoadedModel) -> nn.Module:
     return loaded.layer_module().eval()
 
@@ -226,6 +267,8 @@ def foreign_model(loaded: LoadedModel, dataset: Dataset, layer: str | None = Non
     start = time.perf_counter()
     metrics = recipes.evaluate(model, dataset, "cpu")
     metrics["n_parameters"] = int(loaded.summary.n_parameters)
+    if dataset.extras.get("labelled") is False:  # texts labelled with the model's own predictions: no accuracy to report
+        metrics["test_accuracy"] = metrics["train_accuracy"] = None
     manifest = model_manifest(
         recipe, dataset=dataset.summary(), model_config=dict(recipe.model_config), train_config={}, seed=0, config_hash=recipe.config_hash(0),
         metrics={**metrics, "best_epoch": None, "epochs_run": 0}, device="cpu", device_name="your model (evaluated on the CPU)",

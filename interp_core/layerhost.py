@@ -2,7 +2,8 @@
 
 The model is part 1's ``foreign.ForeignClassifier`` (``trained.model`` of ``foreign.foreign_model``):
 ``forward(x)`` gives the logits, ``embed(x)`` the picked layer's output flattened to one vector per
-example (a layer giving (n, c, h, w) or (n, t, d) has d = c*h*w or t*d), ``.tree`` the layer tree and
+example (a layer giving (n, c, h, w) has d = c*h*w; a text model's (n, tokens, d) is averaged over each
+text's tokens, and ``forward_with`` then transforms each token's vector), ``.tree`` the layer tree and
 ``.layer`` the name. Here:
 
 - ``LayerHost``: the classifier with ``forward_with(x, transform)``, the model run with the layer's
@@ -50,11 +51,18 @@ class LayerHost(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(x)
 
+    @property
+    def tokens(self) -> bool:
+        """Whether the model reads token ids: a (n, tokens, d) layer output is then one vector per token (embed averages them)."""
+        return bool(getattr(getattr(self.classifier, "spec", None), "tokens", False))
+
     def activations(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier.embed(x)
 
     def forward_with(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         def flat(output: torch.Tensor) -> torch.Tensor:
+            if self.tokens and output.ndim == 3:  # a text model's layer: each token's vector, as embed pools them
+                return transform(output.reshape(-1, output.shape[-1])).reshape(output.shape)
             return transform(output.reshape(len(output), -1)).reshape(output.shape)
 
         with replaced_output(self.classifier.tree, self.classifier.layer, flat):
@@ -122,5 +130,7 @@ def output_directions(host: LayerHost, X: np.ndarray, max_examples: int = 256) -
         rows = []
         for k in range(logits.shape[1]):
             grads = torch.autograd.grad(logits[:, k].sum(), seen, retain_graph=k < logits.shape[1] - 1)
-            rows.append(torch.cat(grads)[: len(xb)].mean(0))
+            grad = torch.cat(grads)
+            # per token (n * tokens, d): a direction added at every token moves the logit by the sum over tokens
+            rows.append(grad.reshape(len(xb), -1, grad.shape[-1]).sum(1).mean(0) if host.tokens and len(grad) > len(xb) else grad[: len(xb)].mean(0))
     return torch.stack(rows).detach().cpu().numpy()

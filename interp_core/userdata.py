@@ -209,8 +209,23 @@ def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
     if not getattr(args, "data", None):
         raise RecipeError("--model needs --data FILE: the data to explain the model on (a CSV with --target, or an NPZ with X and y).")
     loaded = load_model_path(args.model, getattr(args, "config", None))
-    dataset = read_user_file(args.data, family, target=getattr(args, "target", None))
+    if family == "rules" and loaded.kind == "huggingface":
+        raise RecipeError(f"Rules fits a surrogate on a table's features, and '{args.model}' is a Hugging Face text model; explain it with attributions, sae, concepts or prototypes.")
+    dataset = read_model_data(loaded, args.data, family, target=getattr(args, "target", None))
     return foreign_model(loaded, dataset, getattr(args, "layer", None), family=family)
 
 
-__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args", "save_foreign_model"]
+def read_model_data(loaded: LoadedModel, source, family: str | None, target: str | None = None, filename: str | None = None) -> Dataset:
+    """The user's data for the user's model: texts (.txt, .jsonl, a CSV with a column of words) through a
+    Hugging Face model's tokenizer (``foreign.text_dataset``), anything else by the family's rule."""
+    from interp_core.data.texts import is_text_csv, is_text_file
+
+    name = filename or (str(source) if not isinstance(source, (bytes, bytearray)) else "")
+    if loaded.kind == "huggingface" and (is_text_file(name) or (name.lower().endswith(".csv") and is_text_csv(source, filename))):
+        from interp_core.foreign import text_dataset
+
+        return text_dataset(loaded, source, target=target, filename=filename)
+    return read_user_file(source, family, target=target, filename=filename)
+
+
+__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args", "read_model_data", "save_foreign_model"]

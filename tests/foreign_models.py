@@ -80,3 +80,52 @@ def tiny_bert(folder: Path):
     model = transformers.BertForSequenceClassification(config).eval()
     model.save_pretrained(folder)
     return model
+
+
+WORDS = ["good", "bad", "film", "plot", "actor", "great", "awful", "the", "a", "was", "very", "and", "not", "story", "fun", "dull"]
+
+
+def tiny_bert_with_tokenizer(folder: Path):
+    """``tiny_bert`` plus a WordPiece tokenizer over WORDS (ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4,
+    then the words), saved into ``folder`` as save_pretrained writes it; returns (module, tokenizer)."""
+    import transformers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS)}
+    tokenizer = transformers.BertTokenizer(vocab=vocab, model_max_length=32)
+    tokenizer.save_pretrained(folder)
+    return tiny_bert(folder), tokenizer
+
+
+def review_texts(n: int = 40, seed: int = 0) -> tuple[list[str], list[str]]:
+    """``n`` short reviews of 3-9 words from WORDS, labelled 'positive' when 'good' or 'great' is in them."""
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, size=int(rng.integers(3, 10)))) for _ in range(n)]
+    return texts, ["positive" if {"good", "great"} & set(t.split()) else "negative" for t in texts]
+
+
+def trained_review_bert(folder: Path, steps: int = 30):
+    """``tiny_bert_with_tokenizer`` trained for a few Adam steps on ``review_texts`` (it learns that 'good' and
+    'great' mean positive), saved again into ``folder``; returns (module, tokenizer, texts, labels)."""
+    model, tokenizer = tiny_bert_with_tokenizer(folder)
+    texts, labels = review_texts(60)
+    encoded = tokenizer(texts, padding=True, return_tensors="pt")
+    targets = torch.as_tensor([label == "positive" for label in labels]).long()
+    model.config.id2label, model.config.label2id = {0: "negative", 1: "positive"}, {"negative": 0, "positive": 1}
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(model(**encoded).logits, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval().save_pretrained(folder)
+    return model, tokenizer, texts, labels
+
+
+def save_jsonl(path: Path, texts: list[str], labels: list | None = None) -> Path:
+    import json
+
+    rows = [{"text": t} if labels is None else {"text": t, "label": l} for t, l in zip(texts, labels or [None] * len(texts))]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path

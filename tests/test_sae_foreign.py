@@ -158,7 +158,7 @@ def test_cli_explains_a_layer_of_a_hugging_face_text_classifier(tmp_path, capsys
     code, result, err = run_cli(capsys, "--model", str(tmp_path / "tiny-bert"), "--data", str(npz), "--layer", "bert.encoder.layer.0")
     assert code == 0, err
     assert result["model"]["kind"] == "huggingface" and result["model"]["parameters"] == sum(p.numel() for p in bert.parameters())
-    assert result["d_in"] == 8 * 16  # one vector per text: its 8 tokens' hidden states
+    assert result["d_in"] == 16  # one vector per text: its 8 tokens' hidden states averaged
     dataset = load_user_file(npz)
     with torch.no_grad():
         predicted = bert(input_ids=torch.as_tensor(dataset.X_test).long()).logits.argmax(1).numpy()

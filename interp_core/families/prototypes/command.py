@@ -98,15 +98,21 @@ def _explain_user_model(args: argparse.Namespace) -> dict:
         bar.close()
     # the head was fitted to the model's predictions: analyse's accuracies are agreements, the data's labels give these
     metrics = {k: v for k, v in found.report.metrics.items() if not k.startswith("push_accuracy") and k != "test_accuracy"}
+    labelled = trained.metrics.get("test_accuracy") is not None  # texts without labels are labelled with the model's predictions: no accuracy
+
+    def accuracy(value: float) -> float | None:
+        return round(value, 6) if labelled else None
+
     result = {"model": trained.extras["loaded"].description(), "layer": trained.model.layer, "recipe": None, **metrics,
-              "test_accuracy": round(found.test_accuracy, 6), "push_accuracy_before": round(found.test_accuracy_before_push, 6), "push_accuracy_after": round(found.test_accuracy, 6),
-              "agreement": round(found.agreement, 6), "agreement_before_push": round(found.agreement_before_push, 6), "model_test_accuracy": round(found.model_test_accuracy, 6),
+              "test_accuracy": accuracy(found.test_accuracy), "push_accuracy_before": accuracy(found.test_accuracy_before_push), "push_accuracy_after": accuracy(found.test_accuracy),
+              "agreement": round(found.agreement, 6), "agreement_before_push": round(found.agreement_before_push, 6), "model_test_accuracy": accuracy(found.model_test_accuracy),
               "n_test": int(len(trained.dataset.y_test)), "artifact": None, "activations_cached": found.cached,
               "prototypes": prototype_rows(found, trained.dataset.class_names)}
     if not args.json:
         print(f"prototype head on layer '{result['layer']}' of {result['model']['path']}: {result['n_prototypes']} prototypes, each a training example")
         print(f"- agrees with the model on {result['agreement']:.1%} of {result['n_test']} held-out examples (faithfulness; {result['agreement_before_push']:.1%} before the push)")
-        print(f"- accuracy {result['test_accuracy']:.4f} against the data's labels (the model's own: {result['model_test_accuracy']:.4f})")
+        if labelled:
+            print(f"- accuracy {result['test_accuracy']:.4f} against the data's labels (the model's own: {result['model_test_accuracy']:.4f})")
         for key, line in metric_readings(metrics).items():
             if key != "decoded_distance":  # the head decodes nothing: its prototypes are real examples' activations
                 print(f"- {line}")
