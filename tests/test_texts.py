@@ -111,3 +111,64 @@ def test_cli_explains_texts_with_the_models_accuracy_only_when_labels_exist(revi
     assert result["test_accuracy"] is None and result["model_test_accuracy"] is None and 0 <= result["agreement"] <= 1  # unlabelled: no accuracy, only agreement
     code, result, _ = run_cli(capsys, "rules", "--model", str(folder), "--data", str(jsonl))
     assert code == 2 and "text model" in result["error"]
+
+
+# -- token attributions (explain attributions --model HF_FOLDER --data texts) ------------------------------
+@pytest.fixture(scope="module")
+def token_attributions(review_model):
+    from interp_core.families.timeseries.explain.tokens import token_report
+
+    folder, model, tokenizer, *_rest, jsonl = review_model
+    loaded = load_model_path(folder)
+    trained = foreign_model(loaded, text_dataset(loaded, jsonl), family="timeseries")
+    return trained, token_report(trained.model, trained.dataset.X_test, loaded.tokenizer, trained.dataset.class_names, steps=4)
+
+
+def test_gradient_x_input_is_the_embeddings_gradient_times_the_embeddings(review_model, token_attributions):
+    _folder, model, *_rest = review_model
+    trained, report = token_attributions
+    ids = torch.as_tensor(report.ids)
+    embeddings = model.get_input_embeddings()(ids).detach().requires_grad_(True)
+    logits = model(inputs_embeds=embeddings, attention_mask=(ids != 0).long()).logits
+    logits[torch.arange(len(ids)), torch.as_tensor(report.target)].sum().backward()
+    expected = (embeddings.grad * embeddings).sum(-1) * (ids != 0)
+    np.testing.assert_allclose(report.attributions["gradient_x_input"], expected.detach().numpy(), atol=1e-5)
+
+
+def test_integrated_gradients_find_the_words_the_model_was_trained_on(token_attributions):
+    trained, report = token_attributions
+    cues = 0
+    for i in range(len(report.ids)):
+        tokens = report.tokens[i]
+        if report.class_names[report.target[i]] == "positive" and {"good", "great"} & set(tokens):
+            top = max(report.example(i, "layer_integrated_gradients"), key=lambda pair: pair[1])[0]
+            assert top in ("good", "great"), (tokens, top)
+            cues += 1
+    assert cues >= 2  # the check ran on several texts
+
+
+def test_deletion_and_insertion_start_and_end_at_the_models_own_probabilities(review_model, token_attributions):
+    _folder, model, tokenizer, *_rest = review_model
+    trained, report = token_attributions
+    curves = report.curves["layer_integrated_gradients"]
+    np.testing.assert_allclose(curves.deletion[:, 0], report.probability, atol=1e-5)  # nothing deleted yet
+    np.testing.assert_allclose(curves.insertion[:, -1], report.probability, atol=1e-5)  # everything back
+    masked = torch.as_tensor(np.where(report.scored, tokenizer.mask_token_id, report.ids))  # every word masked, [CLS]/[SEP]/padding kept
+    with torch.no_grad():
+        probs = torch.softmax(model(input_ids=masked, attention_mask=(masked != 0).long()).logits, 1).numpy()
+    np.testing.assert_allclose(curves.deletion[:, -1], probs[np.arange(len(masked)), report.target], atol=1e-5)
+    np.testing.assert_allclose(curves.insertion[:, 0], curves.deletion[:, -1], atol=1e-6)
+
+
+def test_cli_attributions_of_a_text_classifier(review_model, capsys, interp_store_env):
+    folder, *_rest, jsonl = review_model
+    code, result, err = run_cli(capsys, "attributions", "--model", str(folder), "--data", str(jsonl))
+    assert code == 0, err
+    assert set(result["methods"]) == {"layer_integrated_gradients", "gradient_x_input", "random"}
+    assert result["model"]["kind"] == "huggingface" and result["has_ground_truth"] is False and result["n_texts"] == 15
+    ig, chance = result["methods"]["layer_integrated_gradients"], result["methods"]["random"]
+    assert ig["deletion_auc"] < chance["deletion_auc"] and ig["insertion_auc"] > chance["insertion_auc"]  # faithful beyond chance
+    first = result["examples"][0]
+    assert first["text"] and [t for t, _a in first["tokens"]["gradient_x_input"]][1:-1] == first["text"].split()
+    code, result, _ = run_cli(capsys, "attributions", "--model", str(folder), "--data", str(jsonl), "--methods", "occlusion")
+    assert code == 2 and "layer_integrated_gradients" in result["error"]

@@ -43,6 +43,8 @@ def explain_timeseries(args) -> dict:
         from interp_core.userdata import foreign_from_args
 
         trained = foreign_from_args(args, FAMILY)
+        if getattr(trained.model.spec, "tokens", False):  # a Hugging Face text classifier: token attributions
+            return _explain_tokens(args, trained)
         _series(trained.dataset, args.data)
     elif args.data:
         trained = _user_model(args, store)
@@ -75,13 +77,51 @@ def explain_timeseries(args) -> dict:
     return result
 
 
+def _explain_tokens(args, trained) -> dict:
+    """``explain attributions --model HF_FOLDER --data texts``: every token method on the first test texts,
+    with the keys of the series' JSON (``methods`` with ``deletion_auc`` / ``insertion_auc``, no ground truth)."""
+    from interp_core.families.timeseries.explain.tokens import TOKEN_METHODS, token_report
+
+    names = [m.strip() for m in (getattr(args, "methods", None) or "").split(",") if m.strip()] or None
+    unknown = [m for m in names or [] if m not in TOKEN_METHODS and m != tsx.RANDOM]
+    if unknown:
+        raise RecipeError(f"Unknown token attribution method '{unknown[0]}'; for a text model expected one of: {', '.join([*TOKEN_METHODS, tsx.RANDOM])}.")
+    loaded = trained.extras["loaded"]
+    start = time.perf_counter()
+    report = token_report(trained.model, trained.dataset.X_test, loaded.tokenizer, trained.dataset.class_names, methods=names, seed=args.seed, progress=stderr_progress)
+    seconds = time.perf_counter() - start
+    texts = trained.dataset.extras.get("texts", [])[len(trained.dataset.X_train):]  # the test texts (train ones first)
+    result = {
+        "recipe": trained.name,
+        "dataset": trained.dataset.name,
+        "test_accuracy": trained.metrics["test_accuracy"],
+        "n_series": len(report.ids),
+        "n_texts": len(report.ids),
+        "has_ground_truth": False,
+        "target": "predicted class",
+        "replacement_token": report.replacement,
+        "methods": report.metrics(),
+        "series_per_s": {m: round(len(report.ids) / s, 2) for m, s in report.seconds.items() if s and m != tsx.RANDOM},
+        "examples": [{"index": i, "text": texts[i] if i < len(texts) else None, "class": report.class_names[int(report.target[i])], "probability": round(float(report.probability[i]), 4),
+                      "tokens": {m: [[t, round(float(a), 5)] for t, a in report.example(i, m)] for m in report.methods}} for i in range(min(3, len(report.ids)))],
+        "device": "cpu",
+        "seconds": round(seconds, 2),
+        "model": loaded.description(),
+    }
+    if not args.json:
+        accuracy = "no labels" if result["test_accuracy"] is None else f"test accuracy {result['test_accuracy']:.3f}"
+        _print_table(result, f"{result['recipe']}: {accuracy}; token attributions of {result['n_texts']} test texts for the predicted class, "
+                             f"deleted / inserted as '{result['replacement_token']}' (deletion: lower is better, insertion: higher)")
+    return result
+
+
 def stderr_progress(text: str, share: float) -> None:
     if text != "done":
         print(f"[{share:4.0%}] {text}", file=sys.stderr, flush=True)
 
 
-def _print_table(result: dict) -> None:
-    print(f"{result['recipe']}: test accuracy {result['test_accuracy']:.3f}; {result['n_series']} test series scored on {result['device']}")
+def _print_table(result: dict, heading: str | None = None) -> None:
+    print(heading or f"{result['recipe']}: test accuracy {result['test_accuracy']:.3f}; {result['n_series']} test series scored on {result['device']}")
     header = f"{'method':<28} {'AUPRC':>7} {'AUP':>7} {'AUR':>7} {'deletion':>9} {'insertion':>9} {'series/s':>9}"
     print(header)
     print("-" * len(header))
