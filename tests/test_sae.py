@@ -23,7 +23,7 @@ def sparse_data(n=2000, d=8, f=16, p=0.1, seed=0):
 @pytest.mark.parametrize("arch", sorted(SAE_ARCHITECTURES))
 def test_every_architecture_encodes_decodes_and_trains(arch):
     acts, _ = sparse_data()
-    settings = {"l1_coefficient": 0.05} if arch == "relu" else {"k": 3}
+    settings = {"relu": {"l1_coefficient": 0.05}, "jumprelu": {"l0_coefficient": 0.05}}.get(arch, {"k": 3})
     torch.manual_seed(0)
     sae = build_sae(arch, {"d_in": 8, "width": 32, **settings}).fit_input(torch.as_tensor(acts))
     x = torch.as_tensor(acts[:50])

@@ -46,6 +46,8 @@ def test_a_quick_toy_recipe_trains_saves_and_loads_back_the_same(tmp_path):
     analysis = loaded.extras["analysis"]
     assert analysis.codes.n == len(loaded.dataset.y_train) + len(loaded.dataset.y_test)
     assert len(analysis.features) == 96 and analysis.features["label"].str.contains("feature").all()
+    judged = analysis.features[analysis.features["label_support"] > 0]  # labels judged on held-out examples (issue 18)
+    assert len(judged) > 40 and judged["label_precision"].between(0, 1).all() and judged["label_recall"].between(0, 1).all()
     assert analysis.maps["pca"].shape == (96, 2) and analysis.promoted.shape == (96, 10)
     assert [row["k"] for row in analysis.sweep] == [1, 2, 3] and analysis.sweep[-1]["this"]
     # the stored codes are the loaded SAE's codes

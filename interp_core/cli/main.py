@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --model: the layer to read (a named_modules() name, as load-model lists them; default: the last layer before the output)")
     p.add_argument("--config", default=None, help="with --model FILE.safetensors: its JSON config (a store manifest.json or {\"arch\": ..., \"model_config\": {...}})")
     p.add_argument("--sae", default=None, metavar="DIR", help="sae with --model: an SAELens SAE folder (cfg.json + sae_weights.safetensors) for --layer, opened instead of training an SAE")
+    p.add_argument("--arch", default=None, metavar="NAME", help="sae with --data or --model: the SAE architecture to train (topk, batchtopk, jumprelu, matryoshka, mp, relu; default topk)")
     _common(p)
 
     p = sub.add_parser("steer", help="SAE features: zero, scale or set features on one example and compare the class probabilities before and after")

@@ -27,7 +27,14 @@ def sae_recipe(name: str):
     return recipe
 
 
+def _arch(args) -> str:
+    """``--arch``: the architecture ``--data`` / ``--model`` train (default topk); a recipe names its own."""
+    return (getattr(args, "arch", None) or "topk").lower()
+
+
 def explain_cli(args) -> dict:
+    if getattr(args, "arch", None) and args.recipe:
+        raise RecipeError(f"--arch chooses the SAE trained on --data or --model; recipe '{args.recipe}' names its own ({recipes.get_recipe(args.recipe).arch.removeprefix('sae-')}).")
     if args.recipe and args.data:
         raise RecipeError("Give either a RECIPE or --data, not both; an SAE recipe names its own activations.")
     device = resolve_device(args.device)
@@ -43,7 +50,7 @@ def explain_cli(args) -> dict:
     trained = recipes.train_or_load(recipe, catalog, device=device, seed=args.seed)
     source = source_for(trained)
     sae = trained.extras["sae"]
-    result = {"recipe": name, "status": trained.status, "source": source.description}
+    result = {"recipe": name, "status": trained.status, "source": source.description, "arch": sae.arch}
     result.update({k: rounded(v) for k, v in explain.reconstruction_metrics(sae, source.acts_test, device).items()})
     density = explain.densities(explain.encode_codes(sae, source.acts, device))
     result.update({"dead_fraction": rounded(float((density == 0).mean())), "n_features": int(sae.width)})
@@ -65,7 +72,7 @@ def _explain_user_file(args, device) -> dict:
     source = sources.user_source(acts, true_features, os.path.basename(args.data), seed=args.seed)
     bar, update = progress_bar("explain sae")
     try:
-        sae, arch, settings = train_default_sae(source.acts_train, true_features, device=device, seed=args.seed, progress=update)
+        sae, arch, settings = train_default_sae(source.acts_train, true_features, device=device, seed=args.seed, progress=update, arch=_arch(args))
     finally:
         bar.close()
     result = {"data": args.data, "arch": arch, **settings, "n_train": source.n_train, "n_test": len(source.acts_test)}
@@ -90,7 +97,7 @@ def _explain_user_model(args, device) -> dict:
     bar, update = progress_bar("explain sae")
     try:
         result = explain_layer(trained, catalog_at(args.store).store, sae_path=args.sae, device=device, seed=args.seed,
-                               progress=update, collect_progress=update, stage=stage_printer(bar))
+                               progress=update, collect_progress=update, stage=stage_printer(bar), arch=_arch(args))
     finally:
         bar.close()
     sae = result.sae
@@ -113,7 +120,7 @@ def _explain_shards(args, device) -> dict:
     if len(shards) < 2:
         raise DataError(f"'{args.data}' holds {len(shards)} shard; expected at least 2 (the last is held out to measure the SAE).")
     train, test = shards.subset(list(range(len(shards) - 1))), shards.read(len(shards) - 1).numpy()
-    arch, settings = default_user_sae(shards.d, None)
+    arch, settings = default_user_sae(shards.d, None, _arch(args))
     torch.manual_seed(args.seed)
     sae = make_sae(arch, shards.d, settings).fit_input(train.fit_sample(65536))
     config = explain.SAETrainConfig.from_dict(SHARD_TRAIN_CONFIG)  # as train --data SHARD_FOLDER trains it

@@ -47,6 +47,12 @@ class Codes:
         lo, hi = self.indptr[i], self.indptr[i + 1]
         return self.indices[lo:hi], self.values[lo:hi]
 
+    def head(self, rows: int) -> "Codes":
+        """The codes of the first ``rows`` examples (the training examples, which come first)."""
+        rows = max(0, min(int(rows), self.n))
+        end = int(self.indptr[rows])
+        return Codes(self.indptr[: rows + 1], self.indices[:end], self.values[:end], self.width)
+
     def to_scipy(self):
         from scipy.sparse import csr_matrix
 
@@ -195,9 +201,11 @@ def spliced_metrics(model: SplicedModel, X: np.ndarray, y: np.ndarray, loss: str
 
 
 # -- feature statistics, top examples, intervals, effects ----------------------------------------
-def feature_table(codes: Codes, labels: list[str]) -> pd.DataFrame:
+def feature_table(codes: Codes, labels: list[str], confidence: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per latent: feature, density, mean and max activation (over firing examples),
-    label (top class / top tokens / matched true feature), dead (never fires on these examples)."""
+    label (top class / top tokens / matched true feature), dead (never fires on these examples),
+    and the label's ``label_precision`` / ``label_recall`` / ``label_support`` (``label_confidence``;
+    NaN / 0 when not measured)."""
     counts = np.bincount(codes.indices, minlength=codes.width)
     sums = np.bincount(codes.indices, weights=codes.values, minlength=codes.width)
     maxima = np.zeros(codes.width)
@@ -209,7 +217,72 @@ def feature_table(codes: Codes, labels: list[str]) -> pd.DataFrame:
         "max_activation": maxima,
         "label": labels,
         "dead": counts == 0,
+        **_confidence_columns(confidence, codes.width),
     })
+
+
+def _confidence_columns(confidence: pd.DataFrame | None, width: int) -> dict:
+    if confidence is None:
+        return {"label_precision": np.full(width, np.nan), "label_recall": np.full(width, np.nan), "label_support": np.zeros(width, dtype=np.int64)}
+    return {key: confidence[key].to_numpy().astype(np.int64 if key == "label_support" else np.float64) for key in CONFIDENCE_COLUMNS}
+
+
+# -- how far to trust a feature's label --------------------------------------------------------------
+CONFIDENCE_COLUMNS = ("label_precision", "label_recall", "label_support")
+MIN_SUPPORT = 10  # held-out firings below which the page says there are too few to judge the label
+
+
+def one_hot(values: np.ndarray, n_values: int):
+    """(n, n_values) sparse presence matrix: example i has value values[i] (its class or its token)."""
+    from scipy.sparse import csr_matrix
+
+    values = np.asarray(values, dtype=np.int64)
+    return csr_matrix((np.ones(len(values), dtype=np.float32), (np.arange(len(values)), values)), shape=(len(values), n_values))
+
+
+def label_confidence(codes: Codes, label_values: list, presence, rows: np.ndarray) -> pd.DataFrame:
+    """Each feature's label as a detector of when the feature fires, on the examples ``rows`` (held out).
+
+    ``presence`` (n, V) says which label values each example has (its class, its token, the true
+    features on in it); ``label_values[j]`` are the values feature j's label names. On those rows,
+    *fires* = activation > 0 and *label present* = the example has any of the label's values;
+    precision = P(label present | fires), recall = P(fires | label present), support = firing rows.
+    Precision is NaN where the feature never fires there, recall NaN where the label is never present.
+    """
+    from scipy.sparse import csr_matrix
+
+    rows = np.asarray(rows, dtype=np.int64)
+    fires = (codes.to_scipy()[rows] > 0).astype(np.float32)
+    cols = [j for j, values in enumerate(label_values) for _ in values]
+    vals = [int(v) for values in label_values for v in values]
+    names = csr_matrix((np.ones(len(vals), dtype=np.float32), (vals, cols)), shape=(presence.shape[1], codes.width))
+    present = ((presence.tocsr()[rows] @ names) > 0).astype(np.float32)
+    hits = np.asarray(fires.multiply(present).sum(0)).ravel()
+    n_fires = np.asarray(fires.sum(0)).ravel()
+    n_present = np.asarray(present.sum(0)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n_fires > 0, hits / np.maximum(n_fires, 1), np.nan)
+        recall = np.where(n_present > 0, hits / np.maximum(n_present, 1), np.nan)
+    return pd.DataFrame({"label_precision": precision, "label_recall": recall, "label_support": n_fires.astype(np.int64)})
+
+
+def label_trust(precision: float, recall: float, support: int, label: str = "its label") -> str:
+    """In words, how far to trust a feature's label, from its held-out precision and recall."""
+    if not support or precision != precision:
+        return f"Not measured: the feature never fired on a held-out example, so nothing says how well {label} describes it."
+    head = (f"On held-out examples, {label} is present on {precision:.0%} of those where this feature fires (precision)"
+            + (f", and the feature fires on {recall:.0%} of those where {label} is present (recall)" if recall == recall else "") + f"; {support:,} firings.")
+    if support < MIN_SUPPORT:
+        return head + " Too few firings to judge: treat the label as a guess."
+    if precision >= 0.9:
+        verdict = "Trust the label: when the feature fires, the label is almost always there."
+    elif precision >= 0.6:
+        verdict = "Trust the label for most firings, but a good share of them are something else: look at the examples."
+    else:
+        verdict = "Do not trust the label: most firings are on something else; read the top examples instead."
+    if precision >= 0.6 and recall == recall and recall < 0.3:
+        verdict += " It is a narrow detector: it misses most examples where the label is present (other features cover them)."
+    return head + " " + verdict
 
 
 def top_examples(column: np.ndarray, n_top: int = N_TOP) -> tuple[np.ndarray, np.ndarray]:
@@ -327,6 +400,9 @@ class SAEAnalysis:
             "mean_activation": self.features["mean_activation"].to_numpy(np.float32),
             "max_activation": self.features["max_activation"].to_numpy(np.float32),
         }
+        if "label_precision" in self.features and self.features["label_support"].sum() > 0:
+            for key in CONFIDENCE_COLUMNS:
+                arrays[key] = self.features[key].to_numpy(np.int32 if key == "label_support" else np.float32)
         for name in ("promoted", "suppressed"):
             ids = getattr(self, name)
             if ids is not None:
@@ -361,6 +437,7 @@ class SAEAnalysis:
             "max_activation": arrays["max_activation"].astype(np.float64),
             "label": meta["labels"],
             "dead": density == 0,
+            **_confidence_columns(pd.DataFrame({key: arrays[key].astype(np.float64) for key in CONFIDENCE_COLUMNS}) if "label_precision" in arrays else None, codes.width),
         })
         recovery = None
         if meta.get("recovery"):
@@ -378,33 +455,49 @@ class SAEAnalysis:
         )
 
 
+@dataclass
+class FeatureLabels:
+    """A short label per latent (``text``), what it names (``values[j]``: the class ids, token ids or
+    true feature ids the label stands for, the columns of the presence matrix ``label_confidence``
+    reads) and, for labelled sources, ``class_share`` (width, n_classes)."""
+
+    text: list[str]
+    values: list[list[int]]
+    class_share: np.ndarray | None = None
+
+
 def feature_labels(codes: Codes, kind: str, *, recovery_cos: np.ndarray | None = None, example_labels: np.ndarray | None = None,
-                   label_names: list[str] | None = None, token_names: list[str] | None = None) -> tuple[list[str], np.ndarray | None]:
-    """A short label per latent: the matched true feature (toy), the class it fires on most (labelled
-    sources, with ``class_share`` returned), or its most frequent tokens among its top examples (text)."""
+                   label_names: list[str] | None = None, token_names: list[str] | None = None) -> FeatureLabels:
+    """A short label per latent: the matched true feature (sources with true features), the class it
+    fires on most (labelled sources, with ``class_share``), or its most frequent tokens among its top
+    examples (text). ``codes`` are the examples the labels are read from (the training examples, so
+    that ``label_confidence`` can judge them on held-out ones)."""
     width = codes.width
-    if kind == "toy" and recovery_cos is not None:
+    if recovery_cos is not None:
         best = np.abs(recovery_cos).argmax(0)
-        return [f"{label_names[t]} (cos {abs(recovery_cos[t, j]):.2f})" for j, t in enumerate(best)], None
+        name = (lambda t: label_names[t]) if label_names is not None else (lambda t: f"true feature {t}")  # noqa: E731
+        return FeatureLabels([f"{name(t)} (cos {abs(recovery_cos[t, j]):.2f})" for j, t in enumerate(best)], [[int(t)] for t in best])
     if example_labels is not None and label_names is not None and kind in ("image", "toy", "model"):
         rows = np.repeat(np.arange(codes.n), np.diff(codes.indptr))
         share = np.zeros((width, len(label_names)))
         np.add.at(share, (codes.indices, example_labels[rows]), codes.values)
         totals = share.sum(1, keepdims=True)
         share = np.divide(share, totals, out=np.zeros_like(share), where=totals > 0)
-        labels = [f"class {label_names[int(s.argmax())]} ({s.max():.0%})" if s.sum() > 0 else "" for s in share]
-        return labels, share
+        fired = share.sum(1) > 0
+        labels = [f"class {label_names[int(s.argmax())]} ({s.max():.0%})" if f else "" for s, f in zip(share, fired)]
+        return FeatureLabels(labels, [[int(s.argmax())] if f else [] for s, f in zip(share, fired)], share)
     if kind == "text" and example_labels is not None and token_names is not None:
         matrix = codes.to_scipy().tocsc()
-        labels = []
+        labels, values = [], []
         for j in range(width):
             lo, hi = matrix.indptr[j], matrix.indptr[j + 1]
             rows, vals = matrix.indices[lo:hi], matrix.data[lo:hi]
             top = rows[np.argsort(-vals, kind="stable")[:N_TOP]]
-            tokens = pd.Series([token_names[int(example_labels[r])] for r in top]).value_counts()
-            labels.append(" ".join(repr(t) for t in tokens.index[:3]))
-        return labels, None
-    return [""] * width, None
+            ids = pd.Series([int(example_labels[r]) for r in top], dtype=np.int64).value_counts().index[:3]
+            labels.append(" ".join(repr(token_names[int(t)]) for t in ids))
+            values.append([int(t) for t in ids])
+        return FeatureLabels(labels, values)
+    return FeatureLabels([""] * width, [[] for _ in range(width)])
 
 
 def run_sweep(make_sae: Callable[[int], SparseAutoencoder], ks: list[int], acts_train: np.ndarray, acts_test: np.ndarray, config: SAETrainConfig,

@@ -23,7 +23,7 @@ from interp_core.errors import ModelFileError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.models import SparseAutoencoder, SplicedModel
-from interp_core.families.sae.train import FAMILY, measure, rounded, train_default_sae
+from interp_core.families.sae.train import FAMILY, default_user_sae, measure, rounded, train_default_sae
 from interp_core.layerhost import LayerHost, cached_activations, output_directions
 from interp_core.recipes import Recipe, TrainedModel
 
@@ -74,7 +74,7 @@ def open_saelens(path: str | Path, source: sources.ActivationSource, layer: str)
 
 
 def explain_layer(trained: TrainedModel, store, *, sae_path: str | Path | None = None, device="cpu", seed: int = 0,
-                  progress=None, collect_progress=None, stage=None) -> ForeignSAE:
+                  progress=None, collect_progress=None, stage=None, arch: str = "topk") -> ForeignSAE:
     """Collect (or read back) the picked layer's activations, train or open an SAE, and measure it as the page does."""
     stage = stage or (lambda _text: None)
     device = torch.device(device)
@@ -85,8 +85,8 @@ def explain_layer(trained: TrainedModel, store, *, sae_path: str | Path | None =
         sae, origin = open_saelens(sae_path, source, layer).to(device), str(sae_path)
         arch, settings = "saelens", {"architecture": sae.config.architecture}
     else:
-        stage(f"Training an SAE on {source.n_train:,} activations of dimension {source.d}")
-        sae, arch, settings = train_default_sae(source.acts_train, None, device=device, seed=seed, progress=progress)
+        stage(f"Training a {arch} SAE on {source.n_train:,} activations of dimension {source.d}")
+        sae, arch, settings = train_default_sae(source.acts_train, None, device=device, seed=seed, progress=progress, arch=arch)
         origin = "trained"
     model = SplicedModel(sae, source.model).to(device).eval()
     recipe = Recipe(f"{FAMILY}-{layer}", FAMILY, dataset.name, f"sae-{arch}", {"source": SOURCE_KIND, **settings})
@@ -104,23 +104,31 @@ def feature_rows(result: ForeignSAE, n: int = 10, n_examples: int = 5) -> list[d
         column = result.analysis.codes.column(int(j))
         top, values = explain.top_examples(column, n_examples)
         row = {"feature": int(j), "label": str(table["label"].iloc[j]), "density": rounded(float(table["density"].iloc[j])),
-               "top_examples": [int(i) for i in top], "top_activations": [rounded(float(v)) for v in values]}
+               "top_examples": [int(i) for i in top], "top_activations": [rounded(float(v)) for v in values],
+               "label_precision": _or_none(table["label_precision"].iloc[j]), "label_recall": _or_none(table["label_recall"].iloc[j])}
         if result.analysis.promoted is not None and result.source.output_names:
             row["promotes"] = [result.source.output_names[int(k)] for k in result.analysis.promoted[j][:2]]
         rows.append(row)
     return rows
 
 
+def _or_none(value: float) -> float | None:
+    """A held-out precision or recall for JSON: None where it is undefined (never fired, label never present)."""
+    return rounded(float(value)) if value == value else None
+
+
 # -- an SAE at a layer of a user's model, stored as a recipe the SAE page opens (trainer "sae-foreign") --
 TRAINER = "sae-foreign"
 
 
-def foreign_sae_recipe(base: str, layer: str, dataset_name: str) -> Recipe:
-    """The recipe of an SAE on layer ``layer`` of the stored user's model ``base`` (a "foreign" recipe)."""
+def foreign_sae_recipe(base: str, layer: str, dataset_name: str, arch: str = "topk") -> Recipe:
+    """The recipe of an SAE of ``arch`` on layer ``layer`` of the stored user's model ``base`` (a "foreign" recipe)."""
     from interp_core.data import safe_name
 
-    return Recipe(f"{base}-sae-{safe_name(layer)}", FAMILY, dataset_name, "sae-topk", {"source": SOURCE_KIND, "base_recipe": base, "layer": layer}, {},
-                  f"An SAE on layer '{layer}' of your model ({base})", trainer=TRAINER)
+    default_user_sae(1, None, arch)  # an unknown architecture is refused in one sentence before any work
+    suffix = "" if arch == "topk" else f"-{arch}"
+    return Recipe(f"{base}-sae-{safe_name(layer)}{suffix}", FAMILY, dataset_name, f"sae-{arch}", {"source": SOURCE_KIND, "base_recipe": base, "layer": layer}, {},
+                  f"A {arch} SAE on layer '{layer}' of your model ({base})", trainer=TRAINER)
 
 
 def _base_model(base: str, layer: str, catalog, dataset=None) -> TrainedModel:
@@ -143,7 +151,7 @@ def train_foreign_sae(recipe: Recipe, *, store, dataset=None, device="cpu", seed
     start = time.perf_counter()
     config = recipe.model_config
     trained = _base_model(config["base_recipe"], config["layer"], Catalog(store), dataset)
-    result = explain_layer(trained, store, device=device, seed=seed, progress=progress, stage=on_stage)
+    result = explain_layer(trained, store, device=device, seed=seed, progress=progress, stage=on_stage, arch=recipe.arch.removeprefix("sae-"))
     source, sae = result.source, result.sae
     result.analysis.metrics = result.metrics
     manifest = model_manifest(

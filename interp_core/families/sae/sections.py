@@ -19,7 +19,7 @@ from interp_core.store import Catalog
 OVERVIEW = "Key numbers"
 FEATURES = "Features: the map and the table"
 QUALITY = "Quality: how faithful is this SAE?"
-TABLE_COLUMNS = ["feature", "label", "density", "mean_activation", "max_activation"]
+TABLE_COLUMNS = ["feature", "label", "label_precision", "label_recall", "density", "mean_activation", "max_activation"]
 MAP_METHODS = ("umap", "pca")
 QUALITY_LABELS = {
     "l0": "L0 (mean active features, held-out)", "explained_variance": "explained variance (held-out)", "mse": "MSE per example (held-out, input units)",
@@ -63,10 +63,13 @@ def map_methods(analysis) -> list[str]:
     return [m for m in MAP_METHODS if m in analysis.maps]
 
 
-def feature_rows(features: pd.DataFrame, search: str = "", show_dead: bool = False) -> pd.DataFrame:
-    """The feature table as the page filters it: live features only unless ``show_dead``, and those
-    whose label contains ``search`` (or whose number it is, '7' or '#7')."""
+def feature_rows(features: pd.DataFrame, search: str = "", show_dead: bool = False, min_precision: float = 0.0) -> pd.DataFrame:
+    """The feature table as the page filters it: live features only unless ``show_dead``, those
+    whose label contains ``search`` (or whose number it is, '7' or '#7'), and, when ``min_precision``
+    is above 0, those whose label's held-out precision reaches it."""
     table = features if show_dead else features[~features["dead"]]
+    if min_precision > 0 and "label_precision" in table:
+        table = table[table["label_precision"].fillna(-1.0) >= min_precision]
     search = (search or "").strip().lower()
     if search:
         found = table["label"].str.lower().str.contains(search, regex=False)
@@ -77,7 +80,7 @@ def feature_rows(features: pd.DataFrame, search: str = "", show_dead: bool = Fal
 
 
 def features_section(trained, method: str | None = None, selected: int | None = None, search: str = "", show_dead: bool = False,
-                     window: tuple[float, float, float, float] | None = None) -> Section:
+                     window: tuple[float, float, float, float] | None = None, min_precision: float = 0.0) -> Section:
     """The Features view: the feature map (``method``: a stored map, UMAP by default; ``selected``
     ringed; ``window``: the part of the map zoomed in on) and the feature table filtered as the page's
     search box and dead-feature switch say."""
@@ -91,9 +94,10 @@ def features_section(trained, method: str | None = None, selected: int | None = 
     if method:
         fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), features["label"].tolist(), selected, method.upper(), window)
         section.items.append(Figure(fig, "sae_feature_map"))
-    table = feature_rows(features, search, show_dead)
+    table = feature_rows(features, search, show_dead, min_precision)
     n_dead = int(features["dead"].sum())
-    note = f"{len(table):,} of {len(features):,} features" + ("" if show_dead else f" ({n_dead} dead hidden)") + "."
+    note = (f"{len(table):,} of {len(features):,} features" + ("" if show_dead else f" ({n_dead} dead hidden)")
+            + (f", label precision at least {min_precision:.0%}" if min_precision > 0 else "") + ".")
     section.items.append(Table("Feature table", table[TABLE_COLUMNS + (["dead"] if show_dead else [])], note=note))
     return section
 

@@ -233,3 +233,101 @@ def bench_sae_synth(args) -> dict:
                        "generator": "interp_core.families.sae.synth (our own, after sae_lens.synthetic's design)"},
             "rows": rows, "saelens": saelens_note,
             "published": {arch: dict(zip(("f1", "mcc", "uniqueness", "explained_variance"), values)) for arch, values in PUBLISHED.items()}}
+
+
+# -- small toys with known features: flat, and hierarchical (issue 18) ---------------------------------
+@dataclass
+class ToyConfig:
+    """A small generated toy: activations x = sum_i a_i f_i of known unit directions f_i in ``d`` dimensions.
+
+    Flat (``n_parents`` = 0): ``n_features`` independent features, each on with probability ``p``.
+    Hierarchical: ``n_parents`` parents, each on with probability ``p``, each with ``n_children``
+    mutually exclusive children: while a parent is on, one of its children (picked uniformly) is on
+    with probability ``p_child``, never without it. Magnitudes: a parent's (or a flat feature's)
+    a ~ U(0.5, 1.5); a child's is its parent's times U(0.5, 1) (scaled by the parent).
+    Feature order: parents first, then parent 0's children, parent 1's, ...
+    """
+
+    n_features: int = 32
+    n_parents: int = 0
+    n_children: int = 3
+    d: int = 16
+    p: float = 0.06
+    p_child: float = 0.8
+    n_train: int = 4000
+    n_test: int = 1000
+    seed: int = 0
+
+    @property
+    def total_features(self) -> int:
+        return self.n_parents * (1 + self.n_children) if self.n_parents else self.n_features
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+FLAT_TOY = ToyConfig()
+HIERARCHY_TOY = ToyConfig(n_parents=8, n_children=3, d=16, p=0.08)
+
+
+def toy_parents(cfg: ToyConfig) -> np.ndarray:
+    """parent[i] of every true feature (-1 for parents and flat features)."""
+    parents = np.full(cfg.total_features, -1, dtype=np.int64)
+    if cfg.n_parents:
+        parents[cfg.n_parents:] = np.repeat(np.arange(cfg.n_parents), cfg.n_children)
+    return parents
+
+
+def make_toy(cfg: ToyConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(acts (n, d), true_features (f, d) unit rows, true_acts (n, f), parents (f,)); n = n_train + n_test, seeded.
+    Every example has at least one feature on."""
+    rng = np.random.default_rng(cfg.seed)
+    f, n = cfg.total_features, cfg.n_train + cfg.n_test
+    features = rng.standard_normal((f, cfg.d))
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    roots = cfg.n_parents or cfg.n_features
+    on = rng.random((n, roots)) < cfg.p
+    empty = np.flatnonzero(~on.any(1))
+    on[empty, rng.integers(0, roots, len(empty))] = True
+    true_acts = np.zeros((n, f), dtype=np.float32)
+    true_acts[:, :roots] = on * rng.uniform(0.5, 1.5, (n, roots))
+    if cfg.n_parents:
+        child_on = on & (rng.random((n, roots)) < cfg.p_child)
+        rows, parent = np.nonzero(child_on)
+        child = roots + parent * cfg.n_children + rng.integers(0, cfg.n_children, len(rows))
+        true_acts[rows, child] = true_acts[rows, parent] * rng.uniform(0.5, 1.0, len(rows))
+    return (true_acts @ features).astype(np.float32), features.astype(np.float32), true_acts, toy_parents(cfg)
+
+
+def absorption(codes: np.ndarray, W_dec: np.ndarray, true_features: np.ndarray, true_acts: np.ndarray, parents: np.ndarray,
+               parent_latent: np.ndarray, min_cos: float = 0.3) -> dict:
+    """Feature absorption (Chanin et al. 2024) on examples where a parent and one of its children are on.
+
+    ``codes`` (n, width) and ``true_acts`` (n, f) of the same examples; ``parent_latent[p]`` is the
+    latent that tracks true feature p (the Hungarian match, ``FeatureRecovery.matched_latent``).
+    An example is **absorbed** when the parent's latent stays silent and a firing latent writes both
+    the parent's and the child's direction (cosine >= ``min_cos`` with each): the child's latent took
+    the parent's direction. Returns ``absorption`` (absorbed / examples with a parent and a child on,
+    pooled over parents), ``parent_silent`` (the parent's latent silent on them, for any reason),
+    ``examples`` and ``per_parent`` ({parent: rate}). None rates when there are no such examples.
+    """
+    learned = W_dec / np.maximum(np.linalg.norm(W_dec, axis=1, keepdims=True), 1e-12)
+    cos = learned @ (true_features / np.linalg.norm(true_features, axis=1, keepdims=True)).T  # (width, f)
+    fires = codes > 0
+    total, absorbed, silent, per_parent = 0, 0, 0, {}
+    for p in np.unique(parents[parents >= 0]):
+        children = np.flatnonzero(parents == p)
+        latent = int(parent_latent[p])
+        rows = np.flatnonzero((true_acts[:, p] > 0) & (true_acts[:, children] > 0).any(1))
+        if not len(rows):
+            continue
+        child = children[(true_acts[rows][:, children] > 0).argmax(1)]  # the child that is on (mutually exclusive)
+        quiet = ~fires[rows, latent] if latent >= 0 else np.ones(len(rows), dtype=bool)
+        writes_both = (cos[:, p][None, :] >= min_cos) & (cos[:, child].T >= min_cos)  # (rows, width)
+        took = (fires[rows] & writes_both).any(1) & quiet
+        total += len(rows)
+        absorbed += int(took.sum())
+        silent += int(quiet.sum())
+        per_parent[int(p)] = float(took.mean())
+    rate = (lambda count: count / total if total else None)  # noqa: E731
+    return {"absorption": rate(absorbed), "parent_silent": rate(silent), "examples": total, "per_parent": per_parent}

@@ -16,7 +16,7 @@ import torch
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset
 from interp_core.device import device_name
-from interp_core.errors import DataError, StoreError
+from interp_core.errors import DataError, RecipeError, StoreError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import distributed
 from interp_core.families.sae import explain as explain
@@ -33,7 +33,7 @@ from interp_core.families.sae.shards import ShardSet, StreamedActivations, featu
 FAMILY = "sae"
 TRAINER = "sae"
 
-SAE_SETTINGS = ("width", "k", "l1_coefficient", "tolerance", "aux_k", "aux_coefficient", "threshold_momentum")
+SAE_SETTINGS = ("width", "k", "l1_coefficient", "tolerance", "aux_k", "aux_coefficient", "threshold_momentum", "l0_coefficient", "initial_threshold", "bandwidth", "groups")
 
 
 # -- SAEs, and the default one for a user's activations -------------------------------------------
@@ -66,21 +66,32 @@ def _round_to_float16(sae) -> None:
         param.copy_(param.half().float())
 
 
-def default_user_sae(d: int, n_true: int | None) -> tuple[str, dict]:
-    """TopK with 4x d latents (or 2x the known true features, if more) and k about sqrt(d)."""
+def default_user_sae(d: int, n_true: int | None, arch: str = "topk") -> tuple[str, dict]:
+    """An SAE of ``arch`` with 4x d latents (or 2x the known true features, if more) at an L0 of about
+    k = sqrt(d): TopK, BatchTopK, Matryoshka and MP keep k; ReLU's L1 and JumpReLU's L0 penalties are
+    set from k (0.3 / k and 0.15 / k of the input's variance per unit / per firing latent: on the toys
+    of docs/sae.md these give an L0 near k)."""
+    from interp_core.families.sae.models import SAE_ARCHITECTURES
+
+    arch = (arch or "topk").lower()
+    if arch not in SAE_ARCHITECTURES:
+        raise RecipeError(f"Unknown SAE architecture '{arch}'; expected one of: {', '.join(sorted(SAE_ARCHITECTURES))}.")
     width = max(4 * d, 2 * (n_true or 0))
-    return "topk", {"width": width, "k": max(1, min(width, int(round(math.sqrt(d)))))}
+    k = max(1, min(width, int(round(math.sqrt(d)))))
+    settings = {"relu": {"l1_coefficient": round(0.3 / k, 6)}, "jumprelu": {"l0_coefficient": round(0.15 / k, 6)}}.get(arch, {"k": k})
+    return arch, {"width": width, **settings}
 
 
-def train_default_sae(acts_train: np.ndarray, true_features: np.ndarray | None, *, device, seed: int = 0, progress=None) -> tuple["torch.nn.Module", str, dict]:
+def train_default_sae(acts_train: np.ndarray, true_features: np.ndarray | None, *, device, seed: int = 0, progress=None, arch: str = "topk") -> tuple["torch.nn.Module", str, dict]:
     """(sae, arch, settings): ``default_user_sae`` trained on a user's activations (n, d) for about
     3,000 steps of 512 (at most 200 epochs), as ``explain sae --data`` and ``--model`` train it."""
-    arch, settings = default_user_sae(acts_train.shape[1], None if true_features is None else len(true_features))
+    arch, settings = default_user_sae(acts_train.shape[1], None if true_features is None else len(true_features), arch)
     torch.manual_seed(seed)
     sae = make_sae(arch, acts_train.shape[1], settings)
     sae.fit_input(torch.as_tensor(acts_train))
     steps_per_epoch = math.ceil(len(acts_train) / 512)
-    config = explain.SAETrainConfig(epochs=max(1, min(3000 // steps_per_epoch, 200)), batch_size=512, lr=1e-3, dead_window=200)
+    config = explain.SAETrainConfig(epochs=max(1, min(3000 // steps_per_epoch, 200)), batch_size=512, lr=1e-3, dead_window=200,
+                                    resample_every=0 if sae.uses_aux_loss else 250)
     explain.train_sae(sae, acts_train, config, device=device, seed=seed, progress=progress)
     return sae, arch, settings
 
@@ -274,10 +285,14 @@ def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train
         metrics.update({"test_accuracy": evaluated["test_accuracy"], "train_accuracy": evaluated["train_accuracy"]})
     stage("Feature statistics, top examples and output effects")
     token_names = source.output_names if source.kind == "text" else None
-    labels, class_share = explain.feature_labels(codes, source.kind, recovery_cos=cos, example_labels=source.example_labels, label_names=source.label_names, token_names=token_names)
+    fit_codes = codes.head(source.n_train)  # labels are read from the training examples and judged on the held-out ones
+    labels = explain.feature_labels(fit_codes, source.kind, recovery_cos=cos, example_labels=source.example_labels, label_names=source.label_names, token_names=token_names)
+    class_share = labels.class_share
     if source.kind == "toy" and source.example_labels is not None:
-        _, class_share = explain.feature_labels(codes, "image", example_labels=source.example_labels, label_names=source.label_names)
-    analysis = explain.SAEAnalysis(metrics=metrics, codes=codes, features=explain.feature_table(codes, labels), class_share=class_share,
+        class_share = explain.feature_labels(fit_codes, "image", example_labels=source.example_labels, label_names=source.label_names).class_share
+    presence = label_presence(source, cos is not None)
+    confidence = explain.label_confidence(codes, labels.values, presence, np.arange(source.n_train, codes.n)) if presence is not None else None
+    analysis = explain.SAEAnalysis(metrics=metrics, codes=codes, features=explain.feature_table(codes, labels.text, confidence), class_share=class_share,
                                    density_histogram=explain.log_density_histogram(density), recovery=recovery,
                                    output_names=None if source.kind == "text" else source.output_names, label_names=source.label_names)
     if source.output_directions is not None:
@@ -293,6 +308,23 @@ def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train
         analysis.sweep = explain.run_sweep(lambda k: make_sae(arch, source.d, recipe.model_config, k=k), ks, source.acts_train, source.acts_test, sweep_config, device=device, seed=seed, cancel=cancel)
     analysis.sweep.append({"arch": sae.arch, "width": sae.width, "k": int(getattr(sae.config, "k", None) or 0), "l0": metrics["l0"], "explained_variance": metrics["explained_variance"], "dead_fraction": metrics["dead_fraction"], "this": True})
     return metrics, analysis
+
+
+def label_presence(source: sources.ActivationSource, by_true_feature: bool):
+    """Which label values each example has (n, V), for ``explain.label_confidence``: the true features
+    on in it (labels that name a true feature: the toy's feature vectors, or a generated toy's
+    ``true_acts``), else its class or its token (``example_labels``); None when nothing is known."""
+    from scipy.sparse import csr_matrix
+
+    if by_true_feature:
+        if source.kind == "toy":
+            return csr_matrix(np.concatenate([source.dataset.X_train, source.dataset.X_test]) > 0)
+        true_acts = source.extras.get("true_acts")
+        return None if true_acts is None else csr_matrix(np.asarray(true_acts) > 0)
+    if source.example_labels is None:
+        return None
+    n_values = len(source.output_names) if source.kind == "text" else len(source.label_names or []) or int(source.example_labels.max()) + 1
+    return explain.one_hot(source.example_labels, n_values)
 
 
 def rounded(value: float) -> float:
