@@ -341,13 +341,13 @@ def _class_aligned(dataset: Dataset, n_outputs: int, loaded: LoadedModel) -> Dat
 
 def foreign_recipe(loaded: LoadedModel, dataset: Dataset, layer: str, *, name: str | None = None, family: str | None = None) -> recipes.Recipe:
     """The recipe a foreign model is listed as: its family is the page that explains it (Rules for tables and images,
-    Time series for series, Home for a Hugging Face classifier)."""
+    Time series for series and for a Hugging Face text classifier's token attributions)."""
     from interp_core.data import safe_name
 
     file = Path(loaded.path or loaded.summary.file).name
     name = name or f"upload-{safe_name(file)}-model"
-    if family is None:  # token ids are no table for Rules: a text classifier is Home's until its own page takes it
-        family = "classifier" if loaded.kind == "huggingface" else "timeseries" if dataset.modality == "series" else "rules"
+    if family is None:  # token ids are no table for Rules: a text classifier's token attributions are on Time series
+        family = "timeseries" if loaded.kind == "huggingface" or dataset.modality == "series" else "rules"
     config = {"kind": loaded.kind, "layer": layer, "file": file, "input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes}
     return recipes.Recipe(
         name, family, dataset.name, f"foreign-{loaded.kind}", config, {},

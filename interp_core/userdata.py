@@ -218,14 +218,28 @@ def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
 def read_model_data(loaded: LoadedModel, source, family: str | None, target: str | None = None, filename: str | None = None) -> Dataset:
     """The user's data for the user's model: texts (.txt, .jsonl, a CSV with a column of words) through a
     Hugging Face model's tokenizer (``foreign.text_dataset``), anything else by the family's rule."""
-    from interp_core.data.texts import is_text_csv, is_text_file
-
-    name = filename or (str(source) if not isinstance(source, (bytes, bytearray)) else "")
-    if loaded.kind == "huggingface" and (is_text_file(name) or (name.lower().endswith(".csv") and is_text_csv(source, filename))):
+    if holds_texts(loaded, source, filename):
         from interp_core.foreign import text_dataset
 
         return text_dataset(loaded, source, target=target, filename=filename)
     return read_user_file(source, family, target=target, filename=filename)
 
 
-__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args", "read_model_data", "save_foreign_model"]
+def holds_texts(loaded: LoadedModel, source, filename: str | None = None) -> bool:
+    """Whether ``source`` is texts for ``loaded``: a Hugging Face model and a .txt, .jsonl or a CSV with a column of words."""
+    from interp_core.data.texts import is_text_csv, is_text_file
+
+    name = filename or (str(source) if not isinstance(source, (bytes, bytearray)) else "")
+    return loaded.kind == "huggingface" and (is_text_file(name) or (name.lower().endswith(".csv") and is_text_csv(source, filename)))
+
+
+def read_model_upload(loaded: LoadedModel, data: bytes, filename: str) -> Dataset:
+    """Uploaded texts for a Hugging Face model as a Dataset named ``upload-<safe name>`` (kept in the session)."""
+    from interp_core.foreign import text_dataset
+
+    dataset = text_dataset(loaded, data, filename=filename)
+    dataset.name = DATASET_PREFIX + safe_name(filename)
+    return dataset
+
+
+__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args", "holds_texts", "read_model_data", "read_model_upload", "save_foreign_model"]

@@ -172,3 +172,14 @@ def test_cli_attributions_of_a_text_classifier(review_model, capsys, interp_stor
     assert first["text"] and [t for t, _a in first["tokens"]["gradient_x_input"]][1:-1] == first["text"].split()
     code, result, _ = run_cli(capsys, "attributions", "--model", str(folder), "--data", str(jsonl), "--methods", "occlusion")
     assert code == 2 and "layer_integrated_gradients" in result["error"]
+
+
+def test_the_token_heat_map_scales_each_method_to_its_own_largest_attribution():
+    from interp_core.families.timeseries.figures import token_attribution
+
+    fig = token_attribution(["[CLS]", "good", "film", "[SEP]"], {"IG": np.array([0.0, 2.0, -1.0, 0.0]), "GxI": np.array([0.0, 0.01, 0.02, 0.0])}, title="Tokens")
+    heat = fig.data[0]
+    np.testing.assert_allclose(np.asarray(heat.z), [[0, 1, -0.5, 0], [0, 0.5, 1, 0]])
+    np.testing.assert_allclose(np.asarray(heat.customdata), [[0, 2, -1, 0], [0, 0.01, 0.02, 0]])  # the raw values in the hover
+    assert list(heat.text[0]) == ["[CLS]", "good", "film", "[SEP]"] and list(heat.y) == ["IG", "GxI"]
+    assert fig.layout.title.text == "Tokens" and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text == "method"

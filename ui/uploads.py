@@ -71,6 +71,15 @@ def _read(upload, family: str | None, key: str):
     return dataset
 
 
+def _read_texts(upload, loaded):
+    """Uploaded texts for a Hugging Face model, tokenised by its tokenizer (memoised per file)."""
+    memo_key = (upload.file_id, upload.name, "texts")
+    memo = st.session_state.get(_PARSED, {})
+    if memo_key not in memo:
+        st.session_state[_PARSED] = memo = {memo_key: userdata.read_model_upload(loaded, upload.getvalue(), upload.name)}
+    return memo[memo_key]
+
+
 def _describe(dataset) -> str:
     if dataset.modality == "activations":
         true_features = dataset.extras.get("true_features")
@@ -260,11 +269,13 @@ def _foreign_model(session, loaded, files: dict, label: str) -> None:
     from interp_core import foreign
     from interp_core.data import load_dataset
 
-    data = st.file_uploader("Your data to explain it on (.csv or .npz)", key="upload_model_data",
-                            help="A table, images or series the model takes (for a Hugging Face model: token ids, one row per text); with labels, its accuracy is measured.")
+    data = st.file_uploader("Your data to explain it on (.csv, .npz; texts: .txt, .jsonl)", key="upload_model_data",
+                            help="A table, images or series the model takes; for a Hugging Face text model: texts (.txt one a line, .jsonl with 'text' and an optional 'label', a CSV with a 'text' column) or token ids. With labels, its accuracy is measured.")
     matches = userdata.matching_datasets(loaded, session) if data is None else []
     try:
-        if data is not None:
+        if data is not None and userdata.holds_texts(loaded, data.getvalue(), data.name):
+            dataset = _read_texts(data, loaded)
+        elif data is not None:
             dataset = _read(data, None, "model")
         elif matches:
             dataset = load_dataset(st.selectbox("Dataset to explain it on", matches, key="upload_model_dataset", help="Datasets with the model's input shape and number of classes."))
@@ -284,6 +295,6 @@ def _foreign_model(session, loaded, files: dict, label: str) -> None:
     )
     st.caption(
         "Explored on **Home** (accuracy, the map from this layer, one example) and on **Rules** (tables and images) or **Time series** "
-        "(series: every attribution method, scored against a `mask` when your NPZ has one), which explain any classifier."
+        "(series: every attribution method, scored against a `mask` when your NPZ has one; texts: token attributions with deletion / insertion), which explain any classifier."
     )
     _explore_button("Evaluating the model on your data...", label, lambda: userdata.save_foreign_model(session, loaded, files, dataset, layer))

@@ -14,7 +14,7 @@ from interp_core.families.timeseries.figures import series_reading
 from ui import cache, report_export, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
-from ui import components
+from ui import components, token_attributions
 from ui.components import chart, load_or_stop, show_error
 from ui.sections import render_item
 
@@ -35,6 +35,9 @@ if recipe.family != "timeseries":
     st.stop()
 model = load_or_stop(name, cache.trained_model)
 stamp = cache.artifact_stamp(name)
+if token_attributions.is_text_model(model):  # a Hugging Face text classifier: token attributions instead of series
+    token_attributions.render(name, model, stamp)
+    st.stop()
 dataset = model.dataset
 
 report = ts.stored_report(name, stamp)

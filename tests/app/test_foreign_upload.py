@@ -6,6 +6,7 @@ is built here (torch.export.save, save_pretrained); refusals are one sentence in
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -148,3 +149,37 @@ def test_a_hostile_zip_is_one_sentence(app):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "not a plain file name" in errors[0] and one_sentence(errors[0]), errors
     assert not at.exception
+
+
+@pytest.fixture(scope="module")
+def review_zip(tmp_path_factory):
+    """A tiny BERT with its tokenizer, trained on short reviews, zipped; and the reviews as JSON lines."""
+    pytest.importorskip("transformers")
+    from tests.foreign_models import save_jsonl, trained_review_bert
+
+    root = tmp_path_factory.mktemp("reviews")
+    _model, _tokenizer, texts, labels = trained_review_bert(root / "review-bert")
+    return _zip(root / "review-bert"), save_jsonl(root / "reviews.jsonl", texts, labels).read_bytes()
+
+
+def test_texts_for_a_hugging_face_classifier_give_a_token_heat_map_on_time_series(app, review_zip):
+    model_zip, jsonl = review_zip
+    at = open_page(app)
+    upload(at, "upload_model", "review-bert.zip", model_zip)
+    upload(at, "upload_model_data", "reviews.jsonl", jsonl)
+    assert not at.error, texts(at.error)
+    at.button(key="upload_model_explore").click().run()
+    assert not at.exception, at.exception
+    name = "upload-review-bert-model"
+    at.switch_page("views/timeseries.py")
+    at.run()
+    at.sidebar.selectbox(key="recipe").set_value(name).run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert metric(at, "Texts attributed") == "15" and 0.5 <= float(metric(at, "Test accuracy")) <= 1
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    heatmap = next(c for c in charts if c["data"][0]["type"] == "heatmap")
+    assert {"Layer Integrated Gradients", "Gradient × input", "Random (reference)"} == set(heatmap["data"][0]["y"])
+    assert heatmap["data"][0]["text"][0][0] == "[CLS]"  # the text's own tokens, in reading order
+    curves = next(c for c in charts if c["layout"]["title"]["text"].startswith("Masking tokens"))
+    assert len(curves["data"]) == 6  # deletion and insertion for each of the three methods

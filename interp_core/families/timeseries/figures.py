@@ -1,5 +1,5 @@
 """Figures of the Time-series page: a series with its attribution as a heatmap behind it (one row
-per channel), method scores beside TimeX's published numbers, deletion/insertion curves, the
+per channel), a text's tokens coloured by each method (token_attribution), method scores beside TimeX's published numbers, deletion/insertion curves, the
 class-average attribution profile and the explanation map. Builders only draw what they are given."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ _TRUTH_READING = " Green bars above a channel mark the ground truth (the steps t
 how_to_read("series_attribution", _SERIES_READING + _TRUTH_READING)
 how_to_read("auprc_bars", "Mean AUPRC of each method against the ground-truth masks (1 = the most attributed steps are exactly the true ones; the grey bar is random attribution). Dashed lines: TimeX's published AUPRC for Integrated Gradients and for TimeX on this synthetic set.")
 how_to_read("faithfulness_curves", "Probability of the explained class as the most attributed steps are replaced by the channel mean (deletion, left: a faithful method makes it fall fast, small area) or restored into a mean-only series (insertion, right: it rises fast, large area). The dashed grey line deletes in random order.")
+how_to_read("token_attribution", "One row per method, one cell per token of the text, in reading order: red tokens pushed the model toward the predicted class, blue tokens against it, white ones did not matter. Each row's colours are scaled to that method's largest |attribution| on this text; hover a cell for its value.")
+how_to_read("token_faithfulness", "Probability of the predicted class as the text's most attributed tokens are replaced by the mask token (deletion, left: a faithful method makes it fall fast, small area) or put back into a fully masked text (insertion, right: it rises fast, large area), averaged over the test texts. The dashed grey line uses a random order.")
 how_to_read("class_profile", "Where each method looks, per true class: the mean normalised |attribution| of every step (0 = never attributed, 1 = always the most attributed step), one line per class, one panel per channel.")
 how_to_read("explanation_map", "Each dot is a test series placed by UMAP of its attribution map: nearby dots were explained alike. Colour is the true or the predicted class, a cross marks a wrong prediction. Click a dot to open that series with its heatmap.")
 
@@ -100,9 +102,9 @@ def auprc_bars(table, published: dict[str, float] | None = None, title: str = "A
     return fig
 
 
-def faithfulness_curves(fractions: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "Deletion and insertion curves") -> go.Figure:
-    """curves: {method label: (deletion (s,), insertion (s,))}; a label containing 'Random' is drawn dashed grey."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Deletion: most attributed steps removed first", "Insertion: most attributed steps restored first"), horizontal_spacing=0.08)
+def faithfulness_curves(fractions: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "Deletion and insertion curves", unit: str = "steps") -> go.Figure:
+    """curves: {method label: (deletion (s,), insertion (s,))}; a label containing 'Random' is drawn dashed grey. ``unit``: what is removed ("steps", "tokens")."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"Deletion: most attributed {unit} removed first", f"Insertion: most attributed {unit} restored first"), horizontal_spacing=0.08)
     for i, (label, (deletion, insertion)) in enumerate(curves.items()):
         is_random = "Random" in label
         line = {"color": "#7f7f7f", "dash": "dash"} if is_random else {"color": class_color(i)}
@@ -110,11 +112,31 @@ def faithfulness_curves(fractions: np.ndarray, curves: dict[str, tuple[np.ndarra
         fig.add_trace(go.Scatter(x=fractions, y=deletion, mode="lines", name=label, legendgroup=label, line=line, hovertemplate=f"{label}<br>%{{x:.0%}} removed<br>p = %{{y:.3f}}<br>area {area_d:.3f}<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(x=fractions, y=insertion, mode="lines", name=label, legendgroup=label, showlegend=False, line=line, hovertemplate=f"{label}<br>%{{x:.0%}} restored<br>p = %{{y:.3f}}<br>area {area_i:.3f}<extra></extra>"), row=1, col=2)
     styled(fig, title, "", "probability of the explained class", height=420)
-    fig.update_xaxes(title_text="share of steps removed", tickformat=".0%", row=1, col=1)
-    fig.update_xaxes(title_text="share of steps restored", tickformat=".0%", row=1, col=2)
+    fig.update_xaxes(title_text=f"share of {unit} removed", tickformat=".0%", row=1, col=1)
+    fig.update_xaxes(title_text=f"share of {unit} restored", tickformat=".0%", row=1, col=2)
     fig.update_yaxes(range=[0, 1.02])
     fig.update_annotations(font_size=12)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"b": 110, "t": 70})
+    return fig
+
+
+def token_attribution(tokens: list[str], rows: dict[str, np.ndarray], title: str = "Token attributions") -> go.Figure:
+    """A text's tokens (T,) coloured by each method's attribution: ``rows`` {method label: (T,)}, one heat-map row
+    per method, each scaled to its own largest |attribution| (the raw values in the hover)."""
+    labels = list(rows)
+    values = np.array([np.asarray(rows[m], dtype=float)[: len(tokens)] for m in labels]).reshape(len(labels), len(tokens))
+    scale = np.abs(values).max(axis=1, keepdims=True)
+    scaled = values / np.where(scale > 0, scale, 1.0)
+    positions = list(range(len(tokens)))
+    fig = go.Figure(go.Heatmap(
+        z=scaled, x=positions, y=labels, zmin=-1, zmax=1, zmid=0, colorscale="RdBu_r", customdata=values,
+        text=[list(tokens)] * len(labels), texttemplate="%{text}", textfont={"size": 12}, xgap=2, ygap=4,
+        colorbar={"title": {"text": "attribution / row max", "side": "right"}, "thickness": 10, "len": 0.9},
+        hovertemplate="%{y}<br>token %{x}: %{text}<br>attribution %{customdata:.3g}<extra></extra>",
+    ))
+    styled(fig, title, "token (in reading order)", "method", height=120 + 60 * len(labels))
+    fig.update_xaxes(tickmode="array", tickvals=positions, ticktext=[str(p) for p in positions], showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
     return fig
 
 
