@@ -48,6 +48,9 @@ def test_sweep_prints_the_contract_keys_and_its_summary_matches_the_models(z5_sw
     assert result["bound_flops_ratio"] == pytest.approx(np.median([m["bound_flops_ratio"] for m in models]))
     for m in models:
         assert 0 <= m["bound"] <= m["brute_force_accuracy"] <= 1  # a proof never claims more than is true
+        # the bound that compresses the hidden layer too (Z_n), beside it
+        assert 0 <= m["compressed_bound"] <= m["brute_force_accuracy"] and m["compressed_bound_bins"] in (4, 5)
+        assert m["compressed_bound_flops_ratio"] > 0 and m["compressed_bound_time_ratio"] > 0
 
 
 def test_the_population_is_one_artifact_and_a_member_reopens_with_its_numbers(z5_sweep):

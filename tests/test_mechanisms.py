@@ -157,6 +157,8 @@ def test_explain_groups_prints_the_named_keys(interp_store_env, capsys):
     assert result["test_accuracy"] == pytest.approx(result["recorded_test_accuracy"], abs=1e-6)
     assert result["bound"] is None or 0.0 <= result["bound"] <= result["brute_force_accuracy"]
     assert all(name.startswith("[") for name in result["key_irreps"])  # S4 irreps are named by partitions
+    # the bound that also compresses the hidden layer works on Z_n only: its keys are there, null for S4
+    assert result["compressed_bound"] is None and result["compressed_bound_cost_ratio"] is None and result["compressed_bound_frontier"] == []
 
 
 @pytest.mark.parametrize("argv", [["explain", "groups", "wine-mlp"], ["explain", "groups", "--data", "x.csv"]])

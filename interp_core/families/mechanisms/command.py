@@ -59,6 +59,7 @@ def explain_mechanisms(args) -> dict:
         },
         "recorded_test_accuracy": trained.metrics.get("test_accuracy"),
         "status": trained.status,
+        **_compressed(trained.model.cpu().parts(), key, decomposition.key_irreps),
     }
     if not args.json:
         print(f"{recipe.name}: {result['group']} ({trained.status})")
@@ -68,12 +69,24 @@ def explain_mechanisms(args) -> dict:
         print(f"  equivariance distance left {report.equivariance['left']:.3f}  right {report.equivariance['right']:.3f}")
         if bound:
             print(f"  proved lower bound {bound['accuracy']:.4f} at {bound['cost_ratio']:.0%} of brute-force FLOPs")
+        if result["compressed_bound"] is not None:
+            print(f"  hidden layer compressed too ({result['compressed_bound_bins']} phase bins): proved {result['compressed_bound']:.4f} "
+                  f"at {result['compressed_bound_cost_ratio']:.0%} of brute-force FLOPs, {result['compressed_bound_time_ratio']:.2f}x its time")
         print(f"  memorising neurons (less than {config.get('prune_threshold', 0.5):.0%} of their weight in the key irreps): {len(report.memorising_neurons)}")
         print(f"    {'accuracy on':<46} {'before':>7} {'pruned':>7} {'key only':>9}")
         for name, values in result["pruning"].items():
             if values["pairs"]:
                 print(f"    {name:<46} {values['before']:>7.3f} {values['after_pruning']:>7.3f} {values['key_irreps_only']:>9.3f}")
     return result
+
+
+def _compressed(parts, key: str, keep) -> dict:
+    """The bound that also compresses the hidden layer (Z_n only), as the explain JSON's
+    ``compressed_bound*`` keys (null for other groups), timed on one BLAS thread as ``analyse`` times today's."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return explain.compressed_summary(parts, key, keep)
 
 
 def _values(text: str, option: str, kind, low: float, high: float | None, expected: str) -> list:
@@ -152,7 +165,8 @@ def sweep_groups(args) -> dict:
         artifact = population.save_population(result, store, args.name)
     summary = result["summary"]
     out = {**summary, "claims": result["claims"], "settings": result["settings"], "artifact": str(artifact.location),
-           "models": [{k: row[k] for k in ("index", "seed", *population.SETTINGS, "test_accuracy", "brute_force_accuracy", "bound", "bound_time_ratio", "bound_flops_ratio")}
+           "models": [{k: row[k] for k in ("index", "seed", *population.SETTINGS, "test_accuracy", "brute_force_accuracy", "bound", "bound_time_ratio", "bound_flops_ratio",
+                                                                                            *population.COMPRESSED_KEYS) if k in row}
                       for row in result["rows"]]}
     if not args.json:
         print(f"{summary['group']}: {summary['n_models']} models, saved as {artifact.name} ({artifact.location})")

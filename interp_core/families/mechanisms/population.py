@@ -76,7 +76,20 @@ def train_member(group: str, setting: dict, seed: int, steps: int, lr: float = 1
     row = {**setting, "seed": seed, "steps": steps, "train_seconds": round(seconds, 3), **member_metrics(report.to_dict(), history)}
     if report.bound is not None:
         row.update(retime(parts, key, decomposition.key_irreps, report.bound["unexplained_rank"]))
+    row.update(compressed_row(parts, key, decomposition.key_irreps))
     return row, history, state
+
+
+# The bound that also compresses the hidden layer (Z_n only; explain.compressed_bound), per network.
+COMPRESSED_KEYS = ("compressed_bound", "compressed_bound_bins", "compressed_bound_flops_ratio", "compressed_bound_time_ratio")
+
+
+def compressed_row(parts, key: str, keep) -> dict:
+    """The compressed bound's headline for a population row (None values for groups other than Z_n;
+    timed once, on one thread)."""
+    with threadpool_limits(1):
+        found = explain.compressed_summary(parts, key, keep)
+    return dict(zip(COMPRESSED_KEYS, (found["compressed_bound"], found["compressed_bound_bins"], found["compressed_bound_cost_ratio"], found["compressed_bound_time_ratio"])))
 
 
 TIMING_REPEATS = 5

@@ -23,6 +23,10 @@ from interp_core.families.mechanisms.explain.bound import (
     Bound,
     bound_frontier,
     brute_force,
+    compressed_bound,
+    compressed_frontier,
+    compressed_proof,
+    compressed_summary,
     headline_bound,
     margin_bound,
 )
@@ -51,7 +55,7 @@ from interp_core.families.mechanisms.explain.representations import (
 __all__ = [
     "BOUND_DOES_NOT_PROVE", "BOUND_PROVES", "Bound", "Decomposition", "Equivariance", "FourierBasis",
     "GroupReport", "Irrep", "Pruning", "accuracy_on", "analyse", "bound_frontier", "brute_force",
-    "character_inner_products", "decompose", "equivariance", "fourier_basis", "frobenius_schur",
+    "character_inner_products", "compressed_bound", "compressed_frontier", "compressed_proof", "compressed_summary", "decompose", "equivariance", "fourier_basis", "frobenius_schur",
     "headline_bound", "homomorphism_error", "irrep_table", "irreps", "logits_table", "margin_bound",
     "memorising_neurons", "neuron_table", "pair_contributions", "partitions", "prune",
     "pruning_report", "restrict", "standard_tableaux",
