@@ -70,17 +70,23 @@ def sae_panel() -> None:
 
 def _sae_body(picked) -> None:
     base, trained, layer = picked
-    st.caption(f"Trains a TopK SAE on layer {layer}'s activations over {trained.dataset.name}, then this page explores its features: "
+    from interp_core.families.sae.models import ARCH_TITLES, SAE_ARCHITECTURES
+
+    st.caption(f"Trains an SAE on layer {layer}'s activations over {trained.dataset.name}, then this page explores its features: "
                "top examples, the classes each pushes (from the model's gradients at the layer) and the model's accuracy with the layer replaced by the SAE's reconstruction.")
+    archs = sorted(SAE_ARCHITECTURES, key=lambda a: (a != "topk", a))
+    arch = st.selectbox("Architecture", archs, key="sae_foreign_arch", format_func=ARCH_TITLES.get,
+                        help="TopK keeps the k strongest latents of each example; BatchTopK the strongest k per example over a batch; JumpReLU learns a threshold per latent; "
+                             "Matryoshka makes nested prefixes of the latents reconstruct on their own; MP picks atoms by matching pursuit; ReLU uses an L1 penalty. See docs/sae.md.")
     if st.button("Train an SAE on this layer", key="sae_foreign_train", type="primary"):
-        _train(base, layer, trained.dataset)
+        _train(base, layer, trained.dataset, arch)
 
 
-def _train(base: str, layer: str, dataset) -> None:
+def _train(base: str, layer: str, dataset, arch: str = "topk") -> None:
     from interp_core.families.sae.foreign import foreign_sae_recipe
 
     session = sessions.current()
-    recipe = foreign_sae_recipe(base, layer, dataset.name)
+    recipe = foreign_sae_recipe(base, layer, dataset.name, arch)
     with st.status(f"Training an SAE on layer {layer} of {base}...", expanded=True) as status:
         on_progress, on_stage = _live_callbacks(st.progress(0.0, text="reading the layer"), st.empty(), st.empty())
         try:

@@ -104,8 +104,8 @@ def sweep_rows(name: str) -> list[dict]:
 # (read-only): a second visit, or a click back to a feature already seen, draws them without
 # rebuilding (a large SAE's map took about 0.3 s of CPU to build).
 @st.cache_resource(show_spinner=False, max_entries=64)
-def features_section(name: str, stamp: str, method: str | None, selected: int, search: str, show_dead: bool, window: tuple | None = None) -> Section:
-    return family_sections.features_section(cache.trained_model(name), method, selected, search, show_dead, window)
+def features_section(name: str, stamp: str, method: str | None, selected: int, search: str, show_dead: bool, window: tuple | None = None, min_precision: float = 0.0) -> Section:
+    return family_sections.features_section(cache.trained_model(name), method, selected, search, show_dead, window, min_precision)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -162,18 +162,24 @@ def features_view(p: Page) -> None:
     and the dead-feature switch around it; a click on a dot or a row opens that feature."""
     selected, name, analysis, kind = p.selected, p.name, p.analysis, p.kind
     top = st.container()
-    left, right = st.columns([5, 6])
+    left, right = components.columns([5, 6])  # stacked while presenting: the map needs the width
     with left:
         methods = family_sections.map_methods(analysis)
         method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else (methods or [None])[0]
     with right:
-        search_col, dead_col = st.columns([3, 2], vertical_alignment="bottom")
+        search_col, precision_col, dead_col = st.columns([5, 4, 3], vertical_alignment="bottom")
         what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
         search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
+        measured = bool(p.features["label_support"].sum() > 0)
+        min_precision = 0
+        if measured:
+            min_precision = state.url_int("v_min_precision", 0, 100, 0)
+            min_precision = precision_col.slider("Label precision at least (%)", 0, 100, step=5, key="v_min_precision",
+                                                 help="Hide features whose label is present on fewer of their held-out firings than this (see a feature's page for what the numbers mean).")
         state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
         show_dead = dead_col.checkbox("Show dead features", key="v_dead")
     window = zoom_window(method)
-    section = adapters.features_section(name, p.stamp, method, selected, search, show_dead, window)
+    section = adapters.features_section(name, p.stamp, method, selected, search, show_dead, window, min_precision / 100)
     components.heading(section.title, where=top)
     items = section_items(section)
     if "sae_feature_map" in items:
@@ -199,6 +205,8 @@ def features_view(p: Page) -> None:
                 "mean_activation": st.column_config.NumberColumn("Mean act.", format="%.3f", help="Mean activation where it fires."),
                 "max_activation": st.column_config.NumberColumn("Max act.", format="%.3f"),
                 "label": label_title, "dead": "Dead",
+                "label_precision": st.column_config.NumberColumn("Label precision", format="percent", help="Held-out examples where the feature fires: share on which its label is present."),
+                "label_recall": st.column_config.NumberColumn("Label recall", format="percent", help="Held-out examples where its label is present: share on which the feature fires."),
             },
         )
 
@@ -240,6 +248,8 @@ def feature_view(p: Page) -> None:
     if row["dead"]:
         st.warning("This feature never fires on any example: it is dead. Dead features are hidden from the table by default.")
         return
+    if row["label"] and features["label_support"].sum() > 0:  # artifacts trained before the confidence was measured have none
+        st.info("**How far to trust the label.** " + explain.label_trust(float(row["label_precision"]), float(row["label_recall"]), int(row["label_support"]), "the label"))
     view = adapters.feature_view(name, stamp, selected)
     column, intervals = view["column"], view["intervals"]
     what = {"text": "token logit (logit lens)", "toy": "toy readout", "image": "class logit"}.get(kind, "output")
