@@ -43,6 +43,15 @@ def reading(how_to_read: str, text: str | None = None) -> None:
     teaching.note(how_to_read)
 
 
+def columns(spec, **kwargs) -> list:
+    """``st.columns(spec)``, or the same number of containers one above the other while presenting:
+    presentation mode enlarges the text, so two charts side by side no longer fit a projector's
+    1024 px (titles and legends were cut)."""
+    if teaching.presenting():
+        return [st.container() for _ in range(spec if isinstance(spec, int) else len(spec))]
+    return st.columns(spec, **kwargs)
+
+
 def metric(where, label, value, delta=None, **kwargs):
     """``where.metric(...)`` (a column, a container or ``st``), recorded for the report."""
     report_export.record_metric(label, value, delta)

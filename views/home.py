@@ -76,7 +76,7 @@ embedding = cache.embedding_figure(name, stamp, method, example)
 sections.render_item(numbers)
 st.caption(section.intro)
 
-left, right = st.columns(2)
+left, right = components.columns(2)
 with left:
     sections.render_item(curve, key="home_curve")  # the training curve, or why an uploaded model has none
 with right:
@@ -90,7 +90,7 @@ with right:
 components.heading(f"Example {example}")
 x = model.dataset.X_test[example]
 true_class = int(model.dataset.y_test[example])
-left, right = st.columns(2)
+left, right = components.columns(2)
 with left:
     title = f"Example {example}: true class {model.dataset.class_names[true_class]}"
     tabular = model.dataset.modality == "tabular"  # a table row in standard deviations, so one large feature does not flatten the rest

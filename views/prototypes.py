@@ -109,7 +109,7 @@ def map_and_neighbours() -> None:
     state.apply_pending()
     proto_selected = selected_prototype()
     latent = proto_cache.latent_map(name, stamp, pushed, method, example, proto_selected)
-    left, right = st.columns([1, 2])
+    left, right = components.columns([1, 2])
     with left:
         sections.render_item(weights, key="proto_weights")
     with right:

@@ -198,7 +198,7 @@ def test_a_population_is_drawn_with_its_share_and_a_member_opens_from_the_url(ap
 
     rows = pop.read_population(Store(user_store).open("population-z5"), Store(user_store))["rows"]
     share = np.mean([r["bound"] >= 0.95 for r in rows])
-    assert metric(at, "Proved bound ≥ 95%") == f"{share:.0%} of them"
+    assert metric(at, "Networks proved ≥ 95%") == f"{share:.0%}"
     # a click on a point asks for v_member; a link with it opens that network in sections 1-7
     member = open_page(app, "s4-mlp", v_member="population-z5#1")
     assert not member.exception, member.exception

@@ -59,10 +59,13 @@ def training_curves(history: dict, memorise_step: int | None = None, grok_step: 
     return fig
 
 
-def _irrep_ticks(names: list[str], key: list[int], columns: list[int], most: int = 40) -> tuple[list[int], list[str]]:
-    """Tick positions and labels for an irrep axis: every step-th irrep plus every key irrep (in bold)."""
+def _irrep_ticks(names: list[str], key: list[int], columns: list[int], most: int = 20) -> tuple[list[int], list[str]]:
+    """Tick positions and labels for an irrep axis: every step-th irrep plus every key irrep (in bold);
+    a plain label right next to a key one is left out, so labels do not overprint at 1024 px."""
     step = max(1, int(np.ceil(len(columns) / most)))
-    shown = sorted(set(columns[::step]) | {c for c in columns if c in key})
+    keyed = [i for i, c in enumerate(columns) if c in key]
+    plain = {c for i, c in enumerate(columns) if i % step == 0 and all(abs(i - k) > 1 for k in keyed)}
+    shown = sorted(plain | {columns[i] for i in keyed})
     return shown, [f"<b>{names[c]}</b>" if c in key else names[c] for c in shown]
 
 
@@ -146,7 +149,7 @@ def neuron_activation(table: np.ndarray, element_names: list[str], neuron: int, 
         x, y = selected_pair
         fig.add_shape(type="rect", x0=y - 0.5, x1=y + 0.5, y0=x - 0.5, y1=x + 0.5, line={"color": "#00e5ff", "width": 3})
     styled(fig, f"Neuron {neuron} (mostly {dominant_name}): activation on every pair", "right element y", "left element x", height=640)
-    step = max(1, int(np.ceil(n / 24)))
+    step = max(1, int(np.ceil(n / 12)))  # the chart shares the row with the neuron's numbers: few labels fit
     ticks = {"tickmode": "array", "tickvals": list(idx[::step]), "ticktext": element_names[::step]}
     fig.update_xaxes(**ticks, tickangle=-60, constrain="domain", showgrid=False)
     fig.update_yaxes(**ticks, autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False)
@@ -167,7 +170,7 @@ def pair_contributions(frame: pd.DataFrame, title: str, top: int = 12) -> go.Fig
         values.append(float(rest["to_margin"].sum()))
     colours = [PALETTE[2] if v >= 0 else PALETTE[3] for v in values]
     fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colours, text=[f"{v:+.2f}" for v in values], textposition="outside", cliponaxis=False))
-    styled(fig, title, "margin contribution (right − best wrong answer)", "irrep", height=max(280, 26 * len(labels) + 130))
+    styled(fig, title, "margin (right − best wrong)", "irrep", height=max(280, 26 * len(labels) + 130))
     fig.update_yaxes(autorange="reversed")
     span = max(1e-9, max(abs(v) for v in values))
     fig.update_xaxes(range=[min(0, min(values)) - 0.25 * span, max(0, max(values)) + 0.25 * span], zeroline=True, zerolinecolor="#444")
@@ -183,9 +186,9 @@ def pair_logits(logits: np.ndarray, explained: np.ndarray, element_names: list[s
                              hovertext=[f"answer {element_names[i]}: {explained[i]:.2f}" for i in idx], hoverinfo="text"))
     fig.add_annotation(x=truth, y=float(logits[truth]), text=f"right answer {element_names[truth]}", showarrow=True, arrowhead=2, ay=-30)
     styled(fig, title, "answer z", "logit", height=340)
-    step = max(1, int(np.ceil(len(idx) / 24)))
+    step = max(1, int(np.ceil(len(idx) / 12)))  # a half-width chart
     fig.update_xaxes(tickmode="array", tickvals=list(idx[::step]), ticktext=element_names[::step], tickangle=-60)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 80, "b": 90})
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0}, margin={"t": 100, "b": 90})  # a legend of two rows in a half-width chart
     return fig
 
 
@@ -217,10 +220,11 @@ def verification_chart(report: dict) -> go.Figure:
         x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h", marker_color=[r[2] for r in rows],
         text=[f"{r[1]:.1%}" for r in rows], textposition="outside", cliponaxis=False,
     ))
-    styled(fig, "Accuracy over all |G|² pairs", "accuracy (cost relative to brute force in brackets)", "", height=300)
-    fig.update_xaxes(range=[0, 1.18], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    styled(fig, "Accuracy over all |G|² pairs", "accuracy", "", height=300)  # each label names its cost
+    # few ticks, upright, and room on the right for the last bar's label: the chart is half a page wide
+    fig.update_xaxes(range=[0, 1.18], tickformat=".0%", tickvals=[0, 0.5, 1.0], tickangle=0, title_font={"size": 12})
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(margin={"l": 150})
+    fig.update_layout(margin={"l": 150, "r": 45})
     return fig
 
 
@@ -282,7 +286,7 @@ def _member_hover(rows: list[dict]) -> list[str]:
 
 def population_bounds(rows: list[dict], selected: int | None = None, good: float = 0.95) -> go.Figure:
     """rows: population rows (index, seed, settings, brute_force_accuracy, bound, test_accuracy)."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.8, 0.2], shared_yaxes=True, horizontal_spacing=0.02)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.8, 0.2], shared_yaxes=True, horizontal_spacing=0.05)
     bounds = [0.0 if r["bound"] is None else r["bound"] for r in rows]
     colours = [PALETTE[2] if b >= good else PALETTE[3] for b in bounds]
     sizes = [16 if r["index"] == selected else 10 for r in rows]
@@ -290,12 +294,16 @@ def population_bounds(rows: list[dict], selected: int | None = None, good: float
                              marker={"size": sizes, "color": colours, "line": {"width": [2 if r["index"] == selected else 0 for r in rows], "color": "#222"}},
                              hovertext=_member_hover(rows), hoverinfo="text", name="one network"), row=1, col=1)
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, hoverinfo="skip", name="bound = brute force"), row=1, col=1)
-    fig.add_trace(go.Histogram(y=bounds, ybins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PALETTE[0], name="models", hoverinfo="y+x"), row=1, col=2)
+    fig.add_trace(go.Histogram(y=bounds, ybins={"start": 0, "end": 1.0001, "size": 0.05}, marker_color=PALETTE[0], name="networks", hovertemplate="%{x} network(s) with a bound in %{y}<extra></extra>"), row=1, col=2)
     fig.add_hline(y=good, line_dash="dash", line_color=PALETTE[2], annotation_text=f"{good:.0%}", annotation_position="top left", row=1, col=1)
     share = np.mean([b >= good for b in bounds]) if bounds else 0.0
-    styled(fig, f"Proved bound of each network: ≥ {good:.0%} for {share:.0%} of {len(rows)}", "brute-force accuracy (all pairs)", "proved accuracy (lower bound)", height=420)
+    # the share on a second, smaller line: one line was cut off in a half-width chart
+    styled(fig, f"Proved bound of each network<br><sup>≥ {good:.0%} for {share:.0%} of {len(rows)}</sup>", "brute-force accuracy", "proved accuracy (lower bound)", height=420)
+    fig.update_layout(margin={"t": 70})
     fig.update_xaxes(range=[-0.02, 1.04], tickformat=".0%", row=1, col=1)
-    fig.update_xaxes(title_text="models", row=1, col=2)
+    # the histogram is the bound's distribution at a glance: counts in its hover, no axis of its own
+    # (its ticks ran into the scatter's "100%" in a half-width chart)
+    fig.update_xaxes(showticklabels=False, showgrid=False, row=1, col=2)
     fig.update_yaxes(range=[-0.03, 1.05], tickformat=".0%", row=1, col=1)
     fig.update_layout(showlegend=False)
     return fig

@@ -151,7 +151,10 @@ def weight_heatmap(weights: np.ndarray, prototype_class: np.ndarray, class_names
     fig = go.Figure(go.Heatmap(
         z=weights, x=[str(c) for c in class_names], y=labels, colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,  # red positive, as the profiles' red is high
         texttemplate="%{z:.2f}" if weights.size <= 60 else None, textfont={"size": 10},
-        colorbar={"title": "weight"}, hovertemplate="%{y} -> class %{x}: weight %{z:.3f}<extra></extra>",
+        # a slim bar, its title turned on its side: the chart sits in a narrow column, where the ticks of
+        # a default bar were cut off
+        colorbar={"title": {"text": "weight", "side": "right"}, "thickness": 10, "nticks": 5, "xpad": 4},
+        hovertemplate="%{y} -> class %{x}: weight %{z:.3f}<extra></extra>",
     ))
     styled(fig, "Last-layer weights", "class", "prototype", height=max(300, 22 * len(labels) + 120))
     fig.update_yaxes(autorange="reversed", type="category")
@@ -236,7 +239,7 @@ def latent_map(
         ))
     styled(fig, f"Latent map ({method})", f"{method} 1", f"{method} 2", height=620)
     # legend under the plot so the map keeps the column's full width for clicking
-    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"itemsizing": "constant", "orientation": "h", "yanchor": "top", "y": -0.12, "x": 0.0})
+    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"itemsizing": "constant", "orientation": "h", "yanchor": "top", "y": -0.17, "x": 0.0})  # below the axis title
     return fig
 
 
