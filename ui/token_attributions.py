@@ -57,9 +57,11 @@ def render(name: str, model, stamp: str) -> None:
     components.metric(cols[1], "Test accuracy", "no labels" if accuracy is None else f"{accuracy:.3f}")
     components.metric(cols[2], "Best deletion area", f"{scores[best]['deletion_auc']:.3f}", help=f"{token_method_label(best)}; random order: {scores['random']['deletion_auc']:.3f} (lower is better)")
 
-    example = min(max(state.get_int("example", 0) or 0, 0), len(found.ids) - 1)
-    example = st.selectbox("Text", list(range(len(found.ids))), index=example, key="token_text",
-                           format_func=lambda i: f"{i}: {_preview(found.tokens[i])}")
+    example = min(max(state.get_int("example", 0) or 0, 0), len(found.ids) - 1)  # the sidebar's example, as on every page
+    picked = st.selectbox("Text", list(range(len(found.ids))), index=example, key=f"token_text_{example}",
+                          format_func=lambda i: f"{i}: {_preview(found.tokens[i])}")
+    if picked != example:
+        state.request(example=picked)
     predicted = found.class_names[int(found.target[example])]
     components.heading(f"Text {example}: predicted {predicted} ({found.probability[example]:.2f})")
     rows = {token_method_label(m): found.attributions[m][example] for m in found.methods}
