@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from interp_core import recipes
-from interp_core.data import Dataset, load_dataset
+from interp_core.data import Dataset, load_dataset, safe_name
 from interp_core.device import device_name
 from interp_core.errors import DataError, RecipeError, StoreError
 from interp_core.families.sae import data as sources
@@ -163,7 +163,8 @@ def shard_recipe(path) -> Recipe | None:
         return None
     folder = Path(path).expanduser().resolve()
     arch, settings = default_user_sae(ShardSet(folder).d, None)
-    return Recipe(f"{folder.name}-sae", FAMILY, folder.name, f"sae-{arch}", {"source": "shards", "data": str(folder), **settings}, dict(SHARD_TRAIN_CONFIG),
+    name = safe_name(folder.name)  # an artifact name is a lower-case slug
+    return Recipe(f"{name}-sae", FAMILY, name, f"sae-{arch}", {"source": "shards", "data": str(folder), **settings}, dict(SHARD_TRAIN_CONFIG),
                   f"{arch} SAE ({settings['width']} latents, k={settings['k']}) streamed from the activation shards {folder}.", trainer=TRAINER)
 
 
