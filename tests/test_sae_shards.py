@@ -154,7 +154,7 @@ def test_features_top_examples_stream_from_the_shards_as_from_memory(tmp_path):
     from interp_core.families.sae.train import shard_recipe
     from interp_core.store import Catalog, Store
 
-    folder = write_shards(tmp_path / "acts", 2000, D, numbered, shard_size=300).folder  # 7 shards, batches of 128 cut across them
+    folder = write_shards(tmp_path / "Acts-L3", 2000, D, numbered, shard_size=300).folder  # 7 shards, batches of 128 cut across them
     shards = ShardSet(folder)
     torch.manual_seed(0)
     sae = build_sae("topk", {"d_in": D, "width": 24, "k": 3}).fit_input(shards.fit_sample())
@@ -172,6 +172,7 @@ def test_features_top_examples_stream_from_the_shards_as_from_memory(tmp_path):
     # train --data FOLDER stores the SAE; loaded back, the page's top examples are the streamed ones,
     # read from the shards (numbered rows say which row each shown example is)
     trained = recipes.train(shard_recipe(folder), store=Store(tmp_path / "store"), device="cpu", umap=False)
+    assert trained.name == "acts-l3-sae"  # an artifact name is a lower-case slug, whatever the folder's case
     loaded = recipes.load(trained.name, Catalog(Store(tmp_path / "store")), "cpu")
     analysis, sae = loaded.extras["analysis"], loaded.extras["sae"]
     assert loaded.extras["source_kind"] == "user" and loaded.manifest["source"]["kind"] == "shards"
