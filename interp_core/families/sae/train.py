@@ -216,7 +216,7 @@ def _train_from_shards(recipe, arch, config, train_config, *, store, device, see
         config_hash=recipe.config_hash(seed, {"epochs": epochs} if epochs else None), metrics=metrics, device=device, train_seconds=time.perf_counter() - start,
         sae={"arch": arch, "config": sae.config.to_dict()},
         source={"kind": "shards", "description": f"{shards.total:,} activations of dimension {shards.d} in {len(shards)} shards at {shards.folder}", "folder": str(shards.folder),
-                "n_train": train.total, "n": shards.total, "d": shards.d, "meta": shards.meta},
+                "n_train": len(dataset.X_train), "n": codes.n, "d": shards.d, "rows_trained": train.total, "rows": shards.total, "meta": shards.meta},  # n_train, n: the stored examples, as the page counts them
     )
     stage("Saving to the store")
     files = {"model.safetensors": _state_to_store(SplicedModel(sae, None)), "history.json": fit.history, **analysis.to_files(), EXAMPLES_FILE: {"rows": rows.astype(np.int64)}}
