@@ -79,3 +79,39 @@ def test_explain_sae_trains_the_architecture_named_by_arch(tmp_path, capsys, int
     assert code == 2 and "Unknown SAE architecture 'gated'" in result["error"] and "matryoshka" in result["error"] and "Traceback" not in err
     code, result, _ = run_cli(capsys, "toy-sae", "--arch", "relu")
     assert code == 2 and "names its own (topk)" in result["error"]
+
+
+def test_the_hierarchical_toy_keeps_its_rules():
+    cfg = synth.ToyConfig(n_parents=4, n_children=3, d=8, p=0.3, n_train=1500, n_test=500)
+    acts, truth, true_acts, parents = synth.make_toy(cfg)
+    assert parents.tolist() == [-1] * 4 + [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert np.allclose(acts, true_acts @ truth, atol=1e-5) and np.allclose(np.linalg.norm(truth, axis=1), 1.0)
+    for p in range(4):
+        kids = true_acts[:, parents == p]
+        assert ((kids > 0).sum(1) <= 1).all()  # mutually exclusive
+        child_on = (kids > 0).any(1)
+        assert (true_acts[child_on, p] > 0).all()  # never without the parent
+        ratio = kids.max(1)[child_on] / true_acts[child_on, p]
+        assert ratio.min() >= 0.5 - 1e-6 and ratio.max() <= 1.0 + 1e-6  # scaled by the parent
+        share = child_on.sum() / (true_acts[:, p] > 0).sum()
+        assert 0.7 < share < 0.9  # p_child = 0.8
+
+
+def test_absorption_by_hand():
+    # true features: parent 0 = e0, its children 1 = e1 and 2 = e2 (in 3 dimensions)
+    truth = np.eye(3)
+    parents = np.array([-1, 0, 0])
+    absorbed_row = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)  # a latent writing parent and child 1 together
+    W_dec = np.stack([np.array([1.0, 0, 0]), absorbed_row, np.array([0, 0, 1.0])])  # latent 0 tracks the parent
+    true_acts = np.array([
+        [1.0, 0.6, 0.0],  # parent + child 1: the parent's latent silent, latent 1 fires -> absorbed
+        [1.0, 0.6, 0.0],  # the same, but the parent's latent fires -> not absorbed
+        [1.0, 0.0, 0.7],  # parent + child 2: parent's latent silent, latent 2 (child only) fires -> silent, not absorbed
+        [1.0, 0.0, 0.0],  # parent alone: not counted
+    ])
+    codes = np.array([[0.0, 1.2, 0.0], [0.8, 0.5, 0.0], [0.0, 0.0, 0.7], [1.0, 0.0, 0.0]])
+    found = synth.absorption(codes, W_dec, truth, true_acts, parents, parent_latent=np.array([0, 1, 2]))
+    assert found["examples"] == 3
+    assert found["absorption"] == pytest.approx(1 / 3) and found["parent_silent"] == pytest.approx(2 / 3)
+    flat = synth.absorption(codes, W_dec, truth, true_acts, np.array([-1, -1, -1]), np.array([0, 1, 2]))
+    assert flat["absorption"] is None and flat["examples"] == 0

@@ -84,8 +84,8 @@ def cmd_train(args) -> dict:
         print(f"saved to {trained.artifact.location}")
     return {
         "recipe": recipe.name,
-        "test_accuracy": metrics["test_accuracy"],
-        "train_accuracy": metrics["train_accuracy"],
+        "test_accuracy": metrics.get("test_accuracy"),  # None for an SAE on activations with no model (a generated toy)
+        "train_accuracy": metrics.get("train_accuracy"),
         "device": trained.device.type,
         "device_name": trained.manifest["device_name"],
         "seconds": round(seconds, 3),
@@ -206,7 +206,7 @@ def cmd_ship(args) -> dict:
             finally:
                 bar.close()
             store.export_plain(recipe.name, target)
-            rows[recipe.name] = trained.metrics["test_accuracy"]
-            print(f"{recipe.name:<24} test accuracy {rows[recipe.name]:.4f}")
+            rows[recipe.name] = trained.metrics.get("test_accuracy")  # None: an SAE on activations with no model to score
+            print(f"{recipe.name:<24} " + (f"test accuracy {rows[recipe.name]:.4f}" if rows[recipe.name] is not None else f"explained variance {trained.metrics.get('explained_variance', float('nan')):.4f}"))
     datasets = write_snapshots()  # the cache the pages read the bundled sets from
     return {"shipped": rows, "store": str(target), "datasets": datasets}

@@ -22,6 +22,9 @@ SOURCES: dict[str, str] = {
     "toymodels": 'Elhage et al. (2022). "Toy Models of Superposition." Anthropic.',
     "sharkey": 'Sharkey, Braun & Millidge (2022). "Taking features out of superposition with sparse autoencoders" (interim research report; MMCS).',
     "gao": 'Gao et al. (2024). "Scaling and evaluating sparse autoencoders." OpenAI.',
+    "matryoshka": 'Bussmann, Nabeshima, Karvonen & Nanda (2025). "Learning Multi-Level Features with Matryoshka Sparse Autoencoders." ICML.',
+    "absorption": 'Chanin, Wilken-Smith, Dulka, Bhatnagar, Golechha & Bloom (2024). "A is for Absorption: Studying Feature Splitting and Absorption in Sparse Autoencoders."',
+    "jumprelu": 'Rajamanoharan, Lieberum, Sonnerat, Conmy, Varma, Kramar & Nanda (2024). "Jumping Ahead: Improving Reconstruction Fidelity with JumpReLU Sparse Autoencoders."',
     "mpsae": 'Costa, Fel, Lubana, Tolooshams & Ba (2025). "From Flat to Hierarchical: Extracting Sparse Representations with Matching Pursuit" (MP-SAE).',
     "tcav": 'Kim, Wattenberg, Gilmer, Cai, Wexler, Viegas & Sayres (2018). "Interpretability Beyond Feature Attribution: Quantitative Testing with Concept Activation Vectors (TCAV)." ICML.',
     "cace": 'Goyal, Feder, Shalit & Kim (2019). "Explaining Classifiers with Causal Concept Effect (CaCE)."',
@@ -87,6 +90,7 @@ teach("sae_splice", "Explained variance can look good while the model's behaviou
 teach("sae_recovery", "Mean max cosine similarity (MMCS) asks, for each true feature, whether some SAE feature points the same way: 1.0 means every true feature was recovered.", "sharkey", "toymodels")
 teach("sae_training_curve", "L0 usually falls as the sparsity pressure takes hold while explained variance climbs back; a curve still moving at the end means the SAE was stopped early.", "saelens")
 teach("sae_steer", "Correlation is not causation: a feature can fire on a class without the model using it. Editing the feature and rerunning the model (keeping the SAE's error term, so the edit is the only change) measures what it does; a feature whose ablation moves nothing is a passenger, however clean its label.", "monosemanticity", "cunningham")
+teach("sae_arch_comparison", "Sparsity pushes an SAE to absorb a parent feature into its children: when 'animal' always comes with 'dog' or 'cat', one latent for 'dog+animal' is cheaper than two, and the 'animal' latent falls silent exactly where it should fire. Architectures differ in how much they absorb, and recovering a flat toy's features says little about a hierarchical one.", "absorption", "matryoshka", "mpsae")
 teach("sae_class_share", "A feature concentrated on one class is easy to label; one spread over many classes encodes something shared (a stroke, a shape) or is polysemantic.", "monosemanticity")
 
 # -- concepts --------------------------------------------------------------------------------------

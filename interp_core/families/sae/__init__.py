@@ -23,7 +23,8 @@ from interp_core.families.sae.bench import BENCH_CONFIG, QUICK_CONFIG, SAELENS_H
 from interp_core.families.sae.command import explain_cli, export_cli
 from interp_core.families.sae.steer import steer_cli
 from interp_core.families.sae.stream_bench import bench_sae_stream
-from interp_core.families.sae.synth import bench_sae_synth
+from interp_core.families.sae import synth
+from interp_core.families.sae.synth import bench_sae_archs, bench_sae_synth
 from interp_core.families.sae.models import SAE_ARCHITECTURES
 from interp_core.families.sae.sections import sections as family_sections
 from interp_core.families.sae.train import (
@@ -51,9 +52,14 @@ __all__ = [
     "sae_builds", "source_for", "train_sae_recipe", "upload_defaults", "user_acts_source", "user_recipe",
 ]
 
+HIERARCHY_DESCRIPTION = ("Hierarchical toy: 32 known features in 16 dimensions. 8 parents, each on with probability 0.08; while a parent is on, "
+                         "one of its 3 children (mutually exclusive) is on with probability 0.8, its magnitude the parent's times U(0.5, 1).")
+
 for _arch, _cls in SAE_ARCHITECTURES.items():
     register_architecture(f"sae-{_arch}", _cls)
 register_dataset("toy_superposition", sources.load_toy_dataset, "toy model of superposition: 48 sparse features in 12 dimensions (generated, seeded)")
+register_dataset("toy_hierarchy", lambda seed=0, **_: synth.toy_dataset(synth.HIERARCHY_TOY, "toy_hierarchy", HIERARCHY_DESCRIPTION),
+                 "hierarchical toy: 8 parent features, each with 3 mutually exclusive children, in 16 dimensions (generated, seeded)")
 register_dataset("pydoc_topics", sources.load_text_dataset, "64-token windows of Python's reference documentation, ten topics (MiniLM token ids)")
 
 
@@ -72,6 +78,12 @@ _recipe(
     {"source": "toy", "width": 96, "k": 3},
     {"epochs": 15, "batch_size": 512, "lr": 3e-3, "dead_window": 200, "resample_every": 150, "sweep_k": [1, 2, 4, 6], "sweep_epochs": 6},
     "Matching-pursuit SAE (MP-SAE, tied dictionary of 96 atoms, 3 pursuit steps) on the same toy model.",
+)
+_recipe(
+    "toy-sae-hier", "toy_hierarchy", "matryoshka",
+    {"source": "user", "width": 64, "k": 2},
+    {**synth.COMPARE_TRAINING, "compare_archs": True},
+    "Matryoshka SAE (64 latents, k=2) on a hierarchical toy (8 parents with 3 mutually exclusive children each); all six architectures compared on it and on a flat toy.",
 )
 _recipe(
     "digits-sae", "digits", "topk",
@@ -108,7 +120,7 @@ def collect_minilm_corpus(args) -> dict:
 register_family(Family(
     FAMILY, "SAE features", icon=":material/scatter_plot:",
     pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
-    explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER, foreign.TRAINER), artifacts=ARTIFACTS,
+    explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth, "sae-archs": bench_sae_archs}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER, foreign.TRAINER), artifacts=ARTIFACTS,
     steer=steer_cli, train_data=shard_recipe, collect={"minilm-corpus": collect_minilm_corpus}, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
     uploads=Uploads(
         accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",

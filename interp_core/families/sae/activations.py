@@ -56,10 +56,15 @@ def acts_dataset(acts: np.ndarray, true_features: np.ndarray | None, name: str, 
 
 
 def user_acts_source(dataset: Dataset) -> sources.ActivationSource:
+    """A user's activations, or a generated toy's (``synth.toy_dataset``: its true feature activations
+    and hierarchy ride along in ``extras`` for label confidence and absorption)."""
     true_features = dataset.extras.get("true_features")
     acts = np.concatenate([dataset.X_train, dataset.X_test])
-    described = f"Activations from {dataset.source.removeprefix('user file ')}: {len(acts)} vectors of dimension {acts.shape[1]}" + (f", {len(true_features)} known true features." if true_features is not None else ".")
-    return sources.ActivationSource(kind="user", description=described, acts=acts, n_train=len(dataset.X_train), dataset=dataset, true_features=true_features)
+    generated = "true_acts" in dataset.extras
+    described = (dataset.description if generated else f"Activations from {dataset.source.removeprefix('user file ')}: {len(acts)} vectors of dimension {acts.shape[1]}"
+                 + (f", {len(true_features)} known true features." if true_features is not None else "."))
+    return sources.ActivationSource(kind="user", description=described, acts=acts, n_train=len(dataset.X_train), dataset=dataset, true_features=true_features,
+                                    extras={key: dataset.extras[key] for key in ("true_acts", "parents") if key in dataset.extras})
 
 
 # -- rebuilding a stored SAE's activations (CLI, page) ------------------------------------------------

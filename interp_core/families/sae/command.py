@@ -14,7 +14,7 @@ from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
 from interp_core.families.sae.saelens import export_recipe
 from interp_core.families.sae.shards import ShardSet, StreamedActivations, peak_rss_mb
-from interp_core.families.sae.train import FAMILY, SHARD_TRAIN_CONFIG, default_user_sae, make_sae, rounded, train_default_sae
+from interp_core.families.sae.train import FAMILY, SHARD_TRAIN_CONFIG, default_user_sae, make_sae, rounded, toy_absorption, train_default_sae
 from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
 
@@ -57,9 +57,11 @@ def explain_cli(args) -> dict:
     if source.true_features is not None:
         recovery = explain.feature_recovery(sae.W_dec.detach().cpu().numpy(), source.true_features)
         result.update({"mmcs": rounded(recovery.mmcs), "mcc": rounded(recovery.mcc)})
-    loss = "mse" if source.kind == "toy" else "ce"
-    spliced = explain.spliced_metrics(trained.model, trained.dataset.X_test, trained.dataset.y_test, loss=loss, targets=trained.dataset.X_test if loss == "mse" else None)
-    result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
+        result.update(toy_absorption(sae, source) if "parents" in source.extras else {"absorption": None})  # None: a flat toy has no parents to absorb
+    if source.model is not None:  # a generated toy's activations come without a model to splice into
+        loss = "mse" if source.kind == "toy" else "ce"
+        spliced = explain.spliced_metrics(trained.model, trained.dataset.X_test, trained.dataset.y_test, loss=loss, targets=trained.dataset.X_test if loss == "mse" else None)
+        result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
     if not args.json:
         _print_metrics(result)
     return result
@@ -81,7 +83,7 @@ def _explain_user_file(args, device) -> dict:
     result.update({"dead_fraction": rounded(float((density == 0).mean())), "n_features": int(sae.width)})
     if true_features is not None:
         recovery = explain.feature_recovery(sae.W_dec.detach().cpu().numpy(), true_features)
-        result.update({"mmcs": rounded(recovery.mmcs), "mcc": rounded(recovery.mcc)})
+        result.update({"mmcs": rounded(recovery.mmcs), "mcc": rounded(recovery.mcc), "absorption": None})  # a file names no parents
     if not args.json:
         _print_metrics(result)
     return result

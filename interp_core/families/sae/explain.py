@@ -388,6 +388,7 @@ class SAEAnalysis:
     maps: dict = field(default_factory=dict)
     density_histogram: dict = field(default_factory=dict)
     sweep: list = field(default_factory=list)
+    comparison: list = field(default_factory=list)  # rows of synth.compare_on_toys: every architecture on the two toys
     recovery: FeatureRecovery | None = None
     output_names: list[str] | None = None
     label_names: list[str] | None = None
@@ -420,6 +421,7 @@ class SAEAnalysis:
             "labels": self.features["label"].astype(str).tolist(),
             "density_histogram": self.density_histogram,
             "sweep": self.sweep,
+            "comparison": self.comparison,
             "output_names": self.output_names,
             "label_names": self.label_names,
             "recovery": None if self.recovery is None else {"mmcs": self.recovery.mmcs, "mcc": self.recovery.mcc},
@@ -449,7 +451,7 @@ class SAEAnalysis:
             suppressed=get("suppressed", np.int64), suppressed_values=get("suppressed_values", np.float32),
             class_share=get("class_share", np.float32),
             maps={key[4:]: value for key, value in arrays.items() if key.startswith("map_")},
-            density_histogram=meta["density_histogram"], sweep=meta["sweep"], recovery=recovery,
+            density_histogram=meta["density_histogram"], sweep=meta["sweep"], comparison=meta.get("comparison", []), recovery=recovery,
             output_names=output_names if output_names is not None else meta.get("output_names"),
             label_names=meta.get("label_names"),
         )

@@ -28,6 +28,7 @@ how_to_read("sae_splice", "The model's accuracy with the layer's real activation
 how_to_read("sae_recovery", "For every true feature of the toy model, the best cosine similarity between its direction and any SAE decoder row, sorted. 1.0 = recovered exactly; the dashed line is the mean (MMCS).")
 how_to_read("sae_training_curve", "Explained variance of the training batches (left axis) and mean active features per example, L0 (right axis), during training.")
 how_to_read("sae_steer", "Each class's probability on this example before the edit (grey) and after it (colour), side by side, most probable class first. Bars that move show what the steered features do to the prediction; the title gives the KL divergence (after || before) and whether the top class changed.")
+how_to_read("sae_arch_comparison", "Each group of bars is one SAE architecture trained the same way on two generated toys with known features. MMCS (higher is better) says how well it recovers the true directions; absorption (lower is better) is the share of examples with a parent and a child feature on where the parent's latent stays silent because a child's latent writes the parent's direction.")
 how_to_read("sae_class_share", "Share of this feature's total activation that falls on examples of each class (or on examples whose strongest true feature is each one).")
 
 _DEAD = "#b0b0b0"
@@ -312,4 +313,32 @@ def steer_chart(labels: list[str], before: np.ndarray, after: np.ndarray, title:
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
     fig.update_yaxes(range=[0, 1.15])
+    return fig
+
+
+def arch_comparison(rows: list[dict], titles: dict[str, str] | None = None) -> go.Figure:
+    """All architectures on one chart: MMCS on the flat and on the hierarchical toy, and absorption on
+    the hierarchical toy, one group of bars per architecture. ``rows``: {toy: "flat" | "hierarchical",
+    arch, mmcs, absorption, l0, explained_variance}."""
+    titles = titles or {}
+    archs = list(dict.fromkeys(row["arch"] for row in rows))
+    names = [titles.get(a, a) for a in archs]
+    value = {(row["toy"], row["arch"]): row for row in rows}
+    series = [("flat", "mmcs", "MMCS, flat toy (higher is better)", class_color(0)),
+              ("hierarchical", "mmcs", "MMCS, hierarchical toy (higher is better)", class_color(2)),
+              ("hierarchical", "absorption", "absorption, hierarchical toy (lower is better)", "#d62728")]
+    fig = go.Figure()
+    for toy, key, label, color in series:
+        ys = [value.get((toy, a), {}).get(key) for a in archs]
+        if all(y is None for y in ys):
+            continue
+        extra = [value.get((toy, a), {}) for a in archs]
+        fig.add_trace(go.Bar(x=names, y=[np.nan if y is None else y for y in ys], name=label, marker_color=color,
+                             text=["" if y is None else f"{y:.2f}" for y in ys], textposition="outside",
+                             customdata=[[e.get("l0", np.nan), e.get("explained_variance", np.nan)] for e in extra],
+                             hovertemplate="%{x}: %{y:.3f}<br>L0 %{customdata[0]:.2f}, explained variance %{customdata[1]:.3f}<extra>" + label + "</extra>"))
+    styled(fig, "SAE architectures on a flat and a hierarchical toy", "architecture", "MMCS / absorption rate", height=400)
+    fig.update_layout(barmode="group", legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0}, margin={"b": 110})
+    fig.update_yaxes(range=[0, 1.12])
+    fig.update_xaxes(type="category")
     return fig

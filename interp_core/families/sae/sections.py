@@ -24,12 +24,14 @@ MAP_METHODS = ("umap", "pca")
 QUALITY_LABELS = {
     "l0": "L0 (mean active features, held-out)", "explained_variance": "explained variance (held-out)", "mse": "MSE per example (held-out, input units)",
     "dead_fraction": "dead fraction (never fire)", "mmcs": "MMCS (toy ground truth)", "mcc": "Hungarian MCC (toy ground truth)",
+    "absorption": "absorption (parent latent silent, a child's latent took its direction)", "parent_silent": "parent latent silent (any reason)",
     "accuracy_clean": "accuracy, clean", "accuracy_sae": "accuracy, SAE spliced in", "accuracy_zero": "accuracy, layer zeroed", "loss_recovered": "loss recovered",
 }
 
 # How each quality number reads, as the key numbers above write it (11.3%, not 0.1133).
 QUALITY_FORMATS = {
     "l0": "{:.1f}", "explained_variance": "{:.3f}", "mse": "{:.4g}", "dead_fraction": "{:.1%}", "mmcs": "{:.3f}", "mcc": "{:.3f}",
+    "absorption": "{:.1%}", "parent_silent": "{:.1%}",
     "accuracy_clean": "{:.3f}", "accuracy_sae": "{:.3f}", "accuracy_zero": "{:.3f}", "loss_recovered": "{:.1%}",
 }
 
@@ -47,6 +49,8 @@ def headline(trained) -> Metrics:
     if "mmcs" in metrics:
         values += [Metric("MMCS", f"{metrics['mmcs']:.3f}", "Mean over the toy's true features of the best cosine with a decoder row (1 = all recovered)."),
                    Metric("MCC", f"{metrics['mcc']:.3f}", "Mean |cosine| after matching true features to SAE features one to one.")]
+        if metrics.get("absorption") is not None:
+            values.append(Metric("Absorption", f"{metrics['absorption']:.1%}", "Held-out examples with a parent and a child feature on where the parent's latent stays silent because a child's latent writes the parent's direction."))
     elif "accuracy_sae" in metrics:  # an uploaded activations file has no model to splice into
         values += [Metric("Spliced acc.", f"{metrics['accuracy_sae']:.3f}", "The model's test accuracy with the layer replaced by the SAE's reconstruction.",
                           delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean"),
@@ -134,7 +138,7 @@ def quality_section(trained, sweep: list[dict], history: dict | None) -> Section
     analysis = trained.extras["analysis"]
     metrics = analysis.metrics
     section = Section(QUALITY)
-    rows = [(label, QUALITY_FORMATS.get(key, "{:.4g}").format(metrics[key])) for key, label in QUALITY_LABELS.items() if key in metrics]
+    rows = [(label, QUALITY_FORMATS.get(key, "{:.4g}").format(metrics[key])) for key, label in QUALITY_LABELS.items() if metrics.get(key) is not None]
     n_test = trained.dataset.n_features and len(trained.dataset.y_test)
     note = f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {n_test:,} test examples; see docs/sae.md for the definitions."
     section.items.append(Table("Quality numbers", pd.DataFrame(rows, columns=["metric", "value"]), note=note))
@@ -148,6 +152,10 @@ def quality_section(trained, sweep: list[dict], history: dict | None) -> Section
         section.items.append(Figure(figs.training_curve(history), "sae_training_curve"))
     if analysis.recovery is not None:
         section.items.append(Figure(figs.recovery_chart(analysis.recovery.best_cosine, analysis.recovery.mmcs), "sae_recovery"))
+    if analysis.comparison:
+        from interp_core.families.sae.models import ARCH_TITLES
+
+        section.items.append(Figure(figs.arch_comparison(analysis.comparison, ARCH_TITLES), "sae_arch_comparison"))
     return section
 
 

@@ -331,3 +331,85 @@ def absorption(codes: np.ndarray, W_dec: np.ndarray, true_features: np.ndarray, 
         per_parent[int(p)] = float(took.mean())
     rate = (lambda count: count / total if total else None)  # noqa: E731
     return {"absorption": rate(absorbed), "parent_silent": rate(silent), "examples": total, "per_parent": per_parent}
+
+
+def toy_dataset(cfg: ToyConfig, name: str, description: str):
+    """A generated toy as an "activations" Dataset (training rows first, in order), with ``true_features``,
+    ``true_acts`` (every row's feature activations, training rows first) and ``parents`` in ``extras``."""
+    from interp_core.data import Dataset
+
+    acts, features, true_acts, parents = make_toy(cfg)
+    n = cfg.n_train
+    return Dataset(name, "activations", acts[:n], np.zeros(n, dtype=np.int64), acts[n:], np.zeros(len(acts) - n, dtype=np.int64), ["all"],
+                   description=description, source="generated (seeded)",
+                   extras={"true_features": features, "true_acts": true_acts, "parents": parents, "toy": cfg.to_dict()})
+
+
+# Every architecture at about the toys' L0: k for the k-sparse ones; ReLU's and JumpReLU's penalties set by hand on the flat toy.
+COMPARE_SETTINGS = {"topk": {}, "batchtopk": {}, "matryoshka": {}, "jumprelu": {"l0_coefficient": 0.1}, "relu": {"l1_coefficient": 0.1}, "mp": {}}
+COMPARE_TRAINING = {"epochs": 20, "batch_size": 256, "lr": 3e-3, "dead_window": 100}
+
+
+def compare_architectures(acts: np.ndarray, n_train: int, true_features: np.ndarray, true_acts: np.ndarray, parents: np.ndarray, *,
+                          width: int, k: int, archs=None, epochs: int | None = None, seed: int = 0, device="cpu", cancel=None) -> list[dict]:
+    """Train every architecture on the same toy activations (rows before ``n_train``) and score each on the
+    held-out rows: MMCS, MCC, explained variance, L0 and, where the toy has parents, absorption."""
+    from interp_core.families.sae import explain
+    from interp_core.families.sae.models import SAE_ARCHITECTURES, build_sae
+
+    train, test = acts[:n_train], acts[n_train:]
+    rows = []
+    for arch in archs or SAE_ARCHITECTURES:
+        torch.manual_seed(seed)
+        settings = {**({"k": k} if "k" in {f for f in SAE_ARCHITECTURES[arch].config_cls.__dataclass_fields__} else {}), **COMPARE_SETTINGS.get(arch, {})}
+        sae = build_sae(arch, {"d_in": acts.shape[1], "width": width, **settings}).fit_input(torch.as_tensor(train))
+        config = explain.SAETrainConfig(**{**COMPARE_TRAINING, **({"epochs": epochs} if epochs else {})}, resample_every=0 if sae.uses_aux_loss else 100)
+        explain.train_sae(sae, train, config, device=device, seed=seed, cancel=cancel)
+        sae.cpu()
+        W_dec = sae.W_dec.detach().numpy()
+        recovery = explain.feature_recovery(W_dec, true_features)
+        quality = explain.reconstruction_metrics(sae, test)
+        row = {"arch": arch, "mmcs": round(recovery.mmcs, 4), "mcc": round(recovery.mcc, 4), "explained_variance": round(quality["explained_variance"], 4), "l0": round(quality["l0"], 3)}
+        if (parents >= 0).any():
+            row.update(sae_absorption(sae, test, true_features, true_acts[n_train:], parents))
+        rows.append(row)
+    return rows
+
+
+@torch.no_grad()
+def sae_absorption(sae, acts: np.ndarray, true_features: np.ndarray, true_acts: np.ndarray, parents: np.ndarray) -> dict:
+    """``absorption`` and ``parent_silent`` (rounded; None without parent-and-child examples) of a trained SAE
+    on activations ``acts`` (n, d) whose true feature activations are ``true_acts`` (n, f); a parent's
+    latent is its Hungarian match among the decoder rows."""
+    device = next(sae.parameters()).device
+    W_dec = sae.W_dec.detach().float().cpu().numpy()
+    codes = sae.encode(torch.as_tensor(acts, dtype=torch.float32, device=device)).cpu().numpy()
+    found = absorption(codes, W_dec, true_features, true_acts, parents, feature_recovery(W_dec, true_features).matched_latent)
+    return {key: None if found[key] is None else round(found[key], 4) for key in ("absorption", "parent_silent")}
+
+
+def compare_on_toys(archs=None, *, seed: int = 0, device="cpu", cancel=None, stage=None) -> list[dict]:
+    """Every architecture on the flat toy and on the hierarchical toy (``FLAT_TOY``, ``HIERARCHY_TOY``),
+    2 latents per true feature and k = 2 (both toys have about 2 features on per example); rows carry ``toy``."""
+    rows = []
+    for toy, cfg in (("flat", FLAT_TOY), ("hierarchical", HIERARCHY_TOY)):
+        if stage:
+            stage(f"Comparing the architectures on the {toy} toy ({cfg.total_features} true features in {cfg.d} dimensions)")
+        acts, features, true_acts, parents = make_toy(cfg)
+        found = compare_architectures(acts, cfg.n_train, features, true_acts, parents, width=2 * cfg.total_features, k=2, archs=archs, seed=seed, device=device, cancel=cancel)
+        rows += [{"toy": toy, **row} for row in found]
+    return rows
+
+
+def bench_sae_archs(args) -> dict:
+    """``bench sae-archs``: the six architectures on the flat and the hierarchical toy (the table in docs/sae.md)."""
+    import sys
+
+    from interp_core.device import resolve_device
+
+    rows = compare_on_toys(seed=args.seed, device=resolve_device(args.device), stage=lambda text: print(f"bench sae-archs: {text}...", file=sys.stderr))
+    if not args.json:
+        for r in rows:
+            extra = "" if r.get("absorption", None) is None else f"  absorption {r['absorption']:.3f}  parent silent {r['parent_silent']:.3f}"
+            print(f"{r['toy']:<13} {r['arch']:<11} MMCS {r['mmcs']:.3f}  MCC {r['mcc']:.3f}  EV {r['explained_variance']:.3f}  L0 {r['l0']:.2f}{extra}")
+    return {"flat_toy": FLAT_TOY.to_dict(), "hierarchical_toy": HIERARCHY_TOY.to_dict(), "training": COMPARE_TRAINING, "settings": COMPARE_SETTINGS, "rows": rows}

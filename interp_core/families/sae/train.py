@@ -20,6 +20,7 @@ from interp_core.errors import DataError, RecipeError, StoreError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import distributed
 from interp_core.families.sae import explain as explain
+from interp_core.families.sae import synth
 from interp_core.families.sae.activations import build_source
 from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, ToyModel
 from interp_core.families.sae.models import SplicedModel, build_sae
@@ -276,6 +277,8 @@ def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train
         metrics.update({"mmcs": rounded(recovery.mmcs), "mcc": rounded(recovery.mcc)})
         truth = source.true_features / np.linalg.norm(source.true_features, axis=1, keepdims=True)
         cos = truth @ W_dec.T
+        if "parents" in source.extras:  # a generated hierarchical toy: feature absorption on the held-out rows
+            metrics.update(toy_absorption(sae, source))
     if source.model is not None:
         stage("Splicing the reconstruction back into the model (clean, SAE, zero-ablation)")
         dataset = source.dataset
@@ -307,8 +310,16 @@ def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train
         sweep_config = explain.SAETrainConfig.from_dict({**train_config, "epochs": train_config.get("sweep_epochs", train_config.get("epochs", 10))})
         arch = sae.arch
         analysis.sweep = explain.run_sweep(lambda k: make_sae(arch, source.d, recipe.model_config, k=k), ks, source.acts_train, source.acts_test, sweep_config, device=device, seed=seed, cancel=cancel)
+    if train_config.get("compare_archs"):
+        analysis.comparison = synth.compare_on_toys(seed=seed, device=device, cancel=cancel, stage=stage)
     analysis.sweep.append({"arch": sae.arch, "width": sae.width, "k": int(getattr(sae.config, "k", None) or 0), "l0": metrics["l0"], "explained_variance": metrics["explained_variance"], "dead_fraction": metrics["dead_fraction"], "this": True})
     return metrics, analysis
+
+
+def toy_absorption(sae, source: sources.ActivationSource) -> dict:
+    """``absorption`` and ``parent_silent`` on a generated toy's held-out rows (``synth.absorption``)."""
+    n = source.n_train
+    return synth.sae_absorption(sae, source.acts_test, source.true_features, np.asarray(source.extras["true_acts"])[n:], np.asarray(source.extras["parents"]))
 
 
 def label_presence(source: sources.ActivationSource, by_true_feature: bool):
