@@ -195,11 +195,11 @@ class ShardSet:
         shard_of = np.searchsorted(starts, indices, side="right") - 1
         for s in np.unique(shard_of):
             where = np.flatnonzero(shard_of == s)
+            local = indices[where] - starts[s]
+            lo, hi = int(local.min()), int(local.max()) + 1
             with safe_open(str(self.files[s]), framework="pt") as handle:
-                part = handle.get_slice("acts")
-                for w in where:
-                    r = int(indices[w] - starts[s])
-                    out[w] = part[r : r + 1].float()[0]
+                block = handle.get_slice("acts")[lo:hi].float()  # one read of the span (at most a shard), not one per row
+            out[torch.as_tensor(where)] = block[torch.as_tensor(local - lo)]
         return out
 
     def shards_for(self, rank: int, world_size: int) -> list[int]:
