@@ -85,3 +85,31 @@ def test_a_large_table_is_drawn_with_webgl_and_a_click_still_explains_its_pair(s
     tab.wait_ready()
     assert tab.page.get_by_text(group.describe(x, y)).count() >= 1
     assert tab.problems() == [], tab.problems()
+
+
+def test_clicking_a_network_of_a_population_opens_it_in_the_single_model_view(server, tab):
+    """Section 8: a click on one network's point (the cost chart of population-s4, the smallest group)
+    opens that network in sections 1-7, with the banner that says so."""
+    tab.open(f"{server.url}/")
+    tab.open(f"{server.url}/mechanisms?recipe=s4-mlp&v_population=population-s4")
+    costs = chart(tab, "Cost of each proof against brute force")
+    assert costs.count() == 1
+    box = costs.locator(".js-plotly-plot")
+    box.scroll_into_view_if_needed()
+    # the most isolated point (a click goes to the marker on top), in pixels from Plotly's own axes
+    index, x, y = box.evaluate("""gd => {
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
+        const at = t.x.map((v, i) => [xa._offset + xa.c2p(v), ya._offset + ya.c2p(t.y[i])]);
+        let best = 0, far = -1;
+        at.forEach((p, i) => {
+            const near = Math.min(...at.filter((_, j) => j !== i).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
+            if (near > far) { far = near; best = i; }
+        });
+        return [t.customdata[best][0], at[best][0], at[best][1]];
+    }""")
+    box.click(position={"x": x, "y": y}, force=True)
+    tab.page.wait_for_url(re.compile(rf"v_member=population-s4(%23|#){index}\b"), timeout=30_000)
+    tab.wait_ready()
+    assert tab.page.get_by_text(f"Showing model {index} of population-s4").count() >= 1
+    tab.screenshot("mechanisms-population-member")
+    assert tab.problems() == [], tab.problems()
