@@ -76,7 +76,7 @@ _recipe(
 _recipe(
     "toy-sae-mp", "toy_superposition", "mp",
     {"source": "toy", "width": 96, "k": 3},
-    {"epochs": 15, "batch_size": 512, "lr": 3e-3, "dead_window": 200, "resample_every": 150, "sweep_k": [1, 2, 4, 6], "sweep_epochs": 6},
+    {"epochs": 30, "batch_size": 512, "lr": 3e-3, "dead_window": 200, "resample_every": 150, "sweep_k": [1, 2, 4, 6], "sweep_epochs": 6},  # as many epochs as toy-sae (15 made MP look worse than TopK)
     "Matching-pursuit SAE (MP-SAE, tied dictionary of 96 atoms, 3 pursuit steps) on the same toy model.",
 )
 _recipe(
