@@ -115,3 +115,32 @@ def test_absorption_by_hand():
     assert found["absorption"] == pytest.approx(1 / 3) and found["parent_silent"] == pytest.approx(2 / 3)
     flat = synth.absorption(codes, W_dec, truth, true_acts, np.array([-1, -1, -1]), np.array([0, 1, 2]))
     assert flat["absorption"] is None and flat["examples"] == 0
+
+
+def test_the_comparison_scores_every_architecture_and_draws_them_on_one_chart():
+    from interp_core.families.sae import figures
+    from interp_core.families.sae.models import ARCH_TITLES
+
+    cfg = synth.ToyConfig(n_parents=3, n_children=2, d=8, p=0.3, n_train=300, n_test=200)
+    acts, truth, true_acts, parents = synth.make_toy(cfg)
+    rows = synth.compare_architectures(acts, cfg.n_train, truth, true_acts, parents, width=18, k=2, archs=["topk", "matryoshka"], epochs=1)
+    assert [row["arch"] for row in rows] == ["topk", "matryoshka"]
+    for row in rows:
+        assert 0 <= row["mmcs"] <= 1 and 0 <= row["absorption"] <= row["parent_silent"] <= 1 and row["l0"] > 0
+    flat = [{**row, "toy": "flat", "absorption": None} for row in rows]
+    fig = figures.arch_comparison(flat + [{**row, "toy": "hierarchical"} for row in rows], ARCH_TITLES)
+    assert [trace.name.split(",")[0] for trace in fig.data] == ["MMCS", "MMCS", "absorption"]
+    assert list(fig.data[0].x) == ["TopK", "Matryoshka"] and fig.data[2].y[1] == pytest.approx(rows[1]["absorption"])
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert len(figures.arch_comparison(flat, ARCH_TITLES).data) == 1  # nothing to draw for absorption on a flat toy alone
+
+
+def test_the_hierarchical_recipe_is_listed_and_its_dataset_carries_the_truth():
+    from interp_core import recipes
+    from interp_core.data import load_dataset
+
+    recipe = recipes.get_recipe("toy-sae-hier")
+    assert recipe.family == "sae" and recipe.arch == "sae-matryoshka" and recipe.train_config["compare_archs"]
+    dataset = load_dataset("toy_hierarchy")
+    assert dataset.extras["true_features"].shape == (32, 16) and dataset.extras["true_acts"].shape == (len(dataset.X_train) + len(dataset.X_test), 32)
+    assert (dataset.extras["parents"] >= 0).sum() == 24

@@ -167,14 +167,14 @@ def features_view(p: Page) -> None:
         methods = family_sections.map_methods(analysis)
         method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else (methods or [None])[0]
     with right:
-        search_col, precision_col, dead_col = st.columns([5, 4, 3], vertical_alignment="bottom")
+        search_col, precision_col, dead_col = st.columns([4, 4, 3], vertical_alignment="bottom")
         what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
         search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
         measured = bool(p.features["label_support"].sum() > 0)
         min_precision = 0
         if measured:
             min_precision = state.url_int("v_min_precision", 0, 100, 0)
-            min_precision = precision_col.slider("Label precision at least (%)", 0, 100, step=5, key="v_min_precision",
+            min_precision = precision_col.slider("Min. label precision (%)", 0, 100, step=5, key="v_min_precision",
                                                  help="Hide features whose label is present on fewer of their held-out firings than this (see a feature's page for what the numbers mean).")
         state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
         show_dead = dead_col.checkbox("Show dead features", key="v_dead")
