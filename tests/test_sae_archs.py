@@ -75,6 +75,7 @@ def test_explain_sae_trains_the_architecture_named_by_arch(tmp_path, capsys, int
     np.savez(path, acts=acts, true_features=truth)
     code, result, _ = run_cli(capsys, "--data", str(path), "--arch", "JumpReLU")
     assert code == 0 and result["arch"] == "jumprelu" and "l0_coefficient" in result and result["explained_variance"] > 0.3
+    assert result["absorption"] is None and result["mmcs"] > 0.5  # a flat toy: nothing to absorb
     code, result, err = run_cli(capsys, "--data", str(path), "--arch", "gated")
     assert code == 2 and "Unknown SAE architecture 'gated'" in result["error"] and "matryoshka" in result["error"] and "Traceback" not in err
     code, result, _ = run_cli(capsys, "toy-sae", "--arch", "relu")
@@ -144,3 +145,12 @@ def test_the_hierarchical_recipe_is_listed_and_its_dataset_carries_the_truth():
     dataset = load_dataset("toy_hierarchy")
     assert dataset.extras["true_features"].shape == (32, 16) and dataset.extras["true_acts"].shape == (len(dataset.X_train) + len(dataset.X_test), 32)
     assert (dataset.extras["parents"] >= 0).sum() == 24
+
+
+def test_explain_sae_reports_absorption_for_the_hierarchical_toy(capsys, interp_store_env):
+    from tests.test_sae_recipes import run_cli
+
+    code, result, _ = run_cli(capsys, "toy-sae-hier")  # the shipped checkpoint, measured again from scratch
+    assert code == 0 and result["arch"] == "matryoshka"
+    assert 0 <= result["absorption"] <= result["parent_silent"] <= 1 and result["mmcs"] > 0.5
+    assert "accuracy_sae" not in result  # a generated toy has no model to splice into
