@@ -26,6 +26,18 @@ def is_text_model(model) -> bool:
     return bool(getattr(getattr(model.model, "spec", None), "tokens", False))
 
 
+def example_text(model, index: int) -> str | None:
+    """Test example ``index`` of a text model as its tokens (padding dropped), or None for any other model."""
+    if not is_text_model(model):
+        return None
+    tokenizer = getattr(model.extras.get("loaded"), "tokenizer", None)
+    ids = np.asarray(model.dataset.X_test[index]).astype(np.int64)
+    ids = ids[ids != model.model.spec.pad_id]
+    if tokenizer is None:
+        return " ".join(str(i) for i in ids)
+    return " ".join(str(t) for t in tokenizer.convert_ids_to_tokens([int(i) for i in ids]))
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _reports(name: str, stamp: str) -> dict:
     return {}  # filled by report(): a cached function may not draw the progress bar of the run that fills it

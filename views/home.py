@@ -7,7 +7,7 @@ from interp_core import sections as core_sections
 from interp_core.figures.models import class_probabilities, example_input
 from ui import cache, home, sections, sidebar, state, training_panel, uploads
 from ui.catalog import FAMILY_PAGES
-from ui import components
+from ui import components, token_attributions
 from ui.components import chart, load_or_stop, presenting
 
 
@@ -93,8 +93,14 @@ true_class = int(model.dataset.y_test[example])
 left, right = components.columns(2)
 with left:
     title = f"Example {example}: true class {model.dataset.class_names[true_class]}"
-    tabular = model.dataset.modality == "tabular"  # a table row in standard deviations, so one large feature does not flatten the rest
-    figure = example_input(x, model.dataset.modality, model.dataset.feature_names, title, reference=model.dataset.X_train if tabular else None)
-    chart(figure, "example_input_scaled" if tabular else "example_input", key="home_example")
+    text = token_attributions.example_text(model, example)
+    if text is not None:  # a text classifier: the tokens it reads, not its token ids as numbers
+        st.markdown(f"**{title}**")
+        st.code(text, language=None, wrap_lines=True)
+        st.caption("The text as the model reads it: its tokens, padding dropped. Which tokens drove the prediction: open Time series.")
+    else:
+        tabular = model.dataset.modality == "tabular"  # a table row in standard deviations, so one large feature does not flatten the rest
+        figure = example_input(x, model.dataset.modality, model.dataset.feature_names, title, reference=model.dataset.X_train if tabular else None)
+        chart(figure, "example_input_scaled" if tabular else "example_input", key="home_example")
 with right:
     chart(class_probabilities(probabilities[example], model.dataset.class_names, true_class), "class_probabilities", key="home_probs")

@@ -171,6 +171,7 @@ def test_texts_for_a_hugging_face_classifier_give_a_token_heat_map_on_time_serie
     at.button(key="upload_model_explore").click().run()
     assert not at.exception, at.exception
     name = "upload-review-bert-model"
+    assert any(code.value.startswith("[CLS]") for code in at.code)  # Home's example is the text's tokens, not ids as bars
     at.switch_page("views/timeseries.py")
     at.run()
     at.sidebar.selectbox(key="recipe").set_value(name).run()
