@@ -51,7 +51,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None, help="artifact folder (default: $INTERP_STORE or ~/.cache/interp-explorer/store)")
     parser.add_argument("--seed", type=whole_number(0, "a seed from 0 to 4294967295", 2**32 - 1), default=0, help="random seed; the same seed on the CPU gives the same metrics")
     parser.add_argument("--json", action="store_true", help="print one JSON object of metrics as the last line")
-    parser.add_argument("--data", default=None, help="a user file: CSV (with --target) or NPZ with X and y")
+    parser.add_argument("--data", default=None, help="a user file: CSV (with --target) or NPZ with X and y; for train and explain sae also a folder of activation shards (collect-acts)")
     parser.add_argument("--target", default=None, help="the target column of a CSV file")
 
 
