@@ -222,8 +222,9 @@ def show_examples(p: Page, ids: np.ndarray, values: np.ndarray, column: np.ndarr
         if fig is None:
             fig = figs.digit_gallery(X_all[ids].reshape(len(ids), 8, 8), values, ids, [analysis.label_names[int(example_labels[i])] for i in ids], title=title)
         chart(fig, "sae_digit_gallery", key=key, on_select=on_example_click(key), selection_mode="points")
-    elif kind == "toy":
-        chart(fig or figs.toy_examples(X_all[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select=on_example_click(key), selection_mode="points")
+    elif kind == "toy" or "true_acts" in p.model.dataset.extras:  # the toy model, or a generated toy: the true features on in each example
+        X = X_all if kind == "toy" else p.model.dataset.extras["true_acts"]
+        chart(fig or figs.toy_examples(X[ids], values, ids, match, analysis.label_names, title=title), "sae_toy_examples", key=key, on_select=on_example_click(key), selection_mode="points")
     elif kind == "text":
         if title:
             st.markdown(f"**{title}**")
@@ -327,8 +328,8 @@ def example_view(p: Page) -> None:
     with left:
         if kind == "image":
             chart(example_input(X_all[current], "image", title=f"Example {current}"), "example_input", key=f"sae_ex_input_{name}_{current}")
-        elif kind == "toy":
-            x = X_all[current]
+        elif kind == "toy" or "true_acts" in model.dataset.extras:  # the toy model, or a generated toy (its true feature activations)
+            x = X_all[current] if kind == "toy" else model.dataset.extras["true_acts"][current]
             on = np.flatnonzero(x > 0)
             st.markdown("**True features on in this example:** " + ", ".join(f"{t} ({x[t]:.2f})" for t in on))
             if analysis.recovery is not None:
@@ -338,7 +339,9 @@ def example_view(p: Page) -> None:
                     fires = latent in set(indices.tolist())
                     lines.append(f"true feature {t} -> SAE feature {latent}" + (" fires" if fires else " does not fire"))
                 st.caption("  \n".join(lines))
-        if model.model.source is None:  # uploaded activations come without the model they came from
+        if model.model.source is None and "true_acts" in model.dataset.extras:
+            st.caption(f"Activation vector {current} of the generated toy: a sum of its true features' directions, with no model to run.")
+        elif model.model.source is None:  # uploaded activations come without the model they came from
             st.caption(f"Activation vector {current} of your file; it came without its model, so there is no model output to show.")
         else:
             import torch
