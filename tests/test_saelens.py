@@ -172,11 +172,13 @@ def trained_like(arch: str, **settings):
         sae.W_enc.add_(0.2 * torch.randn_like(sae.W_enc))
         if arch == "batchtopk":
             sae.threshold.fill_(0.4)
+        if arch == "jumprelu":  # a threshold of its own per latent
+            sae.log_threshold.copy_(torch.log(0.2 + 0.4 * torch.rand(sae.width)))
     assert abs(float(sae.input_scale) - 7.0) < 1.0
     return sae.eval()
 
 
-@pytest.mark.parametrize("arch, settings, saelens_arch", [("relu", {}, "standard"), ("topk", {"k": 4}, "topk"), ("batchtopk", {"k": 4}, "jumprelu")])
+@pytest.mark.parametrize("arch, settings, saelens_arch", [("relu", {}, "standard"), ("topk", {"k": 4}, "topk"), ("batchtopk", {"k": 4}, "jumprelu"), ("jumprelu", {}, "jumprelu")])
 def test_export_then_read_gives_the_same_codes(tmp_path, arch, settings, saelens_arch):
     sae = trained_like(arch, **settings)
     export_sae(sae, tmp_path / arch, hook_name="body", metadata={"model_name": "digits-mlp"})

@@ -32,6 +32,7 @@ from interp_core.errors import ModelFileError
 from interp_core.families.sae.explain import densities
 from interp_core.families.sae.models import (
     BatchTopKSAE,
+    JumpReLUSAE,
     MatchingPursuitSAE,
     ReLUSAE,
     SAEConfig,
@@ -133,15 +134,15 @@ def to_saelens(sae: SparseAutoencoder, hook_name: str | None = None, metadata: d
     if isinstance(sae, MatchingPursuitSAE):
         raise ModelFileError(
             "A matching-pursuit SAE cannot be written in SAELens's format: its codes come from an iterative search over the dictionary, "
-            "not from one encoder layer, and SAELens has no such architecture; export a relu, topk or batchtopk SAE.")
-    if isinstance(sae, BatchTopKSAE):
+            "not from one encoder layer, and SAELens has no such architecture; export a relu, topk, batchtopk, jumprelu or matryoshka SAE.")
+    if isinstance(sae, (BatchTopKSAE, JumpReLUSAE)):  # BatchTopK and Matryoshka: one threshold for every latent; JumpReLU: its own per latent
         architecture, k = "jumprelu", None
     elif isinstance(sae, TopKSAE):
         architecture, k = "topk", sae.k
     elif isinstance(sae, ReLUSAE):
         architecture, k = "standard", None
     else:
-        raise ModelFileError(f"An SAE of architecture '{sae.arch}' has no SAELens counterpart; export a relu, topk or batchtopk SAE.")
+        raise ModelFileError(f"An SAE of architecture '{sae.arch}' has no SAELens counterpart; export a relu, topk, batchtopk, jumprelu or matryoshka SAE.")
     scale = sae.input_scale.detach().float()
     tensors = {
         "W_enc": (sae.W_enc.detach().float() / scale).t().contiguous(),
@@ -150,7 +151,8 @@ def to_saelens(sae: SparseAutoencoder, hook_name: str | None = None, metadata: d
         "b_dec": sae.b_dec.detach().float() * scale,
     }
     if architecture == "jumprelu":
-        tensors["threshold"] = torch.full((sae.width,), float(sae.threshold))
+        threshold = sae.threshold.detach().float()
+        tensors["threshold"] = threshold.clone() if threshold.dim() else torch.full((sae.width,), float(threshold))
     config = SAELensConfig(architecture, sae.d_in, sae.width, k, True, hook_name=hook_name, metadata=metadata)
     return SAELensWeights(config, {name: t.cpu() for name, t in tensors.items()})
 
