@@ -47,6 +47,8 @@ def test_txt_jsonl_and_csv_files_give_the_same_texts(tmp_path):
     ("nofield.jsonl", b'{"text": "fine"}\n' * 11 + b'{"body": "no text here"}\n', "Line 12"),
     ("some.jsonl", b'{"text": "a", "label": 1}\n' * 11 + b'{"text": "b"}\n', "label on 11 of its 12 lines"),
     ("broken.jsonl", b'{"text": "a"\n' * 12, "not valid JSON"),
+    ("partial.jsonl", b'{"text": "a", "concepts": {"x": 1}}\n' * 11 + b'{"text": "b"}\n', "no concepts but earlier lines do"),
+    ("twos.jsonl", b'{"text": "a", "concepts": {"x": 2}}\n' * 12, "with 0 or 1"),
 ])
 def test_a_bad_text_file_is_one_sentence(tmp_path, name, content, phrase):
     path = tmp_path / name
@@ -111,6 +113,18 @@ def test_cli_explains_texts_with_the_models_accuracy_only_when_labels_exist(revi
     assert result["test_accuracy"] is None and result["model_test_accuracy"] is None and 0 <= result["agreement"] <= 1  # unlabelled: no accuracy, only agreement
     code, result, _ = run_cli(capsys, "rules", "--model", str(folder), "--data", str(jsonl))
     assert code == 2 and "text model" in result["error"]
+
+
+def test_cli_tcav_reads_concepts_from_json_lines(review_model, tmp_path, capsys, interp_store_env):
+    folder, _model, _tokenizer, texts, labels, _ = review_model
+    rows = [{"text": t, "label": l, "concepts": {"praise": int(bool({"good", "great"} & set(t.split()))), "film": int("film" in t.split())}} for t, l in zip(texts, labels)]
+    path = tmp_path / "concepts.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    code, result, err = run_cli(capsys, "concepts", "--model", str(folder), "--data", str(path))
+    assert code == 0, err
+    score = {(row["concept"], row["class"]): row["score"] for row in result["tcav"]}
+    assert set(score) == {(c, k) for c in ("praise", "film") for k in ("negative", "positive")}
+    assert score["praise", "positive"] > 0.9 and score["praise", "negative"] < 0.1  # the words the model was trained on push toward 'positive'
 
 
 # -- token attributions (explain attributions --model HF_FOLDER --data texts) ------------------------------

@@ -1,5 +1,6 @@
 """A user's texts for a Hugging Face text model: a ``.txt`` (one text a line), a ``.jsonl`` (one JSON
-object a line with a ``text`` field and an optional ``label``) or a CSV with a text column (``text``,
+object a line with a ``text`` field, an optional ``label`` and optional ``concepts``, an object of
+concept names with 0 or 1, for TCAV) or a CSV with a text column (``text``,
 or the only column of words) and an optional label column (``--target``, else ``label``).
 
 ``read_texts`` reads the file within the upload limit and says in one sentence what is wrong (an
@@ -25,7 +26,7 @@ from interp_core.safejson import load_json_limited
 
 TEXT_SUFFIXES = (".txt", ".jsonl")  # a CSV is texts when it has a text column (is_text_csv)
 DEFAULT_MAX_TEXTS = 20_000
-TEXT_COLUMN, LABEL_COLUMN = "text", "label"
+TEXT_COLUMN, LABEL_COLUMN, CONCEPTS_FIELD = "text", "label", "concepts"
 
 
 def max_texts() -> int:
@@ -41,6 +42,8 @@ class Texts:
     name: str
     texts: list[str]
     labels: list | None
+    concepts: np.ndarray | None = None  # (n, k) 0/1, from a .jsonl's "concepts" objects
+    concept_names: list[str] | None = None
 
 
 def is_text_file(filename: str) -> bool:
@@ -56,10 +59,11 @@ def read_texts(source, filename: str | None = None, target: str | None = None) -
     except UnicodeDecodeError as exc:
         raise DataError(f"'{name}' is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8.") from None
     suffix = Path(name).suffix.lower()
+    concepts = None
     if suffix == ".txt":
         texts, labels = [line.strip() for line in text.splitlines() if line.strip()], None
     elif suffix == ".jsonl":
-        texts, labels = _jsonl(text, name)
+        texts, labels, concepts = _jsonl(text, name)
     elif suffix == ".csv":
         texts, labels = _csv(raw, name, target)
     else:
@@ -70,11 +74,23 @@ def read_texts(source, filename: str | None = None, target: str | None = None) -
         raise DataError(f"'{name}' holds {len(texts)} texts; expected at least {MIN_EXAMPLES}.")
     if len(texts) > max_texts():
         raise DataError(f"'{name}' holds {len(texts):,} texts, over the limit of {max_texts():,}; use fewer texts or raise INTERP_MAX_TEXTS.")
+    if concepts is not None:
+        names = list(concepts[0])
+        return Texts(name, texts, labels, np.array([[row[c] for c in names] for row in concepts], dtype=np.float32), names)
     return Texts(name, texts, labels)
 
 
-def _jsonl(text: str, name: str) -> tuple[list[str], list | None]:
-    texts, labels = [], []
+def _concepts(value, number: int, name: str, first: dict | None) -> dict:
+    """A line's "concepts": {name: 0 or 1}, with the first line's names."""
+    if not isinstance(value, dict) or not value or not all(isinstance(k, str) and v in (0, 1) and not isinstance(v, float) for k, v in value.items()):
+        raise DataError(f"Line {number} of '{name}' has concepts {str(value)[:60]!r}; expected an object of concept names with 0 or 1, such as {{\"praise\": 1, \"negation\": 0}}.")
+    if first is not None and set(value) != set(first):
+        raise DataError(f"Line {number} of '{name}' names concepts {', '.join(sorted(value))[:80]} but line 1 names {', '.join(sorted(first))[:80]}; expected the same concepts on every line.")
+    return {k: int(v) for k, v in value.items()}
+
+
+def _jsonl(text: str, name: str) -> tuple[list[str], list | None, list[dict] | None]:
+    texts, labels, concepts = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -84,13 +100,19 @@ def _jsonl(text: str, name: str) -> tuple[list[str], list | None]:
         label = record.get(LABEL_COLUMN)
         if label is not None and (isinstance(label, bool) or not isinstance(label, (str, int))):
             raise DataError(f"Line {number} of '{name}' has a label {str(label)[:40]!r}; expected a class name or a whole number.")
+        if CONCEPTS_FIELD in record or concepts:
+            if CONCEPTS_FIELD not in record:
+                raise DataError(f"Line {number} of '{name}' has no concepts but earlier lines do; expected concepts on every line or on none.")
+            concepts.append(_concepts(record[CONCEPTS_FIELD], number, name, concepts[0] if concepts else None))
         texts.append(record[TEXT_COLUMN])
         labels.append(label)
+    if concepts and len(concepts) != len(texts):
+        raise DataError(f"'{name}' gives concepts on {len(concepts)} of its {len(texts)} lines; expected concepts on every line or on none.")
     given = sum(label is not None for label in labels)
     if 0 < given < len(labels):
         first = next(i for i, label in enumerate(labels) if label is None)
         raise DataError(f"'{name}' gives a label on {given} of its {len(labels)} lines (text {first + 1} has none); expected a label on every line or on none.")
-    return texts, (labels if given else None)
+    return texts, (labels if given else None), (concepts or None)
 
 
 def is_text_csv(source, filename: str | None = None) -> bool:
@@ -154,12 +176,13 @@ def encode_texts(texts: Texts, tokenizer, max_length: int, labels: np.ndarray | 
     else:
         raise DataError(f"'{texts.name}' has no labels; give labels or the model's predictions.")
     order = np.arange(len(ids))
-    X_train, X_test, y_train, y_test, o_train, o_test = split_arrays(ids.astype(np.float32), y, order)
+    X_train, X_test, y_train, y_test, o_train, o_test, c_train, c_test = split_arrays(ids.astype(np.float32), y, order, texts.concepts)
     if class_names is None:
         class_names = [str(k) for k in range(int(y.max()) + 1)]
     return Dataset(
         name=safe_name(texts.name), modality="tabular", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
         class_names=class_names, description=f"Uploaded texts {texts.name}", source=f"user file {texts.name}",
+        concepts_train=c_train, concepts_test=c_test, concept_names=texts.concept_names,
         extras={"texts": [texts.texts[int(i)] for i in np.concatenate([o_train, o_test])], "labelled": texts.labels is not None},
     )
 
