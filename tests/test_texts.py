@@ -197,3 +197,18 @@ def test_the_token_heat_map_scales_each_method_to_its_own_largest_attribution():
     np.testing.assert_allclose(np.asarray(heat.customdata), [[0, 2, -1, 0], [0, 0.01, 0.02, 0]])  # the raw values in the hover
     assert list(heat.text[0]) == ["[CLS]", "good", "film", "[SEP]"] and list(heat.y) == ["IG", "GxI"]
     assert fig.layout.title.text == "Tokens" and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text == "method"
+
+
+def test_the_report_and_compare_get_the_token_sections(token_attributions):
+    from interp_core.families.timeseries.sections import sections
+    from interp_core.report import Figure, Metrics, Table
+
+    trained, report = token_attributions
+    built = sections(trained, None)  # a text model needs no stored report: nothing is read from the catalog
+    headline, example, faithfulness = built
+    assert isinstance(headline.items[0], Metrics) and headline.items[0].values[0].value == str(len(report.ids))
+    heat = example.items[0]
+    assert isinstance(heat, Figure) and heat.how_to_read == "token_attribution" and list(heat.figure.data[0].text[0]) == report.tokens[0]
+    table, curves = faithfulness.items
+    assert isinstance(table, Table) and list(table.frame["method"]) == ["Layer Integrated Gradients", "Gradient × input", "Random (reference)"]
+    assert curves.how_to_read == "token_faithfulness" and len(curves.figure.data) == 6

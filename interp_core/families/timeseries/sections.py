@@ -112,8 +112,59 @@ def methods_with_map(report: tsx.AttributionReport) -> list[str]:
     return [m for m in report.methods if "map" in report.arrays[m]]
 
 
+# -- a user's Hugging Face text classifier: token attributions (explain/tokens.py) -------------------
+TOKEN_EXAMPLE = "Which tokens made the model decide"
+TOKEN_FAITHFULNESS = "How faithful each method is, over the texts"
+
+
+def token_sections(report, metrics: dict, example: int = 0) -> list[Section]:
+    """A text classifier's page: headline numbers, text ``example``'s tokens coloured by each method, and each
+    method's deletion / insertion areas and mean curves. ``report``: a ``tokens.TokenReport``."""
+    from interp_core.families.timeseries.explain.tokens import token_method_label
+    from interp_core.families.timeseries.figures import token_attribution
+
+    scores = report.metrics()
+    scored = [m for m in report.methods if m != tsx.RANDOM]
+    best = min(scored, key=lambda m: scores[m]["deletion_auc"])
+    accuracy = metrics.get("test_accuracy")
+    headline = Metrics([
+        Metric("Texts attributed", f"{len(report.ids)}"),
+        Metric("Test accuracy", "no labels" if accuracy is None else f"{accuracy:.3f}"),
+        Metric("Best deletion area", f"{scores[best]['deletion_auc']:.3f}",
+               f"{token_method_label(best)}; random order: {scores[tsx.RANDOM]['deletion_auc']:.3f} (lower is better)" if tsx.RANDOM in scores else token_method_label(best)),
+    ])
+    predicted = report.class_names[int(report.target[example])]
+    rows = {token_method_label(m): report.attributions[m][example] for m in report.methods}
+    heat = token_attribution(report.tokens[example], rows, title=f"Text {example}: which tokens made the model say '{predicted}' ({report.probability[example]:.2f})")
+    table = pd.DataFrame([{"method": token_method_label(m), **scores[m]} for m in report.methods])
+    curves = {token_method_label(m): (c.deletion.mean(0), c.insertion.mean(0)) for m, c in report.curves.items()}
+    fractions = next(iter(report.curves.values())).fractions
+    return [
+        Section(HEADLINE, [headline], intro=(
+            "Every token of a text is scored by how much it pushed the model toward the class it predicts, at the model's input embeddings "
+            "(Integrated Gradients from a text of pad tokens, and gradient x input). There is no ground truth for words, so each method is "
+            "checked by deletion and insertion: masking the tokens it ranks first.")),
+        Section(TOKEN_EXAMPLE, [Figure(heat, "token_attribution")]),
+        Section(TOKEN_FAITHFULNESS, [
+            Table("Deletion and insertion areas per method", table, "Deletion area: lower is better; insertion area: higher is better (means over the texts)."),
+            Figure(faithfulness_curves(fractions, curves, title=f"Masking tokens as '{report.replacement}', most attributed first", unit="tokens"), "token_faithfulness"),
+        ]),
+    ]
+
+
+def reads_tokens(trained) -> bool:
+    """Whether ``trained`` is a user's text classifier (its model reads token ids)."""
+    return bool(getattr(getattr(trained.model, "spec", None), "tokens", False))
+
+
 def sections(trained, catalog: Catalog) -> list[Section]:
     """The page's sections, with the profile and map of every method but the random reference."""
+    if reads_tokens(trained):  # a user's text classifier: token attributions, computed here (nothing is stored for them)
+        from interp_core.families.timeseries.explain.tokens import PAGE_TEXTS, token_report
+
+        loaded = trained.extras["loaded"]
+        report = token_report(trained.model, trained.dataset.X_test, loaded.tokenizer, trained.dataset.class_names, n_texts=PAGE_TEXTS)
+        return token_sections(report, trained.metrics)
     report = tsx.stored_report(_store(trained, catalog), trained.artifact)
     if report is None:
         return [Section("Attributions", [Text("This artifact has no stored attribution report; open the Time series page once or retrain it to compute one.")])]
