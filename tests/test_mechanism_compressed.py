@@ -60,3 +60,17 @@ def test_the_compressed_bound_never_exceeds_brute_force_on_trained_networks():
     for _ in range(3):
         noisy = NetworkParts(rng.normal(size=(13, 24)), rng.normal(size=(13, 24)), rng.normal(size=(24, 13)))
         assert not (explain.compressed_proof(noisy, "Z13", [1, 2], 13) & ~_correct(noisy, "Z13")).any()
+
+
+def test_a_cyclic_population_shows_the_compressed_bound_beside_the_proved_one():
+    from interp_core.families.mechanisms import sections
+
+    shipped = Store(pop.SHIPPED_POPULATIONS, readonly=True)
+    for name, expected in (("population-z59", True), ("population-s4", False)):
+        stored = pop.read_population(*(shipped.open(name), shipped))
+        table = next(item for item in sections.population_section(name, stored).items if getattr(item, "title", "") == "Every network of the population").frame
+        assert ("compressed bound" in table.columns) is expected, name
+        if expected:
+            assert list(table.columns).index("compressed bound") == list(table.columns).index("proved bound") + 1
+            assert table["compressed bound"].tolist() == [r["compressed_bound"] for r in stored["rows"]]
+            assert (table["compressed bound"] <= table["brute force"]).all()

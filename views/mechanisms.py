@@ -270,6 +270,7 @@ else:
         "held-out": st.column_config.NumberColumn("Held-out", format="percent"),
         "brute force": st.column_config.NumberColumn("Brute force", format="percent"),
         "proved bound": st.column_config.NumberColumn("Proved bound", format="percent"),
+        "compressed bound": st.column_config.NumberColumn("Compressed bound", format="percent", help="Proved with the hidden layer compressed too (Z_n only; docs/mechanisms.md)"),
         "time ÷ brute force": st.column_config.NumberColumn("Time ÷ brute force", format="%.2f×"),
         "FLOPs ÷ brute force": st.column_config.NumberColumn("FLOPs ÷ brute force", format="%.2f×"),
     })
