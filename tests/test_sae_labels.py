@@ -93,3 +93,15 @@ def test_the_table_stores_and_reads_back_the_confidence():
         old.pop(key)
     before = explain.SAEAnalysis.from_files(files[explain.SAEAnalysis.FILES[0]], files[explain.SAEAnalysis.FILES[1]], old)  # an artifact from before the confidence
     assert before.features["label_precision"].isna().all() and (before.features["label_support"] == 0).all()
+
+
+def test_the_table_filters_by_label_precision():
+    from interp_core.families.sae.sections import feature_rows
+
+    codes = codes_from_dense(DENSE)
+    labels = explain.feature_labels(codes.head(3), "image", example_labels=CLASSES, label_names=["zero", "one"])
+    confidence = explain.label_confidence(codes, labels.values, explain.one_hot(CLASSES, 2), np.arange(3, 7))
+    table = explain.feature_table(codes, labels.text, confidence)
+    assert feature_rows(table)["feature"].tolist() == [0, 1, 2]
+    assert feature_rows(table, min_precision=0.5)["feature"].tolist() == [0]  # 2/3; feature 1 has 0, feature 2 is unmeasured
+    assert feature_rows(table, min_precision=0.7).empty
