@@ -70,12 +70,12 @@ def render(name: str, model, stamp: str) -> None:
     headline, tokens, faithfulness = token_sections(found, model.metrics, example)
     st.caption(headline.intro)
     render_item(headline.items[0])
+    components.heading(tokens.title)
     picked = st.selectbox("Text", list(range(len(found.ids))), index=example, key=f"token_text_{example}",
                           format_func=lambda i: f"{i}: {_preview(found.tokens[i])}")
     if picked != example:
         state.request(example=picked)
-    components.heading(f"Text {example}: predicted {found.class_names[int(found.target[example])]} ({found.probability[example]:.2f})")
-    render_item(tokens.items[0], key="token_heatmap")
+    render_item(tokens.items[0], key="token_heatmap")  # its title names the text, the predicted class and its probability
     components.heading(faithfulness.title)
     table, curves = faithfulness.items
     render_item(table, table_title=False, key="token_scores", column_config={

@@ -185,4 +185,5 @@ def test_texts_for_a_hugging_face_classifier_give_a_token_heat_map_on_time_serie
     curves = next(c for c in charts if c["layout"]["title"]["text"].startswith("Masking tokens"))
     assert len(curves["data"]) == 6  # deletion and insertion for each of the three methods
     at.selectbox(key="token_text_0").set_value(2).run()  # another text: the page (and the sidebar's example) follow
-    assert not at.exception and any(h.value.startswith("Text 2: predicted") for h in at.subheader)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert not at.exception and any(c["layout"]["title"]["text"].startswith("Text 2: which tokens") for c in charts)
