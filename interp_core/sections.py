@@ -64,9 +64,12 @@ def model_metrics(trained) -> Metrics:
     """Home's headline numbers of a classifier (an uploaded model was not trained here: no epochs)."""
     metrics = trained.metrics
     uploaded = bool(trained.manifest.get("uploaded"))  # a model from "Bring your own model"
+    def accuracy(value) -> str:  # None: a user's texts without labels (labelled with the model's own predictions)
+        return "no labels" if value is None else f"{value:.3f}"
+
     return Metrics([
-        Metric("Test accuracy", f"{metrics['test_accuracy']:.3f}"),
-        Metric("Train accuracy", f"{metrics['train_accuracy']:.3f}"),
+        Metric("Test accuracy", accuracy(metrics["test_accuracy"])),
+        Metric("Train accuracy", accuracy(metrics["train_accuracy"])),
         Metric("Parameters", f"{metrics['n_parameters']:,}"),
         Metric("Epochs (kept)", "-" if uploaded else f"{metrics.get('epochs_run', '?')} ({metrics.get('best_epoch', '?')})"),
         Metric("Status", "uploaded" if uploaded else trained.status),

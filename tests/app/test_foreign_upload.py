@@ -187,3 +187,15 @@ def test_texts_for_a_hugging_face_classifier_give_a_token_heat_map_on_time_serie
     at.selectbox(key="token_text_0").set_value(2).run()  # another text: the page (and the sidebar's example) follow
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert not at.exception and any(c["layout"]["title"]["text"].startswith("Text 2: which tokens") for c in charts)
+
+
+def test_texts_without_labels_are_explored_with_no_accuracy(app, review_zip, tmp_path):
+    model_zip, jsonl = review_zip
+    lines = [json.loads(line)["text"] for line in jsonl.decode().splitlines()]
+    at = open_page(app)
+    upload(at, "upload_model", "review-bert.zip", model_zip)
+    upload(at, "upload_model_data", "reviews.txt", "\n".join(lines).encode())
+    at.button(key="upload_model_explore").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    assert metric(at, "Test accuracy") == "no labels"  # the labels are the model's own predictions: no accuracy to show
