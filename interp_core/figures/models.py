@@ -93,10 +93,10 @@ def embedding_map(
             customdata=[selected], hoverinfo="skip",
         ))
     note = sampled_note(int(drawn.sum()), n, "examples")
-    styled(fig, f"Embedding map ({method}, {f'layer {html.escape(layer)}' if layer else 'last hidden layer'})" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=460)
-    fig.update_layout(clickmode="event+select", dragmode="pan")
-    if note:
-        fig.update_layout(margin={"t": 70})
+    # the layer on a second, smaller line: in a half-width chart (Compare, 1024 px) one line was cut off
+    where = f"layer {html.escape(layer)}" if layer else "last hidden layer"
+    styled(fig, f"Embedding map ({method})<br><sup>{where}" + (f"; {note}" if note else "") + "</sup>", f"{method} 1", f"{method} 2", height=460)
+    fig.update_layout(clickmode="event+select", dragmode="pan", margin={"t": 70})
     return fig
 
 
