@@ -221,3 +221,15 @@ def test_the_shipped_populations_open_reproduce_and_stay_small():
         row = stored["rows"][0]
         parts = pop.member_model(artifact, shipped, row).parts()
         assert explain.brute_force(parts, get_group(artifact.manifest["group"]))[0] == pytest.approx(row["brute_force_accuracy"])
+
+
+def test_the_page_opens_on_a_population_of_the_same_group_else_of_the_same_kind():
+    from interp_core.families.mechanisms.sections import default_population
+
+    groups = {"population-d12": "D12", "population-z59": "Z59", "population-s4": "S4"}
+    names = list(groups)
+    assert default_population(names, groups, "S4") == "population-s4"
+    assert default_population(names, groups, "Z113") == "population-z59"  # cyclic, though not Z113 itself
+    assert default_population(names, groups, "D8") == "population-d12"
+    assert default_population(["population-d12"], {"population-d12": "D12"}, "Z113") == "population-d12"
+    assert default_population([], {}, "Z5") is None

@@ -347,9 +347,11 @@ def claims_section(name: str, stored: dict, run: int) -> Section:
 
 def default_population(names: list[str], groups: dict[str, str], group: str) -> str | None:
     """The population the page (and the report) opens on for a network of ``group``: the first of that
-    group (``groups``: population name -> its group), else the first stored, else None."""
+    group (``groups``: population name -> its group), else the first of the same kind (Z_113 opens on
+    a Z_59 population, not a dihedral one), else the first stored, else None."""
     same = [n for n in names if groups.get(n) == group]
-    return (same or names or [None])[0]
+    kind = [n for n in names if groups.get(n, "")[:1] == group[:1]]
+    return (same or kind or names or [None])[0]
 
 
 def population_sections(catalog: Catalog, group: str) -> list[Section]:
