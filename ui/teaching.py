@@ -67,6 +67,11 @@ def present_figure(fig: go.Figure) -> go.Figure:
             axis.title.font.size = size
     if big.layout.legend.font.size is None:
         big.layout.legend.font.size = size - 1
+    legend = big.layout.legend
+    if legend.y is not None and legend.y < 0 and legend.yanchor == "top":
+        # a legend under the plot moves down with the larger ticks and axis title (it overlapped "PCA 1")
+        legend.y = legend.y * 1.4
+        big.update_layout(margin={"b": (margin.b if margin.b is not None else 50) + 30})
     if big.layout.height:
         big.update_layout(height=int(big.layout.height * 1.1))
     return big

@@ -84,3 +84,27 @@ def test_teaching_and_presentation_modes_come_from_the_url(app):
     assert "Your own data" in expanders() and "Bring your own model" in expanders()
     assert "hub_train" in [b.key for b in at.main.button]
     assert "v_present" not in at.query_params and at.query_params["v_teach"] == "True"
+
+
+def test_presenting_moves_a_legend_under_the_plot_below_the_larger_axis_title(monkeypatch):
+    import plotly.graph_objects as go
+
+    from ui import teaching
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="a"))
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.17}, margin={"b": 50})
+    monkeypatch.setattr(teaching, "presenting", lambda: False)
+    assert teaching.present_figure(fig) is fig
+    monkeypatch.setattr(teaching, "presenting", lambda: True)
+    big = teaching.present_figure(fig)
+    assert big.layout.legend.y < -0.2 and big.layout.margin.b > 50
+    assert big.layout.font.size > 13 and fig.layout.legend.y == -0.17  # the original is untouched
+    above = go.Figure(fig).update_layout(legend={"yanchor": "bottom", "y": 1.02})
+    assert teaching.present_figure(above).layout.legend.y == 1.02  # a legend above stays where it is
+
+
+def test_presenting_stacks_charts_that_sit_side_by_side(app):
+    at = open_page(app, "views/home.py", v_present="True")
+    stacked = len(at.main.columns)
+    at.sidebar.toggle(key="present_switch").set_value(False).run()
+    assert len(at.main.columns) >= stacked + 4  # curve | map and example | probabilities: two pairs of columns
