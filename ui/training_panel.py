@@ -83,8 +83,9 @@ def render(retrain: str | None = None) -> None:
             return
         st.session_state.pop(_RUNNING, None)
         cache.clear_model_caches()
-        accuracy = trained.metrics["test_accuracy"]
-        message = f"Trained {name}: test accuracy {accuracy:.3f} in {trained.manifest['train_seconds']:.1f} s on {trained.manifest['device_name']}"
+        accuracy = trained.metrics.get("test_accuracy")  # None: an SAE on generated activations has no model to score (toy-sae-hier)
+        result = f"test accuracy {accuracy:.3f}" if accuracy is not None else f"explained variance {trained.metrics.get('explained_variance', float('nan')):.3f}"
+        message = f"Trained {name}: {result} in {trained.manifest['train_seconds']:.1f} s on {trained.manifest['device_name']}"
         status.update(label=message, state="complete", expanded=False)
     # The hub's table, the sidebar and the recipe in use were drawn before training: rerun so they
     # show the new model ("trained", its accuracy) at once; the sentence is shown again after the rerun.
