@@ -162,22 +162,23 @@ def features_view(p: Page) -> None:
     and the dead-feature switch around it; a click on a dot or a row opens that feature."""
     selected, name, analysis, kind = p.selected, p.name, p.analysis, p.kind
     top = st.container()
-    left, right = components.columns([5, 6])  # stacked while presenting: the map needs the width
-    with left:
+    # The controls in one row across the page, above the map and the table: squeezed over the table
+    # alone, the dead-feature box's label was cut ("Show dead fea…") even at 1400 px.
+    map_col, search_col, precision_col, dead_col = components.columns([2, 4, 4, 3], vertical_alignment="bottom")
+    with map_col:
         methods = family_sections.map_methods(analysis)
         method = st.radio("Map", methods, format_func=str.upper, horizontal=True, key="v_sae_map") if len(methods) > 1 else (methods or [None])[0]
-    with right:
-        search_col, precision_col, dead_col = st.columns([4, 4, 3], vertical_alignment="bottom")
-        what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
-        search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
-        measured = bool(p.features["label_support"].sum() > 0)
-        min_precision = 0
-        if measured:
-            min_precision = state.url_int("v_min_precision", 0, 100, 0)
-            min_precision = precision_col.slider("Min. label precision (%)", 0, 100, step=5, key="v_min_precision",
-                                                 help="Hide features whose label is present on fewer of their held-out firings than this (see a feature's page for what the numbers mean).")
-        state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
-        show_dead = dead_col.checkbox("Show dead features", key="v_dead")
+    left, right = components.columns([5, 6])  # stacked while presenting: the map needs the width
+    what = {"text": "token", "toy": "true feature", "image": "class"}.get(kind, "label")
+    search = search_col.text_input(f"Search by {what} or feature number", key="v_search", placeholder="e.g. 'def'" if kind == "text" else "e.g. 3")
+    measured = bool(p.features["label_support"].sum() > 0)
+    min_precision = 0
+    if measured:
+        min_precision = state.url_int("v_min_precision", 0, 100, 0)
+        min_precision = precision_col.slider("Min. label precision (%)", 0, 100, step=5, key="v_min_precision",
+                                             help="Hide features whose label is present on fewer of their held-out firings than this (see a feature's page for what the numbers mean).")
+    state.url_flag("v_dead")  # a URL gives the string "True"/"False"; a checkbox needs a bool
+    show_dead = dead_col.checkbox("Show dead", key="v_dead", help="Also list the dead features, which never fire on any example (hidden by default).")
     window = zoom_window(method)
     section = adapters.features_section(name, p.stamp, method, selected, search, show_dead, window, min_precision / 100)
     components.heading(section.title, where=top)

@@ -84,8 +84,9 @@ def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], sele
     note = sampled_note(int(drawn.sum()), len(members), "features")
     if window is not None:
         note = f"zoomed in: {len(members):,} of {n:,} features in this window" + (f", {int(drawn.sum()):,} drawn; grey cells count them all" if sampled else "")
-    styled(fig, f"Feature map ({method} of the decoder directions)" + (f"<br><sup>{note}</sup>" if note else ""), f"{method} 1", f"{method} 2", height=480)
-    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"b": 110, "t": 70 if note else 50})
+    # what is mapped on a second, smaller line: a half-width chart at 1024 px cut one long line off
+    styled(fig, f"Feature map ({method})<br><sup>of the decoder directions" + (f"; {note}" if note else "") + "</sup>", f"{method} 1", f"{method} 2", height=480)
+    fig.update_layout(clickmode="event+select", dragmode="pan", legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"b": 110, "t": 70})
     if window is not None:
         fig.update_xaxes(range=[window[0], window[1]])
         fig.update_yaxes(range=[window[2], window[3]])
