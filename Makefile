@@ -7,11 +7,12 @@ run:
 	.venv/bin/streamlit run serve.py $(ARGS)
 
 # Unit, app (AppTest) and browser (Playwright + Chromium) tests.
-# Two pytest workers (pytest-xdist), a test file each at a time: browser tests mostly wait on the
-# server and the browser, so two workers take about 70% of the time of one (11.5 against 16 min on
-# the 2-core machine); one torch thread per process keeps them from fighting over the cores.
+# Three pytest workers (pytest-xdist), a test file each at a time, on the 2-core machine: browser
+# tests mostly wait on the server and the browser (a quiet fresh clone's run with two workers kept
+# the cores busy 45% of its 20.5 min), so a third worker fills the waits; one torch thread per
+# process keeps them from fighting over the cores.
 # One file alone: make test ARGS="-n 0 tests/test_store.py". First the layer contracts (.importlinter).
 test:
 	@bash scripts/setup.sh test
 	.venv/bin/lint-imports --no-cache
-	OMP_NUM_THREADS=1 .venv/bin/python -m pytest -n 2 --dist loadfile $(ARGS)
+	OMP_NUM_THREADS=1 .venv/bin/python -m pytest -n 3 --dist loadfile $(ARGS)
