@@ -233,3 +233,9 @@ def test_the_page_opens_on_a_population_of_the_same_group_else_of_the_same_kind(
     assert default_population(names, groups, "D8") == "population-d12"
     assert default_population(["population-d12"], {"population-d12": "D12"}, "Z113") == "population-d12"
     assert default_population([], {}, "Z5") is None
+    # a network trained on corrupted labels opens on a corrupted population (section 9's claims), a clean one on a clean one
+    groups["population-z31-noisy"] = "Z31"
+    names, noisy = list(groups), frozenset({"population-z31-noisy"})
+    assert default_population(names, groups, "Z59", corrupted=True, noisy=noisy) == "population-z31-noisy"
+    assert default_population(names, groups, "Z59", corrupted=False, noisy=noisy) == "population-z59"
+    assert default_population(["population-s4"], {"population-s4": "S4"}, "Z59", corrupted=True, noisy=noisy) == "population-s4"

@@ -245,7 +245,8 @@ memorisation_view()
 def population_choice() -> str | None:
     """The population in view: a link's, else the member's, else the first of this group, else the first stored."""
     groups = {p: cached.stored_population(p)["summary"]["group"] for p in population_names}
-    default = member.split(cached.MEMBER)[0] if member else blocks.default_population(population_names, groups, group.key)
+    noisy = frozenset(p for p in population_names if cached.stored_population(p)["claims"])
+    default = member.split(cached.MEMBER)[0] if member else blocks.default_population(population_names, groups, group.key, mech.corrupted, noisy)
     return None if default is None else state.url_choice("v_population", population_names, default)
 
 

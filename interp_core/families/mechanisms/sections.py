@@ -345,22 +345,26 @@ def claims_section(name: str, stored: dict, run: int) -> Section:
     ])
 
 
-def default_population(names: list[str], groups: dict[str, str], group: str) -> str | None:
-    """The population the page (and the report) opens on for a network of ``group``: the first of that
-    group (``groups``: population name -> its group), else the first of the same kind (Z_113 opens on
-    a Z_59 population, not a dihedral one), else the first stored, else None."""
+def default_population(names: list[str], groups: dict[str, str], group: str, corrupted: bool = False, noisy: frozenset = frozenset()) -> str | None:
+    """The population the page (and the report) opens on for a network of ``group``: among the
+    populations trained like it (with corrupted labels, ``noisy``, for a ``corrupted`` network, else
+    without; any if there is none such), the first of that group (``groups``: population name -> its
+    group), else the first of the same kind (Z_113 opens on a Z_59 population, not a dihedral one),
+    else the first stored, else None."""
+    names = [n for n in names if (n in noisy) == corrupted] or names
     same = [n for n in names if groups.get(n) == group]
     kind = [n for n in names if groups.get(n, "")[:1] == group[:1]]
     return (same or kind or names or [None])[0]
 
 
-def population_sections(catalog: Catalog, group: str) -> list[Section]:
+def population_sections(catalog: Catalog, group: str, corrupted: bool = False) -> list[Section]:
     """Sections 8 (and 9 for corrupted labels) at the page's defaults, for a network of ``group``."""
     names = population.population_names(catalog)
     stored = {}
     for n in names:
         stored[n] = population.read_population(*population.open_population(catalog, n))
-    chosen = default_population(names, {n: v["summary"]["group"] for n, v in stored.items()}, group)
+    noisy = frozenset(n for n, v in stored.items() if v["claims"])
+    chosen = default_population(names, {n: v["summary"]["group"] for n, v in stored.items()}, group, corrupted, noisy)
     if chosen is None:
         return []
     out = [population_section(chosen, stored[chosen])]
@@ -383,5 +387,5 @@ def sections(trained, catalog: Catalog) -> list[Section]:
         equivariance_section(mech),
         verification_section(mech),
         memorisation_section(mech, threshold, mech.memorising(threshold)),
-        *population_sections(catalog, mech.group.key),
+        *population_sections(catalog, mech.group.key, mech.corrupted),
     ]
