@@ -38,7 +38,7 @@ TOKEN_METHODS: dict[str, str] = {
 }
 MAX_TEXTS = 64  # texts attributed by the CLI (the first of the test set)
 # ... and by the page and the report: Integrated Gradients runs the model forward and back 32 times per text, the
-# curves 22 times per method; 32 texts of 42 tokens took 82 s on a 3.3M-parameter 4-layer BERT at load 12 on 2 cores.
+# curves 22 times per method, so a page of texts on a real BERT takes a while on 2 cores: fewer texts there.
 PAGE_TEXTS = 16
 IG_STEPS = 32
 STEPS = 10  # shares of the text's tokens on the deletion / insertion curves
