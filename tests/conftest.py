@@ -23,3 +23,13 @@ def interp_store_env(tmp_path, monkeypatch):
     root = tmp_path / "env-store"
     monkeypatch.setenv("INTERP_STORE", str(root))
     return root
+
+
+@pytest.fixture
+def no_umap(monkeypatch):
+    """Training always asks for a UMAP map; a PCA stand-in avoids numba's slow first compile (tens of
+    seconds in a fresh test process) where a test checks something else."""
+    import interp_core.recipes as recipes_module
+    from interp_core.projection import pca_2d
+
+    monkeypatch.setattr(recipes_module, "umap_2d", lambda X, seed=0, **_options: pca_2d(X))

@@ -214,7 +214,7 @@ def test_report_of_a_corrupted_manifest_exits_2_with_its_sentence(tmp_path, caps
     assert "Traceback" not in err and not (tmp_path / "r.html").exists()
 
 
-def test_ship_writes_plain_verified_folders(tmp_path, capsys):
+def test_ship_writes_plain_verified_folders(tmp_path, capsys, no_umap):
     """ship trains in a scratch store and writes the shipped layout: a plain folder per recipe, no versions or locks."""
     target = tmp_path / "assets-store"
     assert cli.main(["ship", "wine-mlp", "--store", str(target), "--json"]) == 0

@@ -98,14 +98,6 @@ def test_load_missing_recipe(catalog):
         load("wine-mlp", catalog, device="cpu")
 
 
-@pytest.fixture
-def no_umap(monkeypatch):
-    """train_or_load always asks for a UMAP map; a PCA stand-in avoids numba's slow first compile."""
-    import interp_core.recipes as recipes_module
-
-    monkeypatch.setattr(recipes_module, "umap_2d", lambda X, seed=0, **_options: pca_2d(X))
-
-
 def test_train_or_load_reuses_then_retrains(catalog, no_umap):
     first = train_or_load(TINY_WINE, catalog, device="cpu")
     assert first.fit_result is not None
