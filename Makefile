@@ -9,7 +9,8 @@ run:
 # Unit, app (AppTest) and browser (Playwright + Chromium) tests.
 # Three pytest workers (pytest-xdist), a test file each at a time: on the 2-core machine a quiet
 # fresh clone's pytest took 18 min 31 s with two workers (1,060 tests) and 18 min 47 s with three
-# (1,117 tests); one torch thread per process keeps them from fighting over the cores.
+# (1,117 tests) and 18 min 52 s in a second run; one torch thread per process keeps them from
+# fighting over the cores.
 # One file alone: make test ARGS="-n 0 tests/test_store.py". First the layer contracts (.importlinter).
 test:
 	@bash scripts/setup.sh test
