@@ -62,21 +62,19 @@ def _read(upload, family: str | None, key: str):
             if st.session_state.get(target_key) not in columns:
                 st.session_state[target_key] = columns[-1]
             target = st.selectbox("Target column (the class to predict)", columns, key=target_key)
-    memo_key = (upload.file_id, upload.name, target, family)
-    memo = st.session_state.get(_PARSED, {})
-    if memo_key in memo:
-        return memo[memo_key]
-    dataset = userdata.read_upload(data, upload.name, family, target)
-    st.session_state[_PARSED] = {memo_key: dataset}  # keep only the latest file
-    return dataset
+    return _memoised((upload.file_id, upload.name, target, family), lambda: userdata.read_upload(data, upload.name, family, target))
 
 
 def _read_texts(upload, loaded):
     """Uploaded texts for a Hugging Face model, tokenised by its tokenizer (memoised per file)."""
-    memo_key = (upload.file_id, upload.name, "texts")
+    return _memoised((upload.file_id, upload.name, "texts"), lambda: userdata.read_model_upload(loaded, upload.getvalue(), upload.name))
+
+
+def _memoised(memo_key: tuple, parse):
+    """``parse()``'s Dataset, kept in the session for the latest file only (a rerun does not parse it again)."""
     memo = st.session_state.get(_PARSED, {})
     if memo_key not in memo:
-        st.session_state[_PARSED] = memo = {memo_key: userdata.read_model_upload(loaded, upload.getvalue(), upload.name)}
+        st.session_state[_PARSED] = memo = {memo_key: parse()}  # keep only the latest file
     return memo[memo_key]
 
 
