@@ -244,8 +244,9 @@ memorisation_view()
 # -- 8. populations (sweep groups) and 9. the corrupted-label claims -----------------------------
 def population_choice() -> str | None:
     """The population in view: a link's, else the member's, else the first of this group, else the first stored."""
-    groups = {p: cached.stored_population(p)["summary"]["group"] for p in population_names}
-    noisy = frozenset(p for p in population_names if cached.stored_population(p)["claims"])
+    stored = {p: cached.stored_population(p) for p in population_names}
+    groups = {p: v["summary"]["group"] for p, v in stored.items()}
+    noisy = frozenset(p for p, v in stored.items() if v["claims"])
     default = member.split(cached.MEMBER)[0] if member else blocks.default_population(population_names, groups, group.key, mech.corrupted, noisy)
     return None if default is None else state.url_choice("v_population", population_names, default)
 
