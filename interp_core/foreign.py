@@ -357,12 +357,16 @@ def foreign_recipe(loaded: LoadedModel, dataset: Dataset, layer: str, *, name: s
 
 
 def layer_choices(loaded: LoadedModel, dataset: Dataset) -> tuple[list[Layer], str]:
-    """Every layer with its output shape on two of the data's examples, and the default one (``default_layer``)."""
+    """Every layer that gives one output per example, with its output shape on two of the data's examples, and the
+    default one (``default_layer``). A layer whose output is shared by the batch (a BERT's position embeddings,
+    shape (1, tokens, d)) is left out: it says nothing about an example."""
     spec = check_data(loaded, dataset)
     tree = _tree(loaded)
     sample = torch.as_tensor(dataset.X_test[:2] if len(dataset.X_test) else dataset.X_train[:2])
     probe = ForeignClassifier(tree, "", spec, dataset.input_shape)
-    layers = _trial(lambda: list_layers(tree, probe._inputs(next(probe._chunks(sample))[0]), loaded.layer_types), loaded, dataset, spec)
+    chunk = next(probe._chunks(sample))[0]
+    layers = _trial(lambda: list_layers(tree, probe._inputs(chunk), loaded.layer_types), loaded, dataset, spec)
+    layers = [layer for layer in layers if layer.output_shape is None or (layer.output_shape[:1] == [len(chunk)])]
     return layers, _trial(lambda: default_layer(loaded, tree, sample, spec), loaded, dataset, spec)
 
 

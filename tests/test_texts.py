@@ -212,3 +212,15 @@ def test_the_report_and_compare_get_the_token_sections(token_attributions):
     table, curves = faithfulness.items
     assert isinstance(table, Table) and list(table.frame["method"]) == ["Layer Integrated Gradients", "Gradient × input", "Random (reference)"]
     assert curves.how_to_read == "token_faithfulness" and len(curves.figure.data) == 6
+
+
+def test_the_layer_picker_leaves_out_layers_shared_by_the_batch(review_model):
+    from interp_core.foreign import layer_choices
+
+    folder, model, *_rest, jsonl = review_model
+    loaded = load_model_path(folder)
+    layers, default = layer_choices(loaded, text_dataset(loaded, jsonl))
+    names = [layer.name for layer in layers]
+    # BERT's position embeddings are one (1, tokens, d) tensor for the whole batch: no vector of an example's own
+    assert "bert.embeddings.position_embeddings" not in names and "bert.embeddings.word_embeddings" in names and default in names
+    assert all(layer.output_shape[0] == 2 for layer in layers if layer.output_shape is not None)
