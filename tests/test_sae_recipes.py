@@ -3,6 +3,7 @@ quality (toy MMCS >= 0.9), the CLI (explain sae with a recipe or an NPZ), MiniLM
 
 from __future__ import annotations
 
+import ast
 import json
 
 import numpy as np
@@ -193,6 +194,26 @@ def test_minilm_sae_numbers_are_unchanged_with_the_transformers_encoder(capsys, 
     assert sum(set(codes.row(i)[0]) == set(stored.row(i)[0]) for i in rows) >= 0.98 * len(acts)
     new, old = codes.to_scipy()[: len(acts)].toarray(), stored.to_scipy()[: len(acts)].toarray()
     assert np.abs(new - old).max() < 0.02 * np.abs(old).max()  # the stored codes are float16
+
+    # stored before labels had a confidence: they are read again from the training tokens and judged
+    # on the held-out ones. Feature 42 by hand: its label names its commonest tokens among its top
+    # training examples; precision = share of its held-out firings on one of them.
+    features = trained.extras["analysis"].features
+    assert features["label_support"].sum() > 0 and features["label_precision"].notna().mean() > 0.9
+    all_windows = np.concatenate([trained.dataset.X_train, trained.dataset.X_test]).round().astype(np.int64)
+    token_window, token_position = sources.content_tokens(all_windows)
+    tokens = all_windows[token_window, token_position]
+    n_train = int((token_window < len(trained.dataset.X_train)).sum())
+    column = stored.to_scipy().tocsc()[:, 42].toarray().ravel()
+    top = np.argsort(-column[:n_train], kind="stable")[: explain.N_TOP]
+    top = top[column[top] > 0]
+    held = np.flatnonzero(column[n_train:] > 0) + n_train
+    tokenizer = sources.minilm_tokenizer()
+    label_ids = {tokenizer.token_to_id(ast.literal_eval(word)) for word in features["label"][42].split()}
+    assert np.bincount(tokens[top]).argmax() in label_ids  # its commonest top training token is in its label
+    hits = sum(int(tokens[r]) in label_ids for r in held)
+    assert features["label_support"][42] == len(held) > 0
+    assert features["label_precision"][42] == pytest.approx(hits / len(held))
 
 
 def test_text_windows_and_free_text():

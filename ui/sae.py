@@ -56,10 +56,7 @@ def text_index(name: str, stamp: str) -> dict:
     """For text sources: windows (n_windows, T) of token ids, and each example's (window, position)."""
     trained = cache.trained_model(name)
     windows = np.concatenate([trained.dataset.X_train, trained.dataset.X_test]).round().astype(np.int64)
-    content = np.ones_like(windows, dtype=bool)
-    for special in (0, 101, 102):
-        content &= windows != special
-    token_window, token_position = np.nonzero(content)
+    token_window, token_position = sources.content_tokens(windows)
     example_of = -np.ones_like(windows)
     example_of[token_window, token_position] = np.arange(len(token_window))
     return {"windows": windows, "token_window": token_window, "token_position": token_position, "example_of": example_of, "n_train_windows": len(trained.dataset.X_train)}

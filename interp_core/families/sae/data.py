@@ -240,14 +240,21 @@ def token_strings(ids: np.ndarray) -> list[str]:
     return [tokenizer.id_to_token(int(i)) or "?" for i in np.asarray(ids).ravel()]
 
 
-def text_source(dataset: Dataset, model: MiniLMTopics) -> ActivationSource:
-    windows = np.concatenate([dataset.X_train, dataset.X_test]).round().astype(np.int64)
+def content_tokens(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(window, position) of every content token of ``windows`` (not [PAD], [CLS] or [SEP]), in
+    (window, position) order: the order of a text source's examples."""
+    windows = np.asarray(windows)
     content = np.ones_like(windows, dtype=bool)
     for special in MiniLMTopics.SPECIAL:
         content &= windows != special
-    token_window, token_position = np.nonzero(content)
+    return np.nonzero(content)
+
+
+def text_source(dataset: Dataset, model: MiniLMTopics) -> ActivationSource:
+    windows = np.concatenate([dataset.X_train, dataset.X_test]).round().astype(np.int64)
+    token_window, token_position = content_tokens(windows)
     acts = _batched_acts(model, windows.astype(np.float32), 32)
-    n_train = int(content[: len(dataset.X_train)].sum())
+    n_train = int((token_window < len(dataset.X_train)).sum())
     vocab = minilm_tokenizer().get_vocab_size()
     return ActivationSource(
         kind="text",

@@ -247,7 +247,7 @@ def label_confidence(codes: Codes, label_values: list, presence, rows: np.ndarra
     features on in it); ``label_values[j]`` are the values feature j's label names. On those rows,
     *fires* = activation > 0 and *label present* = the example has any of the label's values;
     precision = P(label present | fires), recall = P(fires | label present), support = firing rows.
-    Precision is NaN where the feature never fires there, recall NaN where the label is never present.
+    Precision is NaN where the feature never fires there or has no label, recall NaN where the label is never present.
     """
     from scipy.sparse import csr_matrix
 
@@ -260,8 +260,9 @@ def label_confidence(codes: Codes, label_values: list, presence, rows: np.ndarra
     hits = np.asarray(fires.multiply(present).sum(0)).ravel()
     n_fires = np.asarray(fires.sum(0)).ravel()
     n_present = np.asarray(present.sum(0)).ravel()
+    named = np.array([len(values) > 0 for values in label_values], dtype=bool)  # a feature with no label has nothing to judge
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(n_fires > 0, hits / np.maximum(n_fires, 1), np.nan)
+        precision = np.where((n_fires > 0) & named, hits / np.maximum(n_fires, 1), np.nan)
         recall = np.where(n_present > 0, hits / np.maximum(n_present, 1), np.nan)
     return pd.DataFrame({"label_precision": precision, "label_recall": recall, "label_support": n_fires.astype(np.int64)})
 

@@ -382,7 +382,30 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
     if kind == "text":
         output_names = sources.token_strings(np.arange(sources.minilm_tokenizer().get_vocab_size()))
     analysis = explain.SAEAnalysis.from_files(*read_analysis_files(artifact, store), output_names)
+    if kind == "text":
+        backfill_text_confidence(analysis, dataset, output_names)
     return _trained(artifact.name, model, dataset, artifact, device, analysis, None)
+
+
+def backfill_text_confidence(analysis: explain.SAEAnalysis, dataset: Dataset, token_names: list[str]) -> None:
+    """Labels with a precision/recall for a text SAE stored before they were measured (e.g. the
+    shipped minilm-sae, whose labels were read from all its tokens): the labels are read again from
+    the stored codes of the training tokens only, exactly as ``measure`` reads them for a new SAE,
+    and judged on the held-out tokens. The weights and the feature numbers stay as they are."""
+    features = analysis.features
+    if features["label_support"].sum() > 0:
+        return
+    windows = np.concatenate([dataset.X_train, dataset.X_test]).round().astype(np.int64)
+    token_window, token_position = sources.content_tokens(windows)
+    if len(token_window) != analysis.codes.n:
+        return  # codes that do not line up with the windows: leave the labels and their confidence as stored
+    tokens = windows[token_window, token_position]
+    n_train = int((token_window < len(dataset.X_train)).sum())
+    labels = explain.feature_labels(analysis.codes.head(n_train), "text", example_labels=tokens, token_names=token_names)
+    confidence = explain.label_confidence(analysis.codes, labels.values, explain.one_hot(tokens, len(token_names)), np.arange(n_train, analysis.codes.n))
+    features["label"] = labels.text
+    for key in explain.CONFIDENCE_COLUMNS:
+        features[key] = confidence[key].to_numpy()
 
 
 def _trained(name, model, dataset, artifact, device, analysis, source) -> TrainedModel:
