@@ -131,7 +131,8 @@ def _concepts_body(picked) -> None:
     if st.button("Run TCAV at this layer", key="concepts_foreign_run", type="primary"):
         from interp_core.families.concepts.foreign import foreign_tcav
 
-        _compute("_concepts_foreign", picked, f"TCAV at layer {layer}", lambda adapted: foreign_tcav(adapted, n_random=int(runs)))
+        _compute("_concepts_foreign", picked, f"TCAV at layer {layer}",
+                 lambda adapted, advance: foreign_tcav(adapted, n_random=int(runs), on_cav=lambda done, total: advance(done, total, "CAVs trained")))
     found = _shown("_concepts_foreign", picked)
     if found is not None:
         from interp_core.families.concepts.sections import tcav_section
@@ -154,23 +155,34 @@ def _prototypes_body(picked) -> None:
     if st.button("Train a prototype head on this layer", key="prototypes_foreign_run", type="primary"):
         from interp_core.families.prototypes.foreign import foreign_prototypes
 
-        _compute("_prototypes_foreign", picked, f"A prototype head on layer {layer}", lambda adapted: foreign_prototypes(adapted, sessions.current().store))
+        _compute("_prototypes_foreign", picked, f"A prototype head on layer {layer}", lambda adapted, advance: foreign_prototypes(
+            adapted, sessions.current().store, collect_progress=lambda e: advance(e.step, e.total, "batches of the layer read"),
+            progress=lambda e: advance(e.step, e.total, f"head training, epoch {e.epoch}/{e.epochs}")))
     found = _shown("_prototypes_foreign", picked)
     if found is not None:
         _show_prototypes(found, trained.dataset)
 
 
 def _compute(key: str, picked, what: str, compute) -> None:
-    """Run ``compute`` on the picked model embedding at the picked layer, and keep its result for the session under ``key``."""
+    """Run ``compute(adapted, advance)`` on the picked model embedding at the picked layer with a progress bar
+    (``advance(done, total, what)``), and keep its result for the session under ``key``."""
     from interp_core.foreign import foreign_model
 
     base, trained, layer = picked
-    try:
-        with st.spinner(f"{what}..."):
+    with st.status(f"{what}...", expanded=True) as status:
+        bar = st.progress(0.0, text="reading the layer")
+
+        def advance(done: int, total: int, unit: str) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{done} of {total} {unit}")
+
+        try:
             adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
-            st.session_state[key] = (base, layer, compute(adapted))
-    except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
-        show_error(exc, what)
+            st.session_state[key] = (base, layer, compute(adapted, advance))
+        except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
+            status.update(label=f"{what} failed", state="error")
+            show_error(exc, what)
+            return
+        status.update(label=f"{what}: done", state="complete", expanded=False)
 
 
 def _shown(key: str, picked):

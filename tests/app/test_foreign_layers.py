@@ -5,11 +5,13 @@ recipe. The model is built here (torch.export.save); nothing is downloaded."""
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
+import pytest
 import torch
 
-from tests.app.test_uploads import npz, open_page, texts, upload
+from tests.app.test_uploads import metric, npz, open_page, texts, upload
 from tests.foreign_models import table_data, trained_mlp
 
 
@@ -77,3 +79,72 @@ def test_concepts_and_prototypes_pages_explain_a_picked_layer_of_the_user_s_mode
     assert agreement.endswith("%") and 0 <= float(agreement[:-1]) <= 100
     rows = next(t.value for t in at.dataframe if "training example" in t.value.columns)
     assert len(rows) == 6 and set(rows["class"]) == {"0", "1", "2"}
+
+
+def _cli(capsys, kind: str, *argv) -> dict:
+    import json
+
+    from interp_core import cli
+
+    code = cli.main(["explain", kind, *argv, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_text_model_on_the_sae_concepts_and_prototypes_pages_gives_the_clis_numbers(app, tmp_path, capsys):
+    """A Hugging Face classifier and its texts uploaded on Home: each page lists it with its layers, runs on
+    a layer averaged over each text's tokens, and shows what ``explain KIND --model --data --layer`` prints."""
+    pytest.importorskip("transformers")
+    from tests.app.test_foreign_upload import _zip
+    from tests.foreign_models import save_jsonl, trained_review_bert
+
+    _model, _tokenizer, reviews, labels = trained_review_bert(tmp_path / "review-bert")
+    jsonl = save_jsonl(tmp_path / "reviews.jsonl", reviews, labels)
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    for row in rows:  # concepts for TCAV: a word the model was trained on, and one it was not
+        words = set(row["text"].split())
+        row["concepts"] = {"praise": int(bool({"good", "great"} & words)), "film": int("film" in words)}
+    jsonl.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+    layer, common = "bert.encoder.layer.0", ["--model", str(tmp_path / "review-bert"), "--data", str(jsonl), "--layer", "bert.encoder.layer.0", "--store", str(tmp_path / "cli")]
+
+    at = open_page(app)
+    upload(at, "upload_model", "review-bert.zip", _zip(tmp_path / "review-bert"))
+    upload(at, "upload_model_data", "reviews.jsonl", jsonl.read_bytes())
+    at.button(key="upload_model_explore").click().run()
+    assert not at.exception, at.exception
+
+    at.switch_page("views/sae.py")
+    at.run()
+    assert at.selectbox(key="sae_foreign_model").value == "upload-review-bert-model"
+    at.selectbox(key="sae_foreign_layer").set_value(layer).run()
+    at.button(key="sae_foreign_train").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    sae = _cli(capsys, "sae", *common)
+    assert sae["d_in"] == 16  # one vector per text: the layer's width, not tokens x width
+    assert metric(at, "Explained var.") == f"{sae['explained_variance']:.3f}" and metric(at, "L0") == f"{sae['l0']:.1f}"
+
+    at.switch_page("views/concepts.py")
+    at.run()
+    at.selectbox(key="concepts_foreign_layer").set_value(layer).run()
+    at.number_input(key="concepts_foreign_runs").set_value(3).run()
+    at.button(key="concepts_foreign_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    page = next(t.value for t in at.dataframe if "concept" in t.value.columns and "score" in t.value.columns)
+    cli_rows = {(r["concept"], r["class"]): (r["score"], r["p_value"]) for r in _cli(capsys, "concepts", *common, "--random-runs", "3")["tcav"]}
+    assert len(page) == len(cli_rows) == 4
+    for row in page.itertuples():
+        assert (row.score, row.p_value) == pytest.approx(cli_rows[row.concept, row._2], abs=1e-6)
+
+    at.switch_page("views/prototypes.py")
+    at.run()
+    at.selectbox(key="prototypes_foreign_layer").set_value(layer).run()
+    at.button(key="prototypes_foreign_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    proto = _cli(capsys, "prototypes", *common)
+    assert metric(at, "Agreement with your model") == f"{proto['agreement']:.1%}" and metric(at, "Head accuracy") == f"{proto['test_accuracy']:.1%}"
+    table = next(t.value for t in at.dataframe if "training example" in t.value.columns)
+    assert list(table["training example"]) == [r["train_example"] for r in proto["prototypes"]]  # the same real texts the push picked

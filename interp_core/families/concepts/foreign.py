@@ -27,11 +27,12 @@ class ForeignTCAV:
     check: object  # causal.TCAVCheck
 
 
-def foreign_tcav(trained: TrainedModel, *, n_random: int | None = None, seed: int = 0, on_stage=None) -> ForeignTCAV:
-    """TCAV of each of the data's concepts at the picked layer of ``trained`` (``foreign.foreign_model``), with its check."""
+def foreign_tcav(trained: TrainedModel, *, n_random: int | None = None, seed: int = 0, on_stage=None, on_cav=None) -> ForeignTCAV:
+    """TCAV of each of the data's concepts at the picked layer of ``trained`` (``foreign.foreign_model``), with its check;
+    ``on_cav(done, total)`` hears each CAV trained."""
     dataset = trained.dataset
     check_binary_concepts(dataset.concepts_train, f"'{dataset.name}'")
     host = LayerHost(trained.model).eval()
     settings = {**tcav_settings({}), **({"n_random": n_random} if n_random else {})}
-    result = compute_tcav(host, dataset, settings, seed, trained.device, on_stage or (lambda _text: None), layers={host.layer: host.module_path})
+    result = compute_tcav(host, dataset, settings, seed, trained.device, on_stage or (lambda _text: None), layers={host.layer: host.module_path}, on_cav=on_cav)
     return ForeignTCAV(result, tcav_check(SimpleNamespace(model=host, dataset=dataset, device=trained.device), result))

@@ -54,9 +54,11 @@ def tcav_settings(train_config: dict) -> dict:
     return {**TCAV_DEFAULTS, **train_config.get("tcav", {})}
 
 
-def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed: int, device, on_stage=_noop, layers: dict[str, str] | None = None) -> explain.TCAVResult:
+def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed: int, device, on_stage=_noop, layers: dict[str, str] | None = None,
+                 on_cav=None) -> explain.TCAVResult:
     """TCAV of every dataset concept: concept examples and random sets from the training set, scored on test examples of each class.
-    ``layers`` (display name -> module path): the layers to read; default the family architecture's own (``tcav_layers``)."""
+    ``layers`` (display name -> module path): the layers to read; default the family architecture's own (``tcav_layers``).
+    ``on_cav(done, total)`` hears each CAV trained (a page's progress bar)."""
     sets = explain.concept_example_sets(dataset.concepts_train, dataset.concept_names, settings["set_size"], seed)
     usable = {name: dataset.X_train[index] for name, index in sets.items() if len(index) >= explain.MIN_CONCEPT_EXAMPLES}
     if not usable:
@@ -65,6 +67,8 @@ def compute_tcav(model: torch.nn.Module, dataset: Dataset, settings: dict, seed:
     last = {"quarter": -1}
 
     def progress(done: int, total: int) -> None:
+        if on_cav is not None:
+            on_cav(done, total)
         quarter = 4 * done // max(total, 1)
         if quarter != last["quarter"] and quarter < 4:
             last["quarter"] = quarter
