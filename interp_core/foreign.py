@@ -106,11 +106,14 @@ class ForeignClassifier(nn.Module):
             outputs.append(logits[:kept])
         return torch.cat(outputs) if len(outputs) > 1 else outputs[0]
 
+    def layer_output(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer's output as it is, (n, ...): for token ids, (n, tokens, d) is one vector per token."""
+        return torch.cat([capture(self.tree, self.layer, self._inputs(chunk))[:kept] for chunk, kept in self._chunks(x)])
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """(n, d): the layer's output flattened; for token ids, a (n, tokens, d) output is averaged over the
         text's tokens (the attention mask's), so each text is one vector of the layer's width."""
-        outputs = [capture(self.tree, self.layer, self._inputs(chunk))[:kept] for chunk, kept in self._chunks(x)]
-        acts = torch.cat(outputs)
+        acts = self.layer_output(x)
         if self.spec.tokens and acts.ndim == 3 and acts.shape[1] == x.shape[1]:
             return pool_tokens(acts, x, self.spec.pad_id)
         return acts.reshape(len(x), -1)
