@@ -76,6 +76,22 @@ def context(name: str, stamp: str, example: int, column: np.ndarray, before: int
     return sources.token_strings(ids), values, int(np.flatnonzero(np.arange(lo, hi)[keep] == p)[0])
 
 
+@st.cache_data(show_spinner="Reading the feature on every token of your texts...", max_entries=32)
+def token_contexts(name: str, stamp: str, feature: int) -> list | None:
+    """For an SAE at a layer of a user's text model: the feature's top tokens with their contexts
+    (``token_contexts.top_token_contexts``), read on each token's vector; None for any other SAE."""
+    from interp_core.families.sae.token_contexts import token_codes, top_token_contexts
+
+    trained = cache.trained_model(name)
+    host = trained.model.source
+    if trained.extras.get("source_kind") != "model" or not getattr(host, "tokens", False):
+        return None
+    tokenizer = cache.trained_model(trained.manifest["source"]["base_recipe"]).extras["loaded"].tokenizer
+    X = np.concatenate([trained.dataset.X_train, trained.dataset.X_test])
+    codes = token_codes(trained.extras["sae"], host.classifier, X, feature)
+    return top_token_contexts(codes, X, tokenizer.convert_ids_to_tokens, host.classifier.spec.pad_id)
+
+
 @st.cache_data(show_spinner="Running MiniLM on your text...", max_entries=32)
 def free_text(name: str, stamp: str, text: str) -> dict:
     """Codes of each token of a user's text: tokens (T,), codes (T, width) as a dense array."""

@@ -229,13 +229,20 @@ def show_examples(p: Page, ids: np.ndarray, values: np.ndarray, column: np.ndarr
     elif kind == "text":
         if title:
             st.markdown(f"**{title}**")
-        lines = []
-        for i, value in zip(ids, values):
-            tokens, acts, focus = adapters.context(name, stamp, int(i), column)
-            lines.append(f'<div style="margin: 2px 0; line-height: 1.7;"><code>{value:6.2f}</code> &nbsp;{figs.highlight_tokens_html(tokens, acts, float(column.max()), focus)}</div>')
-        st.markdown("".join(lines), unsafe_allow_html=True)
+        show_contexts([(value, *adapters.context(name, stamp, int(i), column)) for i, value in zip(ids, values)], float(column.max()))
     else:
-        components.table(pd.DataFrame({"example": ids, "activation": values}), hide_index=True)
+        rows = pd.DataFrame({"example": ids, "activation": values})
+        texts = p.model.dataset.extras.get("texts")  # a user's texts (training texts first, as the examples are numbered)
+        if texts is not None and len(texts) == len(column):
+            rows["text"] = [texts[int(i)] for i in ids]
+        components.table(rows, hide_index=True)
+
+
+def show_contexts(contexts, largest: float) -> None:
+    """Token contexts as lines of running text: (activation, tokens, each token's activation, the focus token's index)."""
+    lines = [f'<div style="margin: 2px 0; line-height: 1.7;"><code>{value:6.2f}</code> &nbsp;{figs.highlight_tokens_html(tokens, acts, largest, focus)}</div>'
+             for value, tokens, acts, focus in contexts]
+    st.markdown("".join(lines), unsafe_allow_html=True)
 
 
 def feature_view(p: Page) -> None:
@@ -272,6 +279,15 @@ def feature_view(p: Page) -> None:
 
     st.markdown("#### Top-activating examples")
     show_examples(p, view["top_ids"], view["top_values"], column, f"Top {len(view['top_ids'])} examples of feature {selected}", f"sae_top_{name}_{selected}", match, charts.get("top"))
+    contexts = adapters.token_contexts(name, stamp, selected) if kind == "model" else None
+    if contexts is not None:  # an SAE at a layer of a user's text model: where in the texts it fires
+        st.markdown("#### Top-activating tokens")
+        st.caption("The examples above are whole texts (the SAE reads the layer averaged over each text's tokens); here the feature is read on each token's "
+                   "own vector of the layer: the tokens where it is strongest, with four tokens either side, shaded by its activation on each (the token underlined).")
+        if contexts:
+            show_contexts([(c.activation, c.tokens, c.values, c.focus) for c in contexts], contexts[0].activation)
+        else:
+            st.caption("It fires on no single token: only on the texts' averages.")
 
     left, right = st.columns(2)
     with left:

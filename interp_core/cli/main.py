@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", default=None, help="text models (minilm-sae): steer on this text instead of a test example")
     _common(p)
 
+    p = sub.add_parser("circuit", help="transcoder features: a feature's upstream features by weight, each edge checked by an ablation on real examples")
+    p.add_argument("recipe", help="a transcoder recipe with an upstream transcoder (e.g. digits-transcoder)")
+    p.add_argument("--feature", required=True, type=whole_number(0, "a feature index, 0 or more"), help="the downstream feature J")
+    p.add_argument("--top", type=whole_number(1, "the number of upstream features, 1 or more"), default=10, help="how many upstream features to list (default 10)")
+    _common(p)
+
     p = sub.add_parser("load-model", help="validate a model (a .pt2 torch.export program, .safetensors + JSON config, a Hugging Face folder or an SAELens folder), summarise it and list its layers")
     p.add_argument("file", metavar="PATH", help="the model file or folder; pickle checkpoints (.pt, .pth, .ckpt, .pkl, pytorch_model.bin) are refused unopened")
     p.add_argument("--config", default=None, help="JSON config for .safetensors weights: a store manifest.json or {\"arch\": ..., \"model_config\": {...}}")
@@ -185,6 +191,13 @@ def _steer(args) -> dict:
     return family.steer(args)
 
 
+def _circuit(args) -> dict:
+    """``circuit RECIPE --feature J``: a transcoder feature's upstream features (interp_core.families.sae.circuits)."""
+    from interp_core.families.sae.circuits import circuit_cli
+
+    return circuit_cli(args)
+
+
 def _check_store_path(args) -> None:
     """A store that is (or sits inside) a file is refused before any work, not after training."""
     given, source = (getattr(args, "store", None), "--store") if getattr(args, "store", None) else (os.environ.get("INTERP_STORE"), "INTERP_STORE")
@@ -197,4 +210,4 @@ def _check_store_path(args) -> None:
         raise StoreError(f"{source} '{given}' {where}; expected a folder for the artifacts (created if missing).")
 
 
-COMMANDS = {"recipes": cmd_recipes, "collect-acts": cmd_collect, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep, "steer": _steer}
+COMMANDS = {"recipes": cmd_recipes, "collect-acts": cmd_collect, "train": cmd_train, "explain": cmd_explain, "load-model": cmd_load_model, "bench": cmd_bench, "report": cmd_report, "ship": cmd_ship, "sweep": cmd_sweep, "steer": _steer, "circuit": _circuit}

@@ -124,6 +124,11 @@ def test_a_text_model_on_the_sae_concepts_and_prototypes_pages_gives_the_clis_nu
     sae = _cli(capsys, "sae", *common)
     assert sae["d_in"] == 16  # one vector per text: the layer's width, not tokens x width
     assert metric(at, "Explained var.") == f"{sae['explained_variance']:.3f}" and metric(at, "L0") == f"{sae['l0']:.1f}"
+    at.segmented_control(key="v_view").set_value("Feature").run()
+    assert not at.exception, at.exception
+    top = next(t.value for t in at.dataframe if "text" in t.value.columns)
+    assert set(top["text"]) <= set(reviews)  # the top examples are the user's texts, not bare indices
+    assert "#### Top-activating tokens" in texts(at.markdown) and "border-bottom" in texts(at.markdown)  # contexts, the token underlined
 
     at.switch_page("views/concepts.py")
     at.run()

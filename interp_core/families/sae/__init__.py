@@ -25,7 +25,7 @@ from interp_core.families.sae.steer import steer_cli
 from interp_core.families.sae.stream_bench import bench_sae_stream
 from interp_core.families.sae import synth
 from interp_core.families.sae.synth import bench_sae_archs, bench_sae_synth
-from interp_core.families.sae.models import SAE_ARCHITECTURES
+from interp_core.families.sae.models import SAE_ARCHITECTURES, TRANSCODERS
 from interp_core.families.sae.sections import sections as family_sections
 from interp_core.families.sae.train import (
     FAMILY,
@@ -55,7 +55,7 @@ __all__ = [
 HIERARCHY_DESCRIPTION = ("Hierarchical toy: 32 known features in 16 dimensions. 8 parents, each on with probability 0.08; while a parent is on, "
                          "one of its 3 children (mutually exclusive) is on with probability 0.8, its magnitude the parent's times U(0.5, 1).")
 
-for _arch, _cls in SAE_ARCHITECTURES.items():
+for _arch, _cls in {**SAE_ARCHITECTURES, **TRANSCODERS}.items():
     register_architecture(f"sae-{_arch}", _cls)
 register_dataset("toy_superposition", sources.load_toy_dataset, "toy model of superposition: 48 sparse features in 12 dimensions (generated, seeded)")
 register_dataset("toy_hierarchy", lambda seed=0, **_: synth.toy_dataset(synth.HIERARCHY_TOY, "toy_hierarchy", HIERARCHY_DESCRIPTION),
@@ -96,6 +96,29 @@ _recipe(
     {"source": "text", "layer": 3, "width": 1024, "k": 16},
     {"epochs": 20, "batch_size": 512, "lr": 2e-3, "dead_window": 400, "sweep_k": [4, 8, 32], "sweep_epochs": 8},
     "TopK SAE (1024 latents, k=16) on MiniLM's residual stream after layer 3, over Python's reference documentation.",
+)
+
+# Transcoders (Dunefsky et al. 2024) on the two hidden blocks of a two-layer digits MLP: the second's
+# features read what the first's write, so a feature of digits-transcoder has upstream features in
+# digits-transcoder-l1 (``circuits``).
+recipes.register(Recipe(
+    "digits-mlp2", "classifier", "digits", "mlp",
+    {"hidden": [64, 64], "dropout": 0.1},
+    {"epochs": 60, "batch_size": 64, "lr": 2e-3, "weight_decay": 1e-4, "patience": 15},
+    "MLP with two hidden blocks on 8x8 handwritten digits; the digits transcoders replace its blocks.",
+))
+TRANSCODER_TRAINING = {"epochs": 300, "batch_size": 256, "lr": 1e-3, "dead_window": 300}
+_recipe(
+    "digits-transcoder-l1", "digits", "transcoder",
+    {"source": "digits-block", "base": "digits-mlp2", "block": 0, "width": 128, "k": 8},
+    TRANSCODER_TRAINING,
+    "TopK transcoder (128 latents, k=8) replacing the first hidden block of digits-mlp2: reads the pixels, writes the block's 64 units.",
+)
+_recipe(
+    "digits-transcoder", "digits", "transcoder",
+    {"source": "digits-block", "base": "digits-mlp2", "block": 1, "width": 128, "k": 8, "upstream": "digits-transcoder-l1"},
+    TRANSCODER_TRAINING,
+    "TopK transcoder (128 latents, k=8) replacing the second hidden block of digits-mlp2; its features' circuits run to digits-transcoder-l1's.",
 )
 
 

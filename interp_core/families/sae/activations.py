@@ -14,7 +14,7 @@ from interp_core import recipes
 from interp_core.data import Dataset, load_dataset
 from interp_core.errors import RecipeError
 from interp_core.families.sae import data as sources
-from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics
+from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, MLPBlock
 from interp_core.recipes import Recipe, TrainedModel
 from interp_core.store import Catalog, Store
 
@@ -32,6 +32,14 @@ def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, 
         source = DigitsHidden(copy.deepcopy(base.model).cpu()).eval()
         source.base_config = dict(base.manifest["model_config"])  # rebuilds the copy on load
         return sources.digits_source(dataset, source.to(device))
+    if kind == "digits-block":  # a transcoder's: [input | output] of one hidden block of an MLP classifier recipe
+        dataset = dataset or load_dataset(recipe.dataset)
+        base_name = recipe.model_config["base"]
+        base = recipes.train_or_load(base_name, Catalog(store) if store is not None else Catalog(), device="cpu")
+        source = MLPBlock(copy.deepcopy(base.model).cpu(), recipe.model_config["block"]).eval()
+        source.base_config, source.base_recipe = dict(base.manifest["model_config"]), base_name
+        source.description = block_description(source, base_name)
+        return sources.digits_source(dataset, source.to(device))
     if kind == "text":
         dataset = dataset or load_dataset(recipe.dataset)
         model = MiniLMTopics(sources.load_minilm(), recipe.model_config.get("layer", 3), dataset.n_classes).to(device).eval()
@@ -41,6 +49,11 @@ def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, 
         dataset = dataset or load_dataset(recipe.dataset)
         return user_acts_source(dataset)
     raise RecipeError(f"Recipe '{recipe.name}' names an unknown activation source '{kind}'; expected toy, digits, text or user.")
+
+
+def block_description(host: MLPBlock, base_name: str) -> str:
+    return (f"Hidden block {host.block + 1} of the {base_name} classifier on 8x8 handwritten digits: its input ({host.d_in} values) "
+            f"and its output ({host.d_out} units after ReLU), which a transcoder reads and writes.")
 
 
 # -- a user's activations (an NPZ with acts, optional true_features) as a dataset and a source ------

@@ -12,6 +12,7 @@ from interp_core.errors import DataError, RecipeError
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import source_for
+from interp_core.families.sae.models import TopKTranscoder
 from interp_core.families.sae.saelens import export_recipe
 from interp_core.families.sae.shards import ShardSet, StreamedActivations, peak_rss_mb
 from interp_core.families.sae.train import FAMILY, SHARD_TRAIN_CONFIG, default_user_sae, make_sae, rounded, toy_absorption, train_default_sae
@@ -62,6 +63,8 @@ def explain_cli(args) -> dict:
         loss = "mse" if source.kind == "toy" else "ce"
         spliced = explain.spliced_metrics(trained.model, trained.dataset.X_test, trained.dataset.y_test, loss=loss, targets=trained.dataset.X_test if loss == "mse" else None)
         result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
+    if isinstance(sae, TopKTranscoder):  # explained_variance and mse are of the block's output; accuracy_sae is the block replaced
+        result.update({"transcoder": True, "spliced_accuracy": result.get("accuracy_sae"), "upstream": recipe.model_config.get("upstream")})
     if not args.json:
         _print_metrics(result)
     return result

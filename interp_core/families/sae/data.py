@@ -155,7 +155,7 @@ def digits_source(dataset: Dataset, model: DigitsHidden) -> ActivationSource:
     X = np.concatenate([dataset.X_train, dataset.X_test])
     return ActivationSource(
         kind="image",
-        description="Hidden layer (128 units after ReLU) of the digits-mlp classifier on 8x8 handwritten digits.",
+        description=getattr(model, "description", "Hidden layer (128 units after ReLU) of the digits-mlp classifier on 8x8 handwritten digits."),
         acts=_batched_acts(model, X, 1024),
         n_train=len(dataset.X_train),
         dataset=dataset,

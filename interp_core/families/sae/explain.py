@@ -101,13 +101,14 @@ def reconstruction_metrics(sae: SparseAutoencoder, acts: np.ndarray, device: str
     device = resolve_device(device)
     sae.eval().to(device)
     x = torch.as_tensor(acts, dtype=torch.float64)
-    total_variance = float((x - x.mean(0)).pow(2).sum(1).mean())
+    target = sae.target(x)  # a transcoder's rows are [input | output]: its explained variance is the output's
+    total_variance = float((target - target.mean(0)).pow(2).sum(1).mean())
     squared_error, active, n = 0.0, 0.0, len(x)
     for lo in range(0, n, batch_size):
         batch = x[lo : lo + batch_size].float().to(device)
         codes = sae.encode(batch)
         recon = sae.decode(codes)
-        squared_error += float((recon - batch).double().pow(2).sum())
+        squared_error += float((recon - sae.target(batch)).double().pow(2).sum())
         active += float((codes > 0).sum())
     mse = squared_error / max(n, 1)
     return {

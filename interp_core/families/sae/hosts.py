@@ -135,6 +135,57 @@ class DigitsHidden(nn.Module):
         return self.mlp.head.weight.detach().cpu().numpy()
 
 
+class MLPBlock(nn.Module):
+    """An MLP classifier read at one hidden block (Linear, ReLU) for a transcoder: ``activations`` are
+    packed rows [the block's input | its output]; ``forward_with(x, transform)`` replaces the block's
+    output with ``transform(packed)`` (a transform that returns the packed rows keeps the block as
+    it is) and runs the later blocks and the head."""
+
+    def __init__(self, mlp: nn.Module, block: int):
+        super().__init__()
+        self.mlp = mlp
+        self.block = int(block)
+        linears = [m for m in mlp.body if isinstance(m, nn.Linear)]
+        if not 0 <= self.block < len(linears):
+            raise RecipeError(f"Block {block} does not exist; this MLP has hidden blocks 0 to {len(linears) - 1}.")
+        self.d_in, self.d_out = linears[self.block].in_features, linears[self.block].out_features
+        self._per_block = len(mlp.body) // len(linears)  # [Linear, ReLU, Dropout] per hidden layer
+
+    def _part(self, start: int, stop: int | None) -> nn.Sequential:
+        """Blocks [start, stop) of the body (slices, not submodules: the weights stay the MLP's)."""
+        return self.mlp.body[self._per_block * start : None if stop is None else self._per_block * stop]
+
+    def _before(self, h: torch.Tensor) -> torch.Tensor:
+        return self._part(0, self.block)(h)
+
+    def _block(self, h: torch.Tensor) -> torch.Tensor:
+        return self._part(self.block, self.block + 1)(h)
+
+    def _after(self, h: torch.Tensor) -> torch.Tensor:
+        return self._part(self.block + 1, None)(h)
+
+    @property
+    def is_last(self) -> bool:
+        return not len(self._part(self.block + 1, None))
+
+    def block_input(self, x: torch.Tensor) -> torch.Tensor:
+        return self._before(self.mlp.scale(x.flatten(1)))
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        inp = self.block_input(x)
+        return torch.cat([inp, self._block(inp)], 1)
+
+    def forward_with(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        out = transform(self.activations(x))
+        if out.shape[1] == self.d_in + self.d_out:
+            out = out[:, self.d_in :]
+        return self.mlp.head(self._after(out))
+
+    def output_directions(self) -> np.ndarray | None:
+        """The head's weights for the last block (its output is what the head reads); None before it (ReLUs follow)."""
+        return self.mlp.head.weight.detach().cpu().numpy() if self.is_last else None
+
+
 class MiniLMTopics(nn.Module):
     """MiniLM read at the residual stream after ``layer`` blocks, with a nearest-centroid topic head.
 

@@ -190,6 +190,10 @@ class SparseAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        """What the reconstruction of ``x`` is compared with: ``x`` itself (a transcoder: the block's output)."""
+        return x
+
     # -- training ------------------------------------------------------------------------------
     def training_loss(self, x: torch.Tensor, dead: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """(loss, stats) for a batch of raw inputs; stats holds detached tensors: mse, l0, fired (width,) bool."""
@@ -465,6 +469,86 @@ class MatchingPursuitSAE(SparseAutoencoder):
         return mse, {"mse": mse.detach(), "l0": (codes > 0).sum(1).float().mean(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
 
 
+@dataclass
+class TranscoderConfig(TopKConfig):
+    d_out: int = 1  # the width of the block's output
+
+
+class TopKTranscoder(TopKSAE):
+    """A TopK transcoder (Dunefsky et al. 2024): sparse features that read a block's input (d_in) and
+    reconstruct the block's output (d_out), so the block can be replaced by it.
+
+    Its activations come *packed*: one row is [block input | block output] (d_in + d_out), which is
+    what the SAE trainer, ``explain.reconstruction_metrics`` and ``steer`` pass around; ``encode``
+    reads the input part (it also takes the input alone), ``target`` is the output part, ``decode``
+    writes the output. ``b_in`` centres the input (an SAE centres it with ``b_dec``); the input and
+    output have scales of their own. Trained densely (blocks here are small), with the AuxK loss.
+    """
+
+    arch = "transcoder"
+    config_cls = TranscoderConfig
+
+    def __init__(self, d_in: int, width: int, **settings):
+        super().__init__(d_in, width, **settings)
+        d_out = self.config.d_out
+        if d_out < 1:
+            raise RecipeError(f"A transcoder needs d_out >= 1; got d_out={d_out}.")
+        decoder = torch.randn(width, d_out)
+        self.W_dec = nn.Parameter(decoder / decoder.norm(dim=1, keepdim=True))
+        self.b_dec = nn.Parameter(torch.zeros(d_out))
+        self.b_in = nn.Parameter(torch.zeros(d_in))
+        self.register_buffer("output_scale", torch.ones(()))
+
+    @property
+    def d_out(self) -> int:
+        return self.config.d_out
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, : self.d_in] if x.shape[1] == self.d_in + self.d_out else x
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != self.d_in + self.d_out:
+            raise RecipeError(f"A transcoder's target needs packed rows [input | output] of width {self.d_in + self.d_out}; got width {x.shape[1]}.")
+        return x[:, self.d_in :]
+
+    @torch.no_grad()
+    def fit_input(self, acts: torch.Tensor) -> "TopKTranscoder":
+        """Scale input and output so each has E||v - mean||^2 = its width; start the biases at the means."""
+        acts = acts.float()
+        for part, scale, bias in ((self.inputs(acts), self.input_scale, self.b_in), (self.target(acts), self.output_scale, self.b_dec)):
+            mean = part.mean(0)
+            variance = (part - mean).pow(2).sum(1).mean()
+            value = float(torch.sqrt(variance / part.shape[1])) if variance > 0 else 1.0
+            scale.fill_(value if value > 1e-8 else 1.0)
+            bias.copy_(mean / scale)
+        return self
+
+    def pre_acts(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.b_enc, self.inputs(x) / self.input_scale - self.b_in, self.W_enc.t())
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        return (codes @ self.W_dec + self.b_dec) * self.output_scale
+
+    def training_loss(self, x, dead=None):
+        pre = self.pre_acts(x)
+        rows, cols = self.select(pre.detach())
+        codes = torch.zeros_like(pre).index_put((rows, cols), F.relu(pre[rows, cols]))
+        target = self.target(x) / self.output_scale
+        recon = codes @ self.W_dec + self.b_dec
+        mse = (recon - target).pow(2).sum(1).mean()
+        loss = mse
+        if dead is not None and bool(dead.any()):  # AuxK: the top dead latents reconstruct what the live ones missed
+            n_dead = int(dead.sum())
+            k_aux = self.config.aux_k or max(1, self.d_out // 2)
+            idx = pre.detach().masked_fill(~dead, -math.inf).topk(min(k_aux, n_dead), dim=1).indices
+            aux_codes = torch.zeros_like(pre).scatter(1, idx, pre.gather(1, idx))
+            residual = (target - recon).detach()
+            loss = loss + self.config.aux_coefficient * min(n_dead / k_aux, 1.0) * (aux_codes @ self.W_dec - residual).pow(2).sum(1).mean()
+        return loss, {"mse": mse.detach(), "l0": (codes > 0).sum(1).float().mean(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
+
+
+TRANSCODERS: dict[str, type[SparseAutoencoder]] = {"transcoder": TopKTranscoder}  # not SAEs: kept out of the SAE architecture list
+
 SAE_ARCHITECTURES: dict[str, type[SparseAutoencoder]] = {}
 ARCH_TITLES = {"topk": "TopK", "batchtopk": "BatchTopK", "jumprelu": "JumpReLU", "matryoshka": "Matryoshka", "mp": "MP-SAE", "relu": "ReLU + L1"}
 
@@ -479,10 +563,11 @@ for _cls in (ReLUSAE, TopKSAE, BatchTopKSAE, JumpReLUSAE, MatryoshkaSAE, Matchin
 
 
 def build_sae(arch: str, config: dict) -> SparseAutoencoder:
-    if arch not in SAE_ARCHITECTURES:
+    known = {**SAE_ARCHITECTURES, **TRANSCODERS}
+    if arch not in known:
         raise RecipeError(f"Unknown SAE architecture '{arch}'; expected one of: {', '.join(sorted(SAE_ARCHITECTURES))}.")
-    check_config(f"sae-{arch}", SAE_ARCHITECTURES[arch], config)
-    return SAE_ARCHITECTURES[arch](**config)
+    check_config(f"sae-{arch}", known[arch], config)
+    return known[arch](**config)
 
 
 # -- a source model with the SAE spliced in -------------------------------------------------------

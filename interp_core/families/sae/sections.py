@@ -116,7 +116,7 @@ def sweep_rows(trained, catalog: Catalog) -> list[dict]:
     this_group = f"{name} ({config.get('epochs', '?')} epochs)"
     rows = [{**row, "group": this_group if row.get("this") else sweep_group, "label": f"{row['arch']} width {row['width']}, k {row['k']}"} for row in analysis.sweep]
     for recipe in recipes.list_recipes("sae"):
-        if recipe.name == name or recipe.model_config.get("source") != source:
+        if recipe.name == name or recipe.model_config.get("source") != source or recipe.model_config.get("block") != trained.manifest.get("model_config", {}).get("block"):  # a transcoder of another block is no sweep of this one
             continue
         try:
             artifact = recipes.find_artifact(recipe.name, catalog, verify=False)

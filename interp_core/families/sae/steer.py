@@ -72,7 +72,7 @@ def steering_transform(sae: SparseAutoencoder, features: list[int], mode: str, v
         if seen is not None:
             seen.append(codes.detach())
         edited = edit_codes(codes, features, mode, value)
-        return acts + (sae.decode(edited) - sae.decode(codes))
+        return sae.target(acts) + (sae.decode(edited) - sae.decode(codes))  # a transcoder: the block's output, edited
 
     return transform
 

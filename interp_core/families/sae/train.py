@@ -21,8 +21,8 @@ from interp_core.families.sae import data as sources
 from interp_core.families.sae import distributed
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae import synth
-from interp_core.families.sae.activations import build_source
-from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, ToyModel
+from interp_core.families.sae.activations import block_description, build_source
+from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, MLPBlock, ToyModel
 from interp_core.families.sae.models import SplicedModel, build_sae
 from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters
@@ -125,7 +125,10 @@ def train_sae_recipe(
     stage(f"Reading activations for {recipe.name} ({recipe.model_config['source']} source)")
     source = build_source(recipe, dataset, device, seed, store)
     torch.manual_seed(seed)
-    sae = make_sae(arch, source.d, recipe.model_config)
+    if isinstance(source.model, MLPBlock):  # a transcoder: rows are [block input | block output]
+        sae = make_sae(arch, source.model.d_in, recipe.model_config, d_out=source.model.d_out)
+    else:
+        sae = make_sae(arch, source.d, recipe.model_config)
     sae.fit_input(torch.as_tensor(source.acts_train))
     on = device_name(device) + (f" x {world.world_size} processes ({world.backend})" if world is not None else "")
     stage(f"Training the {arch} SAE ({sae.width} latents) on {source.n_train:,} activations on {on}")
@@ -236,7 +239,8 @@ def _shard_examples(shards: ShardSet, rows: np.ndarray, name: str) -> Dataset:
 
 def _source_manifest(source: sources.ActivationSource) -> dict:
     if source.kind == "digits" or source.kind == "image":
-        return {"base_recipe": "digits-mlp", "base_config": source.model.base_config}
+        block = {"block": source.model.block} if isinstance(source.model, MLPBlock) else {}  # a transcoder's block
+        return {"base_recipe": getattr(source.model, "base_recipe", "digits-mlp"), "base_config": source.model.base_config, **block}
     if source.kind == "toy":
         return {"n_features": int(source.model.W.shape[1]), "d_hidden": int(source.model.W.shape[0])}
     if source.kind == "text":
@@ -355,6 +359,11 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
         raise StoreError(f"Artifact '{artifact.name}' has a manifest this version cannot build ({exc}); retrain it.") from None
     if kind == "toy":
         source_model = ToyModel(info["n_features"], info["d_hidden"])
+        dataset = dataset or load_dataset(manifest["dataset"]["name"])
+    elif kind == "image" and "block" in info:  # a transcoder on one hidden block
+        source_model = MLPBlock(build_model("mlp", info["base_config"]), info["block"])
+        source_model.base_config, source_model.base_recipe = info["base_config"], info["base_recipe"]
+        source_model.description = block_description(source_model, info["base_recipe"])
         dataset = dataset or load_dataset(manifest["dataset"]["name"])
     elif kind == "image":
         source_model = DigitsHidden(build_model("mlp", info["base_config"]))
