@@ -5,8 +5,9 @@ picker (each layer with its output shape on the user's data):
 
 - SAE features: the button trains an SAE on that layer (activations collected with progress and cached
   in the session's store); the page then opens it like any SAE recipe, listed in the sidebar;
-- Concepts: TCAV of the data's concepts (the NPZ's ``concepts``) at that layer, drawn as the page draws
-  a recipe's TCAV (bars, box, heatmap, the check against the concepts' observed effects, the table);
+- Concepts: TCAV of the data's concepts (the NPZ's or a .jsonl's ``concepts``) at that layer, drawn as the page draws
+  a recipe's TCAV (bars, box, heatmap, the check against the concepts' observed effects, the table); and a
+  concept the user defines by picking test examples (lasso on the layer's map, or a list), scored at the layer;
 - Prototypes: a prototype head trained on that layer, its prototypes pushed onto real training
   examples, with its agreement with the model (the prototypes' faithfulness).
 
@@ -18,7 +19,7 @@ import streamlit as st
 
 from interp_core import recipes, sessions
 from ui import cache, components, sections, state
-from ui.components import show_error
+from ui.components import chart, show_error
 from ui.training_panel import _live_callbacks
 
 FOREIGN_TRAINER = "foreign"  # interp_core.foreign.TRAINER: a user's model stored in the session
@@ -119,11 +120,17 @@ def concepts_panel() -> None:
 
 
 def _concepts_body(picked) -> None:
+    dataset = picked[1].dataset
+    if dataset.concepts_train is None:
+        st.info("Your data has no concept labels (an NPZ's `concepts` and `concept_names`, or a .jsonl's `concepts`): define a concept below by picking examples of it.")
+    else:
+        _data_concepts(picked)
+    _picked_concept(picked)
+
+
+def _data_concepts(picked) -> None:
     base, trained, layer = picked
     dataset = trained.dataset
-    if dataset.concepts_train is None:
-        st.info("Your data has no concept labels: give an NPZ with `concepts` (n x k, 0/1) and `concept_names` on Home's model box to test concepts here.")
-        return
     runs = st.number_input("Random sets", min_value=2, max_value=50, value=10, step=1, key="concepts_foreign_runs",
                            help="TCAV compares each concept with this many random sets of examples (a t-test); more sets, surer verdicts, slower.")
     st.caption(f"Concepts: {', '.join(dataset.concept_names)}. Each TCAV score is checked against the concept's observed effect on the class logits; "
@@ -138,6 +145,69 @@ def _concepts_body(picked) -> None:
         from interp_core.families.concepts.sections import tcav_section
 
         sections.render(tcav_section(found.result, None, check=found.check), key=f"concepts_foreign_{base}_{layer}", heading=False)
+
+
+def _picked_concept(picked) -> None:
+    """A concept made of test examples the user picks (on the map of the layer, with the lasso, or in a list): its TCAV at the layer."""
+    import numpy as np
+
+    from interp_core.families.concepts import figures as figs
+    from interp_core.families.concepts.explain import MIN_CONCEPT_EXAMPLES
+    from interp_core.families.concepts.sections import tcav_section
+
+    base, trained, layer = picked
+    dataset = trained.dataset
+    components.heading("A concept from examples you pick", level="subheader")
+    st.caption(f"Choose at least {MIN_CONCEPT_EXAMPLES} test examples that share an idea, with the lasso on the map of layer {layer} or in the list, and name it: "
+               "TCAV scores it at this layer for every class, against random sets drawn from the other test examples, with the p-value of that test.")
+    texts, n_train = dataset.extras.get("texts"), len(dataset.y_train)
+
+    def label(i: int) -> str:
+        shown = f"{texts[n_train + i][:70]}" if texts is not None and len(texts) == n_train + len(dataset.y_test) else f"example {i}"
+        return f"{i}: {shown} ({dataset.class_names[int(dataset.y_test[i])]})"
+
+    key, map_key = f"concepts_foreign_pick_{base}", f"concepts_foreign_map_{base}_{layer}"
+    area = components.area_selection(st.session_state.get(map_key))  # last run's lasso, applied once (the chart hands it back on every rerun)
+    if area is not None and st.session_state.get("_concepts_foreign_area") != (map_key, area):
+        st.session_state["_concepts_foreign_area"] = (map_key, area)
+        st.session_state[key] = sorted({int(i) for i in area})
+    name = st.text_input("Name of the concept", value="my concept", key="concepts_foreign_name", max_chars=60)
+    chosen = st.multiselect("Its examples (test examples)", list(range(len(dataset.y_test))), key=key, format_func=label)
+    try:
+        coords = _layer_map(picked)
+    except Exception as exc:  # noqa: BLE001 - one sentence; the list still works
+        show_error(exc, f"Mapping layer {layer}")
+    else:
+        chart(figs.concept_map(coords, dataset.y_test, dataset.class_names, "class", np.asarray(chosen, dtype=int), None, "PCA", dragmode="lasso"),
+              "concept_map_select", key=map_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    runs = st.number_input("Random sets", min_value=2, max_value=50, value=10, step=1, key="concepts_foreign_pick_runs",
+                           help="The concept is compared with this many random sets of the other test examples (a t-test).")
+    if st.button("Score this concept at this layer", key="concepts_foreign_pick_run", type="primary", disabled=not chosen):
+        from interp_core.families.concepts.foreign import foreign_concept
+
+        _compute("_concepts_foreign_pick", picked, f"TCAV of '{name}' at layer {layer}",
+                 lambda adapted, advance: (name, len(chosen), foreign_concept(adapted, name, chosen, n_random=int(runs), progress=lambda done, total: advance(done, total, "CAVs trained"))))
+    found = _shown("_concepts_foreign_pick", picked)
+    if found is not None:
+        concept, size, result = found
+        table = result.table()
+        st.success(f"**{concept}** ({size} examples) at layer {layer}: " + "; ".join(
+            f"class **{row['class']}** TCAV score {row['score']:.2f}, p = {row['p_value']:.2g} ({'significant' if row['significant'] else 'not significant'})" for _, row in table.iterrows()) + ".")
+        sections.render(tcav_section(result, None), key=f"concepts_foreign_pick_{base}_{layer}", heading=False)
+
+
+def _layer_map(picked):
+    """The test examples mapped by the picked layer's output (PCA), kept for the session per model and layer."""
+    from interp_core.foreign import foreign_model
+    from interp_core.projection import pca_2d
+
+    base, trained, layer = picked
+    maps = st.session_state.setdefault("_concepts_foreign_maps", {})
+    if (base, layer) not in maps:
+        adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
+        maps.clear()  # one map at a time
+        maps[(base, layer)] = pca_2d(adapted.embed(trained.dataset.X_test))
+    return maps[(base, layer)]
 
 
 # -- Prototypes: a prototype head on the picked layer ------------------------------------------------------

@@ -69,6 +69,28 @@ def test_concepts_and_prototypes_pages_explain_a_picked_layer_of_the_user_s_mode
     tables = [t.value for t in at.dataframe]
     tcav = next(t for t in tables if "concept" in t.columns and "score" in t.columns)
     assert set(tcav["concept"]) == {"x0 high", "x5 high"} and set(tcav["layer"]) == {"0"}
+
+    # a concept from picked examples: the held-out rows with a large x0 (which drives the classes), as the page split them
+    from interp_core.data import load_user_file
+    from interp_core.families.concepts.foreign import foreign_concept
+    from interp_core.foreign import foreign_model
+    from interp_core.modelfiles import load_model_file
+
+    data = npz(X=X, y=y, concepts=concepts, concept_names=np.array(["x0 high", "x5 high"]))
+    dataset = load_user_file(data, filename="concepts.npz")
+    picked = [int(i) for i in np.flatnonzero(dataset.X_test[:, 0] > 1.0)]
+    at.text_input(key="concepts_foreign_name").set_value("large x0").run()
+    at.multiselect(key="concepts_foreign_pick_upload-mlp-model").set_value(picked).run()
+    at.number_input(key="concepts_foreign_pick_runs").set_value(4).run()
+    at.button(key="concepts_foreign_pick_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    shown = next(t.value for t in at.dataframe if "concept" in t.value.columns and set(t.value["concept"]) == {"large x0"})
+    loaded = load_model_file("mlp.pt2", data=_pt2(model, torch.as_tensor(X[:4])), filename="mlp.pt2")
+    expected = foreign_concept(foreign_model(loaded, dataset, "0"), "large x0", picked, n_random=4).table()
+    assert list(shown["class"]) == list(expected["class"]) == ["0", "1", "2"] and set(shown["layer"]) == {"0"}
+    np.testing.assert_allclose(shown[["score", "p_value"]].to_numpy(float), expected[["score", "p_value"]].to_numpy(float), atol=1e-6)
+    assert "large x0" in texts(at.success) and "p = " in texts(at.success)
     at.switch_page("views/prototypes.py")
     at.run()
     assert not at.exception, at.exception

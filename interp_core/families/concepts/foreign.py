@@ -5,11 +5,13 @@ the family's recipes; the family's ``compute_tcav`` runs on the model through th
 (``interp_core.layerhost``), with the picked layer as the only layer. Each verdict is checked as the
 recipes' are (``tcav_check``): Holm-adjusted p-values, and the concept's observed effect on each
 class's logit on the held-out examples. A user's data has no generator to switch a concept, so
-there is no CaCE: those keys are null.
+there is no CaCE: those keys are null. ``foreign_concept`` scores a concept the user defines by picking
+test examples (the Concepts page's "define a concept", ``interactive.score_concept``) at the same layer.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -36,3 +38,14 @@ def foreign_tcav(trained: TrainedModel, *, n_random: int | None = None, seed: in
     settings = {**tcav_settings({}), **({"n_random": n_random} if n_random else {})}
     result = compute_tcav(host, dataset, settings, seed, trained.device, on_stage or (lambda _text: None), layers={host.layer: host.module_path}, on_cav=on_cav)
     return ForeignTCAV(result, tcav_check(SimpleNamespace(model=host, dataset=dataset, device=trained.device), result))
+
+
+def foreign_concept(trained: TrainedModel, name: str, indices, *, n_random: int | None = None, seed: int = 0, progress=None) -> TCAVResult:
+    """TCAV, for every class, of a concept made of the test examples at ``indices`` (against random sets of the
+    other test examples) at the picked layer of ``trained`` (``foreign.foreign_model``), with each p-value."""
+    from interp_core.families.concepts.interactive import score_concept
+
+    host = LayerHost(trained.model).eval()
+    hosted = copy.copy(trained)
+    hosted.model = host
+    return score_concept(hosted, name, indices, n_random=n_random, seed=seed, progress=progress, layers={host.layer: host.module_path})

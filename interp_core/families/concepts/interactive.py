@@ -14,8 +14,10 @@ from interp_core.families.concepts.train import tcav_settings
 from interp_core.recipes import TrainedModel
 
 
-def score_concept(trained: TrainedModel, name: str, indices: np.ndarray, n_random: int | None = None, seed: int = 0, progress: Callable[[int, int], None] | None = None) -> explain.TCAVResult:
-    """TCAV of a user-defined concept: the test examples at ``indices``, on every class and layer.
+def score_concept(trained: TrainedModel, name: str, indices: np.ndarray, n_random: int | None = None, seed: int = 0, progress: Callable[[int, int], None] | None = None,
+                  layers: dict[str, str] | None = None) -> explain.TCAVResult:
+    """TCAV of a user-defined concept: the test examples at ``indices``, on every class and layer
+    (``layers``, display name -> module path: default the recipe architecture's own).
 
     Random sets are drawn from the other test examples (the concept against everything else), the
     scored examples are the test examples of each class, with the recipe's TCAV settings.
@@ -36,7 +38,7 @@ def score_concept(trained: TrainedModel, name: str, indices: np.ndarray, n_rando
     set_size = max(explain.MIN_CONCEPT_EXAMPLES, min(settings["set_size"], len(indices)))
     rng = np.random.default_rng(seed)
     used = np.sort(rng.choice(indices, size=set_size, replace=False)) if len(indices) > set_size else indices  # as many as a random set
-    return explain.tcav(trained.model, tcav_layers(trained.model), {name: dataset.X_test[used]}, dataset.X_test, inputs, dataset.class_names,
+    return explain.tcav(trained.model, layers or tcav_layers(trained.model), {name: dataset.X_test[used]}, dataset.X_test, inputs, dataset.class_names,
                         exclude={name: indices}, n_random=int(n_random or settings["n_random"]), random_set_size=set_size, seed=seed, device=trained.device, progress=progress)
 
 
