@@ -20,7 +20,7 @@ from interp_core.families.sae import sections as family_sections
 from interp_core.figures.common import MAP_POINTS
 from interp_core.figures.models import example_input
 from interp_core.report import Figure, Table
-from ui import components, passport, sae_steer, state
+from ui import components, passport, sae_circuit, sae_steer, state
 from ui import sae as adapters
 from ui.components import chart, show_error
 from ui.sections import render_item
@@ -298,6 +298,7 @@ def feature_view(p: Page) -> None:
         if "share" in charts:
             chart(charts["share"], "sae_class_share", key=f"sae_share_{name}_{selected}")
 
+    sae_circuit.circuit_section(name, stamp, p.model, selected)
     sae_steer.steer_section(name, stamp, p.model, selected, kind)
 
     st.markdown("#### Examples by activation interval")

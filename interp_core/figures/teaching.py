@@ -26,6 +26,7 @@ SOURCES: dict[str, str] = {
     "absorption": 'Chanin, Wilken-Smith, Dulka, Bhatnagar, Golechha & Bloom (2024). "A is for Absorption: Studying Feature Splitting and Absorption in Sparse Autoencoders."',
     "jumprelu": 'Rajamanoharan, Lieberum, Sonnerat, Conmy, Varma, Kramar & Nanda (2024). "Jumping Ahead: Improving Reconstruction Fidelity with JumpReLU Sparse Autoencoders."',
     "mpsae": 'Costa, Fel, Lubana, Tolooshams & Ba (2025). "From Flat to Hierarchical: Extracting Sparse Representations with Matching Pursuit" (MP-SAE).',
+    "transcoders": 'Dunefsky, Chlenski & Nanda (2024). "Transcoders Find Interpretable LLM Feature Circuits." NeurIPS.',
     "tcav": 'Kim, Wattenberg, Gilmer, Cai, Wexler, Viegas & Sayres (2018). "Interpretability Beyond Feature Attribution: Quantitative Testing with Concept Activation Vectors (TCAV)." ICML.',
     "cace": 'Goyal, Feder, Shalit & Kim (2019). "Explaining Classifiers with Causal Concept Effect (CaCE)."',
     "captum": 'Kokhlikyan et al. (2020). "Captum: A unified and generic model interpretability library for PyTorch."',
@@ -91,6 +92,7 @@ teach("sae_recovery", "Mean max cosine similarity (MMCS) asks, for each true fea
 teach("sae_training_curve", "L0 usually falls as the sparsity pressure takes hold while explained variance climbs back; a curve still moving at the end means the SAE was stopped early.", "saelens")
 teach("sae_steer", "Correlation is not causation: a feature can fire on a class without the model using it. Editing the feature and rerunning the model (keeping the SAE's error term, so the edit is the only change) measures what it does; a feature whose ablation moves nothing is a passenger, however clean its label.", "monosemanticity", "cunningham")
 teach("sae_arch_comparison", "Sparsity pushes an SAE to absorb a parent feature into its children: when 'animal' always comes with 'dog' or 'cat', one latent for 'dog+animal' is cheaper than two, and the 'animal' latent falls silent exactly where it should fire. Architectures differ in how much they absorb, and recovering a flat toy's features says little about a hierarchical one.", "absorption", "matryoshka", "mpsae")
+teach("sae_circuit", "An SAE's features sit in one layer; a transcoder's replace a whole block, so the connection between a feature of one block and a feature of the next is a product of their weights, true for every input. That makes a circuit you can read off the weights; the ablation checks that the edge is also used on real data (TopK and the ReLU can hide an edge the weights promise).", "transcoders")
 teach("sae_class_share", "A feature concentrated on one class is easy to label; one spread over many classes encodes something shared (a stroke, a shape) or is polysemantic.", "monosemanticity")
 
 # -- concepts --------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ how_to_read("sae_recovery", "For every true feature of the toy model, the best c
 how_to_read("sae_training_curve", "Explained variance of the training batches (left axis) and mean active features per example, L0 (right axis), during training.")
 how_to_read("sae_steer", "Each class's probability on this example before the edit (grey) and after it (colour), side by side, most probable class first. Bars that move show what the steered features do to the prediction; the title gives the KL divergence (after || before) and whether the top class changed.")
 how_to_read("sae_arch_comparison", "Each group of bars is one SAE architecture trained the same way on two generated toys with known features. MMCS (higher is better) says how well it recovers the true directions; absorption (lower is better) is the share of examples with a parent and a child feature on where the parent's latent stays silent because a child's latent writes the parent's direction.")
+how_to_read("sae_circuit", "Each row is an upstream transcoder feature, strongest connection first. Grey: how much one unit of it moves this feature's pre-activation, read from the weights alone (the same on every input). Colour: how much this feature's activation actually drops when the upstream feature is zeroed, averaged over the examples where both fire (n). Click a row to open that upstream feature.")
 how_to_read("sae_class_share", "Share of this feature's total activation that falls on examples of each class (or on examples whose strongest true feature is each one).")
 
 _DEAD = "#b0b0b0"
@@ -314,6 +315,26 @@ def steer_chart(labels: list[str], before: np.ndarray, after: np.ndarray, title:
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
     fig.update_yaxes(range=[0, 1.15])
+    return fig
+
+
+def circuit_chart(edges: list[dict], labels: list[str], feature: int, upstream: str) -> go.Figure:
+    """A downstream feature's top upstream features (``edges``: rows {upstream, weight, ablation_drop,
+    n_examples}, strongest first) as paired horizontal bars: the weight-only connection and the mean
+    drop of the feature's activation when the upstream feature is ablated. ``customdata`` holds the
+    upstream feature (a click opens it)."""
+    names = [f"{e['upstream']}" + (f" ({labels[e['upstream']][:18]})" if labels[e["upstream"]] else "") for e in edges]
+    ids = [[e["upstream"]] for e in edges]
+    drops = [0.0 if e["ablation_drop"] is None else e["ablation_drop"] for e in edges]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=names, x=[e["weight"] for e in edges], orientation="h", name="weight (from the weights alone)", marker_color="#9e9e9e", customdata=ids,
+                         hovertemplate="upstream %{customdata[0]}: weight %{x:.3f}<extra></extra>"))
+    fig.add_trace(go.Bar(y=names, x=drops, orientation="h", name="ablation drop (on real examples)", marker_color=class_color(0), customdata=ids,
+                         text=["never fire together" if e["ablation_drop"] is None else f"n={e['n_examples']}" for e in edges], textposition="outside",
+                         hovertemplate="upstream %{customdata[0]}: activation drops by %{x:.3f} when it is zeroed<extra></extra>"))
+    styled(fig, f"Upstream features of feature {feature} (in {upstream})", f"effect on feature {feature}", "upstream feature", height=max(320, 44 * len(edges) + 120))
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.18})
+    fig.update_yaxes(type="category", autorange="reversed")
     return fig
 
 
