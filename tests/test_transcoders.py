@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
+from interp_core import cli
 from interp_core.errors import DataError
 from interp_core.families.sae import explain
 from interp_core.families.sae.circuits import connection_weights, feature_circuit
@@ -83,7 +86,7 @@ def test_transcoder_reads_the_input_and_is_scored_on_the_output():
     assert torch.equal(t.encode(packed), t.encode(x))  # packed rows or the input alone: the same codes
     assert t.decode(t.encode(x)).shape == (400, 3)
     before = explain.reconstruction_metrics(t, packed.numpy())["explained_variance"]
-    explain.train_sae(t, packed.numpy(), explain.SAETrainConfig(steps=300, batch_size=100, lr=1e-2, dead_window=50), device="cpu")
+    explain.train_sae(t, packed.numpy(), explain.SAETrainConfig(steps=200, batch_size=100, lr=1e-2, dead_window=50), device="cpu")
     after = explain.reconstruction_metrics(t, packed.numpy())
     assert after["explained_variance"] > 0.8 > before
     assert after["l0"] <= 4
@@ -101,3 +104,28 @@ def test_mlp_block_splices_a_transcoder_and_no_change_keeps_the_model():
         no_change = steering_transform(t, [0, 1], "scale", 1.0)
         assert torch.allclose(host.forward_with(x, no_change), mlp(x), atol=1e-5)  # the error term is kept
     assert MLPBlock(mlp, 1).output_directions().shape == (3, 4) and MLPBlock(mlp, 0).output_directions() is None
+
+
+def _cli(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_circuit_and_explain_on_the_shipped_transcoders(capsys, interp_store_env):
+    code, out, _ = _cli(capsys, "circuit", "digits-transcoder", "--feature", "34", "--top", "3", "--json")
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["upstream_recipe"] == "digits-transcoder-l1" and len(result["edges"]) == 3
+    for row in result["edges"]:
+        assert set(row) == {"upstream", "weight", "ablation_drop", "n_examples"}
+    weights = [abs(row["weight"]) for row in result["edges"]]
+    assert weights == sorted(weights, reverse=True) and result["edges"][0]["ablation_drop"] > 0
+    code, out, _ = _cli(capsys, "explain", "sae", "digits-transcoder", "--json")
+    explained = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and explained["transcoder"] is True and explained["arch"] == "transcoder"
+    assert explained["spliced_accuracy"] == explained["accuracy_sae"] > 0.9 > explained["accuracy_zero"]
+    assert 0.9 < explained["explained_variance"] <= 1 and explained["l0"] <= 8
+    for argv, message in ((("digits-transcoder-l1", "--feature", "3"), "no upstream transcoder"), (("digits-transcoder", "--feature", "128"), "features 0 to 127")):
+        code, _, err = _cli(capsys, "circuit", *argv)
+        assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
