@@ -198,9 +198,10 @@ def save_foreign_model(session: Session, loaded: LoadedModel, files: dict[str, b
 
 
 # -- a user's own model on the CLI (explain KIND --model PATH --data FILE) --------------------------------
-def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
+def foreign_from_args(args, family: str | None, loaded: LoadedModel | None = None) -> recipes.TrainedModel:
     """``explain KIND --model PATH --data FILE [--target COL] [--layer NAME] [--config FILE]``: the user's model on the
-    user's data (read by the family's rule, as ``--data`` alone), as a TrainedModel. Refuses a RECIPE given too."""
+    user's data (read by the family's rule, as ``--data`` alone), as a TrainedModel (``loaded``: the model already
+    loaded from ``--model``). Refuses a RECIPE given too, and a causal LM (no classes) in one sentence."""
     from interp_core.foreign import foreign_model
     from interp_core.modelfiles import load_model_path
 
@@ -208,7 +209,11 @@ def foreign_from_args(args, family: str | None) -> recipes.TrainedModel:
         raise RecipeError("Give either a RECIPE or --model, not both; --model explains your own model on --data.")
     if not getattr(args, "data", None):
         raise RecipeError("--model needs --data FILE: the data to explain the model on (a CSV with --target, or an NPZ with X and y).")
-    loaded = load_model_path(args.model, getattr(args, "config", None))
+    loaded = loaded or load_model_path(args.model, getattr(args, "config", None))
+    from interp_core.causal_lm import is_causal_lm, refusal
+
+    if is_causal_lm(loaded):
+        raise refusal(page_name(family), args.model)
     if family == "rules" and loaded.kind == "huggingface":
         raise RecipeError(f"Rules fits a surrogate on a table's features, and '{args.model}' is a Hugging Face text model; explain it with attributions, sae, concepts or prototypes.")
     dataset = read_model_data(loaded, args.data, family, target=getattr(args, "target", None))

@@ -129,3 +129,48 @@ def save_jsonl(path: Path, texts: list[str], labels: list | None = None) -> Path
     rows = [{"text": t} if labels is None else {"text": t, "label": l} for t, l in zip(texts, labels or [None] * len(texts))]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return path
+
+
+NOUNS, ADJECTIVES = ["film", "plot", "actor", "story"], ["good", "bad", "great", "awful", "fun", "dull"]
+
+
+def lm_texts(n: int = 40, seed: int = 0) -> list[str]:
+    """``n`` sentences of one pattern, "the NOUN was (very) ADJ (and ADJ)", which a tiny causal LM learns in a few steps."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for _ in range(n):
+        words = ["the", str(rng.choice(NOUNS)), "was"] + (["very"] if rng.random() < 0.5 else []) + [str(rng.choice(ADJECTIVES))]
+        texts.append(" ".join(words + (["and", str(rng.choice(ADJECTIVES))] if rng.random() < 0.5 else [])))
+    return texts
+
+
+def tiny_gpt2(folder: Path, steps: int = 25):
+    """A two-block GPT-2 (hidden 16) from a transformers GPT2Config with a byte-level BPE tokenizer trained here on
+    ``lm_texts`` (nothing downloaded), trained for a few Adam steps on those texts and saved with save_pretrained into
+    ``folder``; returns (module, tokenizer, texts)."""
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = lm_texts(60)
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=320, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    tokenizer = transformers.GPT2TokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|endoftext|>", unk_token="<|endoftext|>", model_max_length=64)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=16, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0)
+    model = transformers.GPT2LMHeadModel(config)
+    tokenizer.pad_token = tokenizer.eos_token
+    encoded = tokenizer(texts, padding=True, return_tensors="pt")
+    targets = encoded["input_ids"].masked_fill(encoded["attention_mask"] == 0, -100)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(steps):
+        loss = model(**encoded, labels=targets).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval().save_pretrained(folder)
+    return model, tokenizer, texts

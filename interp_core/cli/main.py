@@ -95,12 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("steer", help="SAE features: zero, scale or set features on one example and compare the class probabilities before and after")
-    p.add_argument("recipe", help="an SAE recipe (e.g. digits-sae, minilm-sae)")
+    p.add_argument("recipe", nargs="?", help="an SAE recipe (e.g. digits-sae, minilm-sae); omit with --model")
     p.add_argument("--feature", required=True, help="feature index, or several separated by commas (e.g. 12,40)")
     p.add_argument("--scale", type=float, default=0.0, help="multiply the features' activations by S (0, the default: ablate)")
     p.add_argument("--set", type=float, default=None, metavar="V", help="set the features' activations to V instead of scaling them")
     p.add_argument("--example", type=whole_number(0, "a test example index, 0 or more"), default=None, help="test example N (default 0)")
-    p.add_argument("--text", default=None, help="text models (minilm-sae): steer on this text instead of a test example")
+    p.add_argument("--text", default=None, help="text models (minilm-sae, --model): steer on this text instead of a test example")
+    p.add_argument("--model", default=None, metavar="PATH", help="steer your own causal language model (a Hugging Face folder, e.g. GPT-2) on --text, with --sae")
+    p.add_argument("--sae", default=None, metavar="DIR", help="with --model: an SAELens SAE folder for a layer of it (explain sae --model prints the one it trains as sae_path)")
+    p.add_argument("--layer", default=None, metavar="NAME", help="with --model: the layer the SAE reads (default: the SAE's hook_name)")
     _common(p)
 
     p = sub.add_parser("circuit", help="transcoder features: a feature's upstream features by weight, each edge checked by an ablation on real examples")
@@ -184,6 +187,12 @@ def _steer(args) -> dict:
     """``steer RECIPE``: the recipe's family edits its features (Family.steer)."""
     from interp_core import recipes
 
+    if getattr(args, "model", None) or not args.recipe:  # a user's causal LM: the SAE family steers it
+        if args.recipe:
+            raise RecipeError("Give either a RECIPE or --model, not both; --model steers your own causal language model with --sae.")
+        if not getattr(args, "model", None):
+            raise RecipeError("steer needs a RECIPE (an SAE recipe such as digits-sae) or --model PATH with --sae DIR and --text.")
+        return next(f for f in families().values() if f.steer is not None).steer(args)  # the SAE family's steer takes --model
     family = families().get(recipes.get_recipe(args.recipe).family)
     if family is None or family.steer is None:
         steerable = [r.name for f in families().values() if f.steer is not None for r in recipes.list_recipes(f.name)]

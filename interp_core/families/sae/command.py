@@ -15,17 +15,9 @@ from interp_core.families.sae.activations import source_for
 from interp_core.families.sae.models import TopKTranscoder
 from interp_core.families.sae.saelens import export_recipe
 from interp_core.families.sae.shards import ShardSet, StreamedActivations, peak_rss_mb
-from interp_core.families.sae.train import FAMILY, SHARD_TRAIN_CONFIG, default_user_sae, make_sae, rounded, toy_absorption, train_default_sae
+from interp_core.families.sae.train import SHARD_TRAIN_CONFIG, default_user_sae, make_sae, rounded, sae_recipe, toy_absorption, train_default_sae
 from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
-
-
-def sae_recipe(name: str):
-    """The named recipe, refused in one sentence when it is not an SAE recipe (explain sae, export-sae, steer)."""
-    recipe = recipes.get_recipe(name)
-    if recipe.family != FAMILY:
-        raise RecipeError(f"Recipe '{name}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
-    return recipe
 
 
 def _arch(args) -> str:
@@ -63,6 +55,10 @@ def explain_cli(args) -> dict:
         loss = "mse" if source.kind == "toy" else "ce"
         spliced = explain.spliced_metrics(trained.model, trained.dataset.X_test, trained.dataset.y_test, loss=loss, targets=trained.dataset.X_test if loss == "mse" else None)
         result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
+    if source.kind in ("image", "text"):  # a classifier to ablate features in: measured causal effects beside the decoder-direction ones
+        from interp_core.families.sae.steer import MAX_CAUSAL_EXAMPLES, causal_rows
+
+        result["causal_effects"] = causal_rows(trained, max_examples=CAUSAL_TEXT_EXAMPLES if source.kind == "text" else MAX_CAUSAL_EXAMPLES)
     if isinstance(sae, TopKTranscoder):  # explained_variance and mse are of the block's output; accuracy_sae is the block replaced
         result.update({"transcoder": True, "spliced_accuracy": result.get("accuracy_sae"), "upstream": recipe.model_config.get("upstream")})
     if not args.json:
@@ -94,11 +90,16 @@ def _explain_user_file(args, device) -> dict:
 
 def _explain_user_model(args, device) -> dict:
     """``explain sae --model PATH --data FILE [--target COL] [--layer NAME] [--sae DIR]``: an SAE at a layer of the user's model."""
+    from interp_core.causal_lm import is_causal_lm
     from interp_core.families.sae.foreign import explain_layer, feature_rows
+    from interp_core.modelfiles import load_model_path
     from interp_core.progress import stage_printer
     from interp_core.userdata import foreign_from_args
 
-    trained = foreign_from_args(args, None)  # the data read as Home reads it (examples, not an activations file)
+    loaded = None if args.recipe else load_model_path(args.model, getattr(args, "config", None))
+    if loaded is not None and is_causal_lm(loaded):
+        return _explain_causal(args, loaded, device)
+    trained = foreign_from_args(args, None, loaded)  # the data read as Home reads it (examples, not an activations file)
     bar, update = progress_bar("explain sae")
     try:
         result = explain_layer(trained, catalog_at(args.store).store, sae_path=args.sae, device=device, seed=args.seed,
@@ -115,6 +116,26 @@ def _explain_user_model(args, device) -> dict:
         _print_metrics({k: v for k, v in out.items() if k != "features"})
         for row in out["features"]:
             print(f"feature {row['feature']:<5} {row['label']:<24} density {row['density']:.3f}  top examples {row['top_examples']}")
+    return out
+
+
+def _explain_causal(args, loaded, device) -> dict:
+    """``explain sae --model CAUSAL_LM --data texts``: an SAE on the layer's token activations (``causal.explain_causal``)."""
+    from interp_core.causal_lm import lm_texts
+    from interp_core.families.sae.causal import explain_causal
+
+    if not args.data:
+        raise RecipeError("--model needs --data FILE: the texts to read the language model's layer on (.txt, one text a line; .jsonl; or a CSV with a text column).")
+    bar, update = progress_bar("explain sae")
+    try:
+        out = explain_causal(loaded, lm_texts(loaded, args.data), catalog_at(args.store).store, layer=getattr(args, "layer", None), sae_path=args.sae,
+                             arch=_arch(args), device=device, seed=args.seed, progress=update)
+    finally:
+        bar.close()
+    if not args.json:
+        _print_metrics({k: v for k, v in out.items() if k != "features"})
+        for row in out["features"]:
+            print(f"feature {row['feature']:<5} fires on {row['label']:<24} density {row['density']:.3f}  promotes {', '.join(repr(t['token']) for t in row['promotes'])}")
     return out
 
 
@@ -156,4 +177,15 @@ def export_cli(args) -> dict:
 
 def _print_metrics(result: dict) -> None:
     for key, value in result.items():
+        if key == "causal_effects":
+            _print_causal(value)
+            continue
         print(f"{key:<22} {value:.4f}" if isinstance(value, float) else f"{key:<22} {value}")
+
+
+def _print_causal(rows: list[dict]) -> None:
+    print("causal effects         the most often firing features: the class ablating each lowers most beside the class its decoder direction raises most")
+    for row in rows:
+        decoder = "not comparable" if row["decoder_class"] is None else f"decoder raises {row['decoder_class']} ({row['decoder_effect']:+.3f} logit/unit)"
+        verdict = {True: "agree", False: "DISAGREE", None: "-"}[row["agree"]]
+        print(f"  feature {row['feature']:<5} {row['label'][:20]:<21} ablation lowers {row['causal_class']} ({row['causal_change']:+.3f} p, {row['n_examples']} examples); {decoder}: {verdict}")

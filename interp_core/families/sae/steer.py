@@ -243,12 +243,45 @@ def compare_effects(effect: CausalEffect, decoder: np.ndarray | None) -> tuple[l
     head = f"Ablating feature {effect.feature} on the {effect.n_examples} test examples where it fires lowers class {effect.labels[causal_top]} most ({effect.delta[causal_top]:+.3f} in probability)."
     if decoder is None:
         return rows, head + " The decoder-direction effect is read on other outputs (tokens), so the two are not compared."
+    if effects_agree(effect, decoder):
+        return rows, head + " The decoder direction agrees: it raises that class most too."
     decoder_top = int(np.nanargmax(decoder))
     if decoder_top != causal_top:
         return rows, head + f" They disagree: the decoder direction raises class {effect.labels[decoder_top]} most, so the direct readout is not what the model does with the feature."
-    if not decoder[causal_top] > 0 or not effect.delta[causal_top] < 0:
-        return rows, head + f" They disagree in sign on class {effect.labels[causal_top]}."
-    return rows, head + " The decoder direction agrees: it raises that class most too."
+    return rows, head + f" They disagree in sign on class {effect.labels[causal_top]}."
+
+
+def effects_agree(effect: CausalEffect, decoder: np.ndarray | None) -> bool | None:
+    """Whether the decoder direction raises most the class that ablating the feature lowers most (and
+    ablation does lower it); None when there is nothing to compare (no firing example, or a decoder
+    effect on other outputs)."""
+    if effect.n_examples == 0 or decoder is None:
+        return None
+    causal_top = int(np.argmin(effect.delta))
+    return bool(int(np.nanargmax(decoder)) == causal_top and decoder[causal_top] > 0 and effect.delta[causal_top] < 0)
+
+
+N_CAUSAL_FEATURES = 5
+
+
+def causal_rows(trained, n_features: int = N_CAUSAL_FEATURES, max_examples: int = MAX_CAUSAL_EXAMPLES) -> list[dict]:
+    """For the ``n_features`` live features that fire most often: the class their ablation lowers most
+    (and by how much), the class their decoder direction raises most (and its logit effect per unit),
+    and whether the two agree (``effects_agree``), as ``explain sae --json`` and the report list them."""
+    analysis = trained.extras["analysis"]
+    features = analysis.features
+    rows = []
+    for feature in features[~features["dead"]].sort_values("density", ascending=False, kind="stable")["feature"].head(n_features):
+        effect = causal_effect(trained, int(feature), max_examples)
+        decoder = decoder_effect(analysis, int(feature), effect.labels)
+        causal_top = int(np.argmin(effect.delta))
+        decoder_top = None if decoder is None else int(np.nanargmax(decoder))
+        rows.append({"feature": int(feature), "label": str(features.loc[feature, "label"]), "n_examples": effect.n_examples,
+                     "causal_class": effect.labels[causal_top], "causal_change": float(effect.delta[causal_top]),
+                     "decoder_class": None if decoder_top is None else effect.labels[decoder_top],
+                     "decoder_effect": None if decoder_top is None else float(decoder[decoder_top]),
+                     "agree": effects_agree(effect, decoder)})
+    return rows
 
 
 # -- the CLI: python -m interp_core steer RECIPE --feature F[,F2...] --scale S [--example N | --text "..."] [--json] --
@@ -256,7 +289,7 @@ def steer_cli(args) -> dict:
     from interp_core import recipes
     from interp_core.device import resolve_device
     from interp_core.families.sae import data as sources
-    from interp_core.families.sae.command import sae_recipe
+    from interp_core.families.sae.train import sae_recipe
     from interp_core.store import catalog_at
 
     recipe = sae_recipe(args.recipe)
@@ -271,15 +304,20 @@ def steer_cli(args) -> dict:
     else:
         index = 0 if args.example is None else args.example
         x, where = example_input(trained, index), f"test example {index}"
-    mode, value = ("set", args.set) if args.set is not None else (("zero", 0.0) if args.scale == 0 else ("scale", args.scale))
+    mode, value = steer_mode(args)
     result = steer(trained, x, features, mode, value).to_json()
     result.update({"recipe": args.recipe, "example": where})
     if not args.json:
-        _print(result)
+        print_steer(result)
     return result
 
 
-def _print(result: dict) -> None:
+def steer_mode(args) -> tuple[str, float]:
+    """(mode, value) of --scale S / --set V: scale 0 ablates."""
+    return ("set", args.set) if args.set is not None else (("zero", 0.0) if args.scale == 0 else ("scale", args.scale))
+
+
+def print_steer(result: dict) -> None:
     edit = {"zero": "zeroed", "scale": f"scaled by {result['value']:g}", "set": f"set to {result['value']:g}"}[result["mode"]]
     print(f"{result['recipe']}, {result['example']}: feature(s) {', '.join(map(str, result['features']))} {edit} "
           f"(activation before: {', '.join(f'{a:.3f}' for a in result['activations'].values())})")

@@ -67,6 +67,14 @@ def _round_to_float16(sae) -> None:
         param.copy_(param.half().float())
 
 
+def sae_recipe(name: str) -> Recipe:
+    """The named recipe, refused in one sentence when it is not an SAE recipe (explain sae, export-sae, steer)."""
+    recipe = recipes.get_recipe(name)
+    if recipe.family != FAMILY:
+        raise RecipeError(f"Recipe '{name}' is not an SAE recipe; choose one of: {', '.join(r.name for r in recipes.list_recipes(FAMILY))}.")
+    return recipe
+
+
 def default_user_sae(d: int, n_true: int | None, arch: str = "topk") -> tuple[str, dict]:
     """An SAE of ``arch`` with 4x d latents (or 2x the known true features, if more) at an L0 of about
     k = sqrt(d): TopK, BatchTopK, Matryoshka and MP keep k; ReLU's L1 and JumpReLU's L0 penalties are

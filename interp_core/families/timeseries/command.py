@@ -35,17 +35,23 @@ def explain_timeseries(args) -> dict:
     """``explain attributions [RECIPE] [--data FILE] [--methods ...]``: score every method on the test set."""
     from interp_core.store import Catalog, Store
 
-    methods = _methods_arg(args)
+    methods = None if getattr(args, "model", None) else _methods_arg(args)  # a text model's methods are token methods (_token_names)
     if args.recipe and args.data and not getattr(args, "model", None):  # with --model, foreign_from_args says it
         raise RecipeError("Give either a RECIPE or --data, not both; a recipe names its own dataset.")
     store = Store(args.store) if args.store else Store()
     if getattr(args, "model", None):  # the user's own series classifier on the user's series
+        from interp_core.causal_lm import is_causal_lm
+        from interp_core.modelfiles import load_model_path
         from interp_core.userdata import foreign_from_args
 
-        trained = foreign_from_args(args, FAMILY)
+        loaded = None if args.recipe else load_model_path(args.model, getattr(args, "config", None))
+        if loaded is not None and is_causal_lm(loaded):  # a causal LM: token attributions for its predicted next token
+            return _explain_causal_tokens(args, loaded)
+        trained = foreign_from_args(args, FAMILY, loaded)
         if getattr(trained.model.spec, "tokens", False):  # a Hugging Face text classifier: token attributions
             return _explain_tokens(args, trained)
         _series(trained.dataset, args.data)
+        methods = _methods_arg(args)
     elif args.data:
         trained = _user_model(args, store)
     elif args.recipe:
@@ -80,25 +86,52 @@ def explain_timeseries(args) -> dict:
 def _explain_tokens(args, trained) -> dict:
     """``explain attributions --model HF_FOLDER --data texts``: every token method on the first test texts,
     with the keys of the series' JSON (``methods`` with ``deletion_auc`` / ``insertion_auc``, no ground truth)."""
-    from interp_core.families.timeseries.explain.tokens import TOKEN_METHODS, token_report
+    names = _token_names(args)
+    loaded = trained.extras["loaded"]
+    texts = trained.dataset.extras.get("texts", [])[len(trained.dataset.X_train):]  # the test texts (train ones first)
+    return _token_result(args, trained.model, trained.dataset.X_test, texts, loaded, trained.dataset.class_names, names,
+                         {"recipe": trained.name, "dataset": trained.dataset.name, "test_accuracy": trained.metrics["test_accuracy"]}, "predicted class")
 
+
+def _token_names(args) -> list[str] | None:
     names = [m.strip() for m in (getattr(args, "methods", None) or "").split(",") if m.strip()] or None
+    from interp_core.families.timeseries.explain.tokens import TOKEN_METHODS
+
     unknown = [m for m in names or [] if m not in TOKEN_METHODS and m != tsx.RANDOM]
     if unknown:
         raise RecipeError(f"Unknown token attribution method '{unknown[0]}'; for a text model expected one of: {', '.join([*TOKEN_METHODS, tsx.RANDOM])}.")
-    loaded = trained.extras["loaded"]
+    return names
+
+
+def _explain_causal_tokens(args, loaded) -> dict:
+    """``explain attributions --model CAUSAL_LM --data texts``: each method's token attributions for the next token the model
+    predicts after each held-out text (its "class" is that token), with deletion / insertion as for a text classifier."""
+    from interp_core import causal_lm as lm
+
+    if not args.data:
+        raise RecipeError("--model needs --data FILE: the texts whose next token is explained (.txt, one text a line; .jsonl; or a CSV with a text column).")
+    names = _token_names(args)
+    model = lm.causal_lm(loaded)
+    data = lm.lm_texts(loaded, args.data)
+    accuracy = lm.lm_metrics(model, data.test)["next_token_accuracy"]
+    vocabulary = lm.token_labels(loaded.tokenizer, range(model.vocab_size))
+    return _token_result(args, model, data.test, data.texts[data.n_train:], loaded, vocabulary, names,
+                         {"recipe": None, "dataset": data.name, "test_accuracy": accuracy, "next_token_accuracy": accuracy, "model_kind": "causal-lm"}, "predicted next token")
+
+
+def _token_result(args, model, X, texts, loaded, class_names, names, head: dict, target: str) -> dict:
+    """Every token method on the first texts of ``X`` (token ids), with the keys of the series' JSON (``methods`` with ``deletion_auc`` / ``insertion_auc``, no ground truth)."""
+    from interp_core.families.timeseries.explain.tokens import token_report
+
     start = time.perf_counter()
-    report = token_report(trained.model, trained.dataset.X_test, loaded.tokenizer, trained.dataset.class_names, methods=names, seed=args.seed, progress=stderr_progress)
+    report = token_report(model, X, loaded.tokenizer, class_names, methods=names, seed=args.seed, progress=stderr_progress)
     seconds = time.perf_counter() - start
-    texts = trained.dataset.extras.get("texts", [])[len(trained.dataset.X_train):]  # the test texts (train ones first)
     result = {
-        "recipe": trained.name,
-        "dataset": trained.dataset.name,
-        "test_accuracy": trained.metrics["test_accuracy"],
+        **head,
         "n_series": len(report.ids),
         "n_texts": len(report.ids),
         "has_ground_truth": False,
-        "target": "predicted class",
+        "target": target,
         "replacement_token": report.replacement,
         "methods": report.metrics(),
         "series_per_s": {m: round(len(report.ids) / s, 2) for m, s in report.seconds.items() if s and m != tsx.RANDOM},
@@ -110,7 +143,7 @@ def _explain_tokens(args, trained) -> dict:
     }
     if not args.json:
         accuracy = "no labels" if result["test_accuracy"] is None else f"test accuracy {result['test_accuracy']:.3f}"
-        _print_table(result, f"{result['recipe']}: {accuracy}; token attributions of {result['n_texts']} test texts for the predicted class, "
+        _print_table(result, f"{result['recipe'] or result['dataset']}: {accuracy}; token attributions of {result['n_texts']} test texts for the {target}, "
                              f"deleted / inserted as '{result['replacement_token']}' (deletion: lower is better, insertion: higher)")
     return result
 

@@ -1,0 +1,207 @@
+"""SAE features on a user's causal language model (e.g. GPT-2), token by token, and steering its next word.
+
+``explain sae --model GPT2_FOLDER --data texts.txt [--layer NAME]`` (``explain_causal``): the layer's
+output at every real token of the texts (``causal_lm.token_activations``, not pooled over the text) is
+the SAE's data: trained on the training texts' tokens with the family's default (``train_default_sae``)
+or an SAELens folder opened (``--sae``), measured on the held-out texts' tokens (L0, explained
+variance), spliced into the model (the LM's loss on the held-out texts with the layer replaced by the
+SAE's reconstruction, against clean and zero-ablated: ``loss_recovered`` as for recipes), and each of
+the most active features described by the tokens it fires on and its logit effects: the tokens its
+decoder direction promotes and suppresses through the unembedding (``W_U @ d_j``, the direct path).
+The trained SAE is written as an SAELens folder in the store (``sae_path``), for ``steer --sae``.
+
+``steer --model GPT2_FOLDER --sae DIR --feature F --scale S --text "..."`` (``steer_causal``): the
+features are edited at every token of the text (``steer.steering_transform``: the SAE's error term
+kept, so scale 1 changes nothing) and the next-token distribution before and after is compared, with
+a short greedy continuation each way (the edit applied at every step).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from interp_core import causal_lm as lm
+from interp_core.errors import DataError, ModelFileError, RecipeError
+from interp_core.families.sae import explain
+from interp_core.families.sae.steer import SteerResult, check_features, print_steer, steer_cli, steer_mode, steering_transform
+from interp_core.families.sae.train import rounded, train_default_sae
+
+N_FEATURES = 10  # rows of features in the JSON
+N_TOKENS = 5  # tokens listed per feature (fires on, promotes, suppresses)
+N_LISTED = 10  # next tokens listed before and after steering: the top 10 of each, both lists over the same tokens
+SAE_FOLDER = "causal-lm-saes"  # in the store: SAELens folders of the SAEs trained here
+
+
+def open_sae(path, d: int, layer: str):
+    """An SAELens SAE folder for the layer; one sentence when its d_in is not the layer's width."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    return check_width(load_saelens_sae(path).eval(), path, d, layer)
+
+
+def check_width(sae, path, d: int, layer: str):
+    if sae.d_in != d:
+        hook = f" (it was saved for '{sae.config.hook_name}')" if sae.config.hook_name else ""
+        raise ModelFileError(f"The SAE in '{Path(path).name}' reads {sae.d_in} values per token{hook} but layer '{layer}' gives {d}; "
+                             "open it on the layer it was trained on, or train one on this layer (explain sae --model ... without --sae).")
+    return sae
+
+
+def reconstruct(sae) -> lm.Transform:
+    return lambda acts: sae.decode(sae.encode(acts))
+
+
+def zero(acts: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(acts)
+
+
+def spliced_loss(model: lm.CausalLM, ids: np.ndarray, sae) -> dict:
+    """The LM's loss and next-token accuracy on ``ids`` clean, with the SAE's reconstruction spliced in and zero-ablated;
+    ``loss_recovered`` = (zero - sae) / (zero - clean), as ``explain.spliced_metrics`` defines it for recipes."""
+    out = {}
+    for mode, transform in (("clean", None), ("sae", reconstruct(sae)), ("zero", zero)):
+        metrics = lm.lm_metrics(model, ids, transform)
+        out[f"loss_{mode}"], out[f"accuracy_{mode}"], out[f"perplexity_{mode}"] = metrics["loss"], metrics["next_token_accuracy"], metrics["perplexity"]
+    gap = out["loss_zero"] - out["loss_clean"]
+    out["loss_recovered"] = (out["loss_zero"] - out["loss_sae"]) / gap if abs(gap) > 1e-12 else float("nan")
+    out["loss_kind"] = "next-token cross-entropy"
+    return out
+
+
+def logit_effects(sae, model: lm.CausalLM, tokenizer, features, n: int = N_TOKENS) -> dict[int, dict]:
+    """Per feature: the tokens its decoder direction promotes and suppresses through the unembedding (``explain.output_effects``)."""
+    W_dec = sae.W_dec.detach().float().cpu().numpy()[list(features)]
+    up, up_v, down, down_v = explain.output_effects(W_dec, lm.unembedding(model), n=n, scale=float(getattr(sae, "input_scale", torch.tensor(1.0))))
+    out = {}
+    for row, j in enumerate(features):
+        out[int(j)] = {"promotes": [{"token": t, "logit": rounded(float(v))} for t, v in zip(lm.token_labels(tokenizer, up[row]), up_v[row])],
+                       "suppresses": [{"token": t, "logit": rounded(float(v))} for t, v in zip(lm.token_labels(tokenizer, down[row]), down_v[row])]}
+    return out
+
+
+def feature_rows(codes: explain.Codes, token_ids: np.ndarray, sae, model: lm.CausalLM, tokenizer, n: int = N_FEATURES) -> list[dict]:
+    """The ``n`` most often firing features: density, the tokens they fire on most (by count), and their logit effects."""
+    density = explain.densities(codes)
+    order = [int(j) for j in np.argsort(-density, kind="stable")[:n] if density[j] > 0]
+    effects = logit_effects(sae, model, tokenizer, order) if order else {}
+    rows = []
+    for j in order:
+        column = codes.column(j)
+        fired = token_ids[np.flatnonzero(column > 0)]
+        values, counts = np.unique(fired, return_counts=True)
+        top = values[np.argsort(-counts, kind="stable")[:N_TOKENS]]
+        rows.append({"feature": j, "density": rounded(float(density[j])), "label": " / ".join(t.strip() or repr(t) for t in lm.token_labels(tokenizer, top[:3])),
+                     "fires_on": lm.token_labels(tokenizer, top), **effects[j]})
+    return rows
+
+
+def trained_sae_path(store, loaded, layer: str, data: lm.LMTexts, arch: str, seed: int) -> Path:
+    """Where the SAE trained for this model, layer, texts, architecture and seed is written (an SAELens folder in the store)."""
+    key = hashlib.sha256(repr((loaded.description(), layer, data.ids.tobytes(), arch, seed)).encode()).hexdigest()[:16]
+    return Path(store.root) / SAE_FOLDER / f"{Path(loaded.path).name}-{layer}-{arch}-{key}"
+
+
+def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None, sae_path=None, arch: str = "topk", device="cpu", seed: int = 0, progress=None) -> dict:
+    """``explain sae --model CAUSAL_LM --data texts``: the JSON (see the module docstring)."""
+    from interp_core.families.sae.saelens import export_sae
+
+    model = lm.causal_lm(loaded, layer)
+    acts, text, position = lm.token_activations(model, data.ids)
+    train = text < data.n_train
+    if not train.any() or train.all():
+        raise DataError(f"'{data.name}' gives {len(data.texts)} texts; expected enough for training and held-out texts (at least {1 + int(1 / lm.TEST_SHARE)}).")
+    token_ids = data.ids[text, position]
+    if sae_path is not None:
+        sae, origin, arch, settings = open_sae(sae_path, acts.shape[1], model.layer), str(sae_path), "saelens", {}
+    else:
+        sae, arch, settings = train_default_sae(acts[train], None, device=device, seed=seed, progress=progress, arch=arch)
+        origin = "trained"
+    sae = sae.cpu().eval()
+    result = {"model": loaded.description(), "model_kind": "causal-lm", "data": data.name, "layer": model.layer, "d_in": int(acts.shape[1]), "sae": origin, "arch": sae.arch,
+              **settings, "n_texts": len(data.texts), "n_train": int(train.sum()), "n_test": int((~train).sum()), "unit": "token"}
+    result.update({k: rounded(v) for k, v in explain.reconstruction_metrics(sae, acts[~train], "cpu").items()})
+    codes = explain.encode_codes(sae, acts, "cpu")
+    result.update({"dead_fraction": rounded(float((explain.densities(codes) == 0).mean())), "n_features": int(sae.width)})
+    result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae).items()})
+    clean = lm.lm_metrics(model, data.test)
+    result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"])})
+    result["features"] = feature_rows(codes, token_ids, sae, model, loaded.tokenizer)
+    if origin == "trained":
+        path = trained_sae_path(store, loaded, model.layer, data, arch, seed)
+        try:
+            export_sae(sae, path, model.layer, {"model_name": Path(loaded.path).name, "exported_by": "Interp Explorer"}, explain.densities(codes))
+            result["sae_path"] = str(path)
+        except ModelFileError as exc:  # an architecture SAELens cannot hold (matching pursuit): measured, not kept
+            result["sae_path"] = f"not written: {exc}"
+    return result
+
+
+# -- steering -----------------------------------------------------------------------------------------
+def steer_causal(loaded, sae_path, text: str, features, mode: str = "zero", value: float = 0.0, layer: str | None = None,
+                 n_listed: int = N_LISTED, n_continue: int = lm.CONTINUATION_TOKENS) -> dict:
+    """The next-token distribution after ``text`` before and after editing ``features`` of the SAE at every token, and a greedy continuation each way."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    sae = load_saelens_sae(sae_path).eval()
+    model = lm.causal_lm(loaded, layer or sae.config.hook_name)
+    ids = lm.encode_text(loaded, text)
+    x = torch.as_tensor(ids)
+    with torch.no_grad():
+        width = int(model.token_acts(x).shape[-1])
+    check_width(sae, sae_path, width, model.layer)
+    features = check_features(features, sae.width)
+    seen: list[torch.Tensor] = []
+    transform = steering_transform(sae, features, mode, value, seen)
+    with torch.no_grad():
+        before = torch.softmax(model(x)[0].float(), -1).numpy()
+        after = torch.softmax(model.forward_with(x, transform)[0].float(), -1).numpy()
+    codes = torch.cat(seen)
+    listed = np.unique(np.concatenate([np.argsort(-before, kind="stable")[:n_listed], np.argsort(-after, kind="stable")[:n_listed]]))
+    labels = lm.token_labels(loaded.tokenizer, listed)
+    result = SteerResult(labels, before[listed], after[listed], features, mode, float(value), [float(codes[:, f].max()) for f in features])
+    out = result.to_json()
+    p, q = np.clip(after, 1e-12, 1.0), np.clip(before, 1e-12, 1.0)
+    out["kl"] = float(np.sum(after * (np.log(p) - np.log(q))))  # over the whole vocabulary, not only the listed tokens
+    out.update({"continuation_before": lm.continuation(model, ids, loaded.tokenizer, n_continue),
+                "continuation_after": lm.continuation(model, ids, loaded.tokenizer, n_continue, steering_transform(sae, features, mode, value)),
+                "layer": model.layer, "sae": str(sae_path), "text": text, "model": loaded.description(),
+                "activations_by_token": {str(f): [rounded(float(v)) for v in codes[:, f]] for f in features},
+                "tokens": lm.token_labels(loaded.tokenizer, ids[0][model.mask(x)[0].numpy()])})
+    return out
+
+
+def check_causal(loaded, path: str) -> None:
+    if not lm.is_causal_lm(loaded):
+        raise RecipeError(f"'{Path(path).name}' is not a causal language model; steer --model takes a Hugging Face …LMHeadModel / …ForCausalLM folder (for a classifier, train an SAE recipe and steer it by name).")
+
+
+# -- the CLI: steer --model PATH --sae DIR --feature F --scale S --text "..." [--json] ------------------------
+def steer_command(args) -> dict:
+    """``steer``: a recipe's SAE (``steer.steer_cli``) or, with --model, a user's causal LM."""
+    return steer_model_cli(args) if getattr(args, "model", None) else steer_cli(args)
+
+
+def steer_model_cli(args) -> dict:
+    """``steer --model CAUSAL_LM --sae DIR --feature F --scale S --text "..."``: the next token before and after, and a greedy continuation each way."""
+    from interp_core.modelfiles import load_model_path
+
+    if not getattr(args, "sae", None):
+        raise DataError("steer --model needs --sae DIR: an SAELens SAE folder for a layer of the model (explain sae --model ... --data texts prints the one it trains as sae_path).")
+    if args.text is None:
+        raise DataError("steer --model needs --text \"...\": the text whose next token is steered.")
+    if args.example is not None:
+        raise DataError("--example N picks a recipe's test example; with --model give --text instead.")
+    loaded = load_model_path(args.model)
+    check_causal(loaded, args.model)
+    mode, value = steer_mode(args)
+    result = steer_causal(loaded, args.sae, args.text, [part.strip() for part in str(args.feature).split(",") if part.strip()], mode, value, layer=args.layer)
+    result.update({"recipe": None, "example": "your text"})
+    if not args.json:
+        print_steer({**result, "recipe": Path(args.model).name})
+        print(f"continuation before: {result['text']}|{result['continuation_before']}")
+        print(f"continuation after:  {result['text']}|{result['continuation_after']}")
+    return result
