@@ -275,6 +275,9 @@ def _show_prototypes(found, dataset) -> None:
     if found.agreement < 0.9:
         st.warning(f"The head disagrees with your model on {1 - found.agreement:.0%} of held-out examples: there, 'this looks like that' is not why your model decided.")
     rows = pd.DataFrame(prototype_rows(found, dataset.class_names))
+    texts = dataset.extras.get("texts")  # a text model's texts, training texts first: show each prototype's own text
+    if texts is not None:
+        rows.insert(rows.columns.get_loc("train_example") + 1, "text", [texts[int(i)] if pd.notna(i) else "" for i in rows["train_example"]])
     components.table(rows.rename(columns={"train_example": "training example", "moved": "distance moved by the push"}), hide_index=True)
-    st.caption("Each prototype is the layer's output on the training example shown (an index into your data's training split); "
-               "purity is the share of its 10 nearest training examples that your model puts in the prototype's class.")
+    st.caption("Each prototype is the layer's output on the training example shown (an index into your data's training split"
+               + (", with its text" if texts is not None else "") + "); purity is the share of its 10 nearest training examples that your model puts in the prototype's class.")

@@ -80,6 +80,7 @@ def context(name: str, stamp: str, example: int, column: np.ndarray, before: int
 def token_contexts(name: str, stamp: str, feature: int) -> list | None:
     """For an SAE at a layer of a user's text model: the feature's top tokens with their contexts
     (``token_contexts.top_token_contexts``), read on each token's vector; None for any other SAE."""
+    from interp_core.errors import LayerError
     from interp_core.families.sae.token_contexts import token_codes, top_token_contexts
 
     trained = cache.trained_model(name)
@@ -88,7 +89,10 @@ def token_contexts(name: str, stamp: str, feature: int) -> list | None:
         return None
     tokenizer = cache.trained_model(trained.manifest["source"]["base_recipe"]).extras["loaded"].tokenizer
     X = np.concatenate([trained.dataset.X_train, trained.dataset.X_test])
-    codes = token_codes(trained.extras["sae"], host.classifier, X, feature)
+    try:
+        codes = token_codes(trained.extras["sae"], host.classifier, X, feature)
+    except LayerError:  # a layer with one vector per text (a pooler): its features fire on whole texts only
+        return None
     return top_token_contexts(codes, X, tokenizer.convert_ids_to_tokens, host.classifier.spec.pad_id)
 
 

@@ -114,20 +114,29 @@ def _cli(capsys, kind: str, *argv) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def concept_reviews(path):
+    """``review_texts`` (those ``trained_review_bert`` learns) as JSON lines with labels and two concepts for TCAV:
+    a word the model was trained on ('praise': good or great) and one it was not ('film')."""
+    from tests.foreign_models import review_texts, save_jsonl
+
+    reviews, labels = review_texts(60)
+    rows = [json.loads(line) for line in save_jsonl(path, reviews, labels).read_text().splitlines()]
+    for row in rows:
+        words = set(row["text"].split())
+        row["concepts"] = {"praise": int(bool({"good", "great"} & words)), "film": int("film" in words)}
+    path.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+    return path
+
+
 def test_a_text_model_on_the_sae_concepts_and_prototypes_pages_gives_the_clis_numbers(app, tmp_path, capsys):
     """A Hugging Face classifier and its texts uploaded on Home: each page lists it with its layers, runs on
     a layer averaged over each text's tokens, and shows what ``explain KIND --model --data --layer`` prints."""
     pytest.importorskip("transformers")
     from tests.app.test_foreign_upload import _zip
-    from tests.foreign_models import save_jsonl, trained_review_bert
+    from tests.foreign_models import trained_review_bert
 
     _model, _tokenizer, reviews, labels = trained_review_bert(tmp_path / "review-bert")
-    jsonl = save_jsonl(tmp_path / "reviews.jsonl", reviews, labels)
-    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    for row in rows:  # concepts for TCAV: a word the model was trained on, and one it was not
-        words = set(row["text"].split())
-        row["concepts"] = {"praise": int(bool({"good", "great"} & words)), "film": int("film" in words)}
-    jsonl.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+    jsonl = concept_reviews(tmp_path / "reviews.jsonl")
     layer, common = "bert.encoder.layer.0", ["--model", str(tmp_path / "review-bert"), "--data", str(jsonl), "--layer", "bert.encoder.layer.0", "--store", str(tmp_path / "cli")]
 
     at = open_page(app)
@@ -175,3 +184,4 @@ def test_a_text_model_on_the_sae_concepts_and_prototypes_pages_gives_the_clis_nu
     assert metric(at, "Agreement with your model") == f"{proto['agreement']:.1%}" and metric(at, "Head accuracy") == f"{proto['test_accuracy']:.1%}"
     table = next(t.value for t in at.dataframe if "training example" in t.value.columns)
     assert list(table["training example"]) == [r["train_example"] for r in proto["prototypes"]]  # the same real texts the push picked
+    assert set(table["text"]) <= set(reviews)  # shown as the texts themselves
