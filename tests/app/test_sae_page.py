@@ -109,7 +109,8 @@ def test_the_page_draws_the_report_sections(app):
 
     catalog = Catalog(Store(SHIPPED_ROOT / ".none"), Store(SHIPPED_ROOT, readonly=True))
     trained = recipes.load("digits-sae", catalog, device="cpu")
-    overview, listing, quality = family_sections.sections(trained, catalog)
+    overview, listing, quality, causal = family_sections.sections(trained, catalog)  # causal: the report's only (tests/test_sae_causal_report.py)
+    assert causal.title == family_sections.CAUSAL
     at = open_sae(app, "digits-sae")
     assert not at.exception, at.exception
     headline = overview.items[0]

@@ -110,7 +110,7 @@ def circuit_cli(args) -> dict:
     """``circuit RECIPE --feature J [--top K] [--json]``."""
     from interp_core import recipes
     from interp_core.device import resolve_device
-    from interp_core.families.sae.command import sae_recipe
+    from interp_core.families.sae.train import sae_recipe
     from interp_core.store import catalog_at
 
     recipe = sae_recipe(args.recipe)

@@ -20,6 +20,9 @@ from interp_core.progress import progress_bar
 from interp_core.store import catalog_at
 
 
+CAUSAL_TEXT_EXAMPLES = 32  # MiniLM windows per feature for explain sae's causal effects (each runs MiniLM twice)
+
+
 def _arch(args) -> str:
     """``--arch``: the architecture ``--data`` / ``--model`` train (default topk); a recipe names its own."""
     return (getattr(args, "arch", None) or "topk").lower()

@@ -159,8 +159,27 @@ def quality_section(trained, sweep: list[dict], history: dict | None) -> Section
     return section
 
 
+CAUSAL = "Causal vs decoder-direction effects"
+
+
+def causal_section(trained) -> Section | None:
+    """The most often firing features' measured causal effect (ablation) beside their decoder-direction
+    effect, as ``explain sae --json`` lists them (``steer.causal_rows``); None without a classifier
+    to ablate them in, and for MiniLM, whose ablations run MiniLM and belong to the page's Steer block."""
+    from interp_core.families.sae.steer import causal_rows
+
+    if trained.extras.get("source_kind") != "image" or getattr(trained.model, "source", None) is None:
+        return None
+    rows = pd.DataFrame(causal_rows(trained))
+    note = ("For the features that fire most often: the class whose probability falls most when the feature is zeroed (mean over the test "
+            "examples where it fires, keeping the SAE's error term) beside the class its decoder direction raises most per unit of activation. "
+            "Where they disagree, the direct readout is not what the model does with the feature.")
+    return Section(CAUSAL, [Table("Causal vs decoder-direction effects", rows, note=note)])
+
+
 def sections(trained, catalog: Catalog) -> list[Section]:
-    """The page at its defaults: key numbers, the Features view (UMAP, live features), the Quality view."""
+    """The page at its defaults: key numbers, the Features view (UMAP, live features), the Quality view, and the causal effects."""
     history = _store(trained, catalog).read_json(trained.artifact, "history.json") if "history.json" in _files(trained) else None
-    return [overview_section(trained), features_section(trained), quality_section(trained, sweep_rows(trained, catalog), history)]
+    causal = causal_section(trained)
+    return [overview_section(trained), features_section(trained), quality_section(trained, sweep_rows(trained, catalog), history)] + ([causal] if causal else [])
 
