@@ -86,3 +86,51 @@ def test_bench_sae_reports_medians_of_its_rounds(monkeypatch):
     assert result["matmul_gflops"] == pytest.approx(float(np.median([r["matmul_gflops"] for r in rounds])), abs=1e-2)
     spread = result["ours_matmul_share_spread"]
     assert spread["min"] <= spread["median"] <= spread["max"]
+
+
+TINY = SynthConfig(n_features=128, d=32, seed=1, roots=2, branching=2, depth=2, correlation_rank=4)
+TINY_BUDGET = {"samples": 1024, "batch_size": 256, "lr": 1e-3, "eval_samples": 512, "width_share": 0.25}
+
+
+def test_synth_rows_train_and_score_every_architecture_of_ours():
+    from interp_core.families.sae.models import SAE_ARCHITECTURES
+    from interp_core.families.sae.synth import SYNTH_ARCHS, OurSynth, benchmark_l0, synth_rows
+
+    assert set(SYNTH_ARCHS) == set(SAE_ARCHITECTURES)  # every architecture of the registry is benchmarked
+    world = OurSynth(TINY)
+    k, true_l0 = benchmark_l0(world, width=32)
+    assert 1 <= k <= min(25, round(true_l0) + 1)
+    rows = synth_rows(world, d=TINY.d, width=32, k=k, budget=TINY_BUDGET, device="cpu", seed=0)
+    assert [r["arch"] for r in rows] == list(SYNTH_ARCHS)
+    for r in rows:
+        assert set(r) == {"arch", "trainer", "f1", "mcc", "uniqueness", "explained_variance", "l0", "samples", "seconds"} and r["trainer"] == "ours"
+        assert r["samples"] == 4 * 256 and 0 <= r["f1"] <= 1 and 0 < r["mcc"] <= 1 and 0 < r["uniqueness"] <= 1 and r["l0"] > 0
+        if r["arch"] in ("topk", "mp"):
+            assert r["l0"] <= k + 1e-6  # at most k latents per example
+
+
+def test_benchmark_l0_counts_the_most_frequent_features_only():
+    from interp_core.families.sae.synth import benchmark_l0
+
+    class Fixed:  # feature 0 always on, 1 half the time, 2 a quarter, 3 never
+        def sample(self, n):
+            acts = torch.zeros(n, 4)
+            acts[:, 0] = 1
+            acts[::2, 1] = 1
+            acts[::4, 2] = 1
+            return acts, acts
+
+    assert benchmark_l0(Fixed(), width=2, n=8) == (2, 1.75)  # 1 + 0.5 over the top two rounds to 2; all features: 1.75
+    assert benchmark_l0(Fixed(), width=1, n=8)[0] == 1
+
+
+def test_saelens_scores_our_sae_and_trains_its_own_on_the_same_samples():
+    synth_saelens = pytest.importorskip("interp_core.families.sae.synth_saelens", reason="SAELens is benchmark-only (.venv-bench)")
+    from interp_core.families.sae.synth import synth_rows
+
+    world = synth_saelens.SAELensSynth(TINY, "cpu")
+    feature_acts, hidden = world.sample(64)
+    assert feature_acts.shape == (64, TINY.n_features) and hidden.shape == (64, TINY.d)
+    rows = synth_rows(world, d=TINY.d, width=32, k=4, budget=TINY_BUDGET, device="cpu", archs=["topk"], saelens=synth_saelens)
+    assert [(r["arch"], r["trainer"]) for r in rows] == [("topk", "ours")] + [(arch, "saelens") for arch in synth_saelens.SAELENS_ARCHS]
+    assert rows[0]["l0"] <= 4 + 1e-6 and all(0 < r["mcc"] <= 1 for r in rows)

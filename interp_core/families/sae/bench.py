@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -17,7 +16,7 @@ from interp_core.families.sae.models import build_sae
 
 BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 20, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 5}
 QUICK_CONFIG = {**BENCH_CONFIG, "width": 1536, "batch_size": 1024, "steps": 20, "repeats": 3}
-SAELENS_HINT = "pip install -r requirements-bench.txt (SAELens is a benchmark-only dependency)"
+SAELENS_HINT = "bash scripts/setup.sh bench, then run the bench with .venv-bench/bin/python (SAELens is a benchmark-only dependency)"
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
@@ -62,11 +61,9 @@ def _ours(acts: torch.Tensor, cfg: dict, device: torch.device, seed: int) -> flo
 
 
 def _saelens(acts: torch.Tensor, cfg: dict, device: torch.device, seed: int) -> float:
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("WANDB_MODE", "disabled")
-    from sae_lens import SAETrainer
-    from sae_lens.config import LoggingConfig, SAETrainerConfig
     from sae_lens.saes.topk_sae import TopKTrainingSAE, TopKTrainingSAEConfig
+
+    from interp_core.families.sae.synth_saelens import saelens_trainer
 
     torch.manual_seed(seed)
 
@@ -79,12 +76,7 @@ def _saelens(acts: torch.Tensor, cfg: dict, device: torch.device, seed: int) -> 
 
     def trainer(steps: int):
         sae = TopKTrainingSAE(TopKTrainingSAEConfig(d_in=cfg["d"], d_sae=cfg["width"], k=cfg["k"], aux_loss_coefficient=cfg["aux_coefficient"], dtype="float32", device=str(device)))
-        trainer_cfg = SAETrainerConfig(
-            total_training_samples=steps * cfg["batch_size"], train_batch_size_samples=cfg["batch_size"], lr=cfg["lr"], lr_end=cfg["lr"] / 10, device=str(device),
-            autocast=False, dead_feature_window=cfg["dead_window"], feature_sampling_window=10**9, n_checkpoints=0,
-            save_final_checkpoint=False, logger=LoggingConfig(log_to_wandb=False),
-        )
-        return SAETrainer(trainer_cfg, sae, provider())
+        return saelens_trainer(sae, provider(), samples=steps * cfg["batch_size"], batch_size=cfg["batch_size"], lr=cfg["lr"], lr_end=cfg["lr"] / 10, device=device, dead_window=cfg["dead_window"])
 
     trainer(2).fit()  # warm-up
     run = trainer(cfg["steps"])
@@ -112,9 +104,7 @@ def bench_sae(args) -> dict:
     acts_np, what = bench_activations(cfg, args.quick, args.seed)
     acts = torch.as_tensor(acts_np)
     try:
-        import sae_lens
-
-        saelens_version = sae_lens.__version__
+        from interp_core.families.sae.synth_saelens import VERSION as saelens_version
     except ImportError:
         saelens_version = None
         print(f"bench sae: SAELens is not installed, so only our trainer is timed; install it with: {SAELENS_HINT}", file=sys.stderr)

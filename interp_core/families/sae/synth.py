@@ -116,7 +116,8 @@ class SynthModel:
 
 
 class SynthStream:
-    """Fresh samples as ``fit.train_sae`` reads a stream (``n`` samples in all; every batch new, as SAELens trains)."""
+    """Fresh samples of a synthetic model (or world: ``sample(n)`` gives (feature acts, hidden)) as
+    ``fit.train_sae`` reads a stream (``n`` samples in all; every batch new, as SAELens trains)."""
 
     def __init__(self, model: SynthModel, n: int):
         self.model, self.n = model, int(n)
@@ -171,68 +172,125 @@ def score_sae(sae, model: SynthModel, n_samples: int = 20000, batch_size: int = 
 
 
 # -- bench sae-synth -------------------------------------------------------------------------------
-SYNTH_ARCHS = {  # our architectures at the benchmark's L0 (ReLU's L0 follows from its L1 coefficient)
+SYNTH_ARCHS = {  # our architectures at the benchmark's L0 k (ReLU's and JumpReLU's L0 follow from their penalties)
     "topk": lambda k: {"k": k},
     "batchtopk": lambda k: {"k": k},
+    "matryoshka": lambda k: {"k": k},
+    "jumprelu": lambda k: {},  # its default penalty: at these budgets L0 hardly follows it (--quick, SAELens model, k 6: L0 42 at 0.05, 0.3 and 1.0)
     "relu": lambda k: {"l1_coefficient": 3e-2},  # on the --quick model: L0 281 at 3e-3, 23 at 3e-2, 3.5 at 4e-2 (collapsed), 0.5 at 0.1
     "mp": lambda k: {"k": k},
 }
-BUDGETS = {  # samples, batch, lr, evaluation samples
-    "gpu": {"samples": 200_000_000, "batch_size": 1024, "lr": 3e-4, "eval_samples": 100_000},
-    "cpu": {"samples": 1_000_000, "batch_size": 1024, "lr": 1e-3, "eval_samples": 20_000},
-    "quick": {"samples": 200_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 10_000},
+BUDGETS = {  # samples, batch, lr, evaluation samples; width as a share of the true features (the published 4,096 of 16,384)
+    "gpu": {"samples": 200_000_000, "batch_size": 1024, "lr": 3e-4, "eval_samples": 100_000, "width_share": 0.25},
+    "cpu": {"samples": 150_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 20_000, "width_share": 0.25},  # 11 trainings in ~15 min on 2 cores
+    "quick": {"samples": 100_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 5_000, "width_share": 0.25},
 }
 PUBLISHED = {  # SynthSAEBench-16k, L0 = 25, width 4096, 200M samples (F1, MCC, uniqueness, explained variance)
     "batchtopk": (0.732, 0.757, 0.984, 0.792), "matryoshka": (0.879, 0.793, 0.999, 0.779), "mp": (0.446, 0.693, 0.828, 0.835),
     "relu": (0.556, 0.604, 0.898, 0.765), "jumprelu": (0.732, 0.753, 0.989, 0.795),
 }
+ROW_SCORES = ("f1", "mcc", "uniqueness", "explained_variance")
+
+
+class OurSynth:
+    """Our generator as the bench's synthetic world: ``sample(n)`` gives (feature acts, hidden), ``score``
+    scores an SAE on fresh samples (``score_sae``). ``synth_saelens.SAELensSynth`` is the same with SAELens's."""
+
+    generator = "interp_core.families.sae.synth (our own, after sae_lens.synthetic's design)"
+
+    def __init__(self, cfg: SynthConfig):
+        self.model = SynthModel(cfg)
+        self.config = cfg.to_dict()
+
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.sample(n)
+
+    def score(self, sae, n_samples: int) -> dict:
+        return score_sae(sae.cpu(), self.model, n_samples)
+
+
+def benchmark_l0(world, width: int, n: int = 4096) -> tuple[int, float]:
+    """(k, true L0): k is the mean number of firing features among the ``width`` most frequent ones, at most
+    25 (SynthSAEBench's L0 = 25 is that count for its 4,096 most frequent of 16,384 features)."""
+    on = world.sample(n)[0] > 0
+    top = on.float().mean(0).argsort(descending=True)[:width]
+    return max(1, min(25, round(float(on[:, top].sum(1).float().mean())))), float(on.sum(1).float().mean())
+
+
+def synth_row(arch: str, trainer: str, scores: dict, samples: int, seconds: float) -> dict:
+    """One row of ``bench sae-synth``: the issue's keys, then ``seconds``."""
+    return {"arch": arch, "trainer": trainer, **{key: round(float(scores[key]), 4) for key in ROW_SCORES}, "l0": round(float(scores["l0"]), 2),
+            "samples": int(samples), "seconds": round(seconds, 1)}
+
+
+def train_ours_on(world, arch: str, *, d: int, width: int, k: int, budget: dict, device, seed: int) -> tuple:
+    """Train our ``arch`` on fresh samples of ``world`` for the budget; (sae, samples seen, seconds)."""
+    import time
+
+    from interp_core.families.sae import explain
+    from interp_core.families.sae.models import build_sae
+
+    torch.manual_seed(seed)
+    steps = budget["samples"] // budget["batch_size"]
+    sae = build_sae(arch, {"d_in": d, "width": width, **SYNTH_ARCHS[arch](k)}).fit_input(world.sample(16384)[1].cpu())
+    config = explain.SAETrainConfig(steps=steps, batch_size=budget["batch_size"], lr=budget["lr"], dead_window=max(50, steps // 10),
+                                    resample_every=0 if sae.uses_aux_loss else max(50, steps // 8), lr_decay_fraction=0.2)
+    start = time.perf_counter()
+    explain.train_sae(sae, SynthStream(world, budget["samples"]), config, device=device, seed=seed, log_points=1)
+    return sae, steps * budget["batch_size"], time.perf_counter() - start
+
+
+def synth_rows(world, *, d: int, width: int, k: int, budget: dict, device, seed: int = 0, archs=None, saelens=None, say=None) -> list[dict]:
+    """Our architectures (``archs``, default all of SYNTH_ARCHS) and, when ``saelens`` (the module
+    ``synth_saelens``) is given, SAELens's trainers, all on fresh samples of ``world`` with the same
+    width, k and budget, each scored by ``world.score``."""
+    rows = []
+    for arch in archs or SYNTH_ARCHS:
+        if say:
+            say(f"{arch} (ours)")
+        sae, samples, seconds = train_ours_on(world, arch, d=d, width=width, k=k, budget=budget, device=device, seed=seed)
+        rows.append(synth_row(arch, "ours", world.score(sae, budget["eval_samples"]), samples, seconds))
+    for arch in (saelens.SAELENS_ARCHS if saelens else ()):
+        if say:
+            say(f"{arch} (SAELens)")
+        sae, samples, seconds = saelens.train_saelens_on(world, arch, d=d, width=width, k=k, budget=budget, device=device, seed=seed)
+        rows.append(synth_row(arch, "saelens", world.score(sae, budget["eval_samples"]), samples, seconds))
+    return rows
 
 
 def bench_sae_synth(args) -> dict:
-    """Train our architectures on fresh samples of the synthetic model and score them as SAELens does."""
+    """``bench sae-synth``: with SAELens installed, its generator (``sae_lens.synthetic``), our architectures and
+    SAELens's trainers on the same samples, all scored by its ``eval_sae_on_synthetic_data``; without it, our
+    generator and our architectures, scored by ``score_sae`` (the same definitions)."""
     import sys
-    import time
 
     from interp_core.device import device_name, resolve_device
-    from interp_core.families.sae import explain
-    from interp_core.families.sae.models import build_sae
 
     device = resolve_device(args.device)
     on_gpu = device.type == "cuda"
     cfg = SYNTHSAEBENCH_16K if on_gpu and not args.quick else (QUICK_CONFIG if args.quick else CPU_CONFIG)
     budget = BUDGETS["quick" if args.quick else ("gpu" if on_gpu else "cpu")]
-    width = 4096 if on_gpu and not args.quick else cfg.n_features
-    print(f"bench sae-synth: synthetic model {cfg.n_features:,} features in d={cfg.d} (seed {cfg.seed}) on {device_name(device)}...", file=sys.stderr)
-    model = SynthModel(cfg)
-    true_l0 = float((model.sample(4096)[0] > 0).sum(1).float().mean())
-    k = max(1, min(25, round(true_l0)))
+    width = int(cfg.n_features * budget["width_share"])
     try:
-        import sae_lens  # noqa: F401
-
-        saelens_note = "installed, but the side-by-side SAELens run is not wired in yet: rows are ours only"
+        from interp_core.families.sae import synth_saelens
     except ImportError:
-        saelens_note = "not installed (benchmark-only: pip install -r requirements-bench.txt); rows are ours only"
-    rows = []
-    steps = budget["samples"] // budget["batch_size"]
-    for arch, settings in SYNTH_ARCHS.items():
-        print(f"bench sae-synth: {arch} (width {width}, {steps:,} steps of {budget['batch_size']})...", file=sys.stderr)
-        torch.manual_seed(args.seed)
-        sae = build_sae(arch, {"d_in": cfg.d, "width": width, **settings(k)}).fit_input(model.sample(16384)[1])
-        config = explain.SAETrainConfig(steps=steps, batch_size=budget["batch_size"], lr=budget["lr"], dead_window=max(50, steps // 10),
-                                        resample_every=0 if sae.uses_aux_loss else max(50, steps // 8), lr_decay_fraction=0.2)
-        start = time.perf_counter()
-        explain.train_sae(sae, SynthStream(model, budget["samples"]), config, device=device, seed=args.seed, log_points=1)
-        seconds = time.perf_counter() - start
-        scores = score_sae(sae.cpu(), model, budget["eval_samples"])
-        rows.append({"arch": arch, "trainer": "ours", **{key: scores[key] for key in ("f1", "mcc", "uniqueness", "explained_variance", "l0")},
-                     "samples": steps * budget["batch_size"], "true_l0": scores["true_l0"], "seconds": round(seconds, 1)})
-        if not args.json:
-            r = rows[-1]
-            print(f"{arch:<10} ours     F1 {r['f1']:.3f}  MCC {r['mcc']:.3f}  uniqueness {r['uniqueness']:.3f}  EV {r['explained_variance']:.3f}  L0 {r['l0']:.1f}  ({r['samples']:,} samples, {r['seconds']} s)")
-    return {"config": {**cfg.to_dict(), "width": width, "k": k, "true_l0": round(true_l0, 2), **budget, "device": device_name(device),
-                       "generator": "interp_core.families.sae.synth (our own, after sae_lens.synthetic's design)"},
-            "rows": rows, "saelens": saelens_note,
-            "published": {arch: dict(zip(("f1", "mcc", "uniqueness", "explained_variance"), values)) for arch, values in PUBLISHED.items()}}
+        synth_saelens = None
+    print(f"bench sae-synth: synthetic model {cfg.n_features:,} features in d={cfg.d} (seed {cfg.seed}) on {device_name(device)}, "
+          f"{'SAELens ' + synth_saelens.VERSION + ' generator' if synth_saelens else 'our generator (SAELens is not installed)'}...", file=sys.stderr)
+    world = synth_saelens.SAELensSynth(cfg, device) if synth_saelens else OurSynth(cfg)
+    k, true_l0 = benchmark_l0(world, width)
+    rows = synth_rows(world, d=cfg.d, width=width, k=k, budget=budget, device=device, seed=args.seed, saelens=synth_saelens,
+                      say=lambda text: print(f"bench sae-synth: {text}: width {width}, k {k}, {budget['samples']:,} samples of {budget['batch_size']}...", file=sys.stderr))
+    saelens_note = (f"SAELens {synth_saelens.VERSION}: its generator and eval_sae_on_synthetic_data score every row" if synth_saelens
+                    else "not installed (benchmark-only: bash scripts/setup.sh bench); our generator and score_sae, our rows only")
+    config = {**world.config, "width": width, "k": k, "true_l0": round(true_l0, 2), **budget, "device": device_name(device), "generator": world.generator}
+    if not args.json:
+        print(f"config: {config}")
+        for r in rows:
+            print(f"{r['arch']:<10} {r['trainer']:<8} F1 {r['f1']:.3f}  MCC {r['mcc']:.3f}  uniqueness {r['uniqueness']:.3f}  EV {r['explained_variance']:.3f}  "
+                  f"L0 {r['l0']:.1f}  ({r['samples']:,} samples, {r['seconds']} s)")
+    return {"config": config, "rows": rows, "saelens": saelens_note,
+            "published": {arch: dict(zip(ROW_SCORES, values)) for arch, values in PUBLISHED.items()}}
 
 
 # -- small toys with known features: flat, and hierarchical (issue 18) ---------------------------------
