@@ -59,13 +59,19 @@ def pad_id(loaded: LoadedModel) -> int:
     return 0
 
 
-def default_layer(tree: nn.Module) -> str:
-    """The middle block of the model's longest list of blocks (GPT-2: ``transformer.h.<n/2>``)."""
+def blocks(tree: nn.Module) -> list[str]:
+    """The names of the model's blocks: the children of its longest list of modules (GPT-2: ``transformer.h.0`` ...)."""
     lists = [(name, module) for name, module in tree.named_modules() if isinstance(module, nn.ModuleList) and len(module)]
     if not lists:
         raise LayerError("The model has no list of blocks to pick a layer from; name one with --layer (load-model lists them).")
-    name, blocks = max(lists, key=lambda item: len(item[1]))
-    return f"{name}.{len(blocks) // 2}"
+    name, found = max(lists, key=lambda item: len(item[1]))
+    return [f"{name}.{i}" for i in range(len(found))]
+
+
+def default_layer(tree: nn.Module) -> str:
+    """The middle block (GPT-2 with 12 blocks: ``transformer.h.6``)."""
+    names = blocks(tree)
+    return names[len(names) // 2]
 
 
 class CausalLM(nn.Module):
@@ -287,5 +293,5 @@ def summary(model: CausalLM, data: LMTexts, tokenizer, example: int = 0) -> dict
             "per_text": metrics["per_text"], "example": {"index": index, "text": data.texts[index], "next_tokens": next_tokens(model, row, tokenizer)}}
 
 
-__all__ = ["CONTINUATION_TOKENS", "CausalLM", "LMTexts", "causal_lm", "continuation", "encode", "encode_text", "is_causal_lm", "lm_metrics", "lm_texts",
+__all__ = ["CONTINUATION_TOKENS", "CausalLM", "blocks", "LMTexts", "causal_lm", "continuation", "encode", "encode_text", "is_causal_lm", "lm_metrics", "lm_texts",
            "next_tokens", "pad_id", "refusal", "summary", "token_activations", "token_labels", "unembedding"]

@@ -15,6 +15,7 @@ how_to_read("training_curve", "Loss per epoch on the training batches (left axis
 how_to_read("embedding_map", "Each dot is a test example placed by the model's last hidden layer (nearby dots look alike to the model); colour is the true class, a cross marks a wrong prediction. Click a dot to select that example. Past 5,000 examples a sample is drawn (every wrong prediction kept) over grey cells that count them all.")
 how_to_read("example_input", "The selected example as the model sees it, in the data's own units.")
 how_to_read("example_input_scaled", "The selected example's measurements, each in standard deviations (SD) from its training mean, so features of very different units compare; the number at each bar is the value in the data's units.")
+how_to_read("next_tokens", "The language model's most probable next tokens after the chosen text, most probable first: each bar is the probability the model gives that token as the very next one (the rest of its vocabulary shares what is left). One tall bar is a confident guess; several similar bars mean the model sees several plausible continuations.")
 how_to_read("class_probabilities", "The model's predicted probability for each class on the selected example: the predicted class is green when it is the true class and red when it is not; the true class is outlined.")
 
 
@@ -172,3 +173,14 @@ def probability_colors(probabilities: np.ndarray, true_class: int | None) -> lis
     predicted = int(np.argmax(probabilities))
     top = class_color(0) if true_class is None else RIGHT if predicted == true_class else WRONG
     return [top if k == predicted else OTHER for k in range(len(probabilities))]
+
+
+def next_tokens(rows: list[dict], title: str) -> go.Figure:
+    """A causal language model's top next tokens (``rows``: {"label", "p"}, most probable first) as bars."""
+    labels = [repr(r["label"])[1:-1] if r["label"].strip() != r["label"] or not r["label"] else r["label"] for r in rows]  # ' good' shows its space
+    fig = go.Figure(go.Bar(x=labels, y=[r["p"] for r in rows], marker_color=class_color(0), text=[f"{r['p']:.2f}" for r in rows], textposition="outside",
+                           hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
+    styled(fig, title, "next token", "probability", height=340)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(range=[0, 1.15])
+    return fig

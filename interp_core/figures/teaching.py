@@ -47,6 +47,7 @@ SOURCES: dict[str, str] = {
     "nanda": 'Nanda, Chan, Lieberum, Smith & Steinhardt (2023). "Progress measures for grokking via mechanistic interpretability." ICLR.',
     "chughtai": 'Chughtai, Chan & Nanda (2023). "A Toy Model of Universality: Reverse Engineering How Networks Learn Group Operations." ICML.',
     "doshi": 'Doshi, Das, He & Gromov (2024). "To Grok or not to Grok: Disentangling Generalization and Memorization on Corrupted Algorithmic Datasets."',
+    "gpt2": 'Radford, Wu, Child, Luan, Amodei & Sutskever (2019). "Language Models are Unsupervised Multitask Learners" (GPT-2). OpenAI.',
     "compactproofs": 'Gross et al. (2024). "Compact Proofs of Model Performance via Mechanistic Interpretability."',
 }
 
@@ -63,6 +64,7 @@ teach("training_curve", "Training loss always falls; what matters is the validat
 teach("embedding_map", "A map squeezes many dimensions into two, so distances are only roughly kept: trust which groups sit together, not exact distances. Wrong predictions often sit between groups or inside another class's group.", "umap")
 teach("example_input", "Always look at the raw input before any explanation: many surprises (a mislabelled example, an odd measurement) are visible here already.", "captum")
 teach("example_input_scaled", "Putting every measurement in standard deviations from its training mean makes bars of different units comparable: a bar beyond about 2 SD is unusual for the data the model learned from, and an explanation that leans on it deserves a second look.", "captum")
+teach("next_tokens", "A language model is trained only to predict the next token; its loss is the average surprise (-log probability) of the true next token and its perplexity exp(loss) is roughly how many tokens it hesitates between. The top-5 shows that hesitation for one text.", "gpt2")
 teach("class_probabilities", "A probability is the model's confidence, not a guarantee: modern networks are often over-confident, so a 0.95 can still be wrong.", "calibration")
 
 # -- prototypes ----------------------------------------------------------------------------------

@@ -300,7 +300,7 @@ def _escape(text: str) -> str:
     return "".join(f"&#{ord(c)};" if c in "\\`*_{}[]()#+-!|~$" else html.escape(c) for c in text)
 
 
-def steer_chart(labels: list[str], before: np.ndarray, after: np.ndarray, title: str, top: int = 10) -> go.Figure:
+def steer_chart(labels: list[str], before: np.ndarray, after: np.ndarray, title: str, top: int = 10, x_title: str = "class") -> go.Figure:
     """Class probabilities before and after a steering edit as side-by-side bars, classes ordered by
     the larger of the two (at most ``top`` classes)."""
     before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
@@ -311,7 +311,7 @@ def steer_chart(labels: list[str], before: np.ndarray, after: np.ndarray, title:
                          hovertemplate="%{x}: %{y:.4f} before<extra></extra>"))
     fig.add_trace(go.Bar(x=names, y=after[order], name="after", marker_color=class_color(0), text=[f"{v:.2f}" for v in after[order]], textposition="outside",
                          hovertemplate="%{x}: %{y:.4f} after<extra></extra>"))
-    styled(fig, title, "class", "probability", height=360)
+    styled(fig, title, x_title, "probability", height=360)
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
     fig.update_yaxes(range=[0, 1.15])

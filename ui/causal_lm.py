@@ -1,0 +1,133 @@
+"""Home's "Bring your own model" for a causal language model (e.g. GPT-2), issues 17 and 18.
+
+A causal LM has no classes, so it is not made a session recipe like a classifier: the box shows, on
+the user's texts, its loss, perplexity and next-token accuracy and, for one text, the next-token
+top-5; then an SAE trained on a block's token activations (``explain sae --model`` in the engine)
+and a steer panel: typed text, a feature, an edit, and the next-token distribution before and after
+with a greedy continuation each way. Everything stays in this browser session's state (the SAE in
+the session's store). The engine is ``interp_core.causal_lm`` and ``interp_core.families.sae.causal``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from interp_core import causal_lm as lm
+from interp_core.errors import InterpError
+from interp_core.families.sae import figures as sae_figs
+from interp_core.families.sae.causal import explain_causal, steer_causal
+from interp_core.figures import models as model_figs
+from ui import components
+from ui.components import chart, show_error
+
+_SAES = "_causal_lm_saes"  # {(model key, texts key, layer): explain_causal's result}
+EDITS = {"scale it": "scale", "zero it (ablate)": "zero", "set it to a value": "set"}
+
+
+def _short(text: str, n: int = 48) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _measured(loaded, model, raw: bytes, name: str):
+    texts = lm.lm_texts(loaded, raw, name)
+    return texts, lm.lm_metrics(model, texts.ids)
+
+
+def panel(session, loaded, label: str, memoised) -> None:
+    """The causal LM's part of the model box (``memoised(key, parse)``: the uploads' per-file memo)."""
+    st.caption("A **causal language model**: it predicts each next token, so it has no classes. Home measures it on your texts here, "
+               "and an SAE on one of its blocks lets you steer its next word. Rules, Concepts and Prototypes need classes and do not take it.")
+    data = st.file_uploader("Your texts to measure it on (.txt one a line, .jsonl, or a CSV with a 'text' column)", key="upload_model_data",
+                            help="Labels, if any, are not used: the model is scored on predicting each next token of the texts.")
+    if data is None:
+        st.info("Upload texts to measure the model on: its loss, perplexity and next-token accuracy, and the next-token top-5 of one text.")
+        return
+    try:
+        model = lm.causal_lm(loaded)
+        texts, summary = memoised((data.file_id, data.name, "lm-texts"), lambda: _measured(loaded, model, data.getvalue(), data.name))
+    except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
+        show_error(exc, f"Running {label[:60]} on the texts")
+        return
+    st.markdown(f"##### {label} on {texts.name}")
+    cols = st.columns(4)
+    components.metric(cols[0], "Loss", f"{summary['loss']:.3f}", help="Mean cross-entropy (nats) of each real next token of your texts.")
+    components.metric(cols[1], "Perplexity", f"{summary['perplexity']:.2f}", help="exp(loss): roughly how many tokens the model hesitates between.")
+    components.metric(cols[2], "Next-token accuracy", f"{summary['next_token_accuracy']:.3f}", help="How often the most probable next token is the text's own next token (top-1), over every token that has one before it.")
+    components.metric(cols[3], "Texts / tokens", f"{len(texts.texts)} / {summary['n_tokens']}")
+    index = st.selectbox("Text", range(len(texts.texts)), format_func=lambda i: f"{i}: {_short(texts.texts[i])}", key="causal_lm_text",
+                         help="Its next-token top-5 below; the text's own loss is in the caption.")
+    row = texts.ids[index : index + 1]
+    own = summary["per_text"][index]["loss"]
+    chart(model_figs.next_tokens(lm.next_tokens(model, row, loaded.tokenizer), f"Next token after text {index}: \"{_short(texts.texts[index], 40)}\""),
+          "next_tokens", key="causal_lm_next_tokens")
+    if own is not None:
+        st.caption(f"This text's own loss is {own:.3f} (perplexity {summary['per_text'][index]['perplexity']:.2f}).")
+    sae_panel(session, loaded, model, texts, (data.file_id, data.name))
+
+
+def sae_panel(session, loaded, model, texts, texts_key) -> None:
+    st.markdown("##### SAE features on a block, and steering the next word")
+    names = lm.blocks(model.tree)
+    layer = st.selectbox("Block", names, index=names.index(model.layer) if model.layer in names else 0, key="causal_lm_layer",
+                         help="The SAE reads this block's output at every token of your texts (one vector per token).")
+    memo = st.session_state.setdefault(_SAES, {})
+    key = (loaded.description()["path"], loaded.summary.n_parameters, texts_key, layer)
+    if key not in memo:
+        if not st.button("Train an SAE on this block", key="causal_lm_train", type="primary"):
+            st.caption("Trains a TopK SAE on the block's token activations of your texts' training part (the last fifth is held out), as `explain sae --model` does.")
+            return
+        try:
+            with st.spinner(f"Training an SAE on {layer}..."):
+                memo[key] = explain_causal(loaded, texts, session.store, layer=layer)
+        except Exception as exc:  # noqa: BLE001
+            show_error(exc, "Training the SAE")
+            return
+    result = memo[key]
+    cols = st.columns(4)
+    components.metric(cols[0], "L0", f"{result['l0']:.1f}", help="Mean active features per token (held-out texts).")
+    components.metric(cols[1], "Explained variance", f"{result['explained_variance']:.3f}")
+    components.metric(cols[2], "Loss with the SAE", f"{result['loss_sae']:.3f}", delta=f"{result['loss_sae'] - result['loss_clean']:+.3f} vs clean", delta_color="inverse",
+                      help="The model's loss on the held-out texts with the block's output replaced by the SAE's reconstruction.")
+    components.metric(cols[3], "Loss recovered", f"{result['loss_recovered']:.3f}", help="(zero-ablated - SAE) / (zero-ablated - clean): 1 means the reconstruction loses nothing.")
+    if str(result.get("sae_path", "")).startswith("not written"):
+        st.info(result["sae_path"])
+        return
+    steer_fragment(loaded, result, texts.texts[0])
+
+
+@st.fragment
+def steer_fragment(loaded, result: dict, default_text: str) -> None:
+    rows = result["features"]
+    if not rows:
+        st.info("No feature fires on these texts, so there is nothing to steer.")
+        return
+    labels = {r["feature"]: f"{r['feature']}: fires on {r['label']} (promotes {', '.join(t['token'].strip() for t in r['promotes'][:3])})" for r in rows}
+    text = st.text_input("Text to steer on", value=default_text, key="causal_lm_steer_text")
+    c = st.columns(3)
+    feature = c[0].selectbox("Feature", list(labels), format_func=labels.get, key="causal_lm_steer_feature",
+                             help="The most often firing features, with the tokens they fire on and the tokens their decoder direction promotes.")
+    mode = EDITS[c[1].selectbox("Edit", list(EDITS), key="causal_lm_steer_mode")]
+    value = 0.0
+    if mode != "zero":
+        value = c[2].number_input("Multiply its activation by" if mode == "scale" else "Set its activation to", value=8.0 if mode == "scale" else 4.0, step=1.0,
+                                  key=f"causal_lm_steer_value_{mode}")
+    try:
+        out = steer_causal(loaded, result["sae_path"], text, [feature], mode, value)
+    except InterpError as exc:
+        show_error(exc, "Steering")
+        return
+    edit = {"zero": "zeroed", "scale": f"x{value:g}", "set": f"set to {value:g}"}[mode]
+    title = f"Feature {feature} {edit} at every token: KL {out['kl']:.3f}" + (f", next token {out['top_before']!r} -> {out['top_after']!r}" if out["changed"] else f", next token stays {out['top_before']!r}")
+    before = {r["label"]: r["p"] for r in out["before"]}
+    after = {r["label"]: r["p"] for r in out["after"]}
+    tokens = list(before)
+    chart(sae_figs.steer_chart([repr(t)[1:-1] for t in tokens], [before[t] for t in tokens], [after[t] for t in tokens], title, x_title="next token"),
+          "sae_steer", key="causal_lm_steer_chart")
+    left, right = st.columns(2)
+    left.markdown("**Continuation before**")
+    left.code(text + out["continuation_before"], language=None, wrap_lines=True)
+    right.markdown("**Continuation after**")
+    right.code(text + out["continuation_after"], language=None, wrap_lines=True)
+    st.caption(f"{lm.CONTINUATION_TOKENS} greedy tokens each, the edit applied at every step. The layer becomes the SAE's reconstruction with the edit plus its error term, "
+               "so 'multiply by 1' changes nothing and any change comes from the edit."
+               + (f" Feature {feature} does not fire on this text, so zeroing or scaling it changes nothing; set it to a value to turn it on." if max(out["activations"].values()) == 0 and mode != "set" else ""))
