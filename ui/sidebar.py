@@ -10,6 +10,10 @@ from ui import cache, passport, share, state, teaching, uploads
 
 
 def recipe_options(family: str | None = None) -> list[str]:
+    if family == "sae":  # SAEs that train --data SHARD_FOLDER / collect-acts --train saved to the store join the list
+        from interp_core.families.sae.train import register_stored_shard_recipes
+
+        register_stored_shard_recipes(cache.catalog().store)
     return [r.name for r in recipes.list_recipes() if family is None or r.family == family]
 
 

@@ -168,3 +168,38 @@ def test_a_zoomed_in_feature_map_lives_in_the_url_and_zooms_out(app):
     for bad in ("pca:0,1,0,1", "umap:3,1,0,1", "nonsense"):  # another map's window, an empty box, junk: the whole map
         at = open_sae(app, "digits-sae", v_view="Features", v_sae_zoom=bad)
         assert not at.exception and "v_sae_zoom" not in at.query_params
+
+
+def test_a_shard_trained_sae_in_the_store_is_offered_and_opens_on_its_streamed_top_examples(app, user_store, tmp_path, monkeypatch):
+    import numpy as np
+
+    from interp_core.families.sae.shards import ShardSet, feature_statistics, write_shards
+    from interp_core.families.sae.train import shard_recipe
+    from interp_core.store import Catalog, Store
+
+    monkeypatch.setattr(recipes, "_RECIPES", dict(recipes._RECIPES))  # the page registers the stored SAE; keep that to this test
+
+    def numbered(start, stop):  # row i holds i in its first column, so a shown example says which row it is
+        rows = np.random.default_rng(start).standard_normal((stop - start, 6)).astype(np.float32)
+        rows[:, 0] = np.arange(start, stop)
+        return rows
+
+    folder = write_shards(tmp_path / "tiny-acts", 600, 6, numbered, shard_size=200).folder
+    trained = recipes.train(shard_recipe(folder), store=Store(user_store), device="cpu", umap=False)
+    assert trained.name not in {r.name for r in recipes.list_recipes()}  # trained, stored, but not a registered recipe
+    at = open_sae(app)
+    assert trained.name in at.sidebar.selectbox(key="recipe").options
+    at.sidebar.selectbox(key="recipe").set_value(trained.name).run()
+    assert not at.exception, at.exception
+    width = trained.manifest["model_config"]["width"]
+    assert int(metric(at, "Features").replace(",", "")) == width
+    at.button_group(key="v_view").set_value("Feature").run()
+    assert not at.exception and not at.error, (at.exception, texts(at.error))
+    feature = int(at.query_params["v_feature"])
+    table = at.dataframe[0].value  # the feature's top examples: stored example numbers, highest first
+    loaded = recipes.load(trained.name, Catalog(Store(user_store)), "cpu")
+    stats = feature_statistics(loaded.extras["sae"].encode, ShardSet(folder))  # the whole set's top rows, streamed again
+    shard_rows = np.concatenate([loaded.dataset.X_train, loaded.dataset.X_test])[:, 0].astype(np.int64)  # example -> its row in the shards
+    shown = shard_rows[table["example"].to_numpy()]
+    assert len(shown) == int(stats.counts[feature] if stats.counts[feature] < 20 else 20) > 0
+    assert set(shown[:-1]) <= set(stats.top_ids[feature])  # (the last may tie with a row left out: the stored codes are float16)

@@ -188,6 +188,34 @@ def recipe_shards(recipe: Recipe, store: Store) -> ShardSet:
     return ShardSet(data if data.is_absolute() else shard_folder(store.root, str(data)))
 
 
+def stored_shard_recipes(store: Store) -> list[Recipe]:
+    """The SAEs ``train --data SHARD_FOLDER`` and ``collect-acts --train`` saved to ``store``, as recipes rebuilt
+    from their manifests (what they were trained with), so the SAE page's picker can offer them; artifacts
+    that cannot be read are left out (the model hub reports them)."""
+    found = []
+    for name in store.names():
+        try:
+            manifest = store.open(name, verify=False).manifest
+        except StoreError:
+            continue
+        if manifest.get("trainer") != TRAINER or (manifest.get("source") or {}).get("kind") != "shards":
+            continue
+        found.append(Recipe(name, FAMILY, manifest["dataset"]["name"], manifest["arch"], manifest["model_config"], manifest["train_config"],
+                            manifest.get("description") or f"SAE streamed from the activation shards {manifest['source'].get('folder')}.", trainer=TRAINER))
+    return found
+
+
+def register_stored_shard_recipes(store: Store) -> list[str]:
+    """Register ``stored_shard_recipes(store)`` as recipes (a recipe of another kind keeps its name); their names."""
+    known = {r.name: r for r in recipes.list_recipes()}
+    names = []
+    for recipe in stored_shard_recipes(store):
+        if recipe.name not in known or known[recipe.name].model_config.get("source") in SHARD_SOURCES:
+            recipes.register(recipe)
+            names.append(recipe.name)
+    return names
+
+
 def _train_from_shards(recipe, arch, config, train_config, *, store, device, seed, epochs, progress, cancel, umap, stage, world, start) -> TrainedModel:
     """Train streaming from every shard but the last (each rank its own shards under torchrun), measure on
     the last, and store what the page shows: the feature statistics and each feature's top examples
