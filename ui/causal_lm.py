@@ -82,6 +82,7 @@ def sae_panel(session, loaded, model, texts, texts_key) -> None:
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Training the SAE")
             return
+        st.rerun()  # drawn again without the button
     result = memo[key]
     cols = st.columns(4)
     components.metric(cols[0], "L0", f"{result['l0']:.1f}", help="Mean active features per token (held-out texts).")
@@ -122,7 +123,10 @@ def steer_fragment(loaded, result: dict, default_text: str) -> None:
     after = {r["label"]: r["p"] for r in out["after"]}
     tokens = list(before)
     chart(sae_figs.steer_chart([repr(t)[1:-1] for t in tokens], [before[t] for t in tokens], [after[t] for t in tokens], title, x_title="next token"),
-          "sae_steer", key="causal_lm_steer_chart")
+          "sae_steer", key="causal_lm_steer_chart", explain=False)
+    components.reading("sae_steer", "Each next token's probability after your text before the edit (grey) and after it (colour), side by side, most probable first. "
+                                    "Bars that move show what the steered feature does to the next word; the title gives the KL divergence (after || before) over the whole vocabulary "
+                                    "and whether the most probable next token changed.")
     left, right = st.columns(2)
     left.markdown("**Continuation before**")
     left.code(text + out["continuation_before"], language=None, wrap_lines=True)
