@@ -205,10 +205,11 @@ def lm_texts(loaded: LoadedModel, source, filename: str | None = None) -> LMText
 
 # -- what the model does on them ------------------------------------------------------------------------
 @torch.no_grad()
-def lm_metrics(model: CausalLM, ids: np.ndarray, transform: Transform | None = None, batch_size: int = 32) -> dict:
+def lm_metrics(model: CausalLM, ids: np.ndarray, transform: Transform | None = None, batch_size: int = 8) -> dict:
     """Loss (mean cross-entropy per predicted token, nats), perplexity, top-1 next-token accuracy over
     every real token that has one before it, and each text's loss and perplexity (None for a one-token text);
-    with ``transform``, with the layer's output replaced by it."""
+    with ``transform``, with the layer's output replaced by it. Batches of 8 texts: GPT-2's logits over its
+    50,257 tokens are 200 KB per token."""
     total, correct, count, per_text = 0.0, 0, 0, []
     for lo in range(0, len(ids), batch_size):
         x = torch.as_tensor(np.asarray(ids[lo : lo + batch_size]), dtype=torch.long)

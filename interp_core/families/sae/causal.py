@@ -19,6 +19,7 @@ a short greedy continuation each way (the edit applied at every step).
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,8 @@ def feature_rows(codes: explain.Codes, token_ids: np.ndarray, sae, model: lm.Cau
 def trained_sae_path(store, loaded, layer: str, data: lm.LMTexts, arch: str, seed: int) -> Path:
     """Where the SAE trained for this model, layer, texts, architecture and seed is written (an SAELens folder in the store)."""
     key = hashlib.sha256(repr((loaded.description(), layer, data.ids.tobytes(), arch, seed)).encode()).hexdigest()[:16]
-    return Path(store.root) / SAE_FOLDER / f"{Path(loaded.path).name}-{layer}-{arch}-{key}"
+    plain = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(loaded.path).name}-{layer}-{arch}").lstrip(".")[:100]  # one folder name, whatever the model's
+    return Path(store.root) / SAE_FOLDER / f"{plain}-{key}"
 
 
 def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None, sae_path=None, arch: str = "topk", device="cpu", seed: int = 0, progress=None) -> dict:
