@@ -182,7 +182,7 @@ SYNTH_ARCHS = {  # our architectures at the benchmark's L0 k (ReLU's and JumpReL
 }
 BUDGETS = {  # samples, batch, lr, evaluation samples; width as a share of the true features (the published 4,096 of 16,384)
     "gpu": {"samples": 200_000_000, "batch_size": 1024, "lr": 3e-4, "eval_samples": 100_000, "width_share": 0.25},
-    "cpu": {"samples": 150_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 20_000, "width_share": 0.25},  # 11 trainings in ~15 min on 2 cores
+    "cpu": {"samples": 100_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 10_000, "width_share": 0.25},  # 11 trainings in ~15 min on one quiet core
     "quick": {"samples": 100_000, "batch_size": 1024, "lr": 2e-3, "eval_samples": 5_000, "width_share": 0.25},
 }
 PUBLISHED = {  # SynthSAEBench-16k, L0 = 25, width 4096, 200M samples (F1, MCC, uniqueness, explained variance)

@@ -63,14 +63,18 @@ VERSION = sae_lens.__version__
 def _quiet_progress_bars() -> None:
     """SAELens's trainer and its dictionary orthogonalisation draw tqdm bars; the benches print their own stages.
     (TQDM_DISABLE above only works where tqdm is imported after it, which the CLI has already done.)"""
-    from functools import partial
-
     from sae_lens.synthetic import feature_dictionary
     from sae_lens.training import sae_trainer
 
     for module in (sae_trainer, feature_dictionary):
-        if not isinstance(module.tqdm, partial):
-            module.tqdm = partial(module.tqdm, disable=True)
+        if not getattr(module.tqdm, "_quiet", False):
+            bar = module.tqdm
+
+            def quiet(*args, _bar=bar, **kwargs):
+                return _bar(*args, **{**kwargs, "disable": True})  # their calls pass disable= themselves
+
+            quiet._quiet = True
+            module.tqdm = quiet
 
 
 _quiet_progress_bars()
