@@ -85,6 +85,8 @@ def test_explain_sae_trains_on_token_activations_with_spliced_loss_and_logit_eff
     assert 0 < result["l0"] <= result["k"] and result["explained_variance"] > 0.5
     assert result["loss_clean"] == pytest.approx(lm.lm_metrics(model, data.test)["loss"], abs=1e-5)
     assert result["loss_zero"] > result["loss_sae"] >= result["loss_clean"] - 0.05
+    held_out = result["test_texts"][0]  # each held-out text's own loss, as the model alone gives it
+    assert held_out["text"] == data.texts[data.n_train] and held_out["loss"] == pytest.approx(lm.lm_metrics(model, data.test[:1])["loss"], abs=1e-5)
     sae = load_saelens_sae(result["sae_path"])  # the trained SAE, written where steer --sae reads it
     row = result["features"][0]
     effect = lm.unembedding(model) @ sae.W_dec.detach().numpy()[row["feature"]]

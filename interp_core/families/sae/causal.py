@@ -130,7 +130,10 @@ def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None,
     result.update({"dead_fraction": rounded(float((explain.densities(codes) == 0).mean())), "n_features": int(sae.width)})
     result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae).items()})
     clean = lm.lm_metrics(model, data.test)
-    result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"])})
+    result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"]),
+                   "test_texts": [{"index": data.n_train + i, "text": t, "loss": None if row["loss"] is None else rounded(row["loss"]),
+                                   "perplexity": None if row["perplexity"] is None else rounded(row["perplexity"])}
+                                  for i, (t, row) in enumerate(zip(data.texts[data.n_train :], clean["per_text"]))]})
     result["features"] = feature_rows(codes, token_ids, sae, model, loaded.tokenizer)
     if origin == "trained":
         path = trained_sae_path(store, loaded, model.layer, data, arch, seed)
