@@ -7,7 +7,7 @@ picker (each layer with its output shape on the user's data):
   in the session's store); the page then opens it like any SAE recipe, listed in the sidebar;
 - Concepts: TCAV of the data's concepts (the NPZ's or a .jsonl's ``concepts``) at that layer, drawn as the page draws
   a recipe's TCAV (bars, box, heatmap, the check against the concepts' observed effects, the table); and a
-  concept the user defines by picking test examples (lasso on the layer's map, or a list), scored at the layer;
+  concept the user defines by picking examples (lasso on the layer's map, or a list), scored at the layer;
 - Prototypes: a prototype head trained on that layer, its prototypes pushed onto real training
   examples, with its agreement with the model (the prototypes' faithfulness).
 
@@ -102,7 +102,9 @@ def _train(base: str, layer: str, dataset, arch: str = "topk") -> None:
     metrics = trained.metrics
     st.session_state["_sae_foreign_done"] = (f"Trained {recipe.name}: explained variance {metrics.get('explained_variance', float('nan')):.3f}, "
                                             f"your model's accuracy with the SAE spliced in {metrics.get('accuracy_sae', float('nan')):.3f} (clean {metrics.get('accuracy_clean', float('nan')):.3f}).")
-    state.request(recipe=recipe.name)
+    features = trained.extras["analysis"].features
+    live = features.index[~features["dead"]]
+    state.request(recipe=recipe.name, v_feature=int(live[0]) if len(live) else 0)  # open on a feature that fires, not the last SAE's
     st.rerun()
 
 
@@ -148,23 +150,24 @@ def _data_concepts(picked) -> None:
 
 
 def _picked_concept(picked) -> None:
-    """A concept made of test examples the user picks (on the map of the layer, with the lasso, or in a list): its TCAV at the layer."""
+    """A concept made of examples the user picks (on the map of the layer, with the lasso, or in a list): its TCAV at the layer."""
     import numpy as np
 
     from interp_core.families.concepts import figures as figs
     from interp_core.families.concepts.explain import MIN_CONCEPT_EXAMPLES
+    from interp_core.families.concepts.foreign import all_examples
     from interp_core.families.concepts.sections import tcav_section
 
     base, trained, layer = picked
-    dataset = trained.dataset
+    pool = all_examples(trained.dataset)  # training examples first, then the held-out ones
     components.heading("A concept from examples you pick", level="subheader")
-    st.caption(f"Choose at least {MIN_CONCEPT_EXAMPLES} test examples that share an idea, with the lasso on the map of layer {layer} or in the list, and name it: "
-               "TCAV scores it at this layer for every class, against random sets drawn from the other test examples, with the p-value of that test.")
-    texts, n_train = dataset.extras.get("texts"), len(dataset.y_train)
+    st.caption(f"Choose at least {MIN_CONCEPT_EXAMPLES} examples of your data that share an idea, with the lasso on the map of layer {layer} or in the list, and name it: "
+               "TCAV scores it at this layer for every class, against random sets drawn from the other examples, with the p-value of that test.")
+    texts = pool.extras.get("texts")
 
     def label(i: int) -> str:
-        shown = f"{texts[n_train + i][:70]}" if texts is not None and len(texts) == n_train + len(dataset.y_test) else f"example {i}"
-        return f"{i}: {shown} ({dataset.class_names[int(dataset.y_test[i])]})"
+        shown = texts[i][:70] if texts is not None and len(texts) == len(pool.y_test) else f"example {i}"
+        return f"{i}: {shown} ({pool.class_names[int(pool.y_test[i])]})"
 
     key, map_key = f"concepts_foreign_pick_{base}", f"concepts_foreign_map_{base}_{layer}"
     area = components.area_selection(st.session_state.get(map_key))  # last run's lasso, applied once (the chart hands it back on every rerun)
@@ -172,16 +175,17 @@ def _picked_concept(picked) -> None:
         st.session_state["_concepts_foreign_area"] = (map_key, area)
         st.session_state[key] = sorted({int(i) for i in area})
     name = st.text_input("Name of the concept", value="my concept", key="concepts_foreign_name", max_chars=60)
-    chosen = st.multiselect("Its examples (test examples)", list(range(len(dataset.y_test))), key=key, format_func=label)
+    chosen = st.multiselect("Its examples", list(range(len(pool.y_test))), key=key, format_func=label)
     try:
-        coords = _layer_map(picked)
+        coords = _layer_map(picked, pool)
     except Exception as exc:  # noqa: BLE001 - one sentence; the list still works
         show_error(exc, f"Mapping layer {layer}")
     else:
-        chart(figs.concept_map(coords, dataset.y_test, dataset.class_names, "class", np.asarray(chosen, dtype=int), None, "PCA", dragmode="lasso"),
-              "concept_map_select", key=map_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
+        fig = figs.concept_map(coords, pool.y_test, pool.class_names, "class", np.asarray(chosen, dtype=int), None, "PCA", dragmode="lasso")
+        fig.update_layout(title_text=f"Your examples mapped by layer {layer} (PCA), coloured by class")
+        chart(fig, "concept_map_select", key=map_key, on_select="rerun", selection_mode=("points", "box", "lasso"))
     runs = st.number_input("Random sets", min_value=2, max_value=50, value=10, step=1, key="concepts_foreign_pick_runs",
-                           help="The concept is compared with this many random sets of the other test examples (a t-test).")
+                           help="The concept is compared with this many random sets of the other examples (a t-test).")
     if st.button("Score this concept at this layer", key="concepts_foreign_pick_run", type="primary", disabled=not chosen):
         from interp_core.families.concepts.foreign import foreign_concept
 
@@ -196,8 +200,8 @@ def _picked_concept(picked) -> None:
         sections.render(tcav_section(result, None), key=f"concepts_foreign_pick_{base}_{layer}", heading=False)
 
 
-def _layer_map(picked):
-    """The test examples mapped by the picked layer's output (PCA), kept for the session per model and layer."""
+def _layer_map(picked, pool):
+    """All examples (``pool``) mapped by the picked layer's output (PCA), kept for the session per model and layer."""
     from interp_core.foreign import foreign_model
     from interp_core.projection import pca_2d
 
@@ -206,7 +210,7 @@ def _layer_map(picked):
     if (base, layer) not in maps:
         adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
         maps.clear()  # one map at a time
-        maps[(base, layer)] = pca_2d(adapted.embed(trained.dataset.X_test))
+        maps[(base, layer)] = pca_2d(adapted.embed(pool.X_test))
     return maps[(base, layer)]
 
 

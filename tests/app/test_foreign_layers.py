@@ -70,7 +70,7 @@ def test_concepts_and_prototypes_pages_explain_a_picked_layer_of_the_user_s_mode
     tcav = next(t for t in tables if "concept" in t.columns and "score" in t.columns)
     assert set(tcav["concept"]) == {"x0 high", "x5 high"} and set(tcav["layer"]) == {"0"}
 
-    # a concept from picked examples: the held-out rows with a large x0 (which drives the classes), as the page split them
+    # a concept from picked examples: the rows with a large x0 (which drives the classes), numbered as the page lists them
     from interp_core.data import load_user_file
     from interp_core.families.concepts.foreign import foreign_concept
     from interp_core.foreign import foreign_model
@@ -78,7 +78,7 @@ def test_concepts_and_prototypes_pages_explain_a_picked_layer_of_the_user_s_mode
 
     data = npz(X=X, y=y, concepts=concepts, concept_names=np.array(["x0 high", "x5 high"]))
     dataset = load_user_file(data, filename="concepts.npz")
-    picked = [int(i) for i in np.flatnonzero(dataset.X_test[:, 0] > 1.0)]
+    picked = [int(i) for i in np.flatnonzero(np.concatenate([dataset.X_train, dataset.X_test])[:, 0] > 1.0)][:12]  # training examples first
     at.text_input(key="concepts_foreign_name").set_value("large x0").run()
     at.multiselect(key="concepts_foreign_pick_upload-mlp-model").set_value(picked).run()
     at.number_input(key="concepts_foreign_pick_runs").set_value(4).run()

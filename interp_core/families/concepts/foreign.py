@@ -41,11 +41,23 @@ def foreign_tcav(trained: TrainedModel, *, n_random: int | None = None, seed: in
 
 
 def foreign_concept(trained: TrainedModel, name: str, indices, *, n_random: int | None = None, seed: int = 0, progress=None) -> TCAVResult:
-    """TCAV, for every class, of a concept made of the test examples at ``indices`` (against random sets of the
-    other test examples) at the picked layer of ``trained`` (``foreign.foreign_model``), with each p-value."""
+    """TCAV, for every class, of a concept made of the examples at ``indices`` (into all of the data's examples,
+    training ones first: a user's data is often too small for its held-out part alone to hold a concept and
+    random sets) against random sets of the other examples, at the picked layer of ``trained``
+    (``foreign.foreign_model``), with each p-value."""
     from interp_core.families.concepts.interactive import score_concept
 
     host = LayerHost(trained.model).eval()
     hosted = copy.copy(trained)
     hosted.model = host
+    hosted.dataset = all_examples(trained.dataset)
     return score_concept(hosted, name, indices, n_random=n_random, seed=seed, progress=progress, layers={host.layer: host.module_path})
+
+
+def all_examples(dataset):
+    """``dataset`` with every example (training ones first) as its examples to score and pick from."""
+    import numpy as np
+
+    pool = copy.copy(dataset)
+    pool.X_test, pool.y_test = np.concatenate([dataset.X_train, dataset.X_test]), np.concatenate([dataset.y_train, dataset.y_test])
+    return pool
