@@ -129,3 +129,20 @@ def test_cli_circuit_and_explain_on_the_shipped_transcoders(capsys, interp_store
     for argv, message in ((("digits-transcoder-l1", "--feature", "3"), "no upstream transcoder"), (("digits-transcoder", "--feature", "128"), "features 0 to 127")):
         code, _, err = _cli(capsys, "circuit", *argv)
         assert code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_minilm_block_packs_the_mlp_s_input_and_output_and_splices_it_back():
+    from interp_core.families.sae import data as sources
+    from interp_core.families.sae.hosts import MiniLMBlock, MiniLMTopics
+
+    encoder = sources.load_minilm()
+    host, residual = MiniLMBlock(encoder, 2, 3).eval(), MiniLMTopics(encoder, 3, 3).eval()
+    x = torch.as_tensor(sources.encode_text("The for statement iterates over the items of a sequence."))
+    with torch.no_grad():
+        packed = host.activations(x)
+        assert packed.shape == (int(MiniLMTopics.content_mask(x.long()).sum()), 2 * 384)
+        assert torch.allclose(host.mlp(packed[:, :384]), packed[:, 384:])
+        same = host.embed(x, lambda rows: rows)  # packed rows back: the block as it is
+        assert torch.allclose(same, residual.embed(x), atol=1e-6)
+        zeroed = host.embed(x, lambda rows: torch.zeros_like(rows[:, 384:]))
+        assert float(torch.nn.functional.cosine_similarity(zeroed, same)) < 0.999

@@ -120,7 +120,12 @@ _recipe(
     TRANSCODER_TRAINING,
     "TopK transcoder (128 latents, k=8) replacing the second hidden block of digits-mlp2; its features' circuits run to digits-transcoder-l1's.",
 )
-
+_recipe(
+    "minilm-transcoder", "pydoc_topics", "transcoder",
+    {"source": "text-block", "block": 2, "width": 192, "k": 6},
+    {"epochs": 60, "batch_size": 512, "lr": 2e-3, "dead_window": 400},  # 192 latents, k=6: the shipped artifact stays under 1 MB
+    "TopK transcoder (192 latents, k=6) replacing the MLP of MiniLM's layer 3 (encoder.layer.2: intermediate and output dense), over Python's reference documentation.",
+)
 
 recipes.register_trainer(TRAINER, Trainer(train_sae_recipe, load_sae_recipe, sae_builds))
 from interp_core.families.sae import foreign as foreign  # noqa: E402 - registers "sae-foreign": an SAE on a layer of a user's model

@@ -14,7 +14,7 @@ from interp_core import recipes
 from interp_core.data import Dataset, load_dataset
 from interp_core.errors import RecipeError
 from interp_core.families.sae import data as sources
-from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, MLPBlock
+from interp_core.families.sae.hosts import DigitsHidden, MiniLMBlock, MiniLMTopics, MLPBlock
 from interp_core.recipes import Recipe, TrainedModel
 from interp_core.store import Catalog, Store
 
@@ -40,6 +40,11 @@ def build_source(recipe: Recipe, dataset: Dataset | None, device: torch.device, 
         source.base_config, source.base_recipe = dict(base.manifest["model_config"]), base_name
         source.description = block_description(source, base_name)
         return sources.digits_source(dataset, source.to(device))
+    if kind == "text-block":  # a transcoder's: [input | output] of one MiniLM layer's MLP block, per content token
+        dataset = dataset or load_dataset(recipe.dataset)
+        model = MiniLMBlock(sources.load_minilm(), recipe.model_config["block"], dataset.n_classes).to(device).eval()
+        sources.fit_topic_centroids(model, dataset)
+        return sources.text_source(dataset, model)
     if kind == "text":
         dataset = dataset or load_dataset(recipe.dataset)
         model = MiniLMTopics(sources.load_minilm(), recipe.model_config.get("layer", 3), dataset.n_classes).to(device).eval()

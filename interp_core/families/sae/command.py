@@ -58,6 +58,8 @@ def explain_cli(args) -> dict:
         loss = "mse" if source.kind == "toy" else "ce"
         spliced = explain.spliced_metrics(trained.model, trained.dataset.X_test, trained.dataset.y_test, loss=loss, targets=trained.dataset.X_test if loss == "mse" else None)
         result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
+        if source.kind == "text":
+            result.update({k: rounded(v) for k, v in explain.spliced_cosines(trained.model, trained.dataset.X_test).items()})
     if source.kind in ("image", "text"):  # a classifier to ablate features in: measured causal effects beside the decoder-direction ones
         from interp_core.families.sae.steer import MAX_CAUSAL_EXAMPLES, causal_rows
 
@@ -172,6 +174,8 @@ def export_cli(args) -> dict:
     """Write a trained SAE recipe as an SAELens folder (cfg.json, sae_weights.safetensors, sparsity.safetensors)."""
     recipe = sae_recipe(args.recipe)
     trained = recipes.load(recipe.name, catalog_at(args.store), "cpu")
+    if isinstance(trained.extras["sae"], TopKTranscoder):
+        raise RecipeError(f"'{recipe.name}' is a transcoder (it reads a block's input and writes its output), which an SAELens SAE folder cannot hold; export-sae writes SAEs only.")
     result = export_recipe(trained, args.out, args.hook_name)
     if not args.json:
         print(f"{recipe.name}: wrote an SAELens {result['architecture']} SAE (d_in {result['d_in']}, d_sae {result['d_sae']}, hook {result['hook_name']}) to {result['out']}")

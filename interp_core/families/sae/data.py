@@ -258,7 +258,7 @@ def text_source(dataset: Dataset, model: MiniLMTopics) -> ActivationSource:
     vocab = minilm_tokenizer().get_vocab_size()
     return ActivationSource(
         kind="text",
-        description=f"MiniLM (all-MiniLM-L6-v2) residual stream after layer {model.layer} of 6, one example per token of Python's reference documentation.",
+        description=getattr(model, "description", f"MiniLM (all-MiniLM-L6-v2) residual stream after layer {model.layer} of 6, one example per token of Python's reference documentation."),
         acts=acts,
         n_train=n_train,
         dataset=dataset,

@@ -201,6 +201,21 @@ def spliced_metrics(model: SplicedModel, X: np.ndarray, y: np.ndarray, loss: str
     return out
 
 
+@torch.no_grad()
+def spliced_cosines(model: SplicedModel, X: np.ndarray, batch_size: int = 32) -> dict:
+    """For a host with sentence embeddings (MiniLM): the mean cosine similarity between the clean
+    embedding of each window of ``X`` and the one with the SAE's reconstruction (``cosine_sae``) or
+    zeros (``cosine_zero``) spliced in; 1 = the embedding is unchanged."""
+    device = next(model.sae.parameters()).device
+    sums = {"cosine_sae": 0.0, "cosine_zero": 0.0}
+    for lo in range(0, len(X), batch_size):
+        xb = torch.as_tensor(X[lo : lo + batch_size], dtype=torch.float32, device=device)
+        clean = model.source.embed(xb)
+        for key, mode in (("cosine_sae", "sae"), ("cosine_zero", "zero")):
+            sums[key] += float(torch.nn.functional.cosine_similarity(model.source.embed(xb, model.transform(mode)), clean, dim=-1).sum())
+    return {key: value / max(len(X), 1) for key, value in sums.items()}
+
+
 # -- feature statistics, top examples, intervals, effects ----------------------------------------
 def feature_table(codes: Codes, labels: list[str], confidence: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per latent: feature, density, mean and max activation (over firing examples),

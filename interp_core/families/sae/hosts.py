@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,7 @@ from torch.nn import functional as F
 
 from interp_core.errors import RecipeError
 from interp_core.hfmodels import load_huggingface_folder
-from interp_core.layers import capture, replaced_output
+from interp_core.layers import capture, find_layer, first_tensor, replaced_output
 
 
 # -- the toy model of superposition -------------------------------------------------------------
@@ -231,6 +232,64 @@ class MiniLMTopics(nn.Module):
     def output_directions(self) -> np.ndarray:
         """(vocab, d): the tied word embeddings, read as an unembedding (BERT ties its MLM output to them)."""
         return self.encoder.word.weight.detach().cpu().numpy()
+
+
+class MiniLMBlock(MiniLMTopics):
+    """MiniLM read at one encoder layer's MLP block (``encoder.layer.<block>``: intermediate dense, GELU,
+    output dense) for a transcoder, with the same topic head as ``MiniLMTopics``. ``activations`` are
+    packed rows [the MLP's input (the attention output) | the MLP's output (before the residual add
+    and LayerNorm)] of the content tokens; ``forward_with(x, transform)`` replaces the MLP's output at
+    the content tokens with ``transform(packed)`` (packed rows back keep the block as it is)."""
+
+    def __init__(self, encoder: MiniLM, block: int, n_topics: int, temperature: float = 20.0):
+        super().__init__(encoder, block + 1, n_topics, temperature)  # ``layer``: the residual stream the block writes into
+        self.block = int(block)
+        self.d_in = self.d_out = int(encoder.word.embedding_dim)
+
+    @property
+    def description(self) -> str:
+        return (f"MiniLM (all-MiniLM-L6-v2) layer {self.block + 1} of 6, its MLP block: the block's input (the attention output, {self.d_in} values) "
+                f"and its output ({self.d_out} values, before the residual add), one example per token of Python's reference documentation.")
+
+    def _names(self) -> tuple[str, str]:
+        return f"encoder.layer.{self.block}.attention", f"encoder.layer.{self.block}.output.dense"
+
+    def mlp(self, a: torch.Tensor) -> torch.Tensor:
+        layer = self.encoder.bert.encoder.layer[self.block]
+        return layer.output.dense(layer.intermediate(a))
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        ids, mask = self._ids(x)
+        a = capture(self.encoder.bert, self._names()[0], self.encoder._inputs(ids, mask))[self.content_mask(ids)]
+        return torch.cat([a, self.mlp(a)], 1)
+
+    def embed(self, x: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        ids, mask = self._ids(x)
+        if transform is None:
+            return self.encoder.pool(self.encoder.last_hidden(ids, mask, self.layer), mask)
+        content = self.content_mask(ids)
+        seen: list[torch.Tensor] = []
+        attention, dense = self._names()
+
+        def replace(out: torch.Tensor) -> torch.Tensor:
+            new = transform(torch.cat([seen[0][content], out[content]], 1))
+            out = out.clone()
+            out[content] = new[:, self.d_in :] if new.shape[1] == self.d_in + self.d_out else new
+            return out
+
+        with read_output(self.encoder.bert, attention, seen.append), replaced_output(self.encoder.bert, dense, replace):
+            h = self.encoder.bert(**self.encoder._inputs(ids, mask)[1]).last_hidden_state
+        return self.encoder.pool(h, mask)
+
+
+@contextlib.contextmanager
+def read_output(module: nn.Module, name: str, keep: Callable[[torch.Tensor], None]):
+    """Inside this block each output (its first tensor) of layer ``name`` goes to ``keep``; the run goes on."""
+    handle = find_layer(module, name).register_forward_hook(lambda _module, _args, output: keep(first_tensor(output)))
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def _at_positions(positions: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -26,6 +26,7 @@ QUALITY_LABELS = {
     "dead_fraction": "dead fraction (never fire)", "mmcs": "MMCS (toy ground truth)", "mcc": "Hungarian MCC (toy ground truth)",
     "absorption": "absorption (parent latent silent, a child's latent took its direction)", "parent_silent": "parent latent silent (any reason)",
     "accuracy_clean": "accuracy, clean", "accuracy_sae": "accuracy, SAE spliced in", "accuracy_zero": "accuracy, layer zeroed", "loss_recovered": "loss recovered",
+    "cosine_sae": "sentence-embedding cosine, SAE spliced in", "cosine_zero": "sentence-embedding cosine, layer zeroed",
 }
 
 # How each quality number reads, as the key numbers above write it (11.3%, not 0.1133).
@@ -33,6 +34,7 @@ QUALITY_FORMATS = {
     "l0": "{:.1f}", "explained_variance": "{:.3f}", "mse": "{:.4g}", "dead_fraction": "{:.1%}", "mmcs": "{:.3f}", "mcc": "{:.3f}",
     "absorption": "{:.1%}", "parent_silent": "{:.1%}",
     "accuracy_clean": "{:.3f}", "accuracy_sae": "{:.3f}", "accuracy_zero": "{:.3f}", "loss_recovered": "{:.1%}",
+    "cosine_sae": "{:.4f}", "cosine_zero": "{:.4f}",
 }
 
 

@@ -22,7 +22,7 @@ from interp_core.families.sae import distributed
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae import synth
 from interp_core.families.sae.activations import block_description, build_source
-from interp_core.families.sae.hosts import DigitsHidden, MiniLMTopics, MLPBlock, ToyModel
+from interp_core.families.sae.hosts import DigitsHidden, MiniLMBlock, MiniLMTopics, MLPBlock, ToyModel
 from interp_core.families.sae.models import SplicedModel, build_sae
 from interp_core.manifest import model_manifest
 from interp_core.models import build_model, count_parameters
@@ -133,7 +133,7 @@ def train_sae_recipe(
     stage(f"Reading activations for {recipe.name} ({recipe.model_config['source']} source)")
     source = build_source(recipe, dataset, device, seed, store)
     torch.manual_seed(seed)
-    if isinstance(source.model, MLPBlock):  # a transcoder: rows are [block input | block output]
+    if isinstance(source.model, (MLPBlock, MiniLMBlock)):  # a transcoder: rows are [block input | block output]
         sae = make_sae(arch, source.model.d_in, recipe.model_config, d_out=source.model.d_out)
     else:
         sae = make_sae(arch, source.d, recipe.model_config)
@@ -280,7 +280,8 @@ def _source_manifest(source: sources.ActivationSource) -> dict:
     if source.kind == "toy":
         return {"n_features": int(source.model.W.shape[1]), "d_hidden": int(source.model.W.shape[0])}
     if source.kind == "text":
-        return {"layer": source.model.layer, "n_topics": int(source.model.centroids.shape[0]), "temperature": source.model.temperature}
+        block = {"block": source.model.block} if isinstance(source.model, MiniLMBlock) else {}  # a transcoder's MLP block
+        return {"layer": source.model.layer, "n_topics": int(source.model.centroids.shape[0]), "temperature": source.model.temperature, **block}
     return {}
 
 
@@ -325,6 +326,8 @@ def measure(recipe, sae, source, model, device, seed, umap, stage, cancel, train
         loss = "mse" if source.kind == "toy" else "ce"
         spliced = explain.spliced_metrics(model, dataset.X_test, dataset.y_test, loss=loss, targets=dataset.X_test if loss == "mse" else None)
         metrics.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced.items()})
+        if source.kind == "text":  # MiniLM: how far the splice moves the sentence embedding
+            metrics.update({k: rounded(v) for k, v in explain.spliced_cosines(model, dataset.X_test).items()})
         evaluated = recipes.evaluate(model, dataset, device)  # the numbers tests/test_shipped.py re-checks
         metrics.update({"test_accuracy": evaluated["test_accuracy"], "train_accuracy": evaluated["train_accuracy"]})
     stage("Feature statistics, top examples and output effects")
@@ -405,7 +408,10 @@ def load_sae_recipe(artifact: Artifact, catalog: Catalog, device: torch.device, 
         source_model = DigitsHidden(build_model("mlp", info["base_config"]))
         dataset = dataset or load_dataset(manifest["dataset"]["name"])
     elif kind == "text":
-        source_model = MiniLMTopics(sources.load_minilm(), info["layer"], info["n_topics"], info["temperature"])
+        if "block" in info:  # a transcoder on one layer's MLP block
+            source_model = MiniLMBlock(sources.load_minilm(), info["block"], info["n_topics"], info["temperature"])
+        else:
+            source_model = MiniLMTopics(sources.load_minilm(), info["layer"], info["n_topics"], info["temperature"])
         windows = store.read_arrays(artifact, WINDOWS_FILE)
         dataset = sources.text_dataset(windows["X_train"].astype(np.float32), windows["y_train"], windows["X_test"].astype(np.float32), windows["y_test"], manifest["dataset"]["class_names"])
     elif kind == "user":
