@@ -147,3 +147,7 @@ def test_steer_model_mistakes_are_one_sentence(gpt, explained, capsys):
                         (("--sae", str(path), "--layer", "transformer.h.7"), "nearest")):
         code, result, _err = run(capsys, "steer", "--model", str(folder), "--feature", "0", "--text", "the film", *argv)
         assert code == 2 and words in result["error"], result
+    code, result, _err = run(capsys, "steer", "--feature", "0", "--text", "the film")
+    assert code == 2 and "needs a RECIPE" in result["error"] and "--model" in result["error"]
+    code, result, _err = run(capsys, "steer", "digits-sae", "--model", str(folder), "--sae", str(path), "--feature", "0", "--text", "the film")
+    assert code == 2 and "not both" in result["error"]
