@@ -62,6 +62,7 @@ class Family:
     collect: dict[str, Callable] = field(default_factory=dict)  # ``collect-acts SOURCE`` on the CLI: {source: fn(args) -> dict}; writes a layer's activations as shards
     train_data: Callable | None = None  # ``train --data PATH``: fn(path) -> Recipe | None, a recipe for data only this family trains from (sae: a shard folder)
     steer: Callable | None = None  # ``steer RECIPE --feature F ...`` on the CLI: fn(args) -> dict; edits features of one example and reruns the model
+    circuit: Callable | None = None  # ``circuit RECIPE --feature J`` on the CLI: fn(args) -> dict; a feature's upstream features (sae: transcoders)
     sweep: Callable | None = None  # ``sweep <name> ...`` on the CLI: fn(args) -> dict; trains and stores a population of models
 
     @property

@@ -201,10 +201,14 @@ def _steer(args) -> dict:
 
 
 def _circuit(args) -> dict:
-    """``circuit RECIPE --feature J``: a transcoder feature's upstream features (interp_core.families.sae.circuits)."""
-    from interp_core.families.sae.circuits import circuit_cli
+    """``circuit RECIPE --feature J``: the recipe's family traces a feature's upstream features (Family.circuit)."""
+    from interp_core import recipes
 
-    return circuit_cli(args)
+    family = families().get(recipes.get_recipe(args.recipe).family)
+    if family is None or family.circuit is None:
+        traced = [f.title for f in families().values() if f.circuit is not None]
+        raise RecipeError(f"Recipe '{args.recipe}' has no features with circuits; circuit works on the transcoder recipes of {', '.join(traced)} (e.g. digits-transcoder).")
+    return family.circuit(args)
 
 
 def _check_store_path(args) -> None:

@@ -20,6 +20,7 @@ from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.activations import acts_dataset, build_source, read_acts_upload, source_for, user_acts_source
 from interp_core.families.sae.bench import BENCH_CONFIG, QUICK_CONFIG, SAELENS_HINT, bench_activations, bench_sae, matmul_gflops
+from interp_core.families.sae.circuits import circuit_cli
 from interp_core.families.sae.command import explain_cli, export_cli
 from interp_core.families.sae.causal import steer_command
 from interp_core.families.sae.stream_bench import bench_sae_stream
@@ -149,7 +150,7 @@ register_family(Family(
     FAMILY, "SAE features", icon=":material/scatter_plot:",
     pitch="A sparse autoencoder splits a layer's activations into readable features, from a toy model to MiniLM.",
     explain=explain_cli, benches={FAMILY: bench_sae, "sae-stream": bench_sae_stream, "sae-synth": bench_sae_synth, "sae-archs": bench_sae_archs}, sections=family_sections, compare_pair=("toy-sae", "toy-sae-mp"), trainers=(TRAINER, foreign.TRAINER), artifacts=ARTIFACTS,
-    steer=steer_command, train_data=shard_recipe, collect={"minilm-corpus": collect_minilm_corpus}, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
+    steer=steer_command, circuit=circuit_cli, train_data=shard_recipe, collect={"minilm-corpus": collect_minilm_corpus}, export=export_cli, export_format="an SAELens SAE folder (cfg.json + sae_weights.safetensors) that SAELens and its tools open",
     uploads=Uploads(
         accepts="an NPZ with acts (n vectors, d dimensions) from any model's layer, and optionally true_features (f, d) if the true directions are known; top examples are listed by number, since the file carries no inputs.",
         model_label="sparse autoencoder (TopK)", defaults=upload_defaults, read=read_acts_upload),
