@@ -4,8 +4,8 @@ A causal LM has no classes, so it is not made a session recipe like a classifier
 the user's texts, its loss, perplexity and next-token accuracy and, for one text, the next-token
 top-5; then an SAE trained on a block's token activations (``explain sae --model`` in the engine)
 and a steer panel: typed text, a feature, an edit, and the next-token distribution before and after
-with a greedy continuation each way. Everything stays in this browser session's state (the SAE in
-the session's store). The engine is ``interp_core.causal_lm`` and ``interp_core.families.sae.causal``.
+with a greedy continuation each way (also on the SAE features page: ``sae_page_panel``). Everything
+stays in this browser session's state (the SAE in the session's store). The engine is ``interp_core.causal_lm`` and ``interp_core.families.sae.causal``.
 """
 
 from __future__ import annotations
@@ -62,10 +62,10 @@ def panel(session, loaded, label: str, memoised) -> None:
           "next_tokens", key="causal_lm_next_tokens")
     if own is not None:
         st.caption(f"This text's own loss is {own:.3f} (perplexity {summary['per_text'][index]['perplexity']:.2f}).")
-    sae_panel(session, loaded, model, texts, (data.file_id, data.name))
+    sae_panel(session, loaded, label, model, texts, (data.file_id, data.name))
 
 
-def sae_panel(session, loaded, model, texts, texts_key) -> None:
+def sae_panel(session, loaded, label: str, model, texts, texts_key) -> None:
     st.markdown("##### SAE features on a block, and steering the next word")
     names = lm.blocks(model.tree)
     layer = st.selectbox("Block", names, index=names.index(model.layer) if model.layer in names else 0, key="causal_lm_layer",
@@ -78,12 +78,12 @@ def sae_panel(session, loaded, model, texts, texts_key) -> None:
             return
         try:
             with st.spinner(f"Training an SAE on {layer}..."):
-                memo[key] = explain_causal(loaded, texts, session.store, layer=layer)
+                memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "result": explain_causal(loaded, texts, session.store, layer=layer)}
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Training the SAE")
             return
         st.rerun()  # drawn again without the button
-    result = memo[key]
+    result = memo[key]["result"]
     cols = st.columns(4)
     components.metric(cols[0], "L0", f"{result['l0']:.1f}", help="Mean active features per token (held-out texts).")
     components.metric(cols[1], "Explained variance", f"{result['explained_variance']:.3f}")
@@ -94,24 +94,39 @@ def sae_panel(session, loaded, model, texts, texts_key) -> None:
         st.info(result["sae_path"])
         return
     steer_fragment(loaded, result, texts.texts[0])
+    st.caption("The SAE features page offers the same steering for this session's causal-LM SAEs.")
+
+
+def sae_page_panel() -> None:
+    """The SAE page's steer panel for the causal LMs whose SAE was trained in Home's box in this session (none: nothing drawn)."""
+    memo = st.session_state.get(_SAES) or {}
+    if not memo:
+        return
+    entries = list(memo.values())
+    with st.expander("Steer your causal language model's next word", icon=":material/tune:"):
+        st.caption("An SAE you trained on a block of your causal language model in Home's \"Bring your own model\" box: "
+                   "edit one feature at every token of a text you type and compare the next word before and after.")
+        index = st.selectbox("SAE", range(len(entries)), format_func=lambda i: f"{entries[i]['label']}: {entries[i]['result']['layer']}", key="causal_lm_page_sae")
+        entry = entries[index]
+        steer_fragment(entry["loaded"], entry["result"], entry["text"], prefix="causal_lm_page")
 
 
 @st.fragment
-def steer_fragment(loaded, result: dict, default_text: str) -> None:
+def steer_fragment(loaded, result: dict, default_text: str, prefix: str = "causal_lm") -> None:
     rows = result["features"]
     if not rows:
         st.info("No feature fires on these texts, so there is nothing to steer.")
         return
     labels = {r["feature"]: f"{r['feature']}: fires on {r['label']} (promotes {', '.join(t['token'].strip() for t in r['promotes'][:3])})" for r in rows}
-    text = st.text_input("Text to steer on", value=default_text, key="causal_lm_steer_text")
+    text = st.text_input("Text to steer on", value=default_text, key=f"{prefix}_steer_text")
     c = st.columns(3)
-    feature = c[0].selectbox("Feature", list(labels), format_func=labels.get, key="causal_lm_steer_feature",
+    feature = c[0].selectbox("Feature", list(labels), format_func=labels.get, key=f"{prefix}_steer_feature",
                              help="The most often firing features, with the tokens they fire on and the tokens their decoder direction promotes.")
-    mode = EDITS[c[1].selectbox("Edit", list(EDITS), key="causal_lm_steer_mode")]
+    mode = EDITS[c[1].selectbox("Edit", list(EDITS), key=f"{prefix}_steer_mode")]
     value = 0.0
     if mode != "zero":
         value = c[2].number_input("Multiply its activation by" if mode == "scale" else "Set its activation to", value=8.0 if mode == "scale" else 4.0, step=1.0,
-                                  key=f"causal_lm_steer_value_{mode}")
+                                  key=f"{prefix}_steer_value_{mode}")
     try:
         out = steer_causal(loaded, result["sae_path"], text, [feature], mode, value)
     except InterpError as exc:
@@ -123,7 +138,7 @@ def steer_fragment(loaded, result: dict, default_text: str) -> None:
     after = {r["label"]: r["p"] for r in out["after"]}
     tokens = list(before)
     chart(sae_figs.steer_chart([repr(t)[1:-1] for t in tokens], [before[t] for t in tokens], [after[t] for t in tokens], title, x_title="next token"),
-          "sae_steer", key="causal_lm_steer_chart", explain=False)
+          "sae_steer", key=f"{prefix}_steer_chart", explain=False)
     components.reading("sae_steer", "Each next token's probability after your text before the edit (grey) and after it (colour), side by side, most probable first. "
                                     "Bars that move show what the steered feature does to the next word; the title gives the KL divergence (after || before) over the whole vocabulary "
                                     "and whether the most probable next token changed.")

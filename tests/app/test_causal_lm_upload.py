@@ -1,7 +1,8 @@
 """Home's "Bring your own model" with a causal language model (issues 17 and 18), in AppTest through the
 real upload inputs: a tiny GPT-2 built here (zipped folder) and its texts; the box shows the loss,
 perplexity and next-token accuracy the engine measures, the next-token top-5 of a text, then trains an
-SAE on a block and steers a feature on typed text (before/after bars and two continuations)."""
+SAE on a block and steers a feature on typed text (before/after bars and two continuations), on Home and
+on the SAE features page."""
 
 from __future__ import annotations
 
@@ -64,3 +65,11 @@ def test_a_causal_lm_is_measured_and_steered_on_home(app, gpt_zip):
     assert steered["data"][0]["y"] == steered["data"][1]["y"] and "stays" in steered["layout"]["title"]["text"]
     continuations = [c.value for c in at.code if not c.value.startswith("/?")]  # the sidebar's share link is a code block too
     assert len(continuations) == 2 and continuations[0] == continuations[1] and continuations[0].startswith("the film was")
+    at.switch_page("views/sae.py")
+    at.run()  # the SAE page offers the same steering for this session's causal-LM SAE
+    assert not at.exception, at.exception
+    at.text_input(key="causal_lm_page_steer_text").set_value("the plot was").run()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    steered = next(c for c in charts if c["layout"]["title"]["text"].startswith("Feature "))
+    assert steered["layout"]["xaxis"]["title"]["text"] == "next token"
+    assert [c.value for c in at.code if c.value.startswith("the plot was")]
