@@ -171,6 +171,7 @@ def steer_causal(loaded, sae_path, text: str, features, mode: str = "zero", valu
     out = result.to_json()
     p, q = np.clip(after, 1e-12, 1.0), np.clip(before, 1e-12, 1.0)
     out["kl"] = float(np.sum(after * (np.log(p) - np.log(q))))  # over the whole vocabulary, not only the listed tokens
+    out["changed"] = int(before.argmax()) != int(after.argmax())  # by token id: two byte tokens may print alike
     out.update({"continuation_before": lm.continuation(model, ids, loaded.tokenizer, n_continue),
                 "continuation_after": lm.continuation(model, ids, loaded.tokenizer, n_continue, steering_transform(sae, features, mode, value)),
                 "layer": model.layer, "sae": str(sae_path), "text": text, "model": loaded.description(),
