@@ -57,6 +57,9 @@ def headline(trained) -> Metrics:
         values += [Metric("Spliced acc.", f"{metrics['accuracy_sae']:.3f}", "The model's test accuracy with the layer replaced by the SAE's reconstruction.",
                           delta=f"{metrics['accuracy_sae'] - metrics['accuracy_clean']:+.3f} vs clean"),
                    Metric("Loss recovered", f"{metrics['loss_recovered']:.1%}", "(loss zero-ablated - loss with SAE) / (loss zero-ablated - loss clean); 100% = nothing lost.")]
+        if metrics.get("cosine_sae") is not None:  # MiniLM: the splice judged on the sentence embedding
+            values.append(Metric("Embedding cos.", f"{metrics['cosine_sae']:.3f}", "Mean cosine between the clean sentence embedding and the one with the reconstruction spliced in (1 = unchanged).",
+                                 delta=f"{metrics['cosine_zero']:.3f} zeroed", delta_color="off"))
     return Metrics(values)
 
 
