@@ -28,6 +28,7 @@ import torch
 from interp_core import causal_lm as lm
 from interp_core.errors import DataError, ModelFileError, RecipeError
 from interp_core.families.sae import explain
+from interp_core.families.sae.foreign import check_width
 from interp_core.families.sae.steer import SteerResult, check_features, print_steer, steer_cli, steer_mode, steering_transform
 from interp_core.families.sae.train import rounded, train_default_sae
 
@@ -41,15 +42,7 @@ def open_sae(path, d: int, layer: str):
     """An SAELens SAE folder for the layer; one sentence when its d_in is not the layer's width."""
     from interp_core.families.sae.saelens import load_saelens_sae
 
-    return check_width(load_saelens_sae(path).eval(), path, d, layer)
-
-
-def check_width(sae, path, d: int, layer: str):
-    if sae.d_in != d:
-        hook = f" (it was saved for '{sae.config.hook_name}')" if sae.config.hook_name else ""
-        raise ModelFileError(f"The SAE in '{Path(path).name}' reads {sae.d_in} values per token{hook} but layer '{layer}' gives {d}; "
-                             "open it on the layer it was trained on, or train one on this layer (explain sae --model ... without --sae).")
-    return sae
+    return check_width(load_saelens_sae(path).eval(), path, d, layer, "token")
 
 
 def reconstruct(sae) -> lm.Transform:
@@ -157,7 +150,7 @@ def steer_causal(loaded, sae_path, text: str, features, mode: str = "zero", valu
     x = torch.as_tensor(ids)
     with torch.no_grad():
         width = int(model.token_acts(x).shape[-1])
-    check_width(sae, sae_path, width, model.layer)
+    check_width(sae, sae_path, width, model.layer, "token")
     features = check_features(features, sae.width)
     seen: list[torch.Tensor] = []
     transform = steering_transform(sae, features, mode, value, seen)

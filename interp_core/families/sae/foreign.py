@@ -65,10 +65,14 @@ def open_saelens(path: str | Path, source: sources.ActivationSource, layer: str)
     """An SAELens SAE folder for the layer; one sentence when its d_in is not the layer's width."""
     from interp_core.families.sae.saelens import load_saelens_sae
 
-    sae = load_saelens_sae(path)
-    if sae.d_in != source.d:
+    return check_width(load_saelens_sae(path), path, source.d, layer)
+
+
+def check_width(sae, path: str | Path, d: int, layer: str, unit: str = "example"):
+    """``sae`` when it reads ``d`` values (the layer's width), else one sentence naming both (and the layer it was saved for)."""
+    if sae.d_in != d:
         hook = f" (it was saved for '{sae.config.hook_name}')" if sae.config.hook_name else ""
-        raise ModelFileError(f"The SAE in '{Path(path).name}' reads {sae.d_in} values per example{hook} but layer '{layer}' gives {source.d}; "
+        raise ModelFileError(f"The SAE in '{Path(path).name}' reads {sae.d_in} values per {unit}{hook} but layer '{layer}' gives {d}; "
                              "open it on the layer it was trained on, or train an SAE on this layer (leave out --sae).")
     return sae
 
