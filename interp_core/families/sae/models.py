@@ -126,6 +126,16 @@ def sparse_decode(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, 
     return F.embedding_bag(cols, W_dec, offsets, mode="sum", per_sample_weights=values)
 
 
+@torch.no_grad()
+def fit_scale(values: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> None:
+    """Set ``scale`` so E||v / scale - mean / scale||^2 = width of ``values`` (n, width), and ``bias`` to mean / scale."""
+    mean = values.mean(0)
+    variance = (values - mean).pow(2).sum(1).mean()
+    value = float(torch.sqrt(variance / values.shape[1])) if variance > 0 else 1.0
+    scale.fill_(value if value > 1e-8 else 1.0)
+    bias.copy_(mean / scale)
+
+
 # -- the SAE registry ---------------------------------------------------------------------------
 class SparseAutoencoder(nn.Module):
     """Base class: linear encoder, unit-norm decoder rows, decoder bias subtracted before encoding."""
@@ -162,12 +172,7 @@ class SparseAutoencoder(nn.Module):
     @torch.no_grad()
     def fit_input(self, acts: torch.Tensor) -> "SparseAutoencoder":
         """Scale so E||x - mean||^2 = d_in, and start the decoder bias at the mean."""
-        acts = acts.float()
-        mean = acts.mean(0)
-        variance = (acts - mean).pow(2).sum(1).mean()
-        scale = float(torch.sqrt(variance / self.d_in)) if variance > 0 else 1.0
-        self.input_scale.fill_(scale if scale > 1e-8 else 1.0)
-        self.b_dec.copy_(mean / self.input_scale)
+        fit_scale(acts.float(), self.input_scale, self.b_dec)
         return self
 
     @torch.no_grad()
@@ -515,12 +520,8 @@ class TopKTranscoder(TopKSAE):
     def fit_input(self, acts: torch.Tensor) -> "TopKTranscoder":
         """Scale input and output so each has E||v - mean||^2 = its width; start the biases at the means."""
         acts = acts.float()
-        for part, scale, bias in ((self.inputs(acts), self.input_scale, self.b_in), (self.target(acts), self.output_scale, self.b_dec)):
-            mean = part.mean(0)
-            variance = (part - mean).pow(2).sum(1).mean()
-            value = float(torch.sqrt(variance / part.shape[1])) if variance > 0 else 1.0
-            scale.fill_(value if value > 1e-8 else 1.0)
-            bias.copy_(mean / scale)
+        fit_scale(self.inputs(acts), self.input_scale, self.b_in)
+        fit_scale(self.target(acts), self.output_scale, self.b_dec)
         return self
 
     def pre_acts(self, x: torch.Tensor) -> torch.Tensor:
