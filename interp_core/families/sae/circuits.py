@@ -26,7 +26,7 @@ import torch
 
 from interp_core.errors import RecipeError
 from interp_core.families.sae.models import TopKTranscoder
-from interp_core.families.sae.steer import check_features, edit_codes
+from interp_core.families.sae.steer import check_features, steering_transform
 
 DEFAULT_TOP = 10
 
@@ -79,8 +79,7 @@ def feature_circuit(upstream: TopKTranscoder, downstream: TopKTranscoder, upstre
         if n == 0:
             edges.append(CircuitEdge(int(i), float(weights[i]), None, 0))
             continue
-        kept = codes[both]
-        edited = output[both] + upstream.decode(edit_codes(kept, [i], "zero")) - upstream.decode(kept)
+        edited = steering_transform(upstream, [i], "zero")(acts[both])  # the block's output with feature i zeroed, error term kept
         ablated = downstream.encode(move(edited))[:, feature]
         edges.append(CircuitEdge(int(i), float(weights[i]), float((clean[both] - ablated).mean()), n))
     return edges
