@@ -65,8 +65,9 @@ def edit_codes(codes: torch.Tensor, features: list[int], mode: str, value: float
 
 def steering_transform(sae: SparseAutoencoder, features: list[int], mode: str, value: float = 0.0,
                        seen: list | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The layer's transform: acts -> decode(edited codes) + (acts - decode(codes)). ``seen`` (a list)
-    collects each call's codes before the edit."""
+    """The layer's transform: acts -> decode(edited codes) + (acts - decode(codes)); for a transcoder,
+    whose rows are [block input | block output], the block's output takes the place of acts. ``seen``
+    (a list) collects each call's codes before the edit."""
     def transform(acts: torch.Tensor) -> torch.Tensor:
         codes = sae.encode(acts)
         if seen is not None:
