@@ -1,6 +1,12 @@
 """Profile our SAE training step in `bench sae`'s configuration (docs/sae.md quotes its output).
 
     OMP_NUM_THREADS=1 .venv/bin/python scripts/profile_sae_step.py [--steps 8] [--batch-size 4096] [--html out.html]
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/profile_sae_step.py --alternatives
+
+``--alternatives`` times, on the same shapes, what the profile points at against what could replace
+it: the top-k selection (one ``topk`` per row; two stages over 4, 8 or 16 chunks; a block-maximum
+threshold filter) and W_enc's sparse gradient (the COO product in use; the same pairs as a CSR
+matrix transposed, sorted into a CSR by latent, or scattered into a dense matrix), median of 7.
 
 Trains a TopK SAE (d 384, width 3072, k 32, AuxK 1/32) on seeded Gaussian activations for a
 2-step warm-up, then ``--steps`` steps under pyinstrument, and prints each leaf line of our
@@ -25,15 +31,86 @@ from interp_core.families.sae.bench import BENCH_CONFIG  # noqa: E402
 from interp_core.families.sae.models import build_sae  # noqa: E402
 
 
+def _median_ms(f, repeats: int = 7) -> float:
+    f()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[repeats // 2] * 1000
+
+
+def alternatives(cfg: dict) -> None:
+    n, width, k, d = cfg["batch_size"], cfg["width"], cfg["k"], cfg["d"]
+    g = torch.Generator().manual_seed(0)
+    pre, x_c, grad = torch.randn(n, width, generator=g), torch.randn(n, d, generator=g), torch.randn(n * k, generator=g)
+    cols = pre.topk(k, dim=1, sorted=False).indices.reshape(-1)
+    rows = torch.arange(n).repeat_interleave(k)
+
+    def chunked(c: int):
+        def run():
+            values, idx = pre.view(n, c, width // c).topk(k, dim=2, sorted=False)
+            best, pick = values.reshape(n, -1).topk(k, dim=1, sorted=False)
+            return best, (idx + (torch.arange(c) * (width // c))[None, :, None]).reshape(n, -1).gather(1, pick)
+        return run
+
+    def block_threshold():  # the k-th largest of 96 block maxima bounds the k-th value from below: top-k among the values above it
+        bound = pre.view(n, 96, -1).amax(2).topk(k, dim=1, sorted=False).values.amin(1, keepdim=True)
+        mask = pre >= bound
+        r, c = mask.nonzero(as_tuple=True)
+        counts = mask.sum(1)
+        slot = torch.arange(len(r)) - (torch.cumsum(counts, 0) - counts)[r]
+        values = torch.full((n, int(counts.max())), float("-inf"))
+        values[r, slot] = pre[r, c]
+        latents = torch.zeros(values.shape, dtype=torch.long)
+        latents[r, slot] = c
+        return latents.gather(1, values.topk(k, dim=1, sorted=False).indices)
+
+    def coo():
+        return torch.sparse.mm(torch.sparse_coo_tensor(torch.stack([cols, rows]), grad, (width, n), check_invariants=False), x_c)
+
+    def csr_transposed():
+        return torch.mm(torch.sparse_csr_tensor(torch.arange(0, n * k + 1, k), cols, grad, (n, width), check_invariants=False).t(), x_c)
+
+    def csr_by_latent():
+        order = torch.argsort(cols, stable=True)
+        crow = torch.zeros(width + 1, dtype=torch.long)
+        crow[1:] = torch.bincount(cols, minlength=width).cumsum(0)
+        return torch.mm(torch.sparse_csr_tensor(crow, rows[order], grad[order], (width, n), check_invariants=False), x_c)
+
+    def dense():
+        full = torch.zeros(n, width)
+        full[rows, cols] = grad
+        return full.t() @ x_c
+
+    exact = pre.topk(k, dim=1).indices.sort(1).values
+    assert torch.equal(chunked(8)()[1].sort(1).values, exact) and torch.equal(block_threshold().sort(1).values, exact)
+    print(f"top-k of ({n} x {width}), k {k}; {torch.get_num_threads()} torch threads; median of 7, ms")
+    print(f"  one topk per row (in use)      {_median_ms(lambda: pre.topk(k, dim=1, sorted=False)):8.1f}")
+    for c in (4, 8, 16):
+        print(f"  two stages, {c:>2} chunks          {_median_ms(chunked(c)):8.1f}")
+    print(f"  block-maximum bound, then topk  {_median_ms(block_threshold):8.1f}")
+    print(f"W_enc's gradient from {n * k:,} (example, latent) pairs")
+    for name, f in (("COO product (in use)", coo), ("CSR transposed", csr_transposed), ("CSR sorted by latent", csr_by_latent), ("dense scatter + product", dense)):
+        print(f"  {name:<30} {_median_ms(f):8.1f}")
+    W_enc, b_enc = torch.randn(width, d, generator=g), torch.zeros(width)
+    print(f"the encoder product ({n} x {d}) @ ({d} x {width}), for scale: {_median_ms(lambda: torch.addmm(b_enc, x_c, W_enc.t())):.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=BENCH_CONFIG["batch_size"])
     parser.add_argument("--html", help="also write pyinstrument's HTML report here")
+    parser.add_argument("--alternatives", action="store_true", help="time the alternatives to the top-k and the sparse gradient instead")
     args = parser.parse_args()
     from pyinstrument import Profiler
 
     cfg = {**BENCH_CONFIG, "batch_size": args.batch_size}
+    if args.alternatives:
+        alternatives(cfg)
+        return
     acts = torch.randn(8 * cfg["batch_size"], cfg["d"], generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
     sae = build_sae("topk", {"d_in": cfg["d"], "width": cfg["width"], "k": cfg["k"], "aux_coefficient": cfg["aux_coefficient"]}).fit_input(acts[:4096])
