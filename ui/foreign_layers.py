@@ -252,11 +252,13 @@ def _compute(key: str, picked, what: str, compute) -> None:
         try:
             adapted = foreign_model(trained.extras["loaded"], trained.dataset, layer, name=trained.name, manifest=trained.manifest)
             st.session_state[key] = (base, layer, compute(adapted, advance))
-        except Exception as exc:  # noqa: BLE001 - one sentence; the page keeps serving
-            status.update(label=f"{what} failed", state="error")
-            show_error(exc, what)
+        except Exception as exc:  # noqa: BLE001 - one sentence under the box (inside, it would fold away); the page keeps serving
+            status.update(label=f"{what} failed", state="error", expanded=False)
+            failure = exc
+        else:
+            status.update(label=f"{what}: done", state="complete", expanded=False)
             return
-        status.update(label=f"{what}: done", state="complete", expanded=False)
+    show_error(failure, what)
 
 
 def _shown(key: str, picked):

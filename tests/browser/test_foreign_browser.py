@@ -55,3 +55,65 @@ def test_a_pt2_and_a_hugging_face_folder_are_explored_through_the_upload_inputs(
         assert tab.problems() == []
     finally:
         tab.close()
+
+
+def open_page(tab, page: str) -> None:
+    tab.page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=page).first.click()
+    tab.wait_ready()
+
+
+def explain_on_three_pages(tab, name: str, shots: str) -> None:
+    """With the user's model stored (Home's model box), open SAE features, Concepts and Prototypes and run each
+    page's panel on the default layer: each shows its chart(s) or numbers, no error box; a screenshot of each."""
+    open_page(tab, "SAE features")
+    open_expander(tab, "SAE features at a layer of your own model")
+    tab.page.get_by_role("button", name="Train an SAE on this layer").click()
+    tab.page.get_by_text(f"Trained {name}-sae-").first.wait_for(timeout=180_000)
+    tab.wait_ready()
+    tab.page.locator(".js-plotly-plot").first.wait_for()
+    tab.screenshot(f"{shots}-sae")
+    assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+
+    open_page(tab, "Concepts")
+    open_expander(tab, "TCAV at a layer of your own model")
+    tab.page.get_by_role("button", name="Run TCAV at this layer").click()
+    tab.page.get_by_text("TCAV at layer").filter(has_text="done").first.wait_for(timeout=180_000)
+    tab.wait_ready()
+    panel = tab.page.locator("[data-testid=stExpander]", has_text="TCAV at a layer of your own model")
+    assert panel.locator(".js-plotly-plot").count() >= 4  # the bars of both classes, the box of the random runs, the heatmap (and the map to pick examples on)
+    tab.screenshot(f"{shots}-concepts")
+    assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+
+    open_page(tab, "Prototypes")
+    open_expander(tab, "Prototypes for your own model")
+    tab.page.get_by_role("button", name="Train a prototype head on this layer").click()
+    tab.page.locator("[data-testid=stMetric]", has_text="Agreement with your model").first.wait_for(timeout=180_000)
+    tab.wait_ready()
+    tab.screenshot(f"{shots}-prototypes")
+    assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+
+
+def test_a_text_classifier_folder_and_its_texts_on_the_sae_concepts_and_prototypes_pages(server, browser, tmp_path):
+    pytest.importorskip("transformers")
+    from tests.app.test_foreign_layers import concept_reviews
+    from tests.foreign_models import trained_review_bert
+
+    trained_review_bert(tmp_path / "review-bert", steps=20)
+    texts = concept_reviews(tmp_path / "reviews.jsonl")
+    tab = AppPage(browser, height=2600)
+    try:
+        tab.open(server.url)
+        open_expander(tab, "Bring your own model")
+        tab.page.locator("[data-testid=stFileUploader]").nth(3).locator("input[type=file]").set_input_files(str(tmp_path / "review-bert"))
+        tab.page.wait_for_timeout(500)
+        tab.wait_ready()
+        tab.page.get_by_text("token ids").first.wait_for()
+        upload(tab, 4, texts)  # the model's data, under the model's summary
+        tab.page.get_by_text("Layer for the embedding map").wait_for()
+        tab.page.get_by_role("button", name="Explore this model").click()
+        tab.page.get_by_text("upload-review-bert-model is in the sidebar").wait_for(timeout=120_000)
+        tab.wait_ready()
+        explain_on_three_pages(tab, "upload-review-bert-model", "foreign-text")
+        assert tab.problems() == []
+    finally:
+        tab.close()
