@@ -1,24 +1,13 @@
 """"Download report" in headless Chromium: the sidebar button gives one HTML file that opens
 offline (every request from it is aborted) with the page's figures and its numbers, and a single
-figure in it downloads as PNG and SVG with no network."""
+figure in it downloads as PNG and SVG with no network. ``check_report`` runs on every page's shared
+view in test_share_browser.py; a chart's own PNG download is tested here."""
 
 import re
 
 import pytest
 
 pytestmark = pytest.mark.browser
-
-# (page id, path, query): add a page here to cover it.
-PAGES = [
-    ("home", "/", "recipe=digits-mlp&example=3"),
-    ("timeseries", "/time-series", "recipe=gunpoint-cnn&example=2"),
-    ("rules", "/rules", "recipe=wine-rules&example=1"),
-    ("prototypes", "/prototypes", "recipe=digits-protonet-prob&example=4"),
-    ("sae", "/sae", "recipe=toy-sae"),
-    ("concepts", "/concepts", "recipe=shapes-cbm"),
-    ("mechanisms", "/mechanisms", "recipe=z113-mlp"),
-    ("compare", "/compare", ""),
-]
 
 
 def open_page(server, tab, path: str, query: str) -> None:
@@ -51,9 +40,12 @@ def open_offline(browser, path):
     return context, page, requests, errors
 
 
-@pytest.mark.parametrize("page_id,path,query", PAGES, ids=[p[0] for p in PAGES])
-def test_download_report_opens_offline_with_the_pages_figures(server, tab, browser, tmp_path, page_id, path, query):
-    open_page(server, tab, path, query)
+def check_report(tab, browser, tmp_path, page_id: str) -> None:
+    """The sidebar's "Download report" on the view ``tab`` shows: one HTML file with no script from
+    anywhere, which opens with every other request aborted and holds every chart of the view (drawn),
+    every number of its metrics, the settings and each recipe the view names; one of its figures
+    downloads as SVG and PNG made in the page. The share test calls this on each page's shared view,
+    so every page is covered without opening each page once more."""
     shown = tab.page.locator("[data-testid=stPlotlyChart]").count()
     numbers = page_numbers(tab)
     assert shown > 0

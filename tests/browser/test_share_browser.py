@@ -1,7 +1,8 @@
 """Shareable views in headless Chromium, on every page: set up a view that is not the default by
 clicking in the UI (recipe, example, a control of the page), copy its link with the sidebar's
 "Copy link" button, open the link in a fresh browser context (a new session) and check the same
-view comes back: the same selected values and the same headline content."""
+view comes back: the same selected values and the same headline content. The reopened view's
+"Download report" is then checked offline (test_report_browser.check_report)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.browser.test_report_browser import check_report
 from tools.apprunner import AppPage
 from ui.catalog import built_pages
 
@@ -141,7 +143,7 @@ def test_every_page_has_a_share_setup():
 
 
 @pytest.mark.parametrize("url_path,heading", PAGES, ids=[p[0] or "home" for p in PAGES])
-def test_a_copied_link_reopens_the_same_view_in_a_fresh_browser(server, browser, tab, url_path, heading):
+def test_a_copied_link_reopens_the_same_view_in_a_fresh_browser(server, browser, tab, tmp_path, url_path, heading):
     tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     tab.open(f"{server.url}/{url_path}")
     expected, headline = SETUPS[url_path](tab)
@@ -168,6 +170,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_fresh_browser(server, browser,
             assert after[part] == before[part], (part, before[part], after[part])
         assert params(fresh.page.url) == params(link)
         fresh.screenshot(f"shared-{url_path or 'home'}")
+        check_report(fresh, browser, tmp_path, url_path or "home")  # the shared view's report, offline
     finally:
         fresh.close()
 
