@@ -42,6 +42,20 @@ def test_tcav_through_the_pt2_equals_tcav_on_the_original_module(mlp_files):
     assert found.check.effect.effect[0, 0] < 0 < found.check.effect.effect[0, 1]
 
 
+def test_a_picked_concept_is_scored_on_any_of_the_data_s_examples(mlp_files):
+    from interp_core.families.concepts.foreign import foreign_concept
+
+    _model, pt2, _npz, dataset = mlp_files
+    trained = foreign_model(load_model_path(pt2), dataset, "1")
+    n = len(dataset.y_train) + len(dataset.y_test)
+    large = np.flatnonzero(np.concatenate([dataset.X_train, dataset.X_test])[:, 0] > 1.0)
+    assert large.min() < len(dataset.y_train)  # training examples can be picked, not only held-out ones
+    result = foreign_concept(trained, "large x0", large[:12], n_random=3)
+    assert result.layer_names == ["1"] and result.scores[0, 0, 0] < result.scores[0, 1, 0]  # pushes away from class 0
+    with pytest.raises(DataError, match=f"holds {n} of the {n} examples;"):
+        foreign_concept(trained, "everything", np.arange(n), n_random=3)
+
+
 def test_data_without_concepts_is_one_sentence(mlp_files, tmp_path):
     _model, pt2, _npz, dataset = mlp_files
     plain = load_user_file(save_npz(tmp_path / "plain.npz", np.concatenate([dataset.X_train, dataset.X_test]), np.concatenate([dataset.y_train, dataset.y_test])))

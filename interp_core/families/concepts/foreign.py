@@ -51,7 +51,7 @@ def foreign_concept(trained: TrainedModel, name: str, indices, *, n_random: int 
     hosted = copy.copy(trained)
     hosted.model = host
     hosted.dataset = all_examples(trained.dataset)
-    return score_concept(hosted, name, indices, n_random=n_random, seed=seed, progress=progress, layers={host.layer: host.module_path})
+    return score_concept(hosted, name, indices, n_random=n_random, seed=seed, progress=progress, layers={host.layer: host.module_path}, examples="examples")
 
 
 def all_examples(dataset):

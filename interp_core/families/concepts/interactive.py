@@ -15,9 +15,10 @@ from interp_core.recipes import TrainedModel
 
 
 def score_concept(trained: TrainedModel, name: str, indices: np.ndarray, n_random: int | None = None, seed: int = 0, progress: Callable[[int, int], None] | None = None,
-                  layers: dict[str, str] | None = None) -> explain.TCAVResult:
+                  layers: dict[str, str] | None = None, examples: str = "test examples") -> explain.TCAVResult:
     """TCAV of a user-defined concept: the test examples at ``indices``, on every class and layer
-    (``layers``, display name -> module path: default the recipe architecture's own).
+    (``layers``, display name -> module path: default the recipe architecture's own; ``examples``: what the
+    dataset's test split is called in a refusal).
 
     Random sets are drawn from the other test examples (the concept against everything else), the
     scored examples are the test examples of each class, with the recipe's TCAV settings.
@@ -28,11 +29,11 @@ def score_concept(trained: TrainedModel, name: str, indices: np.ndarray, n_rando
     dataset = trained.dataset
     indices = np.unique(np.asarray(indices, dtype=int))
     if len(indices) and (indices.min() < 0 or indices.max() >= len(dataset.y_test)):
-        raise DataError(f"Concept examples must be test examples 0-{len(dataset.y_test) - 1}; got {indices.min()}-{indices.max()}.")
+        raise DataError(f"Concept examples must be {examples} 0-{len(dataset.y_test) - 1}; got {indices.min()}-{indices.max()}.")
     if len(indices) < explain.MIN_CONCEPT_EXAMPLES:
         raise DataError(f"'{name}' has {len(indices)} example(s); choose at least {explain.MIN_CONCEPT_EXAMPLES} to train a CAV.")
     if len(dataset.y_test) - len(indices) < explain.MIN_CONCEPT_EXAMPLES:
-        raise DataError(f"'{name}' holds {len(indices)} of the {len(dataset.y_test)} test examples; leave at least {explain.MIN_CONCEPT_EXAMPLES} out to draw random sets from.")
+        raise DataError(f"'{name}' holds {len(indices)} of the {len(dataset.y_test)} {examples}; leave at least {explain.MIN_CONCEPT_EXAMPLES} out to draw random sets from.")
     settings = tcav_settings(trained.manifest.get("train_config", {}))
     inputs = explain.class_inputs(dataset.X_test, dataset.y_test, dataset.n_classes, settings["max_per_class"], seed)
     set_size = max(explain.MIN_CONCEPT_EXAMPLES, min(settings["set_size"], len(indices)))
