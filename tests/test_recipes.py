@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -232,3 +236,20 @@ def test_cached_projection_on_readonly_store_is_not_stored(trained_wine):
 def test_unknown_projection_method():
     with pytest.raises(ValueError, match="unknown projection method"):
         projection_module.project(np.zeros((5, 3)), "tsne")
+
+
+def test_umap_is_imported_with_numba_s_disk_cache_on():
+    """umap marks few numba functions cache=True, so each new process recompiled its layout code
+    (20-30 s). _import_umap asks numba to cache each function umap defines while it is imported,
+    and puts numba's own decorators back afterwards (a fresh process: umap is not imported yet)."""
+    code = (
+        "import numba\n"
+        "from interp_core.projection import _import_umap\n"
+        "njit = numba.njit\n"
+        "umap = _import_umap()\n"
+        "from umap import layouts\n"
+        "print(type(layouts._nb_optimize_layout_euclidean_single_epoch._cache).__name__, numba.njit is njit)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["FunctionCache", "True"]
