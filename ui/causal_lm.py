@@ -21,6 +21,8 @@ from ui import components
 from ui.components import chart, show_error
 
 _SAES = "_causal_lm_saes"  # {(model key, texts key, layer): explain_causal's result}
+_CURRENT = "_causal_lm_current"  # the causal LM and texts last measured in Home's box: {"loaded", "label", "texts", "key"}
+_TOKENS = "_causal_lm_token_reports"  # {(model key, texts key): (next-token report, next-token accuracy)}
 EDITS = {"scale it": "scale", "zero it (ablate)": "zero", "set it to a value": "set"}
 
 
@@ -48,6 +50,7 @@ def panel(session, loaded, label: str, memoised) -> None:
     except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
         show_error(exc, f"Running {label[:60]} on the texts")
         return
+    st.session_state[_CURRENT] = {"loaded": loaded, "label": label, "texts": texts, "key": (loaded.description()["path"], loaded.summary.n_parameters, data.file_id, data.name)}
     st.markdown(f"##### {label} on {texts.name}")
     cols = st.columns(4)
     components.metric(cols[0], "Loss", f"{summary['loss']:.3f}", help="Mean cross-entropy (nats) of each real next token of your texts.")
@@ -109,6 +112,42 @@ def sae_page_panel() -> None:
         index = st.selectbox("SAE", range(len(entries)), format_func=lambda i: f"{entries[i]['label']}: {entries[i]['result']['layer']}", key="causal_lm_page_sae")
         entry = entries[index]
         steer_fragment(entry["loaded"], entry["result"], entry["text"], prefix="causal_lm_page")
+
+
+def timeseries_page_panel() -> None:
+    """The Time series page's token attributions for the causal LM measured in Home's box this session (none: nothing drawn):
+    for the next token it predicts after each held-out text, as ``explain attributions --model`` computes them."""
+    from interp_core.families.timeseries.explain.tokens import PAGE_TEXTS, next_token_report
+    from ui import token_attributions
+
+    current = st.session_state.get(_CURRENT)
+    if not current:
+        return
+    texts = current["texts"]
+    with st.expander(f"Your causal language model: which tokens made it predict the next word ({_short(current['label'], 40)} on {texts.name})", expanded=True,
+                     icon=":material/text_fields:"):
+        memo = st.session_state.setdefault(_TOKENS, {})
+        if current["key"] not in memo:
+            bar = st.progress(0.0, text=f"Attributing the first {PAGE_TEXTS} held-out texts (once per model and texts)...")
+            try:
+                memo[current["key"]] = next_token_report(current["loaded"], texts, n_texts=PAGE_TEXTS,
+                                                         progress=lambda text, share: bar.progress(min(max(share, 0.0), 1.0), text=text))
+            except Exception as exc:  # noqa: BLE001 - one sentence, the app keeps serving
+                bar.empty()
+                show_error(exc, "Token attributions for the next token")
+                return
+            bar.empty()
+        found, accuracy = memo[current["key"]]
+        example = min(max(int(st.session_state.get("causal_lm_token_text", 0) or 0), 0), len(found.ids) - 1)
+
+        def sentence(i: int) -> str:
+            return (f"After held-out text {i}, the model predicts the next token **{found.class_names[int(found.target[i])]!r}** "
+                    f"with probability {found.probability[i]:.2f}; the colours show which of the text's tokens pushed it toward that token.")
+
+        token_attributions.draw(found, {"test_accuracy": accuracy, "next_token_accuracy": accuracy}, example, "causal_lm_token_text", keys="causal_lm_token", sentence=sentence, intro=(
+            "A causal language model's \"class\" is the next token it predicts. Each token of a held-out text is scored by how much it pushed the model toward "
+            "that token, at the model's input embeddings; deletion and insertion check each method by masking the tokens it ranks first "
+            "(the same numbers as `explain attributions --model`)."))
 
 
 @st.fragment

@@ -67,21 +67,30 @@ def render(name: str, model, stamp: str) -> None:
             st.stop()
         slot.empty()  # the status box goes once the report is there
     example = min(max(state.get_int("example", 0) or 0, 0), len(found.ids) - 1)  # the sidebar's example, as on every page
-    headline, tokens, faithfulness = token_sections(found, model.metrics, example)
-    st.caption(headline.intro)
-    render_item(headline.items[0])
-    components.heading(tokens.title)
-    picked = st.selectbox("Text", list(range(len(found.ids))), index=example, key=f"token_text_{example}",
-                          format_func=lambda i: f"{i}: {_preview(found.tokens[i])}")
+    picked = draw(found, model.metrics, example, f"token_text_{example}")
     if picked != example:
         state.request(example=picked)
-    render_item(tokens.items[0], key="token_heatmap")  # its title names the text, the predicted class and its probability
+    state.write_url()
+
+
+def draw(found: TokenReport, metrics: dict, example: int, text_key: str, intro: str | None = None, keys: str = "token", sentence=None) -> int:
+    """A token report's views: headline numbers, text ``example``'s heat map (picked in a selectbox keyed ``text_key``;
+    returns the pick), and each method's deletion / insertion areas and curves. ``sentence(example)``: a line under the picker."""
+    headline, tokens, faithfulness = token_sections(found, metrics, example)
+    st.caption(intro or headline.intro)
+    render_item(headline.items[0])
+    components.heading(tokens.title)
+    picked = st.selectbox("Text", list(range(len(found.ids))), index=example, key=text_key,
+                          format_func=lambda i: f"{i}: {_preview(found.tokens[i])}")
+    if sentence is not None:
+        st.markdown(sentence(example))
+    render_item(tokens.items[0], key=f"{keys}_heatmap")  # its title names the text, the predicted class and its probability
     components.heading(faithfulness.title)
     table, curves = faithfulness.items
-    render_item(table, table_title=False, key="token_scores", column_config={
+    render_item(table, table_title=False, key=f"{keys}_scores", column_config={
         "method": "Method",
         "deletion_auc": st.column_config.NumberColumn("Deletion area (lower is better)", format="%.3f"),
         "insertion_auc": st.column_config.NumberColumn("Insertion area (higher is better)", format="%.3f"),
     })
-    render_item(curves, key="token_curves")
-    state.write_url()
+    render_item(curves, key=f"{keys}_curves")
+    return picked

@@ -14,7 +14,7 @@ from interp_core.families.timeseries.figures import series_reading
 from ui import cache, report_export, sidebar, state
 from ui import uploads
 from ui import timeseries as ts
-from ui import components, token_attributions
+from ui import causal_lm, components, token_attributions
 from ui.components import chart, load_or_stop, show_error
 from ui.sections import render_item
 
@@ -28,6 +28,7 @@ st.markdown(
 )
 
 uploads.data_panel("timeseries")
+causal_lm.timeseries_page_panel()  # a causal LM measured in Home's box: token attributions for its predicted next token
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 if recipe.family != "timeseries":

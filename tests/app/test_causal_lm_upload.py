@@ -73,3 +73,47 @@ def test_a_causal_lm_is_measured_and_steered_on_home(app, gpt_zip):
     steered = next(c for c in charts if c["layout"]["title"]["text"].startswith("Feature "))
     assert steered["layout"]["xaxis"]["title"]["text"] == "next token"
     assert [c.value for c in at.code if c.value.startswith("the plot was")]
+
+
+def test_the_time_series_page_attributes_a_causal_lms_next_token_as_the_cli_does(app, gpt_zip, tmp_path, capsys):
+    """The Time series page, after Home's box measured a causal LM on its texts: the predicted next token of each held-out
+    text named in a sentence, its token heat map, and each method's deletion / insertion areas equal to the CLI's."""
+    from interp_core import causal_lm as lm
+    from interp_core import cli
+    from interp_core.modelfiles import load_model_path
+
+    model_zip, lines, folder = gpt_zip
+    at = open_page(app)
+    upload(at, "upload_model", "tiny-gpt.zip", model_zip)
+    upload(at, "upload_model_data", "texts.txt", lines)
+    at.switch_page("views/timeseries.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    (tmp_path / "texts.txt").write_bytes(lines)
+    code = cli.main(["explain", "attributions", "--model", str(folder), "--data", str(tmp_path / "texts.txt"), "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and out["n_texts"] == 12  # 60 texts, the last fifth held out: fewer than the page's 16, so both attribute the same texts
+    table = next(d.value for d in at.dataframe if "deletion_auc" in d.value.columns)
+    page = {row["method"]: row for row in table.to_dict("records")}
+    from interp_core.families.timeseries.explain.tokens import token_method_label
+
+    assert set(page) == {token_method_label(m) for m in out["methods"]}
+    for method, scores in out["methods"].items():
+        assert page[token_method_label(method)]["deletion_auc"] == pytest.approx(scores["deletion_auc"], abs=1e-6)
+        assert page[token_method_label(method)]["insertion_auc"] == pytest.approx(scores["insertion_auc"], abs=1e-6)
+    assert metric(at, "Next-token accuracy") == f"{out['next_token_accuracy']:.3f}" and metric(at, "Texts attributed") == "12"
+    first = out["examples"][0]
+    loaded = load_model_path(folder)
+    with torch.no_grad():
+        predicted = lm.token_labels(loaded.tokenizer, [int(lm.causal_lm(loaded)(torch.as_tensor(lm.encode(loaded, [first["text"]]))).argmax())])[0]
+    assert predicted == first["class"]
+    assert any(f"predicts the next token **{predicted!r}**" in str(m.value) for m in at.markdown)  # the sentence names the predicted token
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    heat = next(c for c in charts if c["layout"]["title"]["text"].startswith("Text 0:"))
+    assert f"'{predicted}'" in heat["layout"]["title"]["text"] and heat["data"]
+    curves = next(c for c in charts if c["layout"]["title"]["text"].startswith("Masking tokens"))
+    assert len(curves["data"]) >= 2 * len(out["methods"]) - 1
+    at.selectbox(key="causal_lm_token_text").set_value(2).run()  # another text: its own heat map and sentence
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any(c["layout"]["title"]["text"].startswith("Text 2:") for c in charts)

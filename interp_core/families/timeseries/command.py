@@ -89,7 +89,11 @@ def _explain_tokens(args, trained) -> dict:
     names = _token_names(args)
     loaded = trained.extras["loaded"]
     texts = trained.dataset.extras.get("texts", [])[len(trained.dataset.X_train):]  # the test texts (train ones first)
-    return _token_result(args, trained.model, trained.dataset.X_test, texts, loaded, trained.dataset.class_names, names,
+    from interp_core.families.timeseries.explain.tokens import token_report
+
+    start = time.perf_counter()
+    report = token_report(trained.model, trained.dataset.X_test, loaded.tokenizer, trained.dataset.class_names, methods=names, seed=args.seed, progress=stderr_progress)
+    return _token_result(args, report, time.perf_counter() - start, texts, loaded,
                          {"recipe": trained.name, "dataset": trained.dataset.name, "test_accuracy": trained.metrics["test_accuracy"]}, "predicted class")
 
 
@@ -107,25 +111,20 @@ def _explain_causal_tokens(args, loaded) -> dict:
     """``explain attributions --model CAUSAL_LM --data texts``: each method's token attributions for the next token the model
     predicts after each held-out text (its "class" is that token), with deletion / insertion as for a text classifier."""
     from interp_core import causal_lm as lm
+    from interp_core.families.timeseries.explain.tokens import next_token_report
 
     if not args.data:
         raise RecipeError("--model needs --data FILE: the texts whose next token is explained (.txt, one text a line; .jsonl; or a CSV with a text column).")
     names = _token_names(args)
-    model = lm.causal_lm(loaded)
     data = lm.lm_texts(loaded, args.data)
-    accuracy = lm.lm_metrics(model, data.test)["next_token_accuracy"]
-    vocabulary = lm.token_labels(loaded.tokenizer, range(model.vocab_size))
-    return _token_result(args, model, data.test, data.texts[data.n_train:], loaded, vocabulary, names,
+    start = time.perf_counter()
+    report, accuracy = next_token_report(loaded, data, methods=names, seed=args.seed, progress=stderr_progress)
+    return _token_result(args, report, time.perf_counter() - start, data.texts[data.n_train:], loaded,
                          {"recipe": None, "dataset": data.name, "test_accuracy": accuracy, "next_token_accuracy": accuracy, "model_kind": "causal-lm"}, "predicted next token")
 
 
-def _token_result(args, model, X, texts, loaded, class_names, names, head: dict, target: str) -> dict:
-    """Every token method on the first texts of ``X`` (token ids), with the keys of the series' JSON (``methods`` with ``deletion_auc`` / ``insertion_auc``, no ground truth)."""
-    from interp_core.families.timeseries.explain.tokens import token_report
-
-    start = time.perf_counter()
-    report = token_report(model, X, loaded.tokenizer, class_names, methods=names, seed=args.seed, progress=stderr_progress)
-    seconds = time.perf_counter() - start
+def _token_result(args, report, seconds: float, texts, loaded, head: dict, target: str) -> dict:
+    """The JSON of a token ``report`` (``tokens.TokenReport``) with the keys of the series' JSON (``methods`` with ``deletion_auc`` / ``insertion_auc``, no ground truth)."""
     result = {
         **head,
         "n_series": len(report.ids),

@@ -129,7 +129,7 @@ def token_sections(report, metrics: dict, example: int = 0) -> list[Section]:
     accuracy = metrics.get("test_accuracy")
     headline = Metrics([
         Metric("Texts attributed", f"{len(report.ids)}"),
-        Metric("Test accuracy", "no labels" if accuracy is None else f"{accuracy:.3f}"),
+        Metric("Next-token accuracy" if "next_token_accuracy" in metrics else "Test accuracy", "no labels" if accuracy is None else f"{accuracy:.3f}"),
         Metric("Best deletion area", f"{scores[best]['deletion_auc']:.3f}",
                f"{token_method_label(best)}; random order: {scores[tsx.RANDOM]['deletion_auc']:.3f} (lower is better)" if tsx.RANDOM in scores else token_method_label(best)),
     ])

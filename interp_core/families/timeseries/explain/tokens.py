@@ -130,6 +130,18 @@ def token_report(model: nn.Module, X: np.ndarray, tokenizer, class_names: list[s
     return report
 
 
+def next_token_report(loaded, data, *, methods: list[str] | None = None, n_texts: int = MAX_TEXTS, seed: int = 0, progress=None) -> tuple[TokenReport, float]:
+    """A causal LM's token attributions for the next token it predicts after each held-out text of ``data``
+    (``causal_lm.LMTexts``; its "class" is that token, the class names the vocabulary), and its next-token
+    accuracy on those texts: what ``explain attributions --model`` prints and the Time series page draws."""
+    from interp_core import causal_lm as lm
+
+    model = lm.causal_lm(loaded)
+    accuracy = lm.lm_metrics(model, data.test)["next_token_accuracy"]
+    vocabulary = lm.token_labels(loaded.tokenizer, range(model.vocab_size))
+    return token_report(model, data.test, loaded.tokenizer, vocabulary, methods=methods, n_texts=n_texts, seed=seed, progress=progress), accuracy
+
+
 def _strings(tokenizer, ids: np.ndarray) -> list[str]:
     if tokenizer is None:
         return [str(int(i)) for i in ids]
