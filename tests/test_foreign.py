@@ -378,3 +378,31 @@ def test_explain_rules_on_a_project_safetensors_with_its_config(tmp_path, capsys
     manifest = json.loads((shipped / "manifest.json").read_text())
     assert result["model"] == {"path": str(shipped / "model.safetensors"), "kind": "safetensors", "parameters": manifest["metrics"]["n_parameters"]}
     assert set(result["top_features"]) <= set(wine.feature_names) and RULES_KEYS <= set(result)
+
+
+def test_sae_prototypes_and_concepts_on_a_project_safetensors_with_its_config(tmp_path, capsys, interp_store_env):
+    """The shipped wine-mlp's weights and manifest as a user's file: explain sae, prototypes and
+    concepts run at its hidden layer with their recipe keys, on an NPZ whose concepts are read from
+    the features (so TCAV has something real to find)."""
+    from interp_core.data import load_dataset
+    from interp_core.store import SHIPPED_ROOT
+
+    wine, shipped = load_dataset("wine"), SHIPPED_ROOT / "wine-mlp"
+    X = np.concatenate([wine.X_train, wine.X_test]).astype(np.float32)
+    alcohol, flavanoids = list(wine.feature_names).index("alcohol"), list(wine.feature_names).index("flavanoids")
+    concepts = np.stack([X[:, alcohol] > np.median(X[:, alcohol]), X[:, flavanoids] > np.median(X[:, flavanoids])], 1).astype(np.int64)
+    npz = tmp_path / "wine.npz"
+    np.savez(npz, X=X, y=np.concatenate([wine.y_train, wine.y_test]), concepts=concepts, concept_names=np.array(["high alcohol", "high flavanoids"]))
+    model = ["--model", str(shipped / "model.safetensors"), "--config", str(shipped / "manifest.json"), "--data", str(npz), "--layer", "body.1", "--json"]
+    parameters = json.loads((shipped / "manifest.json").read_text())["metrics"]["n_parameters"]
+    results = {}
+    for kind in ("sae", "prototypes", "concepts"):
+        code, results[kind], err = run(capsys, "explain", kind, *model)
+        assert code == 0, (kind, err)
+        assert results[kind]["model"] == {"path": str(shipped / "model.safetensors"), "kind": "safetensors", "parameters": parameters}
+    assert results["sae"]["d_in"] == 32 and 0 < results["sae"]["explained_variance"] <= 1 and results["sae"]["l0"] > 0
+    assert results["prototypes"]["layer"] == "body.1" and 0 <= results["prototypes"]["test_accuracy"] <= 1
+    rows = results["concepts"]["tcav"]
+    assert {r["concept"] for r in rows} == {"high alcohol", "high flavanoids"} and {"class", "score", "p_value", "significant"} <= set(rows[0])
+    # class 0 (cultivar 1) is the high-alcohol, high-flavanoid wine: both concepts push towards it
+    assert all(r["score"] > 0.5 for r in rows if r["class"] == "0")
