@@ -131,6 +131,10 @@ class CausalLM(nn.Module):
             raise LayerError(f"Layer '{self.layer}' gives shape {tuple(acts.shape)}, not one vector per token (n, tokens, d); pick a block or another layer that runs on each token.")
         return acts
 
+    def layer_output(self, ids: torch.Tensor) -> torch.Tensor:
+        """``token_acts``, under the name the SAE family's token contexts read (``token_contexts.token_codes``)."""
+        return self.token_acts(ids)
+
 
 @dataclass(frozen=True)
 class _TokenSpec:

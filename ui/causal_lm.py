@@ -4,12 +4,16 @@ A causal LM has no classes, so it is not made a session recipe like a classifier
 the user's texts, its loss, perplexity and next-token accuracy and, for one text, the next-token
 top-5; then an SAE trained on a block's token activations (``explain sae --model`` in the engine)
 and a steer panel: typed text, a feature, an edit, and the next-token distribution before and after
-with a greedy continuation each way (also on the SAE features page: ``sae_page_panel``). Everything
-stays in this browser session's state (the SAE in the session's store). The engine is ``interp_core.causal_lm`` and ``interp_core.families.sae.causal``.
+with a greedy continuation each way. The SAE features page's own model picker lists the causal LM
+(``sae_page_body``: the same block picker and SAE, its features with their tokens in context and the
+next tokens they promote, and the steer panel), and the Time series page attributes its predicted next
+token (``timeseries_page_panel``). Everything stays in this browser session's state (the SAE in the session's store). The engine is ``interp_core.causal_lm`` and ``interp_core.families.sae.causal``.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from interp_core import causal_lm as lm
@@ -21,8 +25,17 @@ from ui import components
 from ui.components import chart, show_error
 
 _SAES = "_causal_lm_saes"  # {(model key, texts key, layer): explain_causal's result}
-_CURRENT = "_causal_lm_current"  # the causal LM and texts last measured in Home's box: {"loaded", "label", "texts", "key"}
+_CURRENT = "_causal_lm_current"  # the causal LM and texts last measured in Home's box: {"loaded", "label", "texts", "texts_key"}
 _TOKENS = "_causal_lm_token_reports"  # {(model key, texts key): (next-token report, next-token accuracy)}
+
+
+def _model_key(loaded) -> tuple:
+    return (loaded.description()["path"], loaded.summary.n_parameters)
+
+
+def current() -> dict | None:
+    """The causal LM and texts last measured in Home's box this session (the SAE and Time series pages offer them), or None."""
+    return st.session_state.get(_CURRENT)
 EDITS = {"scale it": "scale", "zero it (ablate)": "zero", "set it to a value": "set"}
 
 
@@ -50,7 +63,7 @@ def panel(session, loaded, label: str, memoised) -> None:
     except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
         show_error(exc, f"Running {label[:60]} on the texts")
         return
-    st.session_state[_CURRENT] = {"loaded": loaded, "label": label, "texts": texts, "key": (loaded.description()["path"], loaded.summary.n_parameters, data.file_id, data.name)}
+    st.session_state[_CURRENT] = {"loaded": loaded, "label": label, "texts": texts, "texts_key": (data.file_id, data.name)}
     st.markdown(f"##### {label} on {texts.name}")
     cols = st.columns(4)
     components.metric(cols[0], "Loss", f"{summary['loss']:.3f}", help="Mean cross-entropy (nats) of each real next token of your texts.")
@@ -70,48 +83,110 @@ def panel(session, loaded, label: str, memoised) -> None:
 
 def sae_panel(session, loaded, label: str, model, texts, texts_key) -> None:
     st.markdown("##### SAE features on a block, and steering the next word")
+    result = trained_sae(session, loaded, label, model, texts, texts_key, "causal_lm")
+    if result is None:
+        return
+    quality(result)
+    if str(result.get("sae_path", "")).startswith("not written"):
+        st.info(result["sae_path"])
+        return
+    steer_fragment(loaded, result, texts.texts[0])
+    st.caption("The SAE features page shows this SAE's features (their tokens in context, the next tokens they promote) and the same steering: pick this model in its picker.")
+
+
+def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: str) -> dict | None:
+    """The block picker and this session's SAE on the picked block (``explain_causal``'s result), trained with a progress bar
+    when the button is pressed (Home's box and the SAE page share them); None until it is there."""
+    from ui.training_panel import _live_callbacks
+
     names = lm.blocks(model.tree)
-    layer = st.selectbox("Block", names, index=names.index(model.layer) if model.layer in names else 0, key="causal_lm_layer",
+    layer = st.selectbox("Block", names, index=names.index(model.layer) if model.layer in names else 0, key=f"{prefix}_layer",
                          help="The SAE reads this block's output at every token of your texts (one vector per token).")
     memo = st.session_state.setdefault(_SAES, {})
-    key = (loaded.description()["path"], loaded.summary.n_parameters, texts_key, layer)
+    key = (*_model_key(loaded), texts_key, layer)
     if key not in memo:
-        if not st.button("Train an SAE on this block", key="causal_lm_train", type="primary"):
+        if not st.button("Train an SAE on this block", key=f"{prefix}_train", type="primary"):
             st.caption("Trains a TopK SAE on the block's token activations of your texts' training part (the last fifth is held out), as `explain sae --model` does.")
-            return
+            return None
         try:
-            with st.spinner(f"Training an SAE on {layer}..."):
-                memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "result": explain_causal(loaded, texts, session.store, layer=layer)}
+            with st.status(f"Training an SAE on {layer}...", expanded=True) as status:
+                on_progress, _on_stage = _live_callbacks(st.progress(0.0, text="reading the block's activations"), st.empty(), st.empty())
+                memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "result": explain_causal(loaded, texts, session.store, layer=layer, progress=on_progress)}
+                status.update(label="Trained", state="complete", expanded=False)
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Training the SAE")
-            return
+            return None
         st.rerun()  # drawn again without the button
-    result = memo[key]["result"]
+    return memo[key]["result"]
+
+
+def quality(result: dict) -> None:
+    """The SAE's key numbers on the held-out texts: L0, explained variance, the model's next-token loss with the SAE spliced in, loss recovered."""
     cols = st.columns(4)
     components.metric(cols[0], "L0", f"{result['l0']:.1f}", help="Mean active features per token (held-out texts).")
     components.metric(cols[1], "Explained variance", f"{result['explained_variance']:.3f}")
     components.metric(cols[2], "Loss with the SAE", f"{result['loss_sae']:.3f}", delta=f"{result['loss_sae'] - result['loss_clean']:+.3f} vs clean", delta_color="inverse",
                       help="The model's loss on the held-out texts with the block's output replaced by the SAE's reconstruction.")
     components.metric(cols[3], "Loss recovered", f"{result['loss_recovered']:.3f}", help="(zero-ablated - SAE) / (zero-ablated - clean): 1 means the reconstruction loses nothing.")
+
+
+def _token(text: str) -> str:
+    return repr(text)[1:-1]  # a byte-level token as it reads, its leading space and newlines visible
+
+
+def sae_page_body(session) -> None:
+    """The SAE page's panel for the causal LM of Home's box (picked in the page's own model picker): the block, this
+    session's SAE on it (trained here with a progress bar, or the one Home's box trained), its quality, its most active
+    features, one feature's top tokens in context and the next tokens it promotes and suppresses, and the steer panel."""
+    from interp_core.families.sae.causal import feature_contexts
+    from ui.sae_page import show_contexts
+
+    entry = current()
+    loaded, texts = entry["loaded"], entry["texts"]
+    try:
+        model = lm.causal_lm(loaded)
+    except InterpError as exc:
+        show_error(exc, "Reading the model's blocks")
+        return
+    st.caption(f"A causal language model: the SAE reads a block's output at every token of {texts.name} (one vector per token); "
+               "its features are described by the tokens they fire on and the next tokens they promote.")
+    result = trained_sae(session, loaded, entry["label"], model, texts, entry["texts_key"], "causal_lm_page")
+    if result is None:
+        return
+    quality(result)
+    st.caption(f"{result['n_features']} features, {result['dead_fraction']:.0%} never firing; measured on {result['n_test']:,} held-out tokens "
+               f"(next-token loss clean {result['loss_clean']:.3f}, with the block zeroed {result['loss_zero']:.3f}).")
+    rows = result["features"]
+    if not rows:
+        st.info("No feature fires on these texts, so there are no features to show.")
+        return
     if str(result.get("sae_path", "")).startswith("not written"):
         st.info(result["sae_path"])
         return
-    steer_fragment(loaded, result, texts.texts[0])
-    st.caption("The SAE features page offers the same steering for this session's causal-LM SAEs.")
-
-
-def sae_page_panel() -> None:
-    """The SAE page's steer panel for the causal LMs whose SAE was trained in Home's box in this session (none: nothing drawn)."""
-    memo = st.session_state.get(_SAES) or {}
-    if not memo:
-        return
-    entries = list(memo.values())
-    with st.expander("Steer your causal language model's next word", icon=":material/tune:"):
-        st.caption("An SAE you trained on a block of your causal language model in Home's \"Bring your own model\" box: "
-                   "edit one feature at every token of a text you type and compare the next word before and after.")
-        index = st.selectbox("SAE", range(len(entries)), format_func=lambda i: f"{entries[i]['label']}: {entries[i]['result']['layer']}", key="causal_lm_page_sae")
-        entry = entries[index]
-        steer_fragment(entry["loaded"], entry["result"], entry["text"], prefix="causal_lm_page")
+    components.heading("The most often firing features")
+    components.table(pd.DataFrame([{"feature": r["feature"], "density": r["density"], "fires on": ", ".join(_token(t) for t in r["fires_on"]),
+                                    "promotes": ", ".join(_token(t["token"]) for t in r["promotes"]),
+                                    "suppresses": ", ".join(_token(t["token"]) for t in r["suppresses"])} for r in rows]), hide_index=True)
+    labels = {r["feature"]: f"{r['feature']}: fires on {r['label']}" for r in rows}
+    feature = st.selectbox("Feature", list(labels), format_func=labels.get, key="causal_lm_page_feature")
+    row = next(r for r in rows if r["feature"] == feature)
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(f"**Where feature {feature} fires most**")
+        try:
+            contexts = feature_contexts(loaded, texts, result["sae_path"], feature)
+        except InterpError as exc:
+            show_error(exc, "The feature's token contexts")
+            contexts = []
+        if contexts:
+            show_contexts([(c.activation, [_token(t) for t in c.tokens], c.values, c.focus) for c in contexts], contexts[0].activation)
+            st.caption("The tokens where the feature is strongest, with four tokens either side, shaded by its activation on each (the token underlined).")
+    with right:
+        chart(sae_figs.output_effects([_token(t["token"]) for t in row["promotes"]], np.array([t["logit"] for t in row["promotes"]]),
+                                      [_token(t["token"]) for t in row["suppresses"]], np.array([t["logit"] for t in row["suppresses"]]), what="next-token logit"),
+              "sae_output_effects", key=f"causal_lm_page_effects_{feature}")
+    components.heading("Steer the next word")
+    steer_fragment(loaded, result, texts.texts[0], prefix="causal_lm_page")
 
 
 def timeseries_page_panel() -> None:
@@ -120,24 +195,24 @@ def timeseries_page_panel() -> None:
     from interp_core.families.timeseries.explain.tokens import PAGE_TEXTS, next_token_report
     from ui import token_attributions
 
-    current = st.session_state.get(_CURRENT)
-    if not current:
+    entry = current()
+    if not entry:
         return
-    texts = current["texts"]
-    with st.expander(f"Your causal language model: which tokens made it predict the next word ({_short(current['label'], 40)} on {texts.name})", expanded=True,
+    texts, key = entry["texts"], (*_model_key(entry["loaded"]), entry["texts_key"])
+    with st.expander(f"Your causal language model: which tokens made it predict the next word ({_short(entry['label'], 40)} on {texts.name})", expanded=True,
                      icon=":material/text_fields:"):
         memo = st.session_state.setdefault(_TOKENS, {})
-        if current["key"] not in memo:
+        if key not in memo:
             bar = st.progress(0.0, text=f"Attributing the first {PAGE_TEXTS} held-out texts (once per model and texts)...")
             try:
-                memo[current["key"]] = next_token_report(current["loaded"], texts, n_texts=PAGE_TEXTS,
+                memo[key] = next_token_report(entry["loaded"], texts, n_texts=PAGE_TEXTS,
                                                          progress=lambda text, share: bar.progress(min(max(share, 0.0), 1.0), text=text))
             except Exception as exc:  # noqa: BLE001 - one sentence, the app keeps serving
                 bar.empty()
                 show_error(exc, "Token attributions for the next token")
                 return
             bar.empty()
-        found, accuracy = memo[current["key"]]
+        found, accuracy = memo[key]
         example = min(max(int(st.session_state.get("causal_lm_token_text", 0) or 0), 0), len(found.ids) - 1)
 
         def sentence(i: int) -> str:

@@ -31,11 +31,14 @@ def session_models() -> list[recipes.Recipe]:
     return [r for r in (session.recipes.values() if session is not None else []) if r.trainer == FOREIGN_TRAINER]
 
 
-def pick_model_and_layer(prefix: str, layer_help: str):
-    """The session model and layer pickers: (base recipe name, its TrainedModel, layer), or None (nothing to pick, or an error shown)."""
+def pick_model_and_layer(prefix: str, layer_help: str, others: tuple[str, ...] = ()):
+    """The session model and layer pickers: (base recipe name, its TrainedModel, layer), or None (nothing to pick, or an error shown);
+    a name of ``others`` picked (a model that is no session recipe, e.g. a causal LM) gives (name, None, None) and no layer picker."""
     models = session_models()
-    names = [r.name for r in models]
+    names = [r.name for r in models] + list(others)
     base = st.selectbox("Your model", names, key=f"{prefix}_foreign_model", help="Models stored with Home's 'Bring your own model' box in this session.")
+    if base in others:
+        return base, None, None
     try:
         from interp_core import foreign
 
@@ -54,23 +57,38 @@ def pick_model_and_layer(prefix: str, layer_help: str):
     return base, trained, layer
 
 
-def _panel(title: str, prefix: str, layer_help: str, body, expanded: bool = False) -> None:
-    """An expander with the session-model and layer pickers, then ``body(picked)``; nothing without a session model."""
-    if not session_models():
+def _panel(title: str, prefix: str, layer_help: str, body, expanded: bool = False, others: tuple[str, ...] = ()) -> None:
+    """An expander with the session-model and layer pickers, then ``body(picked)``; nothing without a session model (or one of ``others``)."""
+    if not session_models() and not others:
         return
     with st.expander(title, expanded=expanded):
-        picked = pick_model_and_layer(prefix, layer_help)
+        picked = pick_model_and_layer(prefix, layer_help, others)
         if picked is not None:
             body(picked)
 
 
 def sae_panel() -> None:
-    """Pick one of the session's own models and a layer, and train an SAE on it."""
-    _panel("SAE features at a layer of your own model", "sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).", _sae_body)
+    """Pick one of the session's own models and a layer, and train an SAE on it; the causal LM of Home's box is listed
+    too (``causal_lm.sae_page_body``: a block, its token-level SAE, features and steering)."""
+    from ui import causal_lm
+
+    entry = causal_lm.current()
+    others = (_causal_name(entry),) if entry else ()
+    _panel("SAE features at a layer of your own model", "sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).",
+           _sae_body, expanded=bool(others), others=others)
+
+
+def _causal_name(entry: dict) -> str:
+    return f"{entry['label']} (causal language model, on {entry['texts'].name})"
 
 
 def _sae_body(picked) -> None:
     base, trained, layer = picked
+    if trained is None:  # the causal LM of Home's box
+        from ui import causal_lm
+
+        causal_lm.sae_page_body(sessions.current())
+        return
     from interp_core.families.sae.models import ARCH_TITLES, SAE_ARCHITECTURES
 
     st.caption(f"Trains an SAE on layer {layer}'s activations over {trained.dataset.name}, then this page explores its features: "

@@ -6,6 +6,7 @@ on the SAE features page."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
@@ -75,6 +76,18 @@ def test_a_causal_lm_is_measured_and_steered_on_home(app, gpt_zip):
     assert [c.value for c in at.code if c.value.startswith("the plot was")]
 
 
+def measured_on(app, gpt_zip, page: str):
+    """The AppTest on ``page`` after Home's box took the tiny GPT-2 and its texts (no SAE trained)."""
+    model_zip, lines, _folder = gpt_zip
+    at = open_page(app)
+    upload(at, "upload_model", "tiny-gpt.zip", model_zip)
+    upload(at, "upload_model_data", "texts.txt", lines)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_the_time_series_page_attributes_a_causal_lms_next_token_as_the_cli_does(app, gpt_zip, tmp_path, capsys):
     """The Time series page, after Home's box measured a causal LM on its texts: the predicted next token of each held-out
     text named in a sentence, its token heat map, and each method's deletion / insertion areas equal to the CLI's."""
@@ -82,13 +95,8 @@ def test_the_time_series_page_attributes_a_causal_lms_next_token_as_the_cli_does
     from interp_core import cli
     from interp_core.modelfiles import load_model_path
 
-    model_zip, lines, folder = gpt_zip
-    at = open_page(app)
-    upload(at, "upload_model", "tiny-gpt.zip", model_zip)
-    upload(at, "upload_model_data", "texts.txt", lines)
-    at.switch_page("views/timeseries.py")
-    at.run()
-    assert not at.exception, at.exception
+    _model_zip, lines, folder = gpt_zip
+    at = measured_on(app, gpt_zip, "views/timeseries.py")
     assert not at.error, texts(at.error)
     (tmp_path / "texts.txt").write_bytes(lines)
     code = cli.main(["explain", "attributions", "--model", str(folder), "--data", str(tmp_path / "texts.txt"), "--json"])
@@ -117,3 +125,49 @@ def test_the_time_series_page_attributes_a_causal_lms_next_token_as_the_cli_does
     at.selectbox(key="causal_lm_token_text").set_value(2).run()  # another text: its own heat map and sentence
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any(c["layout"]["title"]["text"].startswith("Text 2:") for c in charts)
+
+
+def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_features(app, gpt_zip, tmp_path):
+    """The SAE page's "Your model" picker lists the causal LM of Home's box: picking a block and pressing the button
+    trains the token-level SAE the engine trains (same quality numbers, spliced next-token loss included), then its
+    feature table, the picked feature's strongest token in context and the next tokens it promotes, and the steer panel."""
+    import numpy as np
+
+    from interp_core import causal_lm as lm
+    from interp_core.families.sae.causal import explain_causal
+    from interp_core.families.sae.saelens import load_saelens_sae
+    from interp_core.modelfiles import load_model_path
+    from interp_core.store import Store
+
+    _model_zip, lines, folder = gpt_zip
+    at = measured_on(app, gpt_zip, "views/sae.py")
+    picker = at.selectbox(key="sae_foreign_model")
+    assert "causal language model" in picker.value and picker.value in picker.options
+    loaded = load_model_path(folder)
+    assert at.selectbox(key="causal_lm_page_layer").options == lm.blocks(lm.causal_lm(loaded).tree)
+    at.selectbox(key="causal_lm_page_layer").set_value("transformer.h.0").run()
+    at.button(key="causal_lm_page_train").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    data = lm.lm_texts(loaded, lines, "texts.txt")
+    expected = explain_causal(loaded, data, Store(tmp_path / "store"), layer="transformer.h.0")
+    assert metric(at, "L0") == f"{expected['l0']:.1f}" and metric(at, "Explained variance") == f"{expected['explained_variance']:.3f}"
+    assert metric(at, "Loss with the SAE") == f"{expected['loss_sae']:.3f}" and metric(at, "Loss recovered") == f"{expected['loss_recovered']:.3f}"
+    table = next(d.value for d in at.dataframe if "promotes" in d.value.columns)
+    assert table["feature"].tolist() == [r["feature"] for r in expected["features"]]
+    feature = int(at.selectbox(key="causal_lm_page_feature").value)
+    assert feature == expected["features"][0]["feature"]
+    sae = load_saelens_sae(expected["sae_path"]).eval()  # the strongest token, read here on every token's vector of the block
+    acts, text, position = lm.token_activations(lm.causal_lm(loaded, "transformer.h.0"), data.ids)
+    with torch.no_grad():
+        codes = sae.encode(torch.as_tensor(acts))[:, feature].numpy()
+    top = int(np.argmax(codes))
+    html = " ".join(str(m.value) for m in at.markdown)
+    assert f"<code>{float(codes[top]):6.2f}</code>" in html
+    assert lm.token_labels(loaded.tokenizer, [int(data.ids[text[top], position[top]])])[0].strip() in html
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    effects = next(c for c in charts if c["layout"]["title"]["text"].startswith("Effect on the outputs"))
+    bars = effects["data"][0]["x"]  # plotly's typed array: base64 of the values
+    bars = np.frombuffer(base64.b64decode(bars["bdata"]), dtype=bars["dtype"]) if isinstance(bars, dict) else np.asarray(bars)
+    assert bars.tolist() == pytest.approx([t["logit"] for t in expected["features"][0]["promotes"]])
+    assert at.text_input(key="causal_lm_page_steer_text").value == data.texts[0]  # the steer panel, on this SAE

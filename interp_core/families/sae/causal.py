@@ -138,6 +138,19 @@ def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None,
     return result
 
 
+def feature_contexts(loaded, data: lm.LMTexts, sae_path, feature: int, k: int = 8) -> list:
+    """The ``k`` tokens of ``data`` where ``feature`` of the SAE at ``sae_path`` (an SAELens folder for a block of the model)
+    is largest, each in its context (``token_contexts.top_token_contexts``; texts numbered as in ``data``)."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+    from interp_core.families.sae.token_contexts import token_codes, top_token_contexts
+
+    sae = load_saelens_sae(sae_path).eval()
+    model = lm.causal_lm(loaded, sae.config.hook_name)
+    feature = check_features([feature], sae.width)[0]
+    codes = token_codes(sae, model, data.ids, feature)
+    return top_token_contexts(codes, data.ids, lambda ids: lm.token_labels(loaded.tokenizer, ids), model.pad_id, k=k)
+
+
 # -- steering -----------------------------------------------------------------------------------------
 def steer_causal(loaded, sae_path, text: str, features, mode: str = "zero", value: float = 0.0, layer: str | None = None,
                  n_listed: int = N_LISTED, n_continue: int = lm.CONTINUATION_TOKENS) -> dict:
