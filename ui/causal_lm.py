@@ -12,6 +12,8 @@ token (``timeseries_page_panel``). Everything stays in this browser session's st
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -51,7 +53,8 @@ def _measured(loaded, model, raw: bytes, name: str):
 def panel(session, loaded, label: str, memoised) -> None:
     """The causal LM's part of the model box (``memoised(key, parse)``: the uploads' per-file memo)."""
     st.caption("A **causal language model**: it predicts each next token, so it has no classes. Home measures it on your texts here, "
-               "and an SAE on one of its blocks lets you steer its next word. Rules, Concepts and Prototypes need classes and do not take it.")
+               "and an SAE on one of its blocks lets you steer its next word. The Time series page then shows which tokens drive its next word, and the SAE features page "
+               "lists it in its model picker; Rules, Concepts and Prototypes need classes and do not take it.")
     data = st.file_uploader("Your texts to measure it on (.txt one a line, .jsonl, or a CSV with a 'text' column)", key="upload_model_data",
                             help="Labels, if any, are not used: the model is scored on predicting each next token of the texts.")
     if data is None:
@@ -170,7 +173,7 @@ def sae_page_body(session) -> None:
     labels = {r["feature"]: f"{r['feature']}: fires on {r['label']}" for r in rows}
     feature = st.selectbox("Feature", list(labels), format_func=labels.get, key="causal_lm_page_feature")
     row = next(r for r in rows if r["feature"] == feature)
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         st.markdown(f"**Where feature {feature} fires most**")
         try:
@@ -213,6 +216,8 @@ def timeseries_page_panel() -> None:
                 return
             bar.empty()
         found, accuracy = memo[key]
+        tokenizer = entry["loaded"].tokenizer  # byte-level pieces ('Ġstory') shown as the text they add (' story'), as the SAE page lists tokens
+        found = replace(found, tokens=[[_token(tokenizer.convert_tokens_to_string([t])) for t in row] for row in found.tokens])
         example = min(max(int(st.session_state.get("causal_lm_token_text", 0) or 0), 0), len(found.ids) - 1)
 
         def sentence(i: int) -> str:
