@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -48,6 +49,7 @@ from interp_core.training import predict_logits
 TRAINER = "foreign"
 PASS_THROUGH = ("Dropout", "Dropout1d", "Dropout2d", "Identity", "AlphaDropout")  # layers whose output is their input
 MODEL_FILE = "model.pt2"  # a .pt2's bytes in the session store; a Hugging Face folder is stored as hf-<file name>
+WEIGHTS_FILE, CONFIG_FILE = "st-model.safetensors", "st-config.json"  # a project-architecture .safetensors and its JSON config
 HF_PREFIX = "hf-"
 
 
@@ -445,14 +447,19 @@ def model_files_of(files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 # -- in the browser session: stored as bytes, rebuilt through the safe loaders -------------------------
-def model_files(loaded: LoadedModel, data: bytes | None = None) -> dict[str, bytes]:
-    """The files that rebuild ``loaded``: a .pt2's bytes, or the checked files of a Hugging Face folder."""
+def model_files(loaded: LoadedModel, data: bytes | None = None, config: bytes | None = None) -> dict[str, bytes]:
+    """The files that rebuild ``loaded``: a .pt2's bytes, a project .safetensors with its JSON config
+    (``config``: the uploaded config's bytes; else the config as loaded), or the checked files of a
+    Hugging Face folder."""
     if loaded.kind == "pt2":
         return {MODEL_FILE: data if data is not None else Path(loaded.path).read_bytes()}
+    if loaded.kind == "safetensors":
+        return {WEIGHTS_FILE: data if data is not None else Path(loaded.path).read_bytes(),
+                CONFIG_FILE: config if config is not None else json.dumps(loaded.config).encode()}
     if loaded.kind == "huggingface":
         folder = Path(loaded.path)
         return model_files_of({p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()})
-    raise RecipeError(f"A {loaded.kind} model is stored by its own path (save_uploaded_model); foreign models are .pt2 programs and Hugging Face folders.")
+    raise RecipeError(f"A {loaded.kind} model cannot be stored in a session; models explored as your own are .pt2 programs, project .safetensors with their config and Hugging Face folders.")
 
 
 def _hf_keeps(name: str) -> bool:
@@ -476,6 +483,10 @@ def rebuild(files: dict[str, bytes], label: str) -> LoadedModel:
         loaded = load_model_file(label, data=files[MODEL_FILE], filename=label if label.endswith(".pt2") else MODEL_FILE)
         loaded.path = label
         return loaded
+    if WEIGHTS_FILE in files:
+        loaded = load_model_file(label, config=files.get(CONFIG_FILE), data=files[WEIGHTS_FILE], filename=label if label.endswith(".safetensors") else "model.safetensors")
+        loaded.path = label
+        return loaded
     hf = {name[len(HF_PREFIX):]: data for name, data in files.items() if name.startswith(HF_PREFIX)}
     if not hf:
         raise ModelFileError(f"The stored model '{label}' holds no model files; upload it again.")
@@ -497,7 +508,7 @@ def load_foreign(artifact: Artifact, catalog: Catalog, device: torch.device, dat
 
     manifest = artifact.manifest
     store = catalog.store_for(artifact)
-    files = {name: store.read_bytes(artifact, name) for name in manifest["files"] if name == MODEL_FILE or name.startswith(HF_PREFIX)}
+    files = {name: store.read_bytes(artifact, name) for name in manifest["files"] if name in (MODEL_FILE, WEIGHTS_FILE, CONFIG_FILE) or name.startswith(HF_PREFIX)}
     config = manifest["model_config"]
     loaded = rebuild(files, str(config.get("file", artifact.name)))
     dataset = dataset or load_dataset(manifest["dataset"]["name"])

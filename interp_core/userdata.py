@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
-
 
 from interp_core import recipes
 from interp_core.data import Dataset, load_dataset, load_user_file, safe_name
-from interp_core.manifest import model_manifest
 from interp_core.data.userfiles import npz_ndim, read_file_bytes
 from interp_core.errors import DataError, InterpError, RecipeError
 from interp_core.family import Uploads, find_family
 from interp_core.modelfiles import LoadedModel
-from interp_core.projection import pca_2d, projection_file
 from interp_core.sessions import DATASET_PREFIX, Session
-from interp_core.training import batched
 
 # Home (family None or "classifier") trains the plain classifiers; a family's page says the rest in its spec.
 HOME = Uploads(
@@ -140,46 +135,8 @@ def explorable_family(dataset: Dataset) -> str:
     return "timeseries" if dataset.modality == "series" else "rules"
 
 
-def save_uploaded_model(session: Session, loaded: LoadedModel, filename: str, dataset_name: str) -> recipes.Recipe:
-    """Store an uploaded project-architecture classifier with its metrics on ``dataset_name`` in the session,
-    and register it as a session recipe (``upload-<file>-model``) the pages explore like any other."""
-    if loaded.summary.format != "safetensors":
-        raise DataError(f"'{filename}' is an exported program; the pages rebuild models from the project's architectures, so only a .safetensors model with its config can be explored.")
-    from interp_core.sessions import activate, current
-
-    previous = current()
-    activate(session)  # the dataset may be one of the session's uploads
-    try:
-        dataset = load_dataset(dataset_name)
-    finally:
-        activate(previous)
-    model_config = dict(loaded.config["model_config"])
-    family = explorable_family(dataset)
-    recipe = recipes.Recipe(
-        f"upload-{safe_name(filename)}-model", family, dataset.name, loaded.config["arch"], model_config, {},
-        f"Uploaded model {safe_name(filename)} ({loaded.summary.architecture}, {loaded.summary.n_parameters:,} parameters) on {dataset.name}.",
-    )
-    module = loaded.module.eval()
-    start = time.perf_counter()
-    metrics = recipes.evaluate(module, dataset, "cpu")
-    files = {
-        "model.safetensors": {k: v.detach().cpu() for k, v in module.state_dict().items()},
-        "history.json": {"epoch": [], "train_loss": [], "val_loss": [], "val_metric": []},
-    }
-    if hasattr(module, "embed"):
-        files[projection_file("test-embedding")] = {"pca": pca_2d(batched(module.embed, dataset.X_test, "cpu"))}
-    manifest = model_manifest(
-        recipe, dataset=dataset.summary(), model_config=model_config, train_config={}, seed=0, config_hash=recipe.config_hash(0),
-        metrics={**metrics, "best_epoch": None, "epochs_run": 0}, device="cpu", device_name="uploaded (evaluated on the CPU)",
-        train_seconds=time.perf_counter() - start, uploaded={"file": safe_name(filename), "format": loaded.summary.format},
-    )
-    session.store.save(recipe.name, files, manifest)
-    session.add_recipe(recipe)
-    return recipe
-
-
 def save_foreign_model(session: Session, loaded: LoadedModel, files: dict[str, bytes], dataset: Dataset, layer: str | None = None) -> recipes.Recipe:
-    """Store a user's .pt2 program or Hugging Face classifier (``files``: what rebuilds it, from
+    """Store a user's .pt2 program, project .safetensors or Hugging Face classifier (``files``: what rebuilds it, from
     ``foreign.model_files``) with its metrics and embedding map on ``dataset`` in the session, and
     register it as a session recipe (``upload-<file>-model``) the pages explore like any other."""
     from interp_core.foreign import foreign_model, save_foreign
@@ -247,4 +204,4 @@ def read_model_upload(loaded: LoadedModel, data: bytes, filename: str) -> Datase
     return dataset
 
 
-__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "save_uploaded_model", "train_defaults", "foreign_from_args", "holds_texts", "read_model_data", "read_model_upload", "save_foreign_model"]
+__all__ = ["HOME", "default_recipes", "page_name", "uploads_of", "matching_datasets", "read_upload", "train_defaults", "foreign_from_args", "holds_texts", "read_model_data", "read_model_upload", "save_foreign_model"]

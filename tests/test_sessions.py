@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interp_core import recipes, sessions, userdata
+from interp_core import foreign, recipes, sessions, userdata
 from interp_core.data import load_dataset
 from interp_core.errors import DataError, RecipeError, StoreError
 from interp_core.modelfiles import load_model_file
@@ -100,7 +100,8 @@ def test_uploaded_safetensors_model_is_explored_on_its_dataset(two_sessions):
     shipped = SHIPPED_ROOT / "breast-cancer-mlp"
     loaded = load_model_file("weights.safetensors", config=(shipped / "manifest.json").read_bytes(), data=(shipped / "model.safetensors").read_bytes())
     assert userdata.matching_datasets(loaded, a)[0] == "breast_cancer"
-    recipe = userdata.save_uploaded_model(a, loaded, "weights.safetensors", "breast_cancer")
+    files = foreign.model_files(loaded, (shipped / "model.safetensors").read_bytes(), (shipped / "manifest.json").read_bytes())
+    recipe = userdata.save_foreign_model(a, loaded, files, load_dataset("breast_cancer"))
     sessions.activate(a)
     assert recipes.get_recipe(recipe.name).family == "rules"
     model = recipes.load(recipe.name, a.catalog(Catalog(Store(root))))

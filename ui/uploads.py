@@ -177,7 +177,7 @@ def _load_model(weights, config, folder):
     else:
         label, data = weights.name, weights.getvalue()
         loaded = load_model_file(weights.name, config=config.getvalue() if config is not None else None, data=data, filename=weights.name)
-        files = foreign.model_files(loaded, data) if loaded.kind == "pt2" else {}
+        files = foreign.model_files(loaded, data, config.getvalue() if config is not None else None)
     st.session_state[_MODEL] = {memo_key: (loaded, files, label)}  # keep only the latest model
     return loaded, files, label
 
@@ -226,25 +226,7 @@ def model_panel() -> None:
         components.metric(cols[3], "Outputs", summary.n_outputs if summary.n_outputs is not None else "unknown")
         for note in summary.notes:
             st.caption(note)
-        if summary.format == "safetensors":
-            _project_model(session, loaded, weights.name)
-        else:
-            _foreign_model(session, loaded, files, label)
-
-
-def _project_model(session, loaded, filename: str) -> None:
-    """A .safetensors of the project's architectures: explored on a dataset of its input shape and classes."""
-    summary = loaded.summary
-    matches = userdata.matching_datasets(loaded, session)
-    if not matches:
-        st.info(f"No bundled or uploaded dataset has input shape {tuple(summary.input_shape or ())} and {summary.n_outputs} classes; upload its data under \"Your own data\" above, then come back.")
-        return
-    dataset_name = st.selectbox("Dataset it was trained on", matches, key="upload_model_dataset", help="Datasets with the model's input shape and number of classes.")
-    st.caption(
-        "Explored on **Home** (accuracy, map, one example) and on **Rules** (tables and images) or **Time series** (series), which explain any classifier. "
-        "Prototypes, Concepts and SAE features need their own architectures (prototype layer, concept bottleneck, an SAE on a layer), so they list only models trained for them."
-    )
-    _explore_button("Evaluating the model on the dataset...", filename, lambda: userdata.save_uploaded_model(session, loaded, filename, dataset_name))
+        _foreign_model(session, loaded, files, label)
 
 
 def _explore_button(working: str, label: str, save) -> None:
@@ -258,12 +240,13 @@ def _explore_button(working: str, label: str, save) -> None:
     except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
         show_error(exc, f"Saving {label[:60]}")
         return
-    st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it."
+    st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it, or SAE features, Concepts or Prototypes to explore a layer of it."
     state.request(recipe=recipe.name, example=0)
 
 
 def _foreign_model(session, loaded, files: dict, label: str) -> None:
-    """A .pt2 program or a Hugging Face classifier: the user's data (or a dataset it fits), a layer, then explore."""
+    """A .pt2 program, a project .safetensors with its config or a Hugging Face classifier: the user's data (or a
+    dataset it fits), a layer, then explore."""
     from interp_core import foreign
     from interp_core.causal_lm import is_causal_lm
     from interp_core.data import load_dataset
@@ -299,6 +282,7 @@ def _foreign_model(session, loaded, files: dict, label: str) -> None:
     )
     st.caption(
         "Explored on **Home** (accuracy, the map from this layer, one example) and on **Rules** (tables and images) or **Time series** "
-        "(series: every attribution method, scored against a `mask` when your NPZ has one; texts: token attributions with deletion / insertion), which explain any classifier."
+        "(series: every attribution method, scored against a `mask` when your NPZ has one; texts: token attributions with deletion / insertion), which explain any classifier; "
+        "**SAE features**, **Concepts** and **Prototypes** explore it at any layer in their \"your own model\" boxes."
     )
     _explore_button("Evaluating the model on your data...", label, lambda: userdata.save_foreign_model(session, loaded, files, dataset, layer))

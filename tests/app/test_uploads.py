@@ -200,6 +200,13 @@ def test_safetensors_model_upload_is_explored_on_home_and_rules(app):
     at.sidebar.selectbox(key="recipe").set_value(name).run()
     assert not at.exception, at.exception
     assert metric(at, "Fidelity (held-out)").endswith("%")
+    # it is one of the session's own models, so the "your own model" boxes of SAE features, Concepts and
+    # Prototypes (one picker, ui/foreign_layers.py) list it with its layers
+    at.switch_page("views/sae.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert name in at.selectbox(key="sae_foreign_model").options
+    assert any(option.startswith("body.") for option in at.selectbox(key="sae_foreign_layer").options)
 
 
 def test_pickle_checkpoint_is_refused_and_never_runs(app, tmp_path):

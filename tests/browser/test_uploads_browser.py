@@ -126,7 +126,7 @@ def test_csv_npz_and_model_uploads_are_explored_and_stay_in_their_session(server
         open_expander(first, "Bring your own model")
         upload(first, 1, weights)  # the hub's uploaders: 0 = data, 1 = model, 2 = config
         upload(first, 2, config)
-        first.page.get_by_text("Dataset it was trained on").wait_for()
+        first.page.get_by_text("Dataset to explain it on").wait_for()
         first.page.get_by_role("button", name="Explore this model").click()
         first.page.get_by_text("Recipe in use: upload-cells-model").wait_for(timeout=120_000)
         first.wait_ready()
