@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -238,18 +239,28 @@ def test_unknown_projection_method():
         projection_module.project(np.zeros((5, 3)), "tsne")
 
 
-def test_umap_is_imported_with_numba_s_disk_cache_on():
+def test_umap_is_imported_with_numba_s_disk_cache_on(tmp_path):
     """umap marks few numba functions cache=True, so each new process recompiled its layout code
-    (20-30 s). _import_umap asks numba to cache each function umap defines while it is imported,
-    and puts numba's own decorators back afterwards (a fresh process: umap is not imported yet)."""
+    (20-30 s). _import_umap asks numba to cache each function defined while umap is imported, keeps
+    an explicit cache=False, and puts numba's decorators back afterwards. Checked on a stand-in
+    'umap' package in a fresh process (importing the real one costs a cold compile)."""
+    fake = tmp_path / "umap"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import numba\n"
+        "@numba.njit\ndef bare(x):\n    return x + 1\n"
+        "layout = numba.njit(lambda x: x * 2, fastmath=True)\n"
+        "explicit = numba.njit(cache=False)(lambda x: x - 1)\n"
+    )
     code = (
         "import numba\n"
         "from interp_core.projection import _import_umap\n"
         "njit = numba.njit\n"
         "umap = _import_umap()\n"
-        "from umap import layouts\n"
-        "print(type(layouts._nb_optimize_layout_euclidean_single_epoch._cache).__name__, numba.njit is njit)\n"
+        "print(*(type(f._cache).__name__ for f in (umap.bare, umap.layout, umap.explicit)), numba.njit is njit, umap.bare(1), _import_umap() is umap)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=300)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{repo}", "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=repo, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["FunctionCache", "True"]
+    assert out.stdout.split() == ["FunctionCache", "FunctionCache", "NullCache", "True", "2", "True"]
