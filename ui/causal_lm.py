@@ -25,6 +25,7 @@ from interp_core.families.sae.causal import explain_causal, steer_causal
 from interp_core.figures import models as model_figs
 from ui import components
 from ui.components import chart, show_error
+from ui.sae_steer import MODES, edit_words
 
 _SAES = "_causal_lm_saes"  # {(model key, texts key, layer): explain_causal's result}
 _CURRENT = "_causal_lm_current"  # the causal LM and texts last measured in Home's box: {"loaded", "label", "texts", "texts_key"}
@@ -38,7 +39,7 @@ def _model_key(loaded) -> tuple:
 def current() -> dict | None:
     """The causal LM and texts last measured in Home's box this session (the SAE and Time series pages offer them), or None."""
     return st.session_state.get(_CURRENT)
-EDITS = {"scale it": "scale", "zero it (ablate)": "zero", "set it to a value": "set"}
+EDITS = {label: MODES[label] for label in ("scale it", "zero it (ablate)", "set it to a value")}  # the SAE steer block's edits, scaling first
 
 
 def _short(text: str, n: int = 48) -> str:
@@ -251,7 +252,7 @@ def steer_fragment(loaded, result: dict, default_text: str, prefix: str = "causa
     except InterpError as exc:
         show_error(exc, "Steering")
         return
-    edit = {"zero": "zeroed", "scale": f"x{value:g}", "set": f"set to {value:g}"}[mode]
+    edit = edit_words(mode, value)
     title = f"Feature {feature} {edit} at every token: KL {out['kl']:.3f}" + (f", next token {out['top_before']!r} -> {out['top_after']!r}" if out["changed"] else f", next token stays {out['top_before']!r}")
     before = {r["label"]: r["p"] for r in out["before"]}
     after = {r["label"]: r["p"] for r in out["after"]}

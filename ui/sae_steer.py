@@ -19,6 +19,11 @@ from ui.components import chart, show_error
 MODES = {"zero it (ablate)": "zero", "scale it": "scale", "set it to a value": "set"}
 
 
+def edit_words(mode: str, value: float) -> str:
+    """How a chart title names the edit: 'zeroed', 'x3', 'set to 4'."""
+    return {"zero": "zeroed", "scale": f"x{value:g}", "set": f"set to {value:g}"}[mode]
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def causal(name: str, stamp: str, feature: int) -> dict:
     """The feature's causal effect and its comparison with the decoder direction (cached per artifact)."""
@@ -82,7 +87,7 @@ def steer_fragment(name: str, stamp: str, feature: int, kind: str) -> None:
         show_error(exc, "Steering")
         return
     out = result.to_json()
-    edit = {"zero": "zeroed", "scale": f"x{value:g}", "set": f"set to {value:g}"}[mode]
+    edit = edit_words(mode, value)
     title = f"Feature {feature} {edit} on {where}: KL {out['kl']:.3f}" + (f", top class {out['top_before']} -> {out['top_after']}" if out["changed"] else f", top class stays {out['top_before']}")
     chart(figs.steer_chart(result.labels, result.before, result.after, title), "sae_steer", key=f"sae_steer_chart_{name}_{feature}")
     m = st.columns(4)
