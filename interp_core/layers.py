@@ -156,3 +156,13 @@ def replaced_output(module: nn.Module, name: str, transform: Callable[[torch.Ten
         yield
     finally:
         handle.remove()
+
+
+@contextmanager
+def read_output(module: nn.Module, name: str, keep: Callable[[torch.Tensor], None]):
+    """Inside this block each output (its first tensor) of layer ``name`` goes to ``keep``; the run goes on."""
+    handle = find_layer(module, name).register_forward_hook(lambda _module, _args, output: keep(first_tensor(output)))
+    try:
+        yield
+    finally:
+        handle.remove()

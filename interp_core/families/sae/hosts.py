@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 from typing import Callable
@@ -23,7 +22,7 @@ from torch.nn import functional as F
 
 from interp_core.errors import RecipeError
 from interp_core.hfmodels import load_huggingface_folder
-from interp_core.layers import capture, find_layer, first_tensor, replaced_output
+from interp_core.layers import capture, read_output, replaced_output
 
 
 # -- the toy model of superposition -------------------------------------------------------------
@@ -280,16 +279,6 @@ class MiniLMBlock(MiniLMTopics):
         with read_output(self.encoder.bert, attention, seen.append), replaced_output(self.encoder.bert, dense, replace):
             h = self.encoder.bert(**self.encoder._inputs(ids, mask)[1]).last_hidden_state
         return self.encoder.pool(h, mask)
-
-
-@contextlib.contextmanager
-def read_output(module: nn.Module, name: str, keep: Callable[[torch.Tensor], None]):
-    """Inside this block each output (its first tensor) of layer ``name`` goes to ``keep``; the run goes on."""
-    handle = find_layer(module, name).register_forward_hook(lambda _module, _args, output: keep(first_tensor(output)))
-    try:
-        yield
-    finally:
-        handle.remove()
 
 
 def _at_positions(positions: torch.Tensor, transform: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
