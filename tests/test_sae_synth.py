@@ -103,7 +103,7 @@ def test_synth_rows_train_and_score_every_architecture_of_ours():
     rows = synth_rows(world, d=TINY.d, width=32, k=k, budget=TINY_BUDGET, device="cpu", seed=0)
     assert [r["arch"] for r in rows] == list(SYNTH_ARCHS)
     for r in rows:
-        assert set(r) == {"arch", "trainer", "f1", "mcc", "uniqueness", "explained_variance", "l0", "samples", "seconds"} and r["trainer"] == "ours"
+        assert set(r) == {"arch", "trainer", "f1", "mcc", "uniqueness", "explained_variance", "l0", "samples", "true_l0", "seconds"} and r["trainer"] == "ours"
         assert r["samples"] == 4 * 256 and 0 <= r["f1"] <= 1 and 0 < r["mcc"] <= 1 and 0 < r["uniqueness"] <= 1 and r["l0"] > 0
         if r["arch"] in ("topk", "mp"):
             assert r["l0"] <= k + 1e-6  # at most k latents per example

@@ -218,9 +218,9 @@ def benchmark_l0(world, width: int, n: int = 4096) -> tuple[int, float]:
 
 
 def synth_row(arch: str, trainer: str, scores: dict, samples: int, seconds: float) -> dict:
-    """One row of ``bench sae-synth``: the issue's keys, then ``seconds``."""
+    """One row of ``bench sae-synth``: the issue's keys, then ``true_l0`` (the scored samples' true L0) and ``seconds``."""
     return {"arch": arch, "trainer": trainer, **{key: round(float(scores[key]), 4) for key in ROW_SCORES}, "l0": round(float(scores["l0"]), 2),
-            "samples": int(samples), "seconds": round(seconds, 1)}
+            "samples": int(samples), "true_l0": round(float(scores["true_l0"]), 2), "seconds": round(seconds, 1)}
 
 
 def train_ours_on(world, arch: str, *, d: int, width: int, k: int, budget: dict, device, seed: int) -> tuple:
