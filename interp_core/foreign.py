@@ -39,7 +39,7 @@ from torch import nn
 from interp_core import recipes
 from interp_core.data import Dataset
 from interp_core.errors import DataError, InterpError, LayerError, ModelFileError, RecipeError, first_line
-from interp_core.layers import Layer, capture, find_layer, first_tensor, list_layers, run
+from interp_core.layers import Layer, capture, find_layer, first_tensor, hook_here, list_layers, run
 from interp_core.manifest import model_manifest
 from interp_core.modelfiles import MAX_MODEL_BYTES, LoadedModel, load_model_file, load_model_path
 from interp_core.projection import pca_2d, projection_file
@@ -199,7 +199,7 @@ def default_layer(loaded: LoadedModel, tree: nn.Module, sample: torch.Tensor, sp
     handles = []
     leaves = [(name, sub) for name, sub in tree.named_modules() if name and not any(True for _ in sub.children())]
     for name, sub in leaves:
-        handles.append(sub.register_forward_hook(lambda _m, _a, _o, name=name: order.append(name)))
+        handles.append(hook_here(sub, lambda _m, _a, _o, name=name: order.append(name)))
     probe = ForeignClassifier(tree, "", spec, tuple(sample.shape[1:]))
     try:
         with torch.no_grad():

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import difflib
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
@@ -50,6 +51,20 @@ def first_tensor(value: Any, depth: int = 0) -> torch.Tensor | None:
     return None
 
 
+def hook_here(module: nn.Module, hook: Callable) -> torch.utils.hooks.RemovableHandle:
+    """``module.register_forward_hook(hook)``, acting only on forward passes run by this thread.
+
+    A recipe's model is one object shared by every session the app serves, each in its own thread; a
+    hook registered for one reader (a layer captured, an SAE spliced in, a feature steered) must not
+    change, or stop, another session's forward pass through the same module meanwhile."""
+    owner = threading.get_ident()
+
+    def guarded(module_, args, output):
+        return hook(module_, args, output) if threading.get_ident() == owner else None
+
+    return module.register_forward_hook(guarded)
+
+
 def run(module: nn.Module, inputs: Inputs) -> Any:
     args, kwargs = inputs
     return module(*args, **kwargs)
@@ -79,7 +94,7 @@ def list_layers(module: nn.Module, inputs: Inputs, types: dict[str, str] | None 
 
     named = [(name, sub) for name, sub in module.named_modules() if name]
     for name, sub in named:
-        handles.append(sub.register_forward_hook(recorder(name)))
+        handles.append(hook_here(sub, recorder(name)))
     try:
         run(module, inputs)
     except InterpError:
@@ -127,7 +142,7 @@ def capture(module: nn.Module, name: str, inputs: Inputs, stop: bool = True) -> 
             if stop:
                 raise _Captured
 
-    handle = layer.register_forward_hook(hook)
+    handle = hook_here(layer, hook)
     try:
         run(module, inputs)
     except _Captured:
@@ -151,7 +166,7 @@ def replaced_output(module: nn.Module, name: str, transform: Callable[[torch.Ten
             return type(output)([transform(output[0]), *output[1:]])
         raise LayerError(f"Layer '{name}' returns {type(output).__name__}; only a layer whose output is a tensor (or starts with one) can be replaced.")
 
-    handle = layer.register_forward_hook(hook)
+    handle = hook_here(layer, hook)
     try:
         yield
     finally:
@@ -161,7 +176,7 @@ def replaced_output(module: nn.Module, name: str, transform: Callable[[torch.Ten
 @contextmanager
 def read_output(module: nn.Module, name: str, keep: Callable[[torch.Tensor], None]):
     """Inside this block each output (its first tensor) of layer ``name`` goes to ``keep``; the run goes on."""
-    handle = find_layer(module, name).register_forward_hook(lambda _module, _args, output: keep(first_tensor(output)))
+    handle = hook_here(find_layer(module, name), lambda _module, _args, output: keep(first_tensor(output)))
     try:
         yield
     finally:

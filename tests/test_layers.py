@@ -155,3 +155,37 @@ def test_a_program_without_module_names_lists_its_flat_graph_with_a_note(tmp_pat
     assert layers["layer"].output_shape is None  # its weights' holder, never called as a module
     assert "keeps no module names" in loaded.summary.notes[-1]
     assert loaded.module(torch.randn(3, 4)).shape == (3, 3)
+
+
+def test_a_hook_acts_only_on_its_own_thread_s_forward_passes():
+    """One shared model, two sessions' threads: while one thread has layer '0' replaced (an SAE spliced in, a
+    feature steered) and the other captures layer '0' with the rest of the pass skipped, each sees only its own hook."""
+    import threading
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)).eval()
+    x = torch.randn(8, 4)
+    with torch.no_grad():
+        clean = model(x)
+        first = model[0](x)
+    inside, started, done, seen = threading.Event(), threading.Event(), threading.Event(), {}
+
+    def splicer():
+        with torch.no_grad(), replaced_output(model, "0", torch.zeros_like):
+            started.set()
+            inside.wait(10)
+            seen["spliced"] = model(x)
+        done.set()
+
+    thread = threading.Thread(target=splicer)
+    thread.start()
+    started.wait(10)
+    with torch.no_grad():
+        seen["other_forward"] = model(x)  # the other thread's replacement is registered right now
+        seen["other_capture"] = capture(model, "0", ((x,), {}))
+    inside.set()
+    thread.join(10)
+    assert done.is_set()
+    assert torch.equal(seen["other_forward"], clean)
+    assert torch.equal(seen["other_capture"], first)
+    assert torch.equal(seen["spliced"], model[2](torch.zeros(8, 4)))  # the splicing thread's own pass: layer 0's output zeroed

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from interp_core.errors import DataError
+from interp_core.layers import hook_here
 
 ALPHA = 0.05
 MIN_CONCEPT_EXAMPLES = 10
@@ -401,7 +402,7 @@ def concept_sensitivity(model: nn.Module, layer_path: str, X: np.ndarray, target
     device = torch.device(device)
     model = model.to(device).eval()
     seen = {}
-    handle = model.get_submodule(layer_path).register_forward_hook(lambda _module, _inputs, output: seen.__setitem__("activation", output))
+    handle = hook_here(model.get_submodule(layer_path), lambda _module, _inputs, output: seen.__setitem__("activation", output))
     try:
         with torch.enable_grad():
             inputs = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)
