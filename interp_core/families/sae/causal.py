@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from interp_core import causal_lm as lm
@@ -82,15 +84,26 @@ def feature_rows(codes: explain.Codes, token_ids: np.ndarray, sae, model: lm.Cau
     density = explain.densities(codes)
     order = [int(j) for j in np.argsort(-density, kind="stable")[:n] if density[j] > 0]
     effects = logit_effects(sae, model, tokenizer, order) if order else {}
-    rows = []
-    for j in order:
-        column = codes.column(j)
-        fired = token_ids[np.flatnonzero(column > 0)]
-        values, counts = np.unique(fired, return_counts=True)
-        top = values[np.argsort(-counts, kind="stable")[:N_TOKENS]]
-        rows.append({"feature": j, "density": rounded(float(density[j])), "label": " / ".join(t.strip() or repr(t) for t in lm.token_labels(tokenizer, top[:3])),
-                     "fires_on": lm.token_labels(tokenizer, top), **effects[j]})
-    return rows
+    fired = fired_tokens(codes, token_ids)
+    return [{"feature": j, "density": rounded(float(density[j])), "label": token_label(tokenizer, fired[j]),
+             "fires_on": lm.token_labels(tokenizer, fired[j]), **effects[j]} for j in order]
+
+
+def fired_tokens(codes: explain.Codes, token_ids: np.ndarray, n: int = N_TOKENS) -> list[np.ndarray]:
+    """Per feature (all of them): the ids of the ``n`` tokens it fires on most often, most often first (ties: the
+    smaller id first); empty for a feature that never fires. ``token_ids[i]`` is the token of row i of ``codes``."""
+    rows = np.repeat(np.arange(codes.n), np.diff(codes.indptr))
+    fired = codes.values > 0
+    pairs, counts = np.unique(np.stack([codes.indices[fired], np.asarray(token_ids)[rows[fired]]], 1), axis=0, return_counts=True)
+    order = np.lexsort((pairs[:, 1], -counts, pairs[:, 0]))  # by feature, then most often, then the smaller id
+    pairs = pairs[order]
+    starts = np.searchsorted(pairs[:, 0], np.arange(codes.width + 1))
+    return [pairs[starts[j] : min(starts[j + 1], starts[j] + n), 1] for j in range(codes.width)]
+
+
+def token_label(tokenizer, ids) -> str:
+    """A feature's label: the (up to three) tokens it fires on most, as they read."""
+    return " / ".join(t.strip() or repr(t) for t in lm.token_labels(tokenizer, list(ids)[:3]))
 
 
 def trained_sae_path(store, loaded, layer: str, data: lm.LMTexts, arch: str, seed: int) -> Path:
@@ -149,6 +162,83 @@ def feature_contexts(loaded, data: lm.LMTexts, sae_path, feature: int, k: int = 
     feature = check_features([feature], sae.width)[0]
     codes = token_codes(sae, model, data.ids, feature)
     return top_token_contexts(codes, data.ids, lambda ids: lm.token_labels(loaded.tokenizer, ids), model.pad_id, k=k)
+
+
+# -- the SAE page's four views: the arrays behind explain_causal's JSON -----------------------------------
+@dataclass
+class TokenSAE:
+    """An SAE on a causal LM's block read over the texts, token by token, for the SAE page's views (Features, Feature,
+    Example, Quality): row i of ``codes`` is the real token ``token_ids[i]`` at column ``position[i]`` of text ``text[i]``
+    (texts in order, the first ``n_train_texts`` the training ones); ``W_dec`` (width, d) the decoder directions, ``maps``
+    their 2-D maps (``explain.decoder_maps``), ``labels`` each feature's most frequent tokens (``fired_tokens``), and
+    ``loss_clean`` / ``loss_sae`` each held-out text's next-token loss, clean and with the SAE's reconstruction spliced in."""
+
+    layer: str
+    codes: explain.Codes
+    text: np.ndarray
+    position: np.ndarray
+    token_ids: np.ndarray
+    W_dec: np.ndarray
+    maps: dict
+    labels: list[str]
+    n_train_texts: int
+    loss_clean: list
+    loss_sae: list
+
+    @property
+    def density(self) -> np.ndarray:
+        return explain.densities(self.codes)
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """The feature table (``explain.feature_table``): density, mean and max activation, label, dead."""
+        return explain.feature_table(self.codes, self.labels)
+
+    def column(self, feature: int) -> np.ndarray:
+        return self.codes.column(feature)
+
+    def grid(self, feature: int, shape: tuple[int, int]) -> np.ndarray:
+        """``feature``'s code at each (text, column) of ids of ``shape`` (0 on padding), as ``token_contexts`` reads codes."""
+        out = np.zeros(shape, dtype=np.float32)
+        out[self.text, self.position] = self.column(feature)
+        return out
+
+    def token_rows(self, text: int) -> np.ndarray:
+        """The rows of ``codes`` of one text's tokens, in order."""
+        return np.flatnonzero(self.text == text)
+
+
+def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap: bool = False) -> TokenSAE:
+    """The SAE at ``sae_path`` (an SAELens folder: the one ``explain_causal`` wrote, or the user's) read on every real token
+    of ``data`` at ``layer`` (default: the SAE's hook name), with the decoder's PCA map (and UMAP when asked) and each
+    held-out text's loss clean and spliced; an SAE whose width is not the block's is one sentence."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    sae = load_saelens_sae(sae_path).eval()
+    model = lm.causal_lm(loaded, layer or sae.config.hook_name)
+    acts, text, position = lm.token_activations(model, data.ids)
+    check_width(sae, sae_path, int(acts.shape[1]), model.layer, "token")
+    codes = explain.encode_codes(sae, acts, "cpu")
+    token_ids = data.ids[text, position]
+    W_dec = sae.W_dec.detach().float().cpu().numpy()
+    labels = [token_label(loaded.tokenizer, ids) if len(ids) else "" for ids in fired_tokens(codes, token_ids)]
+    clean, spliced = (lm.lm_metrics(model, data.test, transform)["per_text"] for transform in (None, reconstruct(sae)))
+    return TokenSAE(model.layer, codes, text, position, token_ids, W_dec, explain.decoder_maps(W_dec, umap=umap), labels, data.n_train,
+                    [row["loss"] for row in clean], [row["loss"] for row in spliced])
+
+
+def text_codes(loaded, sae_path, text: str, layer: str | None = None) -> tuple[list[str], np.ndarray]:
+    """A typed text's tokens (as they read) and the SAE's codes on each (tokens, width), at ``layer`` (default: the SAE's hook name)."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    sae = load_saelens_sae(sae_path).eval()
+    model = lm.causal_lm(loaded, layer or sae.config.hook_name)
+    x = torch.as_tensor(lm.encode_text(loaded, text))
+    with torch.no_grad():
+        acts = model.token_acts(x)[model.mask(x)].float()
+        check_width(sae, sae_path, int(acts.shape[-1]), model.layer, "token")
+        codes = sae.encode(acts).numpy()
+    return lm.token_labels(loaded.tokenizer, x[0][model.mask(x)[0]].numpy()), codes
 
 
 # -- steering -----------------------------------------------------------------------------------------

@@ -69,7 +69,12 @@ def overview_section(trained) -> Section:
 
 def map_methods(analysis) -> list[str]:
     """The stored feature maps, UMAP first."""
-    return [m for m in MAP_METHODS if m in analysis.maps]
+    return maps_in(analysis.maps)
+
+
+def maps_in(maps: dict) -> list[str]:
+    """The methods of ``maps`` (decoder maps by method), UMAP first."""
+    return [m for m in MAP_METHODS if m in maps]
 
 
 def feature_rows(features: pd.DataFrame, search: str = "", show_dead: bool = False, min_precision: float = 0.0) -> pd.DataFrame:
@@ -93,15 +98,21 @@ def features_section(trained, method: str | None = None, selected: int | None = 
     """The Features view: the feature map (``method``: a stored map, UMAP by default; ``selected``
     ringed; ``window``: the part of the map zoomed in on) and the feature table filtered as the page's
     search box and dead-feature switch say."""
+    analysis = trained.extras["analysis"]
+    return features_of(analysis.maps, analysis.features, method, selected, search, show_dead, window, min_precision)
+
+
+def features_of(maps: dict, features: pd.DataFrame, method: str | None = None, selected: int | None = None, search: str = "", show_dead: bool = False,
+                window: tuple[float, float, float, float] | None = None, min_precision: float = 0.0) -> Section:
+    """``features_section`` from its parts: the decoder maps (``explain.decoder_maps``) and the feature table
+    (``explain.feature_table``), so an SAE that is no stored recipe (a causal LM's, on the SAE page) gets the same view."""
     from interp_core.families.sae import figures as figs
 
-    analysis = trained.extras["analysis"]
-    features = analysis.features
     section = Section(FEATURES)
-    methods = map_methods(analysis)
+    methods = maps_in(maps)
     method = method if method in methods else (methods[0] if methods else None)
     if method:
-        fig = figs.feature_map(analysis.maps[method], features["density"].to_numpy(), features["label"].tolist(), selected, method.upper(), window)
+        fig = figs.feature_map(maps[method], features["density"].to_numpy(), features["label"].tolist(), selected, method.upper(), window)
         section.items.append(Figure(fig, "sae_feature_map"))
     table = feature_rows(features, search, show_dead, min_precision)
     n_dead = int(features["dead"].sum())
@@ -135,6 +146,12 @@ def sweep_rows(trained, catalog: Catalog) -> list[dict]:
     return rows
 
 
+def quality_table(metrics: dict, note: str, labels: dict | None = None) -> Table:
+    """The quality numbers that ``metrics`` has, each labelled (``QUALITY_LABELS``, or ``labels``) and formatted as the key numbers write it."""
+    rows = [(label, QUALITY_FORMATS.get(key, "{:.4g}").format(metrics[key])) for key, label in (labels or QUALITY_LABELS).items() if metrics.get(key) is not None]
+    return Table("Quality numbers", pd.DataFrame(rows, columns=["metric", "value"]), note=note)
+
+
 def quality_section(trained, sweep: list[dict], history: dict | None) -> Section:
     """The Quality view: the faithfulness numbers, the splice, the sweep (``sweep_rows``), the
     feature-density histogram, the training curve (``history``) and, for the toy, feature recovery."""
@@ -143,10 +160,8 @@ def quality_section(trained, sweep: list[dict], history: dict | None) -> Section
     analysis = trained.extras["analysis"]
     metrics = analysis.metrics
     section = Section(QUALITY)
-    rows = [(label, QUALITY_FORMATS.get(key, "{:.4g}").format(metrics[key])) for key, label in QUALITY_LABELS.items() if metrics.get(key) is not None]
     n_test = trained.dataset.n_features and len(trained.dataset.y_test)
-    note = f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {n_test:,} test examples; see docs/sae.md for the definitions."
-    section.items.append(Table("Quality numbers", pd.DataFrame(rows, columns=["metric", "value"]), note=note))
+    section.items.append(quality_table(metrics, f"Loss: {metrics.get('loss_kind', 'n/a')}. Measured on the {n_test:,} test examples; see docs/sae.md for the definitions."))
     if "accuracy_sae" in metrics:
         section.items.append(Figure(figs.splice_chart(metrics), "sae_splice"))
     if sweep:
