@@ -1,6 +1,13 @@
-"""A user's causal language model (a local Hugging Face ``…LMHeadModel`` / ``…ForCausalLM`` folder) on the user's texts.
+"""A user's text model without classes, a local Hugging Face folder, on the user's texts: a causal language
+model (``…LMHeadModel`` / ``…ForCausalLM``) or an encoder (a model with no head, e.g. ``BertModel``).
 
-A causal LM has no classes: what it does is predict each next token. Here:
+Neither has classes: a causal LM predicts each next token, an encoder gives hidden states (its last
+layer's, mean-pooled over the real tokens, is the text's embedding). ``TextModel`` holds what both
+share: token ids padded with the pad id, the attention mask, the picked layer (``layer``, default the
+middle block) read token by token (``token_acts``, ``token_activations``) or replaced token by token
+(``spliced``: how an SAE's reconstruction is spliced in). ``Encoder`` pads on the RIGHT (the model's
+own position ids stay right) and gives ``embed`` (the sentence embedding, optionally with the layer
+spliced). ``text_model`` gives the one that fits the folder; for a causal LM:
 
 - ``CausalLM`` wraps the loaded module. Texts are token ids (n, tokens) padded on the LEFT with the
   pad id (the tokenizer's, or its end-of-text token as for GPT-2), so every text ends at the last
@@ -16,8 +23,8 @@ A causal LM has no classes: what it does is predict each next token. Here:
   (each real token predicted from the ones before it): the causal LM's "test accuracy".
 - ``next_tokens`` / ``continuation``: the next-token top-k and a short greedy continuation.
 
-Pages and families that need classes (Rules, Concepts, Prototypes) refuse a causal LM with
-``refusal``, one sentence that says what they need.
+Pages and families that need classes (Rules, Concepts, Prototypes; for an encoder also attributions)
+refuse these models with ``refusal``, one sentence that says what they need.
 """
 
 from __future__ import annotations
@@ -44,10 +51,23 @@ def is_causal_lm(loaded: LoadedModel) -> bool:
     return loaded.kind == "huggingface" and type(loaded.module).__name__.endswith(("LMHeadModel", "ForCausalLM"))
 
 
-def refusal(what: str, path: str) -> RecipeError:
-    """The one sentence of a family that needs classes, given a causal LM."""
-    return RecipeError(f"{what} needs a model that gives class scores and data with classes, but '{Path(path).name}' is a causal language model "
-                       "that predicts next tokens; explain it with 'explain sae' or 'explain attributions'.")
+def is_encoder(loaded: LoadedModel) -> bool:
+    """A Hugging Face model without a head (``BertModel``, ``RobertaModel``...): transformers' base model is the model itself."""
+    module = loaded.module
+    return loaded.kind == "huggingface" and not is_causal_lm(loaded) and getattr(module, "base_model", None) is module
+
+
+def is_text_model(loaded: LoadedModel) -> bool:
+    """A Hugging Face text model without classes: a causal LM or an encoder."""
+    return is_causal_lm(loaded) or is_encoder(loaded)
+
+
+def refusal(what: str, path: str, loaded: LoadedModel | None = None) -> RecipeError:
+    """The one sentence of a family that needs classes, given a causal LM (or, with ``loaded`` one, an encoder)."""
+    start = f"{what} needs a model that gives class scores and data with classes, but '{Path(path).name}' is "
+    if loaded is not None and is_encoder(loaded):
+        return RecipeError(start + "an encoder that gives hidden states, not class scores; explain it with 'explain sae'.")
+    return RecipeError(start + "a causal language model that predicts next tokens; explain it with 'explain sae' or 'explain attributions'.")
 
 
 def pad_id(loaded: LoadedModel) -> int:
@@ -74,8 +94,10 @@ def default_layer(tree: nn.Module) -> str:
     return names[len(names) // 2]
 
 
-class CausalLM(nn.Module):
-    """The loaded causal LM on left-padded token ids; ``layer`` is the layer read, spliced and steered."""
+class TextModel(nn.Module):
+    """A text model without classes on padded token ids; ``layer`` is the layer read and spliced (default: the middle block)."""
+
+    padding_side = "left"  # where the pad ids go
 
     def __init__(self, tree: nn.Module, pad: int, layer: str | None = None):
         super().__init__()
@@ -83,7 +105,7 @@ class CausalLM(nn.Module):
         self.pad_id = int(pad)
         self.layer = layer or default_layer(tree)
         find_layer(tree, self.layer)  # a name that does not exist: one sentence with the nearest names
-        self.spec = _TokenSpec(self.pad_id)  # token attributions read ``spec.tokens`` and ``spec.pad_id``
+        self.spec = _TokenSpec(self.pad_id)  # token attributions and token contexts read ``spec.tokens`` and ``spec.pad_id``
 
     @property
     def vocab_size(self) -> int:
@@ -95,34 +117,22 @@ class CausalLM(nn.Module):
         return int(value) if isinstance(value, int) else None
 
     def mask(self, ids: torch.Tensor) -> torch.Tensor:
-        """Real tokens (not padding); the last column always counts (a text ends there), so no row is empty."""
+        """Real tokens (not padding); the column where every text starts (right padding) or ends (left padding) always
+        counts, so no row is empty."""
         mask = ids != self.pad_id
-        mask[:, -1] = True
+        mask[:, -1 if self.padding_side == "left" else 0] = True
         return mask
 
     def inputs(self, ids: torch.Tensor) -> tuple[tuple, dict]:
         ids = ids.long()
-        mask = self.mask(ids).long()
-        return (), {"input_ids": ids, "attention_mask": mask, "position_ids": (mask.cumsum(1) - 1).clamp(min=0)}
+        return (), {"input_ids": ids, "attention_mask": self.mask(ids).long()}
 
-    def token_logits(self, ids: torch.Tensor) -> torch.Tensor:
-        args, kwargs = self.inputs(ids)
-        return self.tree(*args, **kwargs).logits
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """The next-token logits after each text (n, vocab)."""
-        return self.token_logits(ids)[:, -1]
-
-    def token_logits_with(self, ids: torch.Tensor, transform: Transform) -> torch.Tensor:
-        """Every position's logits with the layer's output replaced by ``transform`` of each token's vector."""
+    def spliced(self, transform: Transform):
+        """A block inside which the layer's output is replaced, token by token, by ``transform`` of each token's vector."""
         def each_token(output: torch.Tensor) -> torch.Tensor:
             return transform(output.reshape(-1, output.shape[-1])).reshape(output.shape)
 
-        with replaced_output(self.tree, self.layer, each_token):
-            return self.token_logits(ids)
-
-    def forward_with(self, ids: torch.Tensor, transform: Transform) -> torch.Tensor:
-        return self.token_logits_with(ids, transform)[:, -1]
+        return replaced_output(self.tree, self.layer, each_token)
 
     def token_acts(self, ids: torch.Tensor) -> torch.Tensor:
         """The layer's output (n, tokens, d)."""
@@ -134,6 +144,58 @@ class CausalLM(nn.Module):
     def layer_output(self, ids: torch.Tensor) -> torch.Tensor:
         """``token_acts``, under the name the SAE family's token contexts read (``token_contexts.token_codes``)."""
         return self.token_acts(ids)
+
+    def pooled(self, acts: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """The mean of (n, tokens, d) ``acts`` over each text's real tokens (n, d)."""
+        mask = self.mask(ids.long()).to(acts.dtype)[..., None]
+        return (acts * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+class CausalLM(TextModel):
+    """The loaded causal LM on left-padded token ids (the position ids count each text's own tokens, so a padded text
+    gives the same logits as the text alone); ``layer`` is the layer read, spliced and steered."""
+
+    def inputs(self, ids: torch.Tensor) -> tuple[tuple, dict]:
+        args, kwargs = super().inputs(ids)
+        mask = kwargs["attention_mask"]
+        return args, {**kwargs, "position_ids": (mask.cumsum(1) - 1).clamp(min=0)}
+
+    def token_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        args, kwargs = self.inputs(ids)
+        return self.tree(*args, **kwargs).logits
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """The next-token logits after each text (n, vocab)."""
+        return self.token_logits(ids)[:, -1]
+
+    def token_logits_with(self, ids: torch.Tensor, transform: Transform) -> torch.Tensor:
+        """Every position's logits with the layer's output replaced by ``transform`` of each token's vector."""
+        with self.spliced(transform):
+            return self.token_logits(ids)
+
+    def forward_with(self, ids: torch.Tensor, transform: Transform) -> torch.Tensor:
+        return self.token_logits_with(ids, transform)[:, -1]
+
+
+class Encoder(TextModel):
+    """The loaded encoder (a model without a head) on right-padded token ids, so its own position ids are each text's."""
+
+    padding_side = "right"
+
+    def hidden(self, ids: torch.Tensor, transform: Transform | None = None) -> torch.Tensor:
+        """The last layer's output (n, tokens, d); with ``transform``, with the picked layer's output replaced by it."""
+        args, kwargs = self.inputs(ids)
+        if transform is None:
+            return self.tree(*args, **kwargs).last_hidden_state
+        with self.spliced(transform):
+            return self.tree(*args, **kwargs).last_hidden_state
+
+    def embed(self, ids: torch.Tensor, transform: Transform | None = None) -> torch.Tensor:
+        """The sentence embedding (n, d): the last layer's output mean-pooled over the real tokens (``explain.spliced_cosines`` compares it)."""
+        return self.pooled(self.hidden(ids, transform), ids)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embed(ids)
 
 
 @dataclass(frozen=True)
@@ -149,10 +211,20 @@ def causal_lm(loaded: LoadedModel, layer: str | None = None) -> CausalLM:
     return CausalLM(loaded.layer_module().eval(), pad_id(loaded), layer).eval()
 
 
+def text_model(loaded: LoadedModel, layer: str | None = None) -> TextModel:
+    """The loaded model as a CausalLM or an Encoder reading ``layer`` (default: the middle block); refused when it is neither."""
+    if is_causal_lm(loaded):
+        return causal_lm(loaded, layer)
+    if not is_encoder(loaded):
+        raise RecipeError(f"'{Path(loaded.path).name}' is not a text model without classes (a causal language model, or an encoder such as BertModel); it is a {type(loaded.module).__name__}.")
+    return Encoder(loaded.layer_module().eval(), pad_id(loaded), layer).eval()
+
+
 # -- texts ------------------------------------------------------------------------------------------
 @dataclass
 class LMTexts:
-    """Texts as left-padded token ids (n, tokens); the first ``n_train`` are the training texts, the rest held out."""
+    """Texts as padded token ids (n, tokens; a causal LM's on the left, an encoder's on the right); the first ``n_train``
+    are the training texts, the rest held out; ``labels``: the file's labels, if any (an encoder's map is coloured by them)."""
 
     name: str
     texts: list[str]
@@ -160,6 +232,7 @@ class LMTexts:
     n_train: int
     pad_id: int
     extras: dict = field(default_factory=dict)
+    labels: list | None = None
 
     @property
     def train(self) -> np.ndarray:
@@ -171,7 +244,8 @@ class LMTexts:
 
 
 def encode(loaded: LoadedModel, texts: list[str]) -> np.ndarray:
-    """(n, tokens) ids of ``texts`` through the folder's tokenizer, padded on the left and cut at the model's longest input."""
+    """(n, tokens) ids of ``texts`` through the folder's tokenizer, cut at the model's longest input; a causal LM's padded
+    on the left (every text ends at the last column; a long one keeps its end), an encoder's on the right."""
     from interp_core.data.texts import max_tokens, token_ids
 
     tokenizer = loaded.tokenizer
@@ -180,7 +254,7 @@ def encode(loaded: LoadedModel, texts: list[str]) -> np.ndarray:
     config = loaded.module.config
     limit = max_tokens(tokenizer, getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None))
     side, truncation = tokenizer.padding_side, getattr(tokenizer, "truncation_side", "right")
-    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"  # every text ends at the last column; a long one keeps its end
+    tokenizer.padding_side = tokenizer.truncation_side = (CausalLM if is_causal_lm(loaded) else Encoder).padding_side
     try:
         ids = token_ids(tokenizer, texts, limit)
     finally:
@@ -199,12 +273,15 @@ def encode_text(loaded: LoadedModel, text: str) -> np.ndarray:
 
 
 def lm_texts(loaded: LoadedModel, source, filename: str | None = None) -> LMTexts:
-    """A user's texts (.txt, .jsonl or a CSV with a text column; labels, if any, are not used) for a causal LM."""
+    """A user's texts (.txt, .jsonl or a CSV with a text column) for a causal LM or an encoder; labels, if any, are kept
+    (an encoder's map is coloured by them), not used to score the model."""
     from interp_core.data.texts import read_texts
 
-    texts = read_texts(source, filename).texts
+    read = read_texts(source, filename)
+    texts = read.texts
     n_test = max(1, int(round(len(texts) * TEST_SHARE)))
-    return LMTexts(Path(filename or str(source)).name, texts, encode(loaded, texts), len(texts) - n_test, pad_id(loaded))
+    labels = None if read.labels is None else [str(v) for v in read.labels]
+    return LMTexts(Path(filename or str(source)).name, texts, encode(loaded, texts), len(texts) - n_test, pad_id(loaded), labels=labels)
 
 
 # -- what the model does on them ------------------------------------------------------------------------
@@ -264,7 +341,7 @@ def continuation(model: CausalLM, ids: np.ndarray, tokenizer, n: int = CONTINUAT
 
 
 @torch.no_grad()
-def token_activations(model: CausalLM, ids: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def token_activations(model: TextModel, ids: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(acts, text, position): the layer's vector at every real token of ``ids`` (N, d), with the text index and column of each."""
     acts, where = [], []
     for lo in range(0, len(ids), batch_size):
@@ -298,5 +375,6 @@ def summary(model: CausalLM, data: LMTexts, tokenizer, example: int = 0) -> dict
             "per_text": metrics["per_text"], "example": {"index": index, "text": data.texts[index], "next_tokens": next_tokens(model, row, tokenizer)}}
 
 
-__all__ = ["CONTINUATION_TOKENS", "CausalLM", "blocks", "LMTexts", "causal_lm", "continuation", "encode", "encode_text", "is_causal_lm", "lm_metrics", "lm_texts",
-           "next_tokens", "pad_id", "refusal", "summary", "token_activations", "token_labels", "unembedding"]
+__all__ = ["CONTINUATION_TOKENS", "CausalLM", "Encoder", "TextModel", "blocks", "LMTexts", "causal_lm", "continuation", "encode", "encode_text", "is_causal_lm",
+           "is_encoder", "is_text_model", "lm_metrics", "lm_texts", "next_tokens", "pad_id", "refusal", "summary", "text_model", "token_activations", "token_labels",
+           "unembedding"]

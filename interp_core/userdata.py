@@ -158,7 +158,7 @@ def save_foreign_model(session: Session, loaded: LoadedModel, files: dict[str, b
 def foreign_from_args(args, family: str | None, loaded: LoadedModel | None = None) -> recipes.TrainedModel:
     """``explain KIND --model PATH --data FILE [--target COL] [--layer NAME] [--config FILE]``: the user's model on the
     user's data (read by the family's rule, as ``--data`` alone), as a TrainedModel (``loaded``: the model already
-    loaded from ``--model``). Refuses a RECIPE given too, and a causal LM (no classes) in one sentence."""
+    loaded from ``--model``). Refuses a RECIPE given too, and a causal LM or an encoder (no classes) in one sentence."""
     from interp_core.foreign import foreign_model
     from interp_core.modelfiles import load_model_path
 
@@ -167,10 +167,10 @@ def foreign_from_args(args, family: str | None, loaded: LoadedModel | None = Non
     if not getattr(args, "data", None):
         raise RecipeError("--model needs --data FILE: the data to explain the model on (a CSV with --target, or an NPZ with X and y).")
     loaded = loaded or load_model_path(args.model, getattr(args, "config", None))
-    from interp_core.causal_lm import is_causal_lm, refusal
+    from interp_core.causal_lm import is_text_model, refusal
 
-    if is_causal_lm(loaded):
-        raise refusal(page_name(family), args.model)
+    if is_text_model(loaded):
+        raise refusal(page_name(family), args.model, loaded)
     if family == "rules" and loaded.kind == "huggingface":
         raise RecipeError(f"Rules fits a surrogate on a table's features, and '{args.model}' is a Hugging Face text model; explain it with attributions, sae, concepts or prototypes.")
     dataset = read_model_data(loaded, args.data, family, target=getattr(args, "target", None))

@@ -88,13 +88,32 @@ WORDS = ["good", "bad", "film", "plot", "actor", "great", "awful", "the", "a", "
 def tiny_bert_with_tokenizer(folder: Path):
     """``tiny_bert`` plus a WordPiece tokenizer over WORDS (ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4,
     then the words), saved into ``folder`` as save_pretrained writes it; returns (module, tokenizer)."""
+    tokenizer = save_word_tokenizer(folder)
+    return tiny_bert(folder), tokenizer
+
+
+def save_word_tokenizer(folder: Path):
+    """A WordPiece tokenizer over WORDS (ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4, then the words) saved into ``folder``."""
     import transformers
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS)}
     tokenizer = transformers.BertTokenizer(vocab=vocab, model_max_length=32)
     tokenizer.save_pretrained(folder)
-    return tiny_bert(folder), tokenizer
+    return tokenizer
+
+
+def tiny_encoder(folder: Path):
+    """A two-layer BertModel (no head; vocabulary 32, hidden 16) from a transformers config with ``save_word_tokenizer``'s
+    tokenizer, saved with save_pretrained into ``folder``; returns (module, tokenizer)."""
+    import transformers
+
+    tokenizer = save_word_tokenizer(folder)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, max_position_embeddings=32)
+    model = transformers.BertModel(config).eval()
+    model.save_pretrained(folder)
+    return model, tokenizer
 
 
 def review_texts(n: int = 40, seed: int = 0) -> tuple[list[str], list[str]]:

@@ -1,4 +1,5 @@
-"""SAE features on a user's causal language model (e.g. GPT-2), token by token, and steering its next word.
+"""SAE features on a user's text model without classes, token by token: a causal language model (e.g. GPT-2),
+whose next word is also steered, or an encoder (e.g. a BertModel folder, no head).
 
 ``explain sae --model GPT2_FOLDER --data texts.txt [--layer NAME]`` (``explain_causal``): the layer's
 output at every real token of the texts (``causal_lm.token_activations``, not pooled over the text) is
@@ -9,6 +10,11 @@ SAE's reconstruction, against clean and zero-ablated: ``loss_recovered`` as for 
 the most active features described by the tokens it fires on and its logit effects: the tokens its
 decoder direction promotes and suppresses through the unembedding (``W_U @ d_j``, the direct path).
 The trained SAE is written as an SAELens folder in the store (``sae_path``), for ``steer --sae``.
+
+For an encoder (``explain_text_model``, the same code) there is no next token: the splice is judged on
+the sentence embedding (the last layer's output mean-pooled over the real tokens), the cosine between
+clean and spliced (``cosine_sae``) or zeroed (``cosine_zero``) as for MiniLM's recipes
+(``explain.spliced_cosines``), and features have no logit effects.
 
 ``steer --model GPT2_FOLDER --sae DIR --feature F --scale S --text "..."`` (``steer_causal``): the
 features are edited at every token of the text (``steer.steering_transform``: the SAE's error term
@@ -79,14 +85,14 @@ def logit_effects(sae, model: lm.CausalLM, tokenizer, features, n: int = N_TOKEN
     return out
 
 
-def feature_rows(codes: explain.Codes, token_ids: np.ndarray, sae, model: lm.CausalLM, tokenizer, n: int = N_FEATURES) -> list[dict]:
-    """The ``n`` most often firing features: density, the tokens they fire on most (by count), and their logit effects."""
+def feature_rows(codes: explain.Codes, token_ids: np.ndarray, sae, model: lm.TextModel, tokenizer, n: int = N_FEATURES) -> list[dict]:
+    """The ``n`` most often firing features: density, the tokens they fire on most (by count), and a causal LM's logit effects."""
     density = explain.densities(codes)
     order = [int(j) for j in np.argsort(-density, kind="stable")[:n] if density[j] > 0]
-    effects = logit_effects(sae, model, tokenizer, order) if order else {}
+    effects = logit_effects(sae, model, tokenizer, order) if order and isinstance(model, lm.CausalLM) else {}
     fired = fired_tokens(codes, token_ids)
     return [{"feature": j, "density": rounded(float(density[j])), "label": token_label(tokenizer, fired[j]),
-             "fires_on": lm.token_labels(tokenizer, fired[j]), **effects[j]} for j in order]
+             "fires_on": lm.token_labels(tokenizer, fired[j]), **effects.get(j, {})} for j in order]
 
 
 def fired_tokens(codes: explain.Codes, token_ids: np.ndarray, n: int = N_TOKENS) -> list[np.ndarray]:
@@ -113,11 +119,38 @@ def trained_sae_path(store, loaded, layer: str, data: lm.LMTexts, arch: str, see
     return Path(store.root) / SAE_FOLDER / f"{plain}-{key}"
 
 
-def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None, sae_path=None, arch: str = "topk", device="cpu", seed: int = 0, progress=None) -> dict:
-    """``explain sae --model CAUSAL_LM --data texts``: the JSON (see the module docstring)."""
+def splice_check(model: lm.TextModel, data: lm.LMTexts, sae) -> dict:
+    """What the model does on the held-out texts with the SAE spliced in: a causal LM's next-token loss clean, spliced and
+    zeroed (``spliced_loss``) and each held-out text's own loss; an encoder's sentence embedding compared with the clean one
+    (``explain.spliced_cosines``: ``cosine_sae`` spliced, ``cosine_zero`` the layer zeroed)."""
+    from interp_core.families.sae.models import SplicedModel
+
+    if isinstance(model, lm.Encoder):
+        return {**{k: rounded(v) for k, v in explain.spliced_cosines(SplicedModel(sae, model), data.test).items()}, "splice_kind": "sentence-embedding cosine"}
+    result = {k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae).items()}
+    clean = lm.lm_metrics(model, data.test)
+    result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"]),
+                   "test_texts": [{"index": data.n_train + i, "text": t, "loss": None if row["loss"] is None else rounded(row["loss"]),
+                                   "perplexity": None if row["perplexity"] is None else rounded(row["perplexity"])}
+                                  for i, (t, row) in enumerate(zip(data.texts[data.n_train :], clean["per_text"]))]})
+    return result
+
+
+def sae_layer(loaded, sae_path) -> str | None:
+    """The SAELens SAE's hook name when it is a layer of the model (an SAE written here), else None (the default block)."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    hook = load_saelens_sae(sae_path).config.hook_name
+    return hook if hook in dict(loaded.layer_module().named_modules()) else None
+
+
+def explain_text_model(loaded, data: lm.LMTexts, store, *, layer: str | None = None, sae_path=None, arch: str = "topk", device="cpu", seed: int = 0, progress=None) -> dict:
+    """``explain sae --model CAUSAL_LM_OR_ENCODER --data texts``: the JSON (see the module docstring)."""
     from interp_core.families.sae.saelens import export_sae
 
-    model = lm.causal_lm(loaded, layer)
+    if layer is None and sae_path is not None:
+        layer = sae_layer(loaded, sae_path)
+    model = lm.text_model(loaded, layer)
     acts, text, position = lm.token_activations(model, data.ids)
     train = text < data.n_train
     if not train.any() or train.all():
@@ -129,17 +162,12 @@ def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None,
         sae, arch, settings = train_default_sae(acts[train], None, device=device, seed=seed, progress=progress, arch=arch)
         origin = "trained"
     sae = sae.cpu().eval()
-    result = {"model": loaded.description(), "model_kind": "causal-lm", "data": data.name, "layer": model.layer, "d_in": int(acts.shape[1]), "sae": origin, "arch": sae.arch,
+    result = {"model": loaded.description(), "model_kind": "causal-lm" if isinstance(model, lm.CausalLM) else "encoder", "data": data.name, "layer": model.layer, "d_in": int(acts.shape[1]), "sae": origin, "arch": sae.arch,
               **settings, "n_texts": len(data.texts), "n_train": int(train.sum()), "n_test": int((~train).sum()), "unit": "token"}
     result.update({k: rounded(v) for k, v in explain.reconstruction_metrics(sae, acts[~train], "cpu").items()})
     codes = explain.encode_codes(sae, acts, "cpu")
     result.update({"dead_fraction": rounded(float((explain.densities(codes) == 0).mean())), "n_features": int(sae.width)})
-    result.update({k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae).items()})
-    clean = lm.lm_metrics(model, data.test)
-    result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"]),
-                   "test_texts": [{"index": data.n_train + i, "text": t, "loss": None if row["loss"] is None else rounded(row["loss"]),
-                                   "perplexity": None if row["perplexity"] is None else rounded(row["perplexity"])}
-                                  for i, (t, row) in enumerate(zip(data.texts[data.n_train :], clean["per_text"]))]})
+    result.update(splice_check(model, data, sae))
     result["features"] = feature_rows(codes, token_ids, sae, model, loaded.tokenizer)
     if origin == "trained":
         path = trained_sae_path(store, loaded, model.layer, data, arch, seed)
@@ -151,6 +179,9 @@ def explain_causal(loaded, data: lm.LMTexts, store, *, layer: str | None = None,
     return result
 
 
+explain_causal = explain_text_model  # the name its first callers (a causal LM's) use
+
+
 def feature_contexts(loaded, data: lm.LMTexts, sae_path, feature: int, k: int = 8) -> list:
     """The ``k`` tokens of ``data`` where ``feature`` of the SAE at ``sae_path`` (an SAELens folder for a block of the model)
     is largest, each in its context (``token_contexts.top_token_contexts``; texts numbered as in ``data``)."""
@@ -158,7 +189,7 @@ def feature_contexts(loaded, data: lm.LMTexts, sae_path, feature: int, k: int = 
     from interp_core.families.sae.token_contexts import token_codes, top_token_contexts
 
     sae = load_saelens_sae(sae_path).eval()
-    model = lm.causal_lm(loaded, sae.config.hook_name)
+    model = lm.text_model(loaded, sae.config.hook_name)
     feature = check_features([feature], sae.width)[0]
     codes = token_codes(sae, model, data.ids, feature)
     return top_token_contexts(codes, data.ids, lambda ids: lm.token_labels(loaded.tokenizer, ids), model.pad_id, k=k)

@@ -95,15 +95,15 @@ def _explain_user_file(args, device) -> dict:
 
 def _explain_user_model(args, device) -> dict:
     """``explain sae --model PATH --data FILE [--target COL] [--layer NAME] [--sae DIR]``: an SAE at a layer of the user's model."""
-    from interp_core.causal_lm import is_causal_lm
+    from interp_core.causal_lm import is_text_model
     from interp_core.families.sae.foreign import explain_layer, feature_rows
     from interp_core.modelfiles import load_model_path
     from interp_core.progress import stage_printer
     from interp_core.userdata import foreign_from_args
 
     loaded = None if args.recipe else load_model_path(args.model, getattr(args, "config", None))
-    if loaded is not None and is_causal_lm(loaded):
-        return _explain_causal(args, loaded, device)
+    if loaded is not None and is_text_model(loaded):  # a causal LM or an encoder: no classes, an SAE per token
+        return _explain_text_model(args, loaded, device)
     trained = foreign_from_args(args, None, loaded)  # the data read as Home reads it (examples, not an activations file)
     bar, update = progress_bar("explain sae")
     try:
@@ -124,23 +124,24 @@ def _explain_user_model(args, device) -> dict:
     return out
 
 
-def _explain_causal(args, loaded, device) -> dict:
-    """``explain sae --model CAUSAL_LM --data texts``: an SAE on the layer's token activations (``causal.explain_causal``)."""
+def _explain_text_model(args, loaded, device) -> dict:
+    """``explain sae --model CAUSAL_LM_OR_ENCODER --data texts``: an SAE on the layer's token activations (``causal.explain_text_model``)."""
     from interp_core.causal_lm import lm_texts
-    from interp_core.families.sae.causal import explain_causal
+    from interp_core.families.sae.causal import explain_text_model
 
     if not args.data:
-        raise RecipeError("--model needs --data FILE: the texts to read the language model's layer on (.txt, one text a line; .jsonl; or a CSV with a text column).")
+        raise RecipeError("--model needs --data FILE: the texts to read the model's layer on (.txt, one text a line; .jsonl; or a CSV with a text column).")
     bar, update = progress_bar("explain sae")
     try:
-        out = explain_causal(loaded, lm_texts(loaded, args.data), catalog_at(args.store).store, layer=getattr(args, "layer", None), sae_path=args.sae,
+        out = explain_text_model(loaded, lm_texts(loaded, args.data), catalog_at(args.store).store, layer=getattr(args, "layer", None), sae_path=args.sae,
                              arch=_arch(args), device=device, seed=args.seed, progress=update)
     finally:
         bar.close()
     if not args.json:
         _print_metrics({k: v for k, v in out.items() if k != "features"})
         for row in out["features"]:
-            print(f"feature {row['feature']:<5} fires on {row['label']:<24} density {row['density']:.3f}  promotes {', '.join(repr(t['token']) for t in row['promotes'])}")
+            promotes = f"  promotes {', '.join(repr(t['token']) for t in row['promotes'])}" if "promotes" in row else ""  # an encoder has no next token
+            print(f"feature {row['feature']:<5} fires on {row['label']:<24} density {row['density']:.3f}{promotes}")
     return out
 
 
