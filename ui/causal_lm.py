@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from interp_core import causal_lm as lm
@@ -140,10 +138,9 @@ def _token(text: str) -> str:
 
 def sae_page_body(session) -> None:
     """The SAE page's panel for the causal LM of Home's box (picked in the page's own model picker): the block, this
-    session's SAE on it (trained here with a progress bar, or the one Home's box trained), its quality, its most active
-    features, one feature's top tokens in context and the next tokens it promotes and suppresses, and the steer panel."""
-    from interp_core.families.sae.causal import feature_contexts
-    from ui.sae_page import show_contexts
+    session's SAE on it (trained here with a progress bar, or the one Home's box trained), its key numbers, and the
+    page's four views of it (``ui.causal_sae_views``: Features, Feature with the steer panel, Example, Quality)."""
+    from ui import causal_sae_views
 
     entry = current()
     loaded, texts = entry["loaded"], entry["texts"]
@@ -160,37 +157,14 @@ def sae_page_body(session) -> None:
     quality(result)
     st.caption(f"{result['n_features']} features, {result['dead_fraction']:.0%} never firing; measured on {result['n_test']:,} held-out tokens "
                f"(next-token loss clean {result['loss_clean']:.3f}, with the block zeroed {result['loss_zero']:.3f}).")
-    rows = result["features"]
-    if not rows:
+    if not result["features"]:
         st.info("No feature fires on these texts, so there are no features to show.")
         return
     if str(result.get("sae_path", "")).startswith("not written"):
         st.info(result["sae_path"])
         return
-    components.heading("The most often firing features")
-    components.table(pd.DataFrame([{"feature": r["feature"], "density": r["density"], "fires on": ", ".join(_token(t) for t in r["fires_on"]),
-                                    "promotes": ", ".join(_token(t["token"]) for t in r["promotes"]),
-                                    "suppresses": ", ".join(_token(t["token"]) for t in r["suppresses"])} for r in rows]), hide_index=True)
-    labels = {r["feature"]: f"{r['feature']}: fires on {r['label']}" for r in rows}
-    feature = st.selectbox("Feature", list(labels), format_func=labels.get, key="causal_lm_page_feature")
-    row = next(r for r in rows if r["feature"] == feature)
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**Where feature {feature} fires most**")
-        try:
-            contexts = feature_contexts(loaded, texts, result["sae_path"], feature)
-        except InterpError as exc:
-            show_error(exc, "The feature's token contexts")
-            contexts = []
-        if contexts:
-            show_contexts([(c.activation, [_token(t) for t in c.tokens], c.values, c.focus) for c in contexts], contexts[0].activation)
-            st.caption("The tokens where the feature is strongest, with four tokens either side, shaded by its activation on each (the token underlined).")
-    with right:
-        chart(sae_figs.output_effects([_token(t["token"]) for t in row["promotes"]], np.array([t["logit"] for t in row["promotes"]]),
-                                      [_token(t["token"]) for t in row["suppresses"]], np.array([t["logit"] for t in row["suppresses"]]), what="next-token logit"),
-              "sae_output_effects", key=f"causal_lm_page_effects_{feature}")
-    components.heading("Steer the next word")
-    steer_fragment(loaded, result, texts.texts[0], prefix="causal_lm_page")
+    causal_sae_views.draw(loaded, texts, entry["texts_key"], result,
+                          steer=lambda feature: steer_fragment(loaded, result, texts.texts[0], prefix="causal_lm_page", feature=feature))
 
 
 def timeseries_page_panel() -> None:
@@ -232,23 +206,27 @@ def timeseries_page_panel() -> None:
 
 
 @st.fragment
-def steer_fragment(loaded, result: dict, default_text: str, prefix: str = "causal_lm") -> None:
+def steer_fragment(loaded, result: dict, default_text: str, prefix: str = "causal_lm", feature: int | None = None) -> None:
+    """Steer a feature of the SAE on typed text: ``feature`` (the SAE page's feature in view), or one picked here among the most often firing."""
     rows = result["features"]
     if not rows:
         st.info("No feature fires on these texts, so there is nothing to steer.")
         return
-    labels = {r["feature"]: f"{r['feature']}: fires on {r['label']} (promotes {', '.join(t['token'].strip() for t in r['promotes'][:3])})" for r in rows}
     text = st.text_input("Text to steer on", value=default_text, key=f"{prefix}_steer_text")
     c = st.columns(3)
-    feature = c[0].selectbox("Feature", list(labels), format_func=labels.get, key=f"{prefix}_steer_feature",
-                             help="The most often firing features, with the tokens they fire on and the tokens their decoder direction promotes.")
+    if feature is None:
+        labels = {r["feature"]: f"{r['feature']}: fires on {r['label']} (promotes {', '.join(t['token'].strip() for t in r['promotes'][:3])})" for r in rows}
+        feature = c[0].selectbox("Feature", list(labels), format_func=labels.get, key=f"{prefix}_steer_feature",
+                                 help="The most often firing features, with the tokens they fire on and the tokens their decoder direction promotes.")
+    else:
+        c[0].markdown(f"Feature **{feature}** (the one in view)")
     mode = EDITS[c[1].selectbox("Edit", list(EDITS), key=f"{prefix}_steer_mode")]
     value = 0.0
     if mode != "zero":
         value = c[2].number_input("Multiply its activation by" if mode == "scale" else "Set its activation to", value=8.0 if mode == "scale" else 4.0, step=1.0,
                                   key=f"{prefix}_steer_value_{mode}")
     try:
-        out = steer_causal(loaded, result["sae_path"], text, [feature], mode, value)
+        out = steer_causal(loaded, result["sae_path"], text, [feature], mode, value, layer=result["layer"])
     except InterpError as exc:
         show_error(exc, "Steering")
         return

@@ -26,6 +26,9 @@ from ui.components import chart, show_error
 from ui.sections import render_item
 
 
+VIEWS = ["Features", "Feature", "Example", "Quality"]  # the page's views, a recipe's SAE and a causal LM's alike
+
+
 @dataclass
 class Page:
     """What every view reads: the recipe, its trained SAE and the feature in view."""

@@ -14,7 +14,7 @@ from ui import sae_page as tabs
 from ui import sections
 from ui.components import load_or_stop, show_error
 
-VIEWS = ["Features", "Feature", "Example", "Quality"]
+VIEWS = tabs.VIEWS
 
 state.apply_pending()  # app.py applies it first in the app; AppTest runs this page on its own after switch_page
 sidebar.render("sae")
@@ -43,6 +43,7 @@ n_train = model.manifest["source"]["n_train"]
 st.markdown(f"**{recipe.description}**  \n{model.manifest['source']['description']}")
 sections.render_item(family_sections.headline(model))  # the same key numbers as the report's
 st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
+adapters.saelens_download(name, model)
 
 # The example passport: arriving from another page with an example of this SAE's data opens it in the
 # Example view (test examples follow the n_train training ones); picking a test example here updates it.

@@ -67,8 +67,10 @@ def test_a_causal_lm_is_measured_and_steered_on_home(app, gpt_zip):
     continuations = [c.value for c in at.code if not c.value.startswith("/?")]  # the sidebar's share link is a code block too
     assert len(continuations) == 2 and continuations[0] == continuations[1] and continuations[0].startswith("the film was")
     at.switch_page("views/sae.py")
-    at.run()  # the SAE page offers the same steering for this session's causal-LM SAE
+    at.run()  # the SAE page offers the same steering for this session's causal-LM SAE, on the Feature view's feature
     assert not at.exception, at.exception
+    at.session_state["causal_lm_page_view"] = "Feature"
+    at.run()
     at.text_input(key="causal_lm_page_steer_text").set_value("the plot was").run()
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     steered = next(c for c in charts if c["layout"]["title"]["text"].startswith("Feature "))
@@ -129,8 +131,10 @@ def test_the_time_series_page_attributes_a_causal_lms_next_token_as_the_cli_does
 
 def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_features(app, gpt_zip, tmp_path):
     """The SAE page's "Your model" picker lists the causal LM of Home's box: picking a block and pressing the button
-    trains the token-level SAE the engine trains (same quality numbers, spliced next-token loss included), then its
-    feature table, the picked feature's strongest token in context and the next tokens it promotes, and the steer panel."""
+    trains the token-level SAE the engine trains (same quality numbers, spliced next-token loss included), then the page's
+    four views of it, each checked against the codes read here: Features (one map point per feature, the live features
+    in the table, search), Feature (strongest token in context, logit effects, activation histogram, steer panel; another
+    feature picked), Example (a token's first bar is its largest code) and Quality (table, splice, per-text loss)."""
     import numpy as np
 
     from interp_core import causal_lm as lm
@@ -153,21 +157,74 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
     expected = explain_causal(loaded, data, Store(tmp_path / "store"), layer="transformer.h.0")
     assert metric(at, "L0") == f"{expected['l0']:.1f}" and metric(at, "Explained variance") == f"{expected['explained_variance']:.3f}"
     assert metric(at, "Loss with the SAE") == f"{expected['loss_sae']:.3f}" and metric(at, "Loss recovered") == f"{expected['loss_recovered']:.3f}"
-    table = next(d.value for d in at.dataframe if "promotes" in d.value.columns)
-    assert table["feature"].tolist() == [r["feature"] for r in expected["features"]]
-    feature = int(at.selectbox(key="causal_lm_page_feature").value)
-    assert feature == expected["features"][0]["feature"]
-    sae = load_saelens_sae(expected["sae_path"]).eval()  # the strongest token, read here on every token's vector of the block
+    width = expected["n_features"]
+    sae = load_saelens_sae(expected["sae_path"]).eval()  # the codes, read here on every token's vector of the block
     acts, text, position = lm.token_activations(lm.causal_lm(loaded, "transformer.h.0"), data.ids)
     with torch.no_grad():
-        codes = sae.encode(torch.as_tensor(acts))[:, feature].numpy()
-    top = int(np.argmax(codes))
+        codes = sae.encode(torch.as_tensor(acts)).numpy()
+    density = (codes > 0).mean(0)
+    # Features: the map has one point per feature (its customdata the feature a click opens), the table lists the live ones
+    assert at.session_state["causal_lm_page_view"] == "Features"
+    feature_map = chart_titled(at, "Feature map (PCA)")
+    points = sorted(int(j) for trace in feature_map["data"] if trace.get("name") != f"feature {int(np.argmax(density))}" for j in _values(trace["customdata"]))
+    assert points == list(range(width))
+    table = next(d.value for d in at.dataframe if "mean_activation" in d.value.columns)
+    assert sorted(table["feature"].tolist()) == np.flatnonzero(density > 0).tolist()
+    assert table["density"].to_numpy() == pytest.approx(density[table["feature"].to_numpy()], abs=1e-6)
+    assert chart_titled(at, "Feature density")
+    at.text_input(key="causal_lm_page_search").set_value(expected["features"][0]["label"].split(" / ")[0]).run()  # search by its top token
+    table = next(d.value for d in at.dataframe if "mean_activation" in d.value.columns)
+    assert expected["features"][0]["feature"] in table["feature"].tolist() and len(table) <= int((density > 0).sum())
+    # Feature: the densest feature first, its strongest token in context, its logit effects and activation histogram, the steer panel
+    at.session_state["causal_lm_page_view"] = "Feature"
+    at.run()
+    assert not at.exception, at.exception
+    feature = expected["features"][0]["feature"]
+    assert feature == int(np.argmax(density))
+    top = int(np.argmax(codes[:, feature]))
     html = " ".join(str(m.value) for m in at.markdown)
-    assert f"<code>{float(codes[top]):6.2f}</code>" in html
+    assert f"<code>{float(codes[top, feature]):6.2f}</code>" in html
     assert lm.token_labels(loaded.tokenizer, [int(data.ids[text[top], position[top]])])[0].strip() in html
+    effects = chart_titled(at, "Effect on the outputs")
+    assert _values(effects["data"][0]["x"]).tolist() == pytest.approx([t["logit"] for t in expected["features"][0]["promotes"]])
+    hist = chart_titled(at, f"Activation histogram of feature {feature}")
+    assert int(_values(hist["data"][0]["y"]).sum()) == int((codes[:, feature] > 0).sum()) and hist["layout"]["yaxis"]["title"]["text"] == "tokens"
+    assert at.text_input(key="causal_lm_page_steer_text").value == data.texts[0]  # the steer panel, on this feature
+    other = int(np.argsort(-density, kind="stable")[1])  # another feature picked: its own page
+    at.selectbox(key=f"causal_lm_page_feature_{feature}").set_value(other).run()
+    assert chart_titled(at, f"Activation histogram of feature {other}")
+    # Example: a held-out text token by token; a token's first bar is the feature the engine's codes put highest there
+    at.session_state["causal_lm_page_view"] = "Example"
+    at.run()
+    assert not at.exception, at.exception
+    index = data.n_train + 1
+    at.selectbox(key="causal_lm_page_example_text").set_value(index).run()
+    rows = np.flatnonzero(text == index)
+    at.selectbox(key=f"causal_lm_page_ex_{index}_token").set_value(2).run()
+    bars = chart_titled(at, "Features firing on")
+    assert int(_values(bars["data"][0]["customdata"])[0]) == int(np.argmax(codes[rows[2]]))
+    assert len(_values(bars["data"][0]["x"])) == min(20, int((codes[rows[2]] > 0).sum()))
+    # Quality: the quality table, the splice, the density histogram and each held-out text's loss, clean as the CLI's test_texts
+    at.session_state["causal_lm_page_view"] = "Quality"
+    at.run()
+    assert not at.exception, at.exception
+    quality = next(d.value for d in at.dataframe if "metric" in d.value.columns)
+    assert dict(zip(quality["metric"], quality["value"]))["next-token loss, SAE spliced in"] == f"{expected['loss_sae']:.4g}"
+    per_text = chart_titled(at, "Each held-out text")
+    assert _values(per_text["data"][1]["x"]).tolist() == pytest.approx([t["loss"] for t in expected["test_texts"] if t["loss"] is not None], abs=1e-5)
+    assert chart_titled(at, "The model with the SAE spliced in") and chart_titled(at, "Feature density")
+    assert not at.error, texts(at.error)
+
+
+def _values(data):
+    """A plotly spec's array: a list, or a typed array (base64 of the values)."""
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]) if isinstance(data, dict) else np.asarray(data)
+
+
+def chart_titled(at, start: str) -> dict:
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    effects = next(c for c in charts if c["layout"]["title"]["text"].startswith("Effect on the outputs"))
-    bars = effects["data"][0]["x"]  # plotly's typed array: base64 of the values
-    bars = np.frombuffer(base64.b64decode(bars["bdata"]), dtype=bars["dtype"]) if isinstance(bars, dict) else np.asarray(bars)
-    assert bars.tolist() == pytest.approx([t["logit"] for t in expected["features"][0]["promotes"]])
-    assert at.text_input(key="causal_lm_page_steer_text").value == data.texts[0]  # the steer panel, on this SAE
+    found = [c for c in charts if c["layout"]["title"]["text"].startswith(start)]
+    assert found, [c["layout"]["title"]["text"] for c in charts]
+    return found[0]

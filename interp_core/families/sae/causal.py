@@ -239,14 +239,25 @@ class TokenSAE:
         return np.flatnonzero(self.text == text)
 
 
+def sae_on(loaded, sae_path, layer: str | None = None):
+    """(the SAE at ``sae_path``, the causal LM read at ``layer``: default the SAE's hook name); its width is checked where the block is run."""
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    sae = load_saelens_sae(sae_path).eval()
+    return sae, lm.causal_lm(loaded, layer or sae.config.hook_name)
+
+
+def feature_effects(loaded, sae_path, feature: int, layer: str | None = None) -> dict:
+    """One feature's logit effects (``logit_effects``: the next tokens its decoder direction promotes and suppresses)."""
+    sae, model = sae_on(loaded, sae_path, layer)
+    return logit_effects(sae, model, loaded.tokenizer, check_features([feature], sae.width))[int(feature)]
+
+
 def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap: bool = False) -> TokenSAE:
     """The SAE at ``sae_path`` (an SAELens folder: the one ``explain_causal`` wrote, or the user's) read on every real token
     of ``data`` at ``layer`` (default: the SAE's hook name), with the decoder's PCA map (and UMAP when asked) and each
     held-out text's loss clean and spliced; an SAE whose width is not the block's is one sentence."""
-    from interp_core.families.sae.saelens import load_saelens_sae
-
-    sae = load_saelens_sae(sae_path).eval()
-    model = lm.causal_lm(loaded, layer or sae.config.hook_name)
+    sae, model = sae_on(loaded, sae_path, layer)
     acts, text, position = lm.token_activations(model, data.ids)
     check_width(sae, sae_path, int(acts.shape[1]), model.layer, "token")
     codes = explain.encode_codes(sae, acts, "cpu")
@@ -260,10 +271,7 @@ def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap
 
 def text_codes(loaded, sae_path, text: str, layer: str | None = None) -> tuple[list[str], np.ndarray]:
     """A typed text's tokens (as they read) and the SAE's codes on each (tokens, width), at ``layer`` (default: the SAE's hook name)."""
-    from interp_core.families.sae.saelens import load_saelens_sae
-
-    sae = load_saelens_sae(sae_path).eval()
-    model = lm.causal_lm(loaded, layer or sae.config.hook_name)
+    sae, model = sae_on(loaded, sae_path, layer)
     x = torch.as_tensor(lm.encode_text(loaded, text))
     with torch.no_grad():
         acts = model.token_acts(x)[model.mask(x)].float()

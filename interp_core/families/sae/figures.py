@@ -30,6 +30,7 @@ how_to_read("sae_training_curve", "Explained variance of the training batches (l
 how_to_read("sae_steer", "Each class's probability on this example before the edit (grey) and after it (colour), side by side, most probable class first. Bars that move show what the steered features do to the prediction; the title gives the KL divergence (after || before) and whether the top class changed.")
 how_to_read("sae_arch_comparison", "Each group of bars is one SAE architecture trained the same way on two generated toys with known features. MMCS (higher is better) says how well it recovers the true directions; absorption (lower is better) is the share of examples with a parent and a child feature on where the parent's latent stays silent because a child's latent writes the parent's direction.")
 how_to_read("sae_circuit", "Each row is an upstream transcoder feature, strongest connection first. Grey: how much one unit of it moves this feature's pre-activation, read from the weights alone (the same on every input). Colour: how much this feature's activation actually drops when the upstream feature is zeroed, averaged over the examples where both fire (n). Click a row to open that upstream feature.")
+how_to_read("sae_per_text_loss", "Each dot is one held-out text: its loss with the layer's real output (across) and with the SAE's reconstruction spliced in (up). Dots on the dashed line lose nothing; dots above it are texts the SAE's reconstruction makes harder to predict.")
 how_to_read("sae_class_share", "Share of this feature's total activation that falls on examples of each class (or on examples whose strongest true feature is each one).")
 
 _DEAD = "#b0b0b0"
@@ -106,16 +107,34 @@ def density_histogram(hist: dict) -> go.Figure:
     return fig
 
 
-def activation_histogram(counts: np.ndarray, edges: np.ndarray, interval_edges: np.ndarray | None = None, feature: int | None = None) -> go.Figure:
+def activation_histogram(counts: np.ndarray, edges: np.ndarray, interval_edges: np.ndarray | None = None, feature: int | None = None, unit: str = "examples") -> go.Figure:
+    """``unit``: what was counted ("examples"; "tokens" for a token-level SAE)."""
     counts, edges = np.asarray(counts), np.asarray(edges)
     centres = (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=class_color(0), name="examples",
-                           hovertemplate="activation %{x:.3f}<br>%{y} examples<extra></extra>"))
+    fig = go.Figure(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=class_color(0), name=unit,
+                           hovertemplate=f"activation %{{x:.3f}}<br>%{{y}} {unit}<extra></extra>"))
     if interval_edges is not None:  # every other interval shaded, in one layout update
         fig.update_layout(shapes=[{"type": "rect", "xref": "x", "yref": "y domain", "x0": float(interval_edges[b]), "x1": float(interval_edges[b + 1]), "y0": 0, "y1": 1,
                                    "fillcolor": "grey", "opacity": 0.08, "line": {"width": 0}} for b in range(0, len(interval_edges) - 1, 2)])
-    title = "Activation histogram" + (f" of feature {feature}" if feature is not None else "") + " (examples where it fires)"
-    return styled(fig, title, "activation", "examples", height=320)
+    title = "Activation histogram" + (f" of feature {feature}" if feature is not None else "") + f" ({unit} where it fires)"
+    return styled(fig, title, "activation", unit, height=320)
+
+
+def per_text_loss(clean: list, spliced: list, names: list[str], what: str = "next-token loss") -> go.Figure:
+    """Each held-out text's loss clean (x) against with the SAE spliced in (y), one dot per text (None: a text with no
+    scored token, left out), with the line where they are equal."""
+    keep = [i for i, (a, b) in enumerate(zip(clean, spliced)) if a is not None and b is not None]
+    x, y = np.array([clean[i] for i in keep], dtype=float), np.array([spliced[i] for i in keep], dtype=float)
+    fig = go.Figure()
+    if len(keep):
+        lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": "#7f7f7f", "dash": "dash"}, name="no change", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="markers", marker={"color": class_color(0), "size": 9}, name="held-out texts", text=[html.escape(names[i]) for i in keep],
+                                 hovertemplate="%{text}<br>clean %{x:.3f}<br>SAE spliced in %{y:.3f}<extra></extra>"))
+    worse = int((y > x + 1e-9).sum())
+    styled(fig, f"Each held-out text's {what}: {worse} of {len(keep)} worse with the SAE spliced in", f"{what}, clean", f"{what}, SAE spliced in", height=380)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"b": 90})
+    return fig
 
 
 def output_effects(promoted: list[str], promoted_values: np.ndarray, suppressed: list[str], suppressed_values: np.ndarray, what: str = "logit") -> go.Figure:

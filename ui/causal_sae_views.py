@@ -1,0 +1,265 @@
+"""The SAE features page's four views (Features, Feature, Example, Quality) for an SAE on a block of the
+user's causal language model (issue 17), drawn inside the page's "Your model" panel (ui/causal_lm.py
+``sae_page_body``). They draw what a recipe SAE's views draw, from the same pure builders
+(``sections.features_of`` / ``quality_table``, ``figures``, ``explain``), over the engine's token-level
+reading of the SAE (``causal.token_sae``): every real token of the user's texts is one example.
+
+- Features: the decoder-direction map (a click opens the feature), the feature table with search (a row
+  opens it) and the feature-density histogram;
+- Feature: its activation histogram, its strongest tokens in context, the next tokens it promotes and
+  suppresses, and the steer panel;
+- Example: a held-out text (or one typed here) token by token, shaded by the strongest feature on each,
+  and the features firing on a picked token (a bar opens that feature);
+- Quality: the key numbers and the quality table, the splice (next-token accuracy and loss clean, spliced,
+  zeroed), the density histogram with the dead share, and each held-out text's loss clean vs spliced.
+
+The view and the feature in view are kept in the session (not the URL: the recipe page below owns it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import streamlit as st
+
+from interp_core import causal_lm as lm
+from interp_core.errors import InterpError
+from interp_core.families.sae import causal
+from interp_core.families.sae import explain
+from interp_core.families.sae import figures as figs
+from interp_core.families.sae import sections as family_sections
+from ui import components
+from ui.causal_lm import _token as shown
+from ui.components import chart, show_error
+from ui.sae_page import VIEWS, section_items, show_contexts
+from ui.sections import render_item
+
+PREFIX = "causal_lm_page"
+VIEW = f"{PREFIX}_view"  # the segmented control's key
+SELECTED = f"_{PREFIX}_selected"  # the feature in view (a plain key: the picker is drawn in the Feature view only)
+_VIEWS_MEMO = "_causal_lm_token_saes"  # {(sae path, texts key, layer): causal.TokenSAE}
+_MAPS_MEMO = "_causal_lm_umaps"  # {sae path: the UMAP of its decoder}
+CAUSAL_LABELS = {  # the quality table's rows: the recipe labels, the splice said in next-token terms
+    **{k: v for k, v in family_sections.QUALITY_LABELS.items() if k in ("l0", "explained_variance", "mse", "dead_fraction")},
+    "accuracy_clean": "next-token accuracy, clean", "accuracy_sae": "next-token accuracy, SAE spliced in", "accuracy_zero": "next-token accuracy, block zeroed",
+    "loss_clean": "next-token loss, clean", "loss_sae": "next-token loss, SAE spliced in", "loss_zero": "next-token loss, block zeroed",
+    "loss_recovered": family_sections.QUALITY_LABELS["loss_recovered"],
+}
+
+
+@dataclass
+class CausalPage:
+    """What every view reads: the model and texts of Home's box, ``explain_causal``'s result and the token-level reading."""
+
+    loaded: object
+    texts: object
+    result: dict
+    sae: causal.TokenSAE
+    selected: int
+
+    @property
+    def sae_path(self) -> str:
+        return self.result["sae_path"]
+
+    @property
+    def layer(self) -> str:
+        return self.result["layer"]
+
+    def tokens(self, ids) -> list[str]:
+        """Token ids as they read (leading spaces and newlines visible)."""
+        return [shown(t) for t in lm.token_labels(self.loaded.tokenizer, list(ids))]
+
+
+def open_feature(feature: int) -> None:
+    """Open ``feature`` in the Feature view on the coming run (from a click's callback, before that run)."""
+    if feature >= 0:
+        st.session_state[SELECTED] = int(feature)
+        st.session_state[VIEW] = "Feature"
+
+
+def token_reading(loaded, texts, texts_key, result: dict) -> causal.TokenSAE | None:
+    """The engine's token-level reading of this SAE (once per SAE and texts, with a progress note); None after an error shown."""
+    memo = st.session_state.setdefault(_VIEWS_MEMO, {})
+    key = (result["sae_path"], texts_key, result["layer"])
+    if key not in memo:
+        try:
+            with st.spinner(f"Reading the SAE on every token of {texts.name}..."):
+                memo[key] = causal.token_sae(loaded, texts, result["sae_path"], result["layer"])
+        except InterpError as exc:
+            show_error(exc, "Reading the SAE on your texts")
+            return None
+    return memo[key]
+
+
+def draw(loaded, texts, texts_key, result: dict, steer) -> None:
+    """The four views, picked as on a recipe's page; ``steer(feature)`` draws the steer panel in the Feature view."""
+    sae = token_reading(loaded, texts, texts_key, result)
+    if sae is None:
+        return
+    density = sae.density
+    selected = st.session_state.get(SELECTED)
+    if not isinstance(selected, int) or not 0 <= selected < sae.codes.width:
+        selected = int(np.argmax(density))  # the most often firing feature
+        st.session_state[SELECTED] = selected
+    if st.session_state.get(VIEW) not in VIEWS:
+        st.session_state[VIEW] = VIEWS[0]
+    view = st.segmented_control("View", VIEWS, key=VIEW, help="Features: map and table. Feature: one feature's page. Example: what fires on each token of a text. Quality: how faithful the SAE is.")
+    page = CausalPage(loaded, texts, result, sae, selected)
+    if view == "Feature":
+        feature_view(page, steer)
+    else:
+        {"Features": features_view, "Example": example_view, "Quality": quality_view}[view or VIEWS[0]](page)
+
+
+# -- Features -------------------------------------------------------------------------------------------
+def _maps(p: CausalPage, method: str) -> dict:
+    if method != "umap":
+        return p.sae.maps
+    memo = st.session_state.setdefault(_MAPS_MEMO, {})
+    if p.sae_path not in memo:
+        with st.spinner("Laying out the decoder directions with UMAP..."):
+            memo[p.sae_path] = explain.decoder_maps(p.sae.W_dec)
+    return memo[p.sae_path]
+
+
+def features_view(p: CausalPage) -> None:
+    """The map of the decoder directions and the feature table (a click on either opens the feature), and the density histogram."""
+    map_col, search_col, dead_col = components.columns([3, 5, 3], vertical_alignment="bottom")
+    method = map_col.radio("Map", ["pca", "umap"], format_func=str.upper, horizontal=True, key=f"{PREFIX}_map",
+                           help="PCA: the two directions along which the decoder rows differ most. UMAP: neighbours kept together (computed when picked).")
+    search = search_col.text_input("Search by token or feature number", key=f"{PREFIX}_search", placeholder="e.g. 'film' or 3")
+    show_dead = dead_col.checkbox("Show dead", key=f"{PREFIX}_dead", help="Also list the dead features, which never fire on any token (hidden by default).")
+    section = family_sections.features_of(_maps(p, method), p.sae.features, method, p.selected, search, show_dead)
+    components.heading(section.title)
+    items = section_items(section)
+    left, right = components.columns([5, 6])
+    with left:
+        key = f"{PREFIX}_map_{method}_{p.selected}"
+        render_item(items["sae_feature_map"], key=key, on_select=components.on_click(key, lambda point: open_feature(point[0]), single=True), selection_mode="points")
+    with right:
+        listing = items["Feature table"]
+        frame = listing.frame.drop(columns=["label_precision", "label_recall"])  # no label to measure: a token-level SAE's labels are its own top tokens
+        st.caption(listing.note + " Click a column header to sort, a row to open the feature.")
+        key = f"{PREFIX}_table_{search}_{show_dead}"
+        render_item(replace(listing, frame=frame, note=""), key=key, table_title=False, height=430,
+                    on_select=components.on_row(key, lambda row: open_feature(int(frame.iloc[row]["feature"]))),
+                    column_config={"feature": st.column_config.NumberColumn("Feature", format="%d"),
+                                   "density": st.column_config.NumberColumn("Density", format="percent", help="Share of tokens it fires on."),
+                                   "mean_activation": st.column_config.NumberColumn("Mean act.", format="%.3f", help="Mean activation where it fires."),
+                                   "max_activation": st.column_config.NumberColumn("Max act.", format="%.3f"),
+                                   "label": st.column_config.TextColumn("Top tokens", help="The tokens it fires on most often."), "dead": "Dead"})
+    chart(figs.density_histogram(explain.log_density_histogram(p.sae.density)), "sae_density_histogram", key=f"{PREFIX}_density")
+
+
+# -- Feature --------------------------------------------------------------------------------------------
+def feature_view(p: CausalPage, steer=None) -> None:
+    """One feature: its numbers, activation histogram, strongest tokens in context, logit effects, and the steer panel."""
+    from interp_core.families.sae.token_contexts import top_token_contexts
+
+    sae, selected = p.sae, p.selected
+    features = sae.features
+    order = [int(j) for j in np.argsort(-features["density"].to_numpy(), kind="stable")]
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    picked = left.selectbox("Feature", order, index=order.index(selected), key=f"{PREFIX}_feature_{selected}",
+                            format_func=lambda j: f"{j}: " + (f"fires on {sae.labels[j]}" if sae.labels[j] else "never fires"),
+                            help="Every feature, the most often firing first; a click on the map, the table or the Example view's bars opens one here.")
+    if int(picked) != selected:
+        st.session_state[SELECTED] = int(picked)
+        st.rerun()
+    row = features.iloc[selected]
+    components.heading(f"Feature {selected}: {row['label'] or 'never fires'}", where=right)
+    if row["dead"]:
+        st.warning("This feature never fires on any token of your texts: it is dead. Dead features are hidden from the table by default.")
+        return
+    column = sae.column(selected)
+    c = st.columns(4)
+    components.metric(c[0], "Density", f"{row['density']:.3%}", help="Share of the texts' tokens it fires on.")
+    components.metric(c[1], "Mean activation", f"{row['mean_activation']:.3f}")
+    components.metric(c[2], "Max activation", f"{row['max_activation']:.3f}")
+    components.metric(c[3], "Tokens it fires on", f"{int((column > 0).sum()):,}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Where feature {selected} fires most**")
+        contexts = top_token_contexts(sae.grid(selected, p.texts.ids.shape), p.texts.ids, p.tokens, p.texts.pad_id)
+        show_contexts([(c.activation, c.tokens, c.values, c.focus) for c in contexts], contexts[0].activation)
+        st.caption("The tokens where the feature is strongest, with four tokens either side, shaded by its activation on each (the token underlined).")
+    with right:
+        try:
+            effects = causal.feature_effects(p.loaded, p.sae_path, selected, p.layer)
+        except InterpError as exc:
+            show_error(exc, "The feature's logit effects")
+        else:
+            up, down = effects["promotes"], effects["suppresses"]
+            chart(figs.output_effects([shown(t["token"]) for t in up], np.array([t["logit"] for t in up]),
+                                      [shown(t["token"]) for t in down], np.array([t["logit"] for t in down]), what="next-token logit"),
+                  "sae_output_effects", key=f"{PREFIX}_effects_{selected}")
+    counts, edges = explain.activation_histogram(column)
+    chart(figs.activation_histogram(counts, edges, explain.activation_intervals(column, seed=selected).edges, selected, unit="tokens"),
+          "sae_activation_histogram", key=f"{PREFIX}_hist_{selected}")
+    if steer is not None:
+        components.heading("Steer the next word")
+        steer(selected)
+
+
+# -- Example --------------------------------------------------------------------------------------------
+def example_view(p: CausalPage) -> None:
+    """A held-out text (or one typed here) token by token: shaded by the strongest feature on each; a picked token's features as bars."""
+    sae, texts = p.sae, p.texts
+    mode = st.radio("Input", ["A held-out text", "Your own text"], horizontal=True, key=f"{PREFIX}_example_mode")
+    if mode == "Your own text":
+        text = st.text_area("Type some text", value=texts.texts[-1][:2000], max_chars=2000, key=f"{PREFIX}_free_text")
+        try:
+            tokens, codes = causal.text_codes(p.loaded, p.sae_path, text, p.layer)
+        except InterpError as exc:
+            show_error(exc, "Reading your text")
+            return
+        tokens = [shown(t) for t in tokens]
+        rows = [(np.flatnonzero(codes[i] > 0), codes[i, codes[i] > 0]) for i in range(len(tokens))]
+        key = f"{PREFIX}_free_{hash(text)}"
+    else:
+        held_out = list(range(texts.n_train, len(texts.texts)))
+        index = st.selectbox(f"Held-out text ({len(held_out)} of {len(texts.texts)}: the SAE was trained on the others)", held_out, key=f"{PREFIX}_example_text",
+                             format_func=lambda i: f"{i}: {texts.texts[i][:60]}")
+        members = sae.token_rows(int(index))
+        tokens = p.tokens(sae.token_ids[members])
+        rows = [sae.codes.row(int(r)) for r in members]
+        key = f"{PREFIX}_ex_{index}"
+    token_features(p, tokens, rows, key)
+
+
+def token_features(p: CausalPage, tokens: list[str], rows: list, key: str) -> None:
+    """The tokens shaded by their strongest feature, a token picker, and the picked token's features (a bar opens one)."""
+    if not tokens:
+        st.info("This text has no tokens.")
+        return
+    strongest = np.array([values.max(initial=0.0) for _indices, values in rows])
+    st.markdown(figs.highlight_tokens_html(tokens, strongest, float(strongest.max()) or 1.0), unsafe_allow_html=True)
+    st.caption("Shading: the strongest feature activation on each token. Pick a token to see its features.")
+    position = st.selectbox("Token", list(range(len(tokens))), format_func=lambda i: f"{i}: {tokens[i]}", key=f"{key}_token")
+    indices, values = rows[position]
+    frame = explain.contributions_from_codes(indices, values, p.sae.W_dec)
+    if frame.empty:
+        st.info("No feature fires on this token.")
+        return
+    chart_key = f"{key}_contrib_{position}"
+    chart(figs.feature_contributions(frame, [f"fires on {label}" if label else "" for label in p.sae.labels], title=f"Features firing on '{tokens[position]}' (token {position})"),
+          "sae_contributions", key=chart_key, on_select=components.on_click(chart_key, lambda point: open_feature(point[0]), single=True), selection_mode="points")
+
+
+# -- Quality --------------------------------------------------------------------------------------------
+def quality_view(p: CausalPage) -> None:
+    """The quality table, the splice chart, the density histogram (dead share in its title) and each held-out text's loss."""
+    result = p.result
+    left, right = st.columns(2)
+    with left:
+        render_item(family_sections.quality_table(result, f"Loss: next-token cross-entropy. Measured on the {result['n_test']:,} tokens of the {len(p.sae.loss_clean)} held-out texts; "
+                                                          "see docs/sae.md for the definitions.", CAUSAL_LABELS), table_title=False, column_config={"metric": "Metric", "value": "Value"})
+    with right:
+        chart(figs.splice_chart(result), "sae_splice", key=f"{PREFIX}_splice")
+    left, right = st.columns(2)
+    with left:
+        chart(figs.density_histogram(explain.log_density_histogram(p.sae.density)), "sae_density_histogram", key=f"{PREFIX}_quality_density")
+    with right:
+        names = [p.texts.texts[p.texts.n_train + i][:60] for i in range(len(p.sae.loss_clean))]
+        chart(figs.per_text_loss(p.sae.loss_clean, p.sae.loss_sae, names), "sae_per_text_loss", key=f"{PREFIX}_per_text")
