@@ -377,13 +377,15 @@ def layer_choices(loaded: LoadedModel, dataset: Dataset) -> tuple[list[Layer], s
 
 # -- a Hugging Face folder from the browser: a .zip or the files of a folder --------------------------
 MAX_FOLDER_FILES = 64
+HF_FOLDER = ("Hugging Face model folder", "config.json, model.safetensors, tokenizer files")  # what a refusal says was expected: (kind, its files)
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-def folder_files(named: list[tuple[str, bytes]], label: str) -> dict[str, bytes]:
-    """A model folder's files (path as uploaded, bytes) by file name: one flat folder of plain names, within the size limits."""
+def folder_files(named: list[tuple[str, bytes]], label: str, expected: tuple[str, str] = HF_FOLDER) -> dict[str, bytes]:
+    """A model folder's files (path as uploaded, bytes) by file name: one flat folder of plain names, within the size limits
+    (``expected``: the kind of folder and its files, as a refusal names them; an SAELens SAE folder is read this way too)."""
     if not named:
-        raise ModelFileError(f"'{label}' holds no files; expected a Hugging Face model folder (config.json, model.safetensors, tokenizer files).")
+        raise ModelFileError(f"'{label}' holds no files; expected a {expected[0]} ({expected[1]}).")
     if len(named) > MAX_FOLDER_FILES:
         raise ModelFileError(f"'{label}' holds {len(named)} files, more than a model folder's {MAX_FOLDER_FILES}; give only the model's folder.")
     files: dict[str, bytes] = {}
@@ -405,7 +407,7 @@ def _plain_name(path: str, label: str) -> str:
     return parts[-1]
 
 
-def zip_files(data: bytes, label: str) -> dict[str, bytes]:
+def zip_files(data: bytes, label: str, expected: tuple[str, str] = HF_FOLDER) -> dict[str, bytes]:
     """The files of a zipped model folder, read without trusting the archive: each entry's path is a plain
     name inside one folder (no '..', no absolute path, no link), the sizes it declares are checked
     against the limits before anything is extracted, and no entry yields more bytes than it declares."""
@@ -413,7 +415,7 @@ def zip_files(data: bytes, label: str) -> dict[str, bytes]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise ModelFileError(f"'{label}' is not a readable zip file; expected a zipped Hugging Face model folder.") from None
+        raise ModelFileError(f"'{label}' is not a readable zip file; expected a zipped {expected[0]}.") from None
     if len(infos) > MAX_FOLDER_FILES:
         raise ModelFileError(f"'{label}' holds {len(infos)} files, more than a model folder's {MAX_FOLDER_FILES}; zip only the model's folder.")
     for info in infos:
@@ -433,7 +435,7 @@ def zip_files(data: bytes, label: str) -> dict[str, bytes]:
         if len(content) != info.file_size:
             raise ModelFileError(f"'{label}': '{info.filename[:80]}' holds more or fewer bytes than the archive declares; nothing was used.")
         named.append((info.filename, content))
-    return folder_files(named, label)
+    return folder_files(named, label, expected)
 
 
 def load_folder_files(files: dict[str, bytes], label: str) -> tuple[LoadedModel, dict[str, bytes]]:

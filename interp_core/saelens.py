@@ -123,15 +123,17 @@ def is_saelens_folder(path: str | Path) -> bool:
     return path.is_dir() and (path / CFG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
-def read_saelens(path: str | Path) -> SAELensWeights:
-    """The SAE in an SAELens folder, checked (see the module docstring); ModelFileError, one sentence, otherwise."""
+def read_saelens(path: str | Path, label: str | None = None) -> SAELensWeights:
+    """The SAE in an SAELens folder, checked (see the module docstring); ModelFileError, one sentence, otherwise.
+    ``label``: the folder as the sentences name it (an upload's name, not the scratch folder it was written to)."""
     folder = Path(path)
+    shown = label or str(folder)
     if not folder.is_dir():
-        raise ModelFileError(f"'{folder}' is not a folder; expected an SAELens SAE folder with {CFG_FILE} and {WEIGHTS_FILE}.")
+        raise ModelFileError(f"'{shown}' is not a folder; expected an SAELens SAE folder with {CFG_FILE} and {WEIGHTS_FILE}.")
     for name in (CFG_FILE, WEIGHTS_FILE):
         if not (folder / name).is_file():
-            raise ModelFileError(f"'{folder}' has no {name}; expected an SAELens SAE folder with {CFG_FILE} and {WEIGHTS_FILE}.")
-    raw = load_json_file(folder / CFG_FILE, f"'{CFG_FILE}' in '{folder.name}'", max_bytes=MAX_CFG_BYTES, error=ModelFileError)
+            raise ModelFileError(f"'{shown}' has no {name}; expected an SAELens SAE folder with {CFG_FILE} and {WEIGHTS_FILE}.")
+    raw = load_json_file(folder / CFG_FILE, f"'{CFG_FILE}' in '{label or folder.name}'", max_bytes=MAX_CFG_BYTES, error=ModelFileError)
     config, rescale = _config(raw)
     notes: list[str] = []
     tensors = _weights(folder / WEIGHTS_FILE, config)
@@ -139,7 +141,7 @@ def read_saelens(path: str | Path) -> SAELensWeights:
         _fold_decoder_norm(tensors)
         notes.append("rescale_acts_by_decoder_norm was folded into W_enc, b_enc and W_dec (the codes are unchanged; decoder rows are now unit norm).")
     if config.normalize_activations == "expected_average_only_in":
-        factor = _scaling_factor(folder, config)
+        factor = _scaling_factor(folder, config, label or folder.name)
         tensors["W_enc"] *= factor
         tensors["W_dec"] /= factor
         tensors["b_dec"] /= factor
@@ -278,10 +280,10 @@ def _fold_decoder_norm(tensors: dict[str, torch.Tensor]) -> None:
     tensors["W_dec"] /= torch.where(norms > 0, norms, torch.ones_like(norms))[:, None]  # a zero row stays zero (its code is always 0)
 
 
-def _scaling_factor(folder: Path, config: SAELensConfig) -> float:
+def _scaling_factor(folder: Path, config: SAELensConfig, shown: str) -> float:
     if not (folder / SCALER_FILE).is_file():
         raise ModelFileError(
-            f"'{CFG_FILE}' says normalize_activations is 'expected_average_only_in' but '{folder.name}' has no {SCALER_FILE} with the scaling factor, "
+            f"'{CFG_FILE}' says normalize_activations is 'expected_average_only_in' but '{shown}' has no {SCALER_FILE} with the scaling factor, "
             "so the codes would be in the wrong units; expected an SAE saved at the end of SAELens training (the factor folded in, normalize_activations 'none').")
     scaler = load_json_file(folder / SCALER_FILE, f"'{SCALER_FILE}'", max_bytes=MAX_CFG_BYTES, error=ModelFileError)
     factor = scaler.get("scaling_factor") if isinstance(scaler, dict) else None
@@ -334,3 +336,6 @@ def _replace(target: Path, write) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+FOLDER = ("SAELens SAE folder", f"{CFG_FILE}, {WEIGHTS_FILE}")  # an upload's refusals: what was expected (foreign.folder_files)

@@ -99,6 +99,39 @@ def _sae_body(picked) -> None:
                              "Matryoshka makes nested prefixes of the latents reconstruct on their own; MP picks atoms by matching pursuit; ReLU uses an L1 penalty. See docs/sae.md.")
     if st.button("Train an SAE on this layer", key="sae_foreign_train", type="primary"):
         _train(base, layer, trained.dataset, arch)
+    _open_panel(base, layer, trained.dataset)
+
+
+def _open_panel(base: str, layer: str, dataset) -> None:
+    """Or an SAELens SAE for this layer: a zipped folder or the folder itself, opened and stored like a trained SAE."""
+    from interp_core.saelens import CFG_FILE, WEIGHTS_FILE
+
+    components.heading("Or open an SAELens SAE for this layer", level="subheader")
+    st.caption(f"An SAE trained with SAELens (or downloaded from this page) on layer {layer}: its folder ({CFG_FILE}, {WEIGHTS_FILE}) or the folder as a .zip. "
+               "Its weights are checked before anything runs (nothing in them is executed) and its d_in must be the layer's width; "
+               "it is then stored in this session and every view of this page explores it.")
+    left, right = st.columns(2)
+    zipped = left.file_uploader("A zipped SAELens folder (.zip)", type=["zip"], key="sae_foreign_saelens_zip")
+    folder = right.file_uploader("Or the SAELens folder", accept_multiple_files="directory", key="sae_foreign_saelens_folder")
+    if st.button("Open this SAE on this layer", key="sae_foreign_open", disabled=zipped is None and not folder):
+        _open(base, layer, dataset, zipped, folder)
+
+
+def _open(base: str, layer: str, dataset, zipped, folder) -> None:
+    from interp_core import foreign
+    from interp_core.families.sae.foreign import open_foreign_sae
+    from interp_core.saelens import FOLDER
+    from ui.uploads import folder_name
+
+    session = sessions.current()
+    if folder:
+        label = folder_name(folder, "sae")
+        read = lambda: foreign.folder_files([(f.name, f.getvalue()) for f in folder], label, FOLDER)  # noqa: E731
+    else:
+        label = zipped.name.removesuffix(".zip").removesuffix(".ZIP") or "sae"
+        read = lambda: foreign.zip_files(zipped.getvalue(), zipped.name, FOLDER)  # noqa: E731
+    _store_sae(f"Opening the SAELens SAE '{label}' on layer {layer}", "Opened", lambda progress, on_stage: open_foreign_sae(
+        base, layer, dataset, read(), label, store=session.store, progress=progress, on_stage=on_stage))
 
 
 def _train(base: str, layer: str, dataset, arch: str = "topk") -> None:
@@ -106,23 +139,35 @@ def _train(base: str, layer: str, dataset, arch: str = "topk") -> None:
 
     session = sessions.current()
     recipe = foreign_sae_recipe(base, layer, dataset.name, arch)
-    with st.status(f"Training an SAE on layer {layer} of {base}...", expanded=True) as status:
+    _store_sae(f"Training an SAE on layer {layer} of {base}", "Trained", lambda progress, on_stage: recipes.train(
+        recipe, store=session.store, dataset=dataset, device="cpu", progress=progress, on_stage=on_stage))
+
+
+def _store_sae(what: str, done: str, make) -> None:
+    """Run ``make(progress, on_stage)`` (train or open an SAE on the layer: a stored TrainedModel) with a progress box, list it in
+    the session and open it on this page; its failure is one sentence under the box (inside, it would fold away)."""
+    session = sessions.current()
+    with st.status(f"{what}...", expanded=True) as status:
         on_progress, on_stage = _live_callbacks(st.progress(0.0, text="reading the layer"), st.empty(), st.empty())
         try:
-            trained = recipes.train(recipe, store=session.store, dataset=dataset, device="cpu", progress=on_progress, on_stage=on_stage)
+            trained = make(on_progress, on_stage)
         except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
-            status.update(label="Training the SAE failed", state="error")
-            show_error(exc, f"Training an SAE on layer {layer}")
-            return
-        status.update(label="Trained", state="complete", expanded=False)
-    session.add_recipe(recipe)
+            status.update(label=f"{what} failed", state="error", expanded=False)
+            failure = exc
+        else:
+            failure = None
+            status.update(label=done, state="complete", expanded=False)
+    if failure is not None:
+        show_error(failure, what)
+        return
+    session.add_recipe(trained.extras["recipe"])
     cache.clear_model_caches()
     metrics = trained.metrics
-    st.session_state["_sae_foreign_done"] = (f"Trained {recipe.name}: explained variance {metrics.get('explained_variance', float('nan')):.3f}, "
+    st.session_state["_sae_foreign_done"] = (f"{done} {trained.name}: explained variance {metrics.get('explained_variance', float('nan')):.3f}, "
                                             f"your model's accuracy with the SAE spliced in {metrics.get('accuracy_sae', float('nan')):.3f} (clean {metrics.get('accuracy_clean', float('nan')):.3f}).")
     features = trained.extras["analysis"].features
     live = features.index[~features["dead"]]
-    state.request(recipe=recipe.name, v_feature=int(live[0]) if len(live) else 0)  # open on a feature that fires, not the last SAE's
+    state.request(recipe=trained.name, v_feature=int(live[0]) if len(live) else 0)  # open on a feature that fires, not the last SAE's
     st.rerun()
 
 

@@ -23,6 +23,21 @@ def model(name: str):
     return cache.trained_model(name)
 
 
+def saelens_download(name: str, trained) -> None:
+    """"Download as an SAELens folder (.zip)" for the SAE in view (``export-sae``'s folder, zipped when clicked), or why it cannot be."""
+    from interp_core.families.sae.saelens import export_problem, saelens_zip
+
+    problem = export_problem(trained.extras["sae"])
+    if problem is not None:
+        st.caption(problem)
+        return
+    st.download_button(
+        "Download as an SAELens folder (.zip)", lambda: saelens_zip(trained), file_name=f"{name}-saelens.zip", mime="application/zip",
+        key="sae_saelens_download", on_click="ignore", icon=":material/download:",
+        help="cfg.json and sae_weights.safetensors (with each feature's firing rate in sparsity.safetensors), as export-sae writes them: "
+             "SAELens opens the folder with SAE.load_from_disk, and this page opens it again under 'SAE features at a layer of your own model'.")
+
+
 def analysis(name: str) -> explain.SAEAnalysis:
     return cache.trained_model(name).extras["analysis"]
 

@@ -169,7 +169,7 @@ def _load_model(weights, config, folder):
     if memo_key in memo:
         return memo[memo_key]
     if folder:
-        label = _folder_name(folder)
+        label = folder_name(folder)
         loaded, files = foreign.load_folder_files(foreign.folder_files([(f.name, f.getvalue()) for f in folder], label), label)
     elif weights.name.lower().endswith(".zip"):
         label = weights.name.removesuffix(".zip").removesuffix(".ZIP") or "model"
@@ -182,10 +182,10 @@ def _load_model(weights, config, folder):
     return loaded, files, label
 
 
-def _folder_name(folder) -> str:
-    """The uploaded folder's name (the first part of its files' paths), or 'model'."""
+def folder_name(folder, default: str = "model") -> str:
+    """The uploaded folder's name (the first part of its files' paths), or ``default``."""
     parts = str(folder[0].name).replace("\\", "/").split("/")
-    return parts[0] if len(parts) > 1 and parts[0] else "model"
+    return parts[0] if len(parts) > 1 and parts[0] else default
 
 
 def model_panel() -> None:

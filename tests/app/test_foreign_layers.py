@@ -1,6 +1,6 @@
 """The SAE page on the user's own model (issue 17), in AppTest: a .pt2 stored with Home's model box is
 offered on the SAE page with a layer picker; training an SAE on the picked layer opens it like any SAE
-recipe. The model is built here (torch.export.save); nothing is downloaded."""
+recipe, downloads as an SAELens folder and opens again from it. The model is built here (torch.export.save); nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -19,35 +19,6 @@ def _pt2(model, example) -> bytes:
     buffer = io.BytesIO()
     torch.export.save(torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},)), buffer)
     return buffer.getvalue()
-
-
-def test_the_sae_page_trains_an_sae_on_a_picked_layer_of_the_user_s_model(app):
-    X, y, _ = table_data(300)
-    model = trained_mlp(X, y)
-    at = open_page(app)
-    upload(at, "upload_model", "mlp.pt2", _pt2(model, torch.as_tensor(X[:4])))
-    upload(at, "upload_model_data", "table.npz", npz(X=X, y=y))
-    at.button(key="upload_model_explore").click().run()
-    assert not at.exception, at.exception
-    at.switch_page("views/sae.py")
-    at.run()
-    assert not at.exception, at.exception
-    assert at.selectbox(key="sae_foreign_model").value == "upload-mlp-model"
-    picker = at.selectbox(key="sae_foreign_layer")
-    assert picker.value == "1" and "0: Linear (2, 16)" in picker.options  # each layer with its shape on the data
-    at.button(key="sae_foreign_train").click().run()
-    assert not at.exception, at.exception
-    assert not at.error, texts(at.error)
-    assert at.sidebar.selectbox(key="recipe").value == "upload-mlp-model-sae-1"
-    assert "Layer '1' of mlp.pt2" in texts(at.markdown)
-    assert "explained variance" in texts(at.success)
-    at.segmented_control(key="v_view").set_value("Feature").run()
-    assert not at.exception, at.exception
-    at.segmented_control(key="v_view").set_value("Quality").run()
-    assert not at.exception, at.exception
-    at.segmented_control(key="v_view").set_value("Example").run()
-    assert not at.exception, at.exception
-    assert "predicts" in texts(at.markdown)  # the model's output, clean and with the SAE spliced in
 
 
 def test_concepts_and_prototypes_pages_explain_a_picked_layer_of_the_user_s_model(app):
@@ -185,3 +156,104 @@ def test_a_text_model_on_the_sae_concepts_and_prototypes_pages_gives_the_clis_nu
     table = next(t.value for t in at.dataframe if "training example" in t.value.columns)
     assert list(table["training example"]) == [r["train_example"] for r in proto["prototypes"]]  # the same real texts the push picked
     assert set(table["text"]) <= set(reviews)  # shown as the texts themselves
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """What the page's deferred download buttons would hand the browser, by file name: the callable Streamlit keeps
+    for a click (AppTest's media manager is dropped after each run, so it is recorded as the page registers it)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    registered: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        registered[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return registered
+
+
+def _zipped(files: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_the_sae_page_trains_an_sae_on_a_picked_layer_downloads_it_as_an_saelens_folder_and_opens_that_again(app, tmp_path, downloads):
+    """A .pt2 stored with Home's model box is offered on the SAE page with a layer picker; training an SAE on the picked
+    layer opens it like any SAE recipe. The page's download of it is an SAELens folder (load_saelens_sae reads it); opened
+    on the same layer through the panel it is stored like a trained SAE and the page shows the same numbers in every view;
+    on a layer of another width, or without its cfg.json, it is one sentence and nothing is stored."""
+    import zipfile
+
+    from interp_core.families.sae.saelens import load_saelens_sae
+    from tests.app.test_uploads import one_sentence
+
+    X, y, _ = table_data(300)
+    at = open_page(app)
+    upload(at, "upload_model", "mlp.pt2", _pt2(trained_mlp(X, y), torch.as_tensor(X[:4])))
+    upload(at, "upload_model_data", "table.npz", npz(X=X, y=y))
+    at.button(key="upload_model_explore").click().run()
+    assert not at.exception, at.exception
+    at.switch_page("views/sae.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sae_foreign_model").value == "upload-mlp-model"
+    picker = at.selectbox(key="sae_foreign_layer")
+    assert picker.value == "1" and "0: Linear (2, 16)" in picker.options  # each layer with its shape on the data
+    at.button(key="sae_foreign_train").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, texts(at.error)
+    trained_name = at.sidebar.selectbox(key="recipe").value
+    assert trained_name == "upload-mlp-model-sae-1"
+    assert "Layer '1' of mlp.pt2" in texts(at.markdown)
+    assert "explained variance" in texts(at.success)
+    shown = {label: metric(at, label) for label in ("L0", "Explained var.", "Dead", "Spliced acc.")}
+
+    data = downloads[f"{trained_name}-saelens.zip"]()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path)
+    assert names == {f"{trained_name}/cfg.json", f"{trained_name}/sae_weights.safetensors", f"{trained_name}/sparsity.safetensors"}
+    opened = load_saelens_sae(tmp_path / trained_name)
+    assert opened.config.hook_name == "1" and opened.config.architecture == "topk"
+
+    def opened_by_panel(layer: str, files: dict[str, bytes], label: str):
+        at.selectbox(key="sae_foreign_layer").set_value(layer).run()
+        upload(at, "sae_foreign_saelens_zip", f"{label}.zip", _zipped(files))
+        at.button(key="sae_foreign_open").click().run()
+        assert not at.exception, at.exception
+
+    folder = {f"{trained_name}/{p.name}": p.read_bytes() for p in (tmp_path / trained_name).iterdir()}
+    opened_by_panel("2", folder, "mine")  # the output layer: 3 values per example, not 16
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and one_sentence(errors[0]), errors
+    assert "reads 16 values per example" in errors[0] and "layer '2' gives 3" in errors[0] and "--sae" not in errors[0]
+    assert at.sidebar.selectbox(key="recipe").value == trained_name  # nothing stored, the page stays on the trained SAE
+
+    opened_by_panel("2", {k: v for k, v in folder.items() if not k.endswith("cfg.json")}, "halves")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and one_sentence(errors[0]) and errors[0].startswith("'halves' has no cfg.json"), errors
+
+    opened_by_panel("1", folder, "mine")
+    assert not at.error, texts(at.error)
+    assert at.sidebar.selectbox(key="recipe").value == "upload-mlp-model-sae-1-saelens"
+    assert "Opened upload-mlp-model-sae-1-saelens" in texts(at.success)
+    assert {label: metric(at, label) for label in shown} == shown  # the same SAE, so the same numbers
+    for view in ("Feature", "Quality", "Example"):
+        at.segmented_control(key="v_view").set_value(view).run()
+        assert not at.exception, at.exception
+        assert not at.error, texts(at.error)
+    assert "predicts" in texts(at.markdown)  # the model's output, clean and with the SAE spliced in
+    again = downloads["upload-mlp-model-sae-1-saelens-saelens.zip"]()  # the opened SAE downloads too, as the same SAELens SAE
+    with zipfile.ZipFile(io.BytesIO(again)) as archive:
+        archive.extractall(tmp_path / "again")
+    reopened = load_saelens_sae(tmp_path / "again" / "upload-mlp-model-sae-1-saelens")
+    acts = torch.randn(20, 16)
+    torch.testing.assert_close(reopened.encode(acts), opened.encode(acts))

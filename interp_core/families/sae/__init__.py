@@ -42,6 +42,7 @@ from interp_core.families.sae.train import (
     train_sae_recipe,
     user_recipe,
 )
+from interp_core.families.sae.saelens import SAELensSAE
 from interp_core.models import register_architecture
 from interp_core.recipes import Recipe, Trainer
 from interp_core.families.sae.artifacts import ARTIFACTS
@@ -58,6 +59,7 @@ HIERARCHY_DESCRIPTION = ("Hierarchical toy: 32 known features in 16 dimensions. 
 
 for _arch, _cls in {**SAE_ARCHITECTURES, **TRANSCODERS}.items():
     register_architecture(f"sae-{_arch}", _cls)
+register_architecture(f"sae-{SAELensSAE.arch}", SAELensSAE)  # opened, not trained: an SAELens SAE stored on a user's model's layer (foreign.open_foreign_sae)
 register_dataset("toy_superposition", sources.load_toy_dataset, "toy model of superposition: 48 sparse features in 12 dimensions (generated, seeded)")
 register_dataset("toy_hierarchy", lambda seed=0, **_: synth.toy_dataset(synth.HIERARCHY_TOY, "toy_hierarchy", HIERARCHY_DESCRIPTION),
                  "hierarchical toy: 8 parent features, each with 3 mutually exclusive children, in 16 dimensions (generated, seeded)")

@@ -61,32 +61,37 @@ def layer_source(trained: TrainedModel, store, *, progress=None) -> tuple[source
     return source, cached
 
 
-def open_saelens(path: str | Path, source: sources.ActivationSource, layer: str) -> SparseAutoencoder:
-    """An SAELens SAE folder for the layer; one sentence when its d_in is not the layer's width."""
+CLI_INSTEAD = "train an SAE on this layer (leave out --sae)"
+APP_INSTEAD = "train an SAE on this layer with the button above"
+
+
+def open_saelens(path: str | Path, source: sources.ActivationSource, layer: str, label: str | None = None, instead: str = CLI_INSTEAD) -> SparseAutoencoder:
+    """An SAELens SAE folder for the layer; one sentence when its d_in is not the layer's width (``label``: the folder as named to the user)."""
     from interp_core.families.sae.saelens import load_saelens_sae
 
-    return check_width(load_saelens_sae(path), path, source.d, layer)
+    return check_width(load_saelens_sae(path, label), label or path, source.d, layer, instead=instead)
 
 
-def check_width(sae, path: str | Path, d: int, layer: str, unit: str = "example"):
+def check_width(sae, path: str | Path, d: int, layer: str, unit: str = "example", instead: str = CLI_INSTEAD):
     """``sae`` when it reads ``d`` values (the layer's width), else one sentence naming both (and the layer it was saved for)."""
     if sae.d_in != d:
         hook = f" (it was saved for '{sae.config.hook_name}')" if sae.config.hook_name else ""
         raise ModelFileError(f"The SAE in '{Path(path).name}' reads {sae.d_in} values per {unit}{hook} but layer '{layer}' gives {d}; "
-                             "open it on the layer it was trained on, or train an SAE on this layer (leave out --sae).")
+                             f"open it on the layer it was trained on, or {instead}.")
     return sae
 
 
 def explain_layer(trained: TrainedModel, store, *, sae_path: str | Path | None = None, device="cpu", seed: int = 0,
-                  progress=None, collect_progress=None, stage=None, arch: str = "topk") -> ForeignSAE:
-    """Collect (or read back) the picked layer's activations, train or open an SAE, and measure it as the page does."""
+                  progress=None, collect_progress=None, stage=None, arch: str = "topk", sae_label: str | None = None, instead: str = CLI_INSTEAD) -> ForeignSAE:
+    """Collect (or read back) the picked layer's activations, train or open an SAE, and measure it as the page does
+    (``sae_label``: the SAELens folder as its refusals name it; ``instead``: what they suggest doing instead)."""
     stage = stage or (lambda _text: None)
     device = torch.device(device)
     layer, dataset = trained.model.layer, trained.dataset
     stage(f"Reading layer '{layer}' over {len(dataset.X_train) + len(dataset.X_test):,} examples")
     source, cached = layer_source(trained, store, progress=collect_progress)
     if sae_path is not None:
-        sae, origin = open_saelens(sae_path, source, layer).to(device), str(sae_path)
+        sae, origin = open_saelens(sae_path, source, layer, sae_label, instead).to(device), sae_label or str(sae_path)
         arch, settings = "saelens", {"architecture": sae.config.architecture}
     else:
         stage(f"Training a {arch} SAE on {source.n_train:,} activations of dimension {source.d}")
@@ -125,13 +130,21 @@ def _or_none(value: float) -> float | None:
 TRAINER = "sae-foreign"
 
 
-def foreign_sae_recipe(base: str, layer: str, dataset_name: str, arch: str = "topk") -> Recipe:
-    """The recipe of an SAE of ``arch`` on layer ``layer`` of the stored user's model ``base`` (a "foreign" recipe)."""
+OPENED = "saelens"  # the arch of an SAELens SAE opened on the layer rather than trained
+
+
+def foreign_sae_recipe(base: str, layer: str, dataset_name: str, arch: str = "topk", opened: str | None = None) -> Recipe:
+    """The recipe of an SAE of ``arch`` on layer ``layer`` of the stored user's model ``base`` (a "foreign" recipe);
+    ``opened``: the name of the SAELens folder opened on that layer instead (arch ``saelens``)."""
     from interp_core.data import safe_name
 
+    config = {"source": SOURCE_KIND, "base_recipe": base, "layer": layer}
+    if opened is not None:
+        return Recipe(f"{base}-sae-{safe_name(layer)}-{OPENED}", FAMILY, dataset_name, f"sae-{OPENED}", {**config, "opened": opened}, {},
+                      f"The SAELens SAE '{opened}' opened on layer '{layer}' of your model ({base})", trainer=TRAINER)
     default_user_sae(1, None, arch)  # an unknown architecture is refused in one sentence before any work
     suffix = "" if arch == "topk" else f"-{arch}"
-    return Recipe(f"{base}-sae-{safe_name(layer)}{suffix}", FAMILY, dataset_name, f"sae-{arch}", {"source": SOURCE_KIND, "base_recipe": base, "layer": layer}, {},
+    return Recipe(f"{base}-sae-{safe_name(layer)}{suffix}", FAMILY, dataset_name, f"sae-{arch}", config, {},
                   f"A {arch} SAE on layer '{layer}' of your model ({base})", trainer=TRAINER)
 
 
@@ -144,18 +157,26 @@ def _base_model(base: str, layer: str, catalog, dataset=None) -> TrainedModel:
     return foreign_model(stored.extras["loaded"], stored.dataset, layer, name=stored.name, manifest=stored.manifest)
 
 
-def train_foreign_sae(recipe: Recipe, *, store, dataset=None, device="cpu", seed: int = 0, epochs=None, progress=None, cancel=None, umap: bool = False, on_stage=None) -> TrainedModel:
-    """Train an SAE on the recipe's layer of the user's model stored in ``store`` and save it like the family's recipes."""
+def train_foreign_sae(recipe: Recipe, *, store, dataset=None, device="cpu", seed: int = 0, epochs=None, progress=None, cancel=None, umap: bool = False, on_stage=None,
+                      sae_path: str | Path | None = None, sae_label: str | None = None) -> TrainedModel:
+    """Train an SAE on the recipe's layer of the user's model stored in ``store`` and save it like the family's recipes;
+    for an opened recipe (``foreign_sae_recipe(..., opened=...)``) the SAELens folder ``sae_path`` is opened instead
+    (``open_foreign_sae``) and its weights stored in the artifact the same way."""
     import time
 
+    from interp_core.errors import RecipeError
     from interp_core.families.sae.train import _trained
     from interp_core.manifest import model_manifest
     from interp_core.store import Catalog
 
     start = time.perf_counter()
     config = recipe.model_config
+    opening = recipe.arch == f"sae-{OPENED}"
+    if opening and sae_path is None:
+        raise RecipeError(f"'{recipe.name}' is an SAELens SAE opened on your model's layer, not trained here; open its folder again on the SAE features page.")
     trained = _base_model(config["base_recipe"], config["layer"], Catalog(store), dataset)
-    result = explain_layer(trained, store, device=device, seed=seed, progress=progress, stage=on_stage, arch=recipe.arch.removeprefix("sae-"))
+    result = explain_layer(trained, store, sae_path=sae_path if opening else None, device=device, seed=seed, progress=progress, stage=on_stage,
+                           arch=recipe.arch.removeprefix("sae-"), sae_label=sae_label, instead=APP_INSTEAD)
     source, sae = result.source, result.sae
     result.analysis.metrics = result.metrics
     manifest = model_manifest(
@@ -167,20 +188,39 @@ def train_foreign_sae(recipe: Recipe, *, store, dataset=None, device="cpu", seed
     )
     weights = {f"sae.{k}": v.detach().cpu().float() for k, v in sae.state_dict().items()}  # the user's model stays in its own artifact
     artifact = store.save(recipe.name, {"model.safetensors": weights, "history.json": {}, **result.analysis.to_files()}, manifest)
-    return _trained(recipe.name, result.model, trained.dataset, artifact, torch.device(device), result.analysis, source)
+    stored = _trained(recipe.name, result.model, trained.dataset, artifact, torch.device(device), result.analysis, source)
+    stored.extras["recipe"] = recipe  # a session lists it (the app's panel)
+    return stored
+
+
+def open_foreign_sae(base: str, layer: str, dataset, files: dict[str, bytes], label: str, *, store, device="cpu", progress=None, on_stage=None) -> TrainedModel:
+    """The SAELens folder given as its files (``foreign.folder_files``/``zip_files``: plain names, within the limits), opened on
+    layer ``layer`` of the stored user's model ``base`` and stored as a recipe like a trained one (``foreign_sae_recipe(..., opened=label)``).
+    A folder that is no SAELens SAE, or whose d_in is not the layer's width, is one sentence naming ``label``."""
+    import tempfile
+
+    from interp_core.data import safe_name
+
+    recipe = foreign_sae_recipe(base, layer, dataset.name, opened=label)
+    with tempfile.TemporaryDirectory(prefix="interp-saelens-") as scratch:
+        folder = Path(scratch) / safe_name(Path(label).stem or "sae")
+        folder.mkdir()
+        for name, data in files.items():
+            (folder / Path(name).name).write_bytes(data)
+        return train_foreign_sae(recipe, store=store, dataset=dataset, device=device, progress=progress, on_stage=on_stage, sae_path=folder, sae_label=label)
 
 
 def load_foreign_sae(artifact, catalog, device, dataset=None) -> TrainedModel:
     """The stored SAE and the user's model it reads (rebuilt through the safe loaders), as the page opens a recipe."""
     from interp_core.errors import StoreError
     from interp_core.families.sae.artifacts import read_analysis_files
-    from interp_core.families.sae.models import build_sae
     from interp_core.families.sae.train import _trained
+    from interp_core.models import build_model
 
     manifest = artifact.manifest
     store = catalog.store_for(artifact)
     try:
-        sae = build_sae(manifest["sae"]["arch"], manifest["sae"]["config"])
+        sae = build_model(f"sae-{manifest['sae']['arch']}", manifest["sae"]["config"])  # the family's architectures, and an opened SAELens SAE
         info = manifest["source"]
         base, layer = info["base_recipe"], info["layer"]
     except (KeyError, TypeError) as exc:

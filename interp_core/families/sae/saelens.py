@@ -38,6 +38,7 @@ from interp_core.families.sae.models import (
     SAEConfig,
     SparseAutoencoder,
     TopKSAE,
+    TopKTranscoder,
 )
 from interp_core.saelens import SAELensConfig, SAELensWeights, read_saelens, write_saelens
 
@@ -118,31 +119,28 @@ class SAELensSAE(SparseAutoencoder):
         return F.relu(pre)
 
 
-def load_saelens_sae(path: str | Path) -> SAELensSAE:
-    """An SAELens folder as the family's SAE module (checked by ``interp_core.saelens.read_saelens``)."""
-    return SAELensSAE.from_weights(read_saelens(path))
+def load_saelens_sae(path: str | Path, label: str | None = None) -> SAELensSAE:
+    """An SAELens folder as the family's SAE module (checked by ``interp_core.saelens.read_saelens``; ``label`` names it in a refusal)."""
+    return SAELensSAE.from_weights(read_saelens(path, label))
 
 
 # -- the family's SAEs in SAELens's format -----------------------------------------------------------
 def to_saelens(sae: SparseAutoencoder, hook_name: str | None = None, metadata: dict | None = None) -> SAELensWeights:
     """A family SAE as SAELens weights with the same codes (the module docstring says how)."""
     metadata = dict(metadata or {})
+    problem = export_problem(sae)
+    if problem is not None:
+        raise ModelFileError(problem)
     if isinstance(sae, SAELensSAE):
         weights = sae.to_weights(metadata)
         weights.config.hook_name = hook_name or weights.config.hook_name
         return weights
-    if isinstance(sae, MatchingPursuitSAE):
-        raise ModelFileError(
-            "A matching-pursuit SAE cannot be written in SAELens's format: its codes come from an iterative search over the dictionary, "
-            "not from one encoder layer, and SAELens has no such architecture; export a relu, topk, batchtopk, jumprelu or matryoshka SAE.")
     if isinstance(sae, (BatchTopKSAE, JumpReLUSAE)):  # BatchTopK and Matryoshka: one threshold for every latent; JumpReLU: its own per latent
         architecture, k = "jumprelu", None
     elif isinstance(sae, TopKSAE):
         architecture, k = "topk", sae.k
-    elif isinstance(sae, ReLUSAE):
-        architecture, k = "standard", None
     else:
-        raise ModelFileError(f"An SAE of architecture '{sae.arch}' has no SAELens counterpart; export a relu, topk, batchtopk, jumprelu or matryoshka SAE.")
+        architecture, k = "standard", None
     scale = sae.input_scale.detach().float()
     tensors = {
         "W_enc": (sae.W_enc.detach().float() / scale).t().contiguous(),
@@ -155,6 +153,19 @@ def to_saelens(sae: SparseAutoencoder, hook_name: str | None = None, metadata: d
         tensors["threshold"] = threshold.clone() if threshold.dim() else torch.full((sae.width,), float(threshold))
     config = SAELensConfig(architecture, sae.d_in, sae.width, k, True, hook_name=hook_name, metadata=metadata)
     return SAELensWeights(config, {name: t.cpu() for name, t in tensors.items()})
+
+
+def export_problem(sae: SparseAutoencoder) -> str | None:
+    """Why ``sae`` cannot be written as an SAELens folder, in one sentence, or None when it can."""
+    if isinstance(sae, TopKTranscoder):
+        return ("A transcoder cannot be written as an SAELens SAE folder: it reads a block's input and writes its output, "
+                "and an SAE folder holds an SAE of one layer; export a relu, topk, batchtopk, jumprelu or matryoshka SAE.")
+    if isinstance(sae, MatchingPursuitSAE):
+        return ("A matching-pursuit SAE cannot be written in SAELens's format: its codes come from an iterative search over the dictionary, "
+                "not from one encoder layer, and SAELens has no such architecture; export a relu, topk, batchtopk, jumprelu or matryoshka SAE.")
+    if not isinstance(sae, (SAELensSAE, BatchTopKSAE, JumpReLUSAE, TopKSAE, ReLUSAE)):
+        return f"An SAE of architecture '{sae.arch}' has no SAELens counterpart; export a relu, topk, batchtopk, jumprelu or matryoshka SAE."
+    return None
 
 
 def export_sae(sae: SparseAutoencoder, out: str | Path, hook_name: str | None = None, metadata: dict | None = None,
@@ -179,6 +190,8 @@ def recipe_hook(manifest) -> tuple[str | None, dict]:
         return "body", {"model_name": source.get("base_recipe", "digits-mlp")}
     if kind == "toy":
         return "hidden", {"model_name": f"toy model of superposition ({source.get('n_features')} features in {source.get('d_hidden')} dimensions)"}
+    if kind == "model":  # a layer of a user's own model (families/sae/foreign.py)
+        return source.get("layer"), {"model_name": source.get("base_recipe")}
     return None, {}
 
 
@@ -191,3 +204,19 @@ def export_recipe(trained, out: str | Path, hook_name: str | None = None) -> dic
     weights = export_sae(trained.extras["sae"], out, hook_name or default_hook, metadata, rates)
     c = weights.config
     return {"out": str(out), "architecture": c.architecture, "d_in": c.d_in, "d_sae": c.d_sae, "hook_name": c.hook_name, "k": c.k, "recipe": trained.name}
+
+
+def saelens_zip(trained) -> bytes:
+    """A trained SAE recipe as a zipped SAELens folder (``export_recipe``'s files in a folder named after the recipe): the app's download."""
+    import io
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="interp-saelens-") as scratch:
+        folder = Path(scratch) / trained.name
+        export_recipe(trained, folder)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, f"{trained.name}/{path.name}")
+    return buffer.getvalue()
