@@ -356,6 +356,28 @@ def token_activations(model: TextModel, ids: np.ndarray, batch_size: int = 32) -
     return acts_all.astype(np.float32), places[:, 0], places[:, 1]
 
 
+@torch.no_grad()
+def text_embeddings(model: TextModel, ids: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Each text's vector at the model's layer (n, d): the layer's output mean-pooled over the text's real tokens."""
+    out = []
+    for lo in range(0, len(ids), batch_size):
+        x = torch.as_tensor(np.asarray(ids[lo : lo + batch_size]), dtype=torch.long)
+        out.append(model.pooled(model.token_acts(x).float(), x).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def text_map(model: TextModel, data: LMTexts) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Home's map of an encoder's texts at the model's layer: (the 2-D PCA of ``text_embeddings`` (n, 2), each text's label
+    index, the label names); texts without labels are one group, "texts"."""
+    from interp_core.projection import pca_2d
+
+    coords = pca_2d(text_embeddings(model, data.ids))
+    if data.labels is None:
+        return coords, np.zeros(len(data.texts), dtype=np.int64), ["texts"]
+    names, codes = np.unique(np.asarray(data.labels, dtype=str), return_inverse=True)
+    return coords, codes.astype(np.int64), [str(n) for n in names]
+
+
 def unembedding(model: CausalLM) -> np.ndarray:
     """The output embedding (vocab, d): how a direction in the last hidden state pushes each token's logit."""
     head = model.tree.get_output_embeddings()
@@ -376,5 +398,5 @@ def summary(model: CausalLM, data: LMTexts, tokenizer, example: int = 0) -> dict
 
 
 __all__ = ["CONTINUATION_TOKENS", "CausalLM", "Encoder", "TextModel", "blocks", "LMTexts", "causal_lm", "continuation", "encode", "encode_text", "is_causal_lm",
-           "is_encoder", "is_text_model", "lm_metrics", "lm_texts", "next_tokens", "pad_id", "refusal", "summary", "text_model", "token_activations", "token_labels",
+           "is_encoder", "is_text_model", "lm_metrics", "lm_texts", "next_tokens", "pad_id", "refusal", "summary", "text_embeddings", "text_map", "text_model", "token_activations", "token_labels",
            "unembedding"]

@@ -17,7 +17,7 @@ from interp_core import causal_lm as lm
 from interp_core import cli
 from interp_core.families.sae.saelens import load_saelens_sae
 from interp_core.modelfiles import load_model_path
-from tests.foreign_models import review_texts, tiny_encoder
+from tests.foreign_models import review_texts, save_jsonl, tiny_encoder
 
 pytest.importorskip("transformers")
 
@@ -123,3 +123,20 @@ def test_families_that_need_class_scores_refuse_an_encoder_in_one_sentence(encod
     code, result = run("explain", kind, "--model", str(folder), "--data", str(texts))
     error = result["error"]
     assert code == 2 and "encoder" in error and "hidden states, not class scores" in error and "'explain sae'" in error and error.count(". ") == 0
+
+
+def test_the_map_of_an_encoders_texts_is_each_texts_mean_token_vector_at_the_layer(encoder, tmp_path):
+    _folder, module, _texts, loaded = encoder
+    texts, labels = review_texts(40)
+    data = lm.lm_texts(loaded, save_jsonl(tmp_path / "labelled.jsonl", texts, labels))
+    model = lm.text_model(loaded, LAYER)
+    vectors = lm.text_embeddings(model, data.ids)
+    short = int(np.argmin((data.ids != data.pad_id).sum(1)))
+    alone = torch.as_tensor(lm.encode(loaded, [data.texts[short]]))
+    with torch.no_grad():
+        expected = module(input_ids=alone, output_hidden_states=True).hidden_states[1].mean(1)[0]  # block 0's output, over the text's own tokens
+    np.testing.assert_allclose(vectors[short], expected.numpy(), atol=1e-5)
+    coords, codes, names = lm.text_map(model, data)
+    assert coords.shape == (40, 2) and names == ["negative", "positive"] and [names[c] for c in codes] == labels
+    unlabelled = lm.lm_texts(loaded, _texts)
+    assert lm.text_map(model, unlabelled)[2] == ["texts"]

@@ -123,10 +123,16 @@ def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: st
 
 
 def quality(result: dict) -> None:
-    """The SAE's key numbers on the held-out texts: L0, explained variance, the model's next-token loss with the SAE spliced in, loss recovered."""
+    """The SAE's key numbers on the held-out texts: L0, explained variance, and the splice: a causal LM's next-token loss
+    with the SAE spliced in and loss recovered, an encoder's sentence-embedding cosine spliced and zeroed."""
     cols = st.columns(4)
     components.metric(cols[0], "L0", f"{result['l0']:.1f}", help="Mean active features per token (held-out texts).")
     components.metric(cols[1], "Explained variance", f"{result['explained_variance']:.3f}")
+    if "cosine_sae" in result:  # an encoder: no next token, the sentence embedding with the SAE spliced in
+        components.metric(cols[2], "Embedding cosine", f"{result['cosine_sae']:.3f}",
+                          help="Mean cosine between each held-out text's sentence embedding (the last layer, mean-pooled) clean and with the block's output replaced by the SAE's reconstruction; 1 = unchanged.")
+        components.metric(cols[3], "Cosine, block zeroed", f"{result['cosine_zero']:.3f}", help="The same cosine with the block's output zeroed: what the SAE's splice is measured against.")
+        return
     components.metric(cols[2], "Loss with the SAE", f"{result['loss_sae']:.3f}", delta=f"{result['loss_sae'] - result['loss_clean']:+.3f} vs clean", delta_color="inverse",
                       help="The model's loss on the held-out texts with the block's output replaced by the SAE's reconstruction.")
     components.metric(cols[3], "Loss recovered", f"{result['loss_recovered']:.3f}", help="(zero-ablated - SAE) / (zero-ablated - clean): 1 means the reconstruction loses nothing.")

@@ -68,26 +68,33 @@ def _panel(title: str, prefix: str, layer_help: str, body, expanded: bool = Fals
 
 
 def sae_panel() -> None:
-    """Pick one of the session's own models and a layer, and train an SAE on it; the causal LM of Home's box is listed
-    too (``causal_lm.sae_page_body``: a block, its token-level SAE, features and steering)."""
-    from ui import causal_lm
+    """Pick one of the session's own models and a layer, and train an SAE on it; the causal LM and the encoder of Home's box
+    are listed too (``causal_lm.sae_page_body``: a block, its token-level SAE, features and steering; ``encoder.sae_page_body``:
+    the same without steering)."""
+    from ui import causal_lm, encoder
 
-    entry = causal_lm.current()
-    others = (_causal_name(entry),) if entry else ()
+    others = tuple(name for name in (_causal_name(causal_lm.current()), _encoder_name(encoder.current())) if name)
     _panel("SAE features at a layer of your own model", "sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).",
            _sae_body, expanded=bool(others), others=others)
 
 
-def _causal_name(entry: dict) -> str:
-    return f"{entry['label']} (causal language model, on {entry['texts'].name})"
+def _causal_name(entry: dict | None) -> str | None:
+    return f"{entry['label']} (causal language model, on {entry['texts'].name})" if entry else None
+
+
+def _encoder_name(entry: dict | None) -> str | None:
+    return f"{entry['label']} (encoder, on {entry['texts'].name})" if entry else None
 
 
 def _sae_body(picked) -> None:
     base, trained, layer = picked
-    if trained is None:  # the causal LM of Home's box
-        from ui import causal_lm
+    if trained is None:  # the causal LM or the encoder of Home's box
+        from ui import causal_lm, encoder
 
-        causal_lm.sae_page_body(sessions.current())
+        if base == _encoder_name(encoder.current()):
+            encoder.sae_page_body(sessions.current())
+        else:
+            causal_lm.sae_page_body(sessions.current())
         return
     from interp_core.families.sae.models import ARCH_TITLES, SAE_ARCHITECTURES
 

@@ -248,13 +248,18 @@ def _foreign_model(session, loaded, files: dict, label: str) -> None:
     """A .pt2 program, a project .safetensors with its config or a Hugging Face classifier: the user's data (or a
     dataset it fits), a layer, then explore."""
     from interp_core import foreign
-    from interp_core.causal_lm import is_causal_lm
+    from interp_core.causal_lm import is_causal_lm, is_encoder
     from interp_core.data import load_dataset
 
     if is_causal_lm(loaded):  # no classes: measured and steered in the box itself (ui/causal_lm.py)
         from ui import causal_lm
 
         causal_lm.panel(session, loaded, label, _memoised)
+        return
+    if is_encoder(loaded):  # hidden states, no classes: mapped and its SAE trained in the box itself (ui/encoder.py)
+        from ui import encoder
+
+        encoder.panel(session, loaded, label, _memoised)
         return
     data = st.file_uploader("Your data to explain it on (.csv, .npz; texts: .txt, .jsonl)", key="upload_model_data",
                             help="A table, images or series the model takes; for a Hugging Face text model: texts (.txt one a line, .jsonl with 'text' and an optional 'label', a CSV with a 'text' column) or token ids. With labels, its accuracy is measured.")
