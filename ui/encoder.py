@@ -70,7 +70,9 @@ def panel(session, loaded, label: str, memoised) -> None:
     left, right = components.columns(2)
     with left:
         event = chart(model_figs.embedding_map(coords, codes, names, selected=selected, layer=layer), "embedding_map", key=f"encoder_map_{layer}",
-                      on_select="rerun", selection_mode="points")
+                      on_select="rerun", selection_mode="points", explain=False)
+        components.reading("embedding_map", "Each dot is one of your texts, placed by the mean of the block's vectors over its tokens (nearby dots: "
+                                            "texts the model reads alike); colour is the text's label, if your texts have labels. Click a dot to select that text.")
         chosen = components.clicked_index(event)
         if chosen is not None and chosen != selected and components.new_click("_encoder_map_click", (layer, chosen)):
             st.session_state[TEXT] = chosen
@@ -145,5 +147,5 @@ def sae_page_body(session) -> None:
         show_error(exc, "Reading the model's blocks")
         return
     st.caption(f"An encoder: the SAE reads a block's output at every token of {texts.name} (one vector per token); its features are described by "
-               "the tokens they fire on. It has no next word, so there is no steering; the splice is judged on the sentence embedding.")
+               "the tokens they fire on.")
     sae_body(session, loaded, entry["label"], model, texts, entry["texts_key"], "encoder_page")

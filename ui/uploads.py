@@ -197,7 +197,7 @@ def model_panel() -> None:
         if done:
             st.success(done)
         st.caption(
-            "A **.pt2** program written by `torch.export.save` (any PyTorch classifier), a **Hugging Face** sequence classifier "
+            "A **.pt2** program written by `torch.export.save` (any PyTorch classifier), a **Hugging Face** sequence classifier, causal language model or encoder (no head, e.g. BertModel) "
             "(its folder, or the folder as a **.zip**: `config.json`, `model.safetensors`, tokenizer files), or a **.safetensors** file "
             "of one of this project's architectures plus its **JSON config** (`{\"arch\": \"mlp\", \"model_config\": {...}}`, or a recipe's `manifest.json`). "
             "Pickle checkpoints (.pt, .pth, .ckpt, .pkl, pytorch_model.bin) are refused without being opened: loading them can run code, "
