@@ -49,15 +49,25 @@ def _measured(loaded, model, raw: bytes, name: str):
     return texts, lm.lm_metrics(model, texts.ids)
 
 
+def texts_input(intro: str, label: str, help: str, empty: str):
+    """A text model's box (a causal LM's, an encoder's): its ``intro``, the texts input and, until texts come, what they
+    are for (``empty``); the upload, or None."""
+    st.caption(intro)
+    data = st.file_uploader(label, key="upload_model_data", help=help)
+    if data is None:
+        st.info(empty)
+    return data
+
+
 def panel(session, loaded, label: str, memoised) -> None:
     """The causal LM's part of the model box (``memoised(key, parse)``: the uploads' per-file memo)."""
-    st.caption("A **causal language model**: it predicts each next token, so it has no classes. Home measures it on your texts here, "
-               "and an SAE on one of its blocks lets you steer its next word. The Time series page then shows which tokens drive its next word, and the SAE features page "
-               "lists it in its model picker; Rules, Concepts and Prototypes need classes and do not take it.")
-    data = st.file_uploader("Your texts to measure it on (.txt one a line, .jsonl, or a CSV with a 'text' column)", key="upload_model_data",
-                            help="Labels, if any, are not used: the model is scored on predicting each next token of the texts.")
+    data = texts_input("A **causal language model**: it predicts each next token, so it has no classes. Home measures it on your texts here, "
+                       "and an SAE on one of its blocks lets you steer its next word. The Time series page then shows which tokens drive its next word, and the SAE features page "
+                       "lists it in its model picker; Rules, Concepts and Prototypes need classes and do not take it.",
+                       "Your texts to measure it on (.txt one a line, .jsonl, or a CSV with a 'text' column)",
+                       "Labels, if any, are not used: the model is scored on predicting each next token of the texts.",
+                       "Upload texts to measure the model on: its loss, perplexity and next-token accuracy, and the next-token top-5 of one text.")
     if data is None:
-        st.info("Upload texts to measure the model on: its loss, perplexity and next-token accuracy, and the next-token top-5 of one text.")
         return
     try:
         model = lm.causal_lm(loaded)

@@ -20,7 +20,7 @@ from interp_core import causal_lm as lm
 from interp_core.errors import InterpError
 from interp_core.figures import models as model_figs
 from ui import components
-from ui.causal_lm import _short, _token, quality, trained_sae
+from ui.causal_lm import _model_key, _short, _token, quality, texts_input, trained_sae
 from ui.components import chart, show_error
 
 _CURRENT = "_encoder_current"  # the encoder and texts last mapped in Home's box: {"loaded", "label", "texts", "texts_key"}
@@ -34,13 +34,13 @@ def current() -> dict | None:
 
 def panel(session, loaded, label: str, memoised) -> None:
     """The encoder's part of the model box (``memoised(key, parse)``: the uploads' per-file memo)."""
-    st.caption("An **encoder**: it gives hidden states, not class scores or next words. Home maps your texts by one of its layers here "
-               "(each text the mean of its tokens' vectors), and an SAE on one of its blocks shows the features it reads on each token; "
-               "the SAE features page lists it in its model picker. Rules, Time series, Concepts and Prototypes need class scores and do not take it.")
-    data = st.file_uploader("Your texts to map (.txt one a line, .jsonl with an optional 'label', or a CSV with a 'text' column)", key="upload_model_data",
-                            help="With labels, the map is coloured by them; the model itself is not scored on them (it has no classes).")
+    data = texts_input("An **encoder**: it gives hidden states, not class scores or next words. Home maps your texts by one of its layers here "
+                       "(each text the mean of its tokens' vectors), and an SAE on one of its blocks shows the features it reads on each token; "
+                       "the SAE features page lists it in its model picker. Rules, Time series, Concepts and Prototypes need class scores and do not take it.",
+                       "Your texts to map (.txt one a line, .jsonl with an optional 'label', or a CSV with a 'text' column)",
+                       "With labels, the map is coloured by them; the model itself is not scored on them (it has no classes).",
+                       "Upload texts to map with the model: a layer's vector of each text, and an SAE on a block's token vectors.")
     if data is None:
-        st.info("Upload texts to map with the model: a layer's vector of each text, and an SAE on a block's token vectors.")
         return
     texts_key = (data.file_id, data.name)
     try:
@@ -91,7 +91,7 @@ def panel(session, loaded, label: str, memoised) -> None:
 def _map(loaded, texts, texts_key, layer: str):
     """``lm.text_map`` at ``layer``, kept in the session per model, texts and layer."""
     memo = st.session_state.setdefault("_encoder_maps", {})
-    key = (loaded.description()["path"], loaded.summary.n_parameters, texts_key, layer)
+    key = (*_model_key(loaded), texts_key, layer)
     if key not in memo:
         memo[key] = lm.text_map(lm.text_model(loaded, layer), texts)
     return memo[key]
