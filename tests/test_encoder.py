@@ -140,3 +140,12 @@ def test_the_map_of_an_encoders_texts_is_each_texts_mean_token_vector_at_the_lay
     assert coords.shape == (40, 2) and names == ["negative", "positive"] and [names[c] for c in codes] == labels
     unlabelled = lm.lm_texts(loaded, _texts)
     assert lm.text_map(model, unlabelled)[2] == ["texts"]
+
+
+def test_explain_sae_mistakes_on_an_encoder_are_one_sentence(encoder, explained):
+    folder, _module, texts, _loaded = encoder
+    path = explained[1]["sae_path"]
+    for argv, words in ((("--sae", path, "--layer", "encoder.layer.0.intermediate"), "reads 16 values"),  # a block's MLP is 32 wide
+                        (("--layer", "encoder.layer.7"), "nearest")):
+        code, result = run("explain", "sae", "--model", str(folder), "--data", str(texts), *argv)
+        assert code == 2 and words in result["error"] and "\n" not in result["error"], result
