@@ -41,7 +41,8 @@ SELECTED = f"_{PREFIX}_selected"  # the feature in view (a plain key: the picker
 _VIEWS_MEMO = "_causal_lm_token_saes"  # {(sae path, texts key, layer): causal.TokenSAE}
 _MAPS_MEMO = "_causal_lm_umaps"  # {sae path: the UMAP of its decoder}
 CAUSAL_LABELS = {  # the quality table's rows: the recipe labels, the splice said in next-token terms
-    **{k: v for k, v in family_sections.QUALITY_LABELS.items() if k in ("l0", "explained_variance", "mse", "dead_fraction")},
+    "l0": "L0 (mean active features per token, held-out)", "explained_variance": family_sections.QUALITY_LABELS["explained_variance"],
+    "mse": "MSE per token (held-out, input units)", "dead_fraction": family_sections.QUALITY_LABELS["dead_fraction"],
     "accuracy_clean": "next-token accuracy, clean", "accuracy_sae": "next-token accuracy, SAE spliced in", "accuracy_zero": "next-token accuracy, block zeroed",
     "loss_clean": "next-token loss, clean", "loss_sae": "next-token loss, SAE spliced in", "loss_zero": "next-token loss, block zeroed",
     "loss_recovered": family_sections.QUALITY_LABELS["loss_recovered"],
@@ -149,7 +150,7 @@ def features_view(p: CausalPage) -> None:
                                    "mean_activation": st.column_config.NumberColumn("Mean act.", format="%.3f", help="Mean activation where it fires."),
                                    "max_activation": st.column_config.NumberColumn("Max act.", format="%.3f"),
                                    "label": st.column_config.TextColumn("Top tokens", help="The tokens it fires on most often."), "dead": "Dead"})
-    chart(figs.density_histogram(explain.log_density_histogram(p.sae.density)), "sae_density_histogram", key=f"{PREFIX}_density")
+    chart(figs.density_histogram(explain.log_density_histogram(p.sae.density), unit="tokens"), "sae_density_histogram", key=f"{PREFIX}_density")
 
 
 # -- Feature --------------------------------------------------------------------------------------------
@@ -196,7 +197,9 @@ def feature_view(p: CausalPage, steer=None) -> None:
                   "sae_output_effects", key=f"{PREFIX}_effects_{selected}")
     counts, edges = explain.activation_histogram(column)
     chart(figs.activation_histogram(counts, edges, explain.activation_intervals(column, seed=selected).edges, selected, unit="tokens"),
-          "sae_activation_histogram", key=f"{PREFIX}_hist_{selected}")
+          "sae_activation_histogram", key=f"{PREFIX}_hist_{selected}", explain=False)
+    components.reading("sae_activation_histogram", "Activations of this feature on the tokens where it fires; the shaded bands are 10 equal-width "
+                                                   "intervals from 0 to its largest activation (the contexts above are the top of the last one).")
     if steer is not None:
         components.heading("Steer the next word")
         steer(selected)
@@ -244,7 +247,9 @@ def token_features(p: CausalPage, tokens: list[str], rows: list, key: str) -> No
         return
     chart_key = f"{key}_contrib_{position}"
     chart(figs.feature_contributions(frame, [f"fires on {label}" if label else "" for label in p.sae.labels], title=f"Features firing on '{tokens[position]}' (token {position})"),
-          "sae_contributions", key=chart_key, on_select=components.on_click(chart_key, lambda point: open_feature(point[0]), single=True), selection_mode="points")
+          "sae_contributions", key=chart_key, on_select=components.on_click(chart_key, lambda point: open_feature(point[0]), single=True), selection_mode="points", explain=False)
+    components.reading("sae_contributions", "The features that fire on this token, largest activation first; the label gives each one's share of the "
+                                            "reconstruction of the block's output there. Click a bar to open that feature.")
 
 
 # -- Quality --------------------------------------------------------------------------------------------
@@ -259,7 +264,7 @@ def quality_view(p: CausalPage) -> None:
         chart(figs.splice_chart(result), "sae_splice", key=f"{PREFIX}_splice")
     left, right = st.columns(2)
     with left:
-        chart(figs.density_histogram(explain.log_density_histogram(p.sae.density)), "sae_density_histogram", key=f"{PREFIX}_quality_density")
+        chart(figs.density_histogram(explain.log_density_histogram(p.sae.density), unit="tokens"), "sae_density_histogram", key=f"{PREFIX}_quality_density")
     with right:
         names = [p.texts.texts[p.texts.n_train + i][:60] for i in range(len(p.sae.loss_clean))]
         chart(figs.per_text_loss(p.sae.loss_clean, p.sae.loss_sae, names), "sae_per_text_loss", key=f"{PREFIX}_per_text")

@@ -117,3 +117,65 @@ def test_a_text_classifier_folder_and_its_texts_on_the_sae_concepts_and_prototyp
         assert tab.problems() == []
     finally:
         tab.close()
+
+
+def test_a_causal_lm_folder_on_time_series_and_the_sae_pages_four_views(server, browser, tmp_path):
+    """A tiny GPT-2 folder and its texts through Home's inputs: measured there, its next token attributed on Time
+    series, and on the SAE features page an SAE trained on a block, its four views opened (screenshots causal-lm-*),
+    and a click on a point of the feature map opening that point's feature."""
+    pytest.importorskip("transformers")
+    from tests.foreign_models import tiny_gpt2
+
+    _model, _tokenizer, lines = tiny_gpt2(tmp_path / "tiny-gpt")
+    (tmp_path / "texts.txt").write_text("\n".join(lines))
+    tab = AppPage(browser, height=2600)
+    errors = tab.page.locator("[data-testid=stAlertContentError]")
+    try:
+        tab.open(server.url)
+        open_expander(tab, "Bring your own model")
+        tab.page.locator("[data-testid=stFileUploader]").nth(3).locator("input[type=file]").set_input_files(str(tmp_path / "tiny-gpt"))
+        tab.page.wait_for_timeout(500)
+        tab.wait_ready()
+        tab.page.get_by_text("causal language model").first.wait_for()
+        upload(tab, 4, tmp_path / "texts.txt")
+        tab.page.locator("[data-testid=stMetric]", has_text="Perplexity").first.wait_for(timeout=60_000)
+        tab.screenshot("causal-lm-home")
+
+        open_page(tab, "Time series")
+        tab.page.get_by_text("predicts the next token").first.wait_for(timeout=120_000)
+        tab.wait_ready()
+        assert tab.page.locator("[data-testid=stPlotlyChart]", has_text="Text 0:").count() == 1  # the token heat map
+        tab.screenshot("causal-lm-timeseries")
+
+        open_page(tab, "SAE features")
+        tab.page.get_by_role("button", name="Train an SAE on this block").click()
+        feature_map = tab.page.locator("[data-testid=stPlotlyChart]", has_text="Feature map (PCA)")
+        feature_map.wait_for(timeout=120_000)
+        tab.wait_ready()
+        assert errors.count() == 0
+        tab.screenshot("causal-lm-sae-features")
+        traces = feature_map.locator(".scatterlayer .trace")
+        drawn = feature_map.locator(".js-plotly-plot").evaluate("plot => plot._fullData.map(trace => [trace.name, Array.from(trace.customdata || [])])")
+        trace = [name for name, _ in drawn].index("features")  # the live features (dead ones are crosses)
+        points = traces.nth(trace).locator(".points path")
+        assert points.count() == len(drawn[trace][1]) > 1
+        feature = int(drawn[trace][1][1])
+        points.nth(1).click(force=True)
+        tab.page.get_by_role("heading", name=re.compile(rf"^Feature {feature}:")).wait_for(timeout=30_000)
+        tab.wait_ready()
+        tab.page.locator("[data-testid=stPlotlyChart]", has_text=f"Activation histogram of feature {feature}").wait_for(timeout=30_000)
+        tab.screenshot("causal-lm-sae-feature")
+
+        view = tab.page.locator("[data-testid=stButtonGroup]", has_text="Quality").first.locator("button")  # the causal LM's views (the recipe's follow)
+        view.filter(has_text=re.compile("^Example$")).click()
+        tab.page.locator("[data-testid=stPlotlyChart]", has_text="Features firing on").first.wait_for(timeout=30_000)
+        tab.wait_ready()
+        tab.screenshot("causal-lm-sae-example")
+        view.filter(has_text=re.compile("^Quality$")).click()
+        tab.page.locator("[data-testid=stPlotlyChart]", has_text="Each held-out text").first.wait_for(timeout=30_000)
+        tab.wait_ready()
+        tab.screenshot("causal-lm-sae-quality")
+        assert errors.count() == 0
+        assert tab.problems() == []
+    finally:
+        tab.close()

@@ -95,7 +95,8 @@ def feature_map(coords: np.ndarray, density: np.ndarray, labels: list[str], sele
     return fig
 
 
-def density_histogram(hist: dict) -> go.Figure:
+def density_histogram(hist: dict, unit: str = "examples") -> go.Figure:
+    """``unit``: what a feature fires on ("examples"; "tokens" for a token-level SAE)."""
     counts, edges = np.asarray(hist.get("counts", [])), np.asarray(hist.get("edges", []))
     fig = go.Figure()
     if len(counts):
@@ -103,7 +104,7 @@ def density_histogram(hist: dict) -> go.Figure:
         fig.add_trace(go.Bar(x=centres, y=counts, width=np.diff(edges), marker_color=class_color(0), name="live features",
                              hovertemplate="log10 density %{x:.2f}<br>%{y} features<extra></extra>"))
     dead = int(hist.get("dead", 0))
-    styled(fig, f"Feature density ({dead} dead feature{'s' if dead != 1 else ''} not shown)", "log10 share of examples a feature fires on", "features", height=340)
+    styled(fig, f"Feature density ({dead} dead feature{'s' if dead != 1 else ''} not shown)", f"log10 share of {unit} a feature fires on", "features", height=340)
     return fig
 
 
@@ -139,15 +140,26 @@ def per_text_loss(clean: list, spliced: list, names: list[str], what: str = "nex
 
 def output_effects(promoted: list[str], promoted_values: np.ndarray, suppressed: list[str], suppressed_values: np.ndarray, what: str = "logit") -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("raises most", "lowers most"), horizontal_spacing=0.22)
-    fig.add_trace(go.Bar(x=np.asarray(promoted_values), y=[str(p) for p in promoted], orientation="h", marker_color="#2ca02c", name="raises",
+    fig.add_trace(go.Bar(x=np.asarray(promoted_values), y=distinct(promoted), orientation="h", marker_color="#2ca02c", name="raises",
                          hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Bar(x=np.asarray(suppressed_values), y=[str(s) for s in suppressed], orientation="h", marker_color="#d62728", name="lowers",
+    fig.add_trace(go.Bar(x=np.asarray(suppressed_values), y=distinct(suppressed), orientation="h", marker_color="#d62728", name="lowers",
                          hovertemplate="%{y}: %{x:+.3f}<extra></extra>"), row=1, col=2)
     styled(fig, "Effect on the outputs, per unit of activation", f"{what} change", "", height=max(320, 26 * max(len(promoted), len(suppressed)) + 110))
     fig.update_xaxes(title_text=f"{what} change")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(showlegend=False)
     return fig
+
+
+def distinct(labels) -> list[str]:
+    """Category labels that stay one bar each: a repeat (two byte-level tokens that both print as '\ufffd') gets zero-width
+    spaces appended, so it reads the same but plotly does not stack it onto the first."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in map(str, labels):
+        out.append(label + "\u200b" * seen.get(label, 0))
+        seen[label] = seen.get(label, 0) + 1
+    return out
 
 
 def digit_gallery(images: np.ndarray, activations: np.ndarray, example_ids: np.ndarray, classes: list[str], columns: int = 10, title: str = "Top-activating digits") -> go.Figure:
