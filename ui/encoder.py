@@ -139,13 +139,8 @@ def sae_body(session, loaded, label: str, model, texts, texts_key, prefix: str) 
 
 def sae_page_body(session) -> None:
     """The SAE page's panel for the encoder of Home's box (picked in the page's own model picker): the same block, SAE and features as the box."""
-    entry = current()
-    loaded, texts = entry["loaded"], entry["texts"]
-    try:
-        model = lm.text_model(loaded)
-    except InterpError as exc:
-        show_error(exc, "Reading the model's blocks")
-        return
+    entry = current()  # Home's box read its blocks already (lm.text_model)
+    texts = entry["texts"]
     st.caption(f"An encoder: the SAE reads a block's output at every token of {texts.name} (one vector per token); its features are described by "
                "the tokens they fire on.")
-    sae_body(session, loaded, entry["label"], model, texts, entry["texts_key"], "encoder_page")
+    sae_body(session, entry["loaded"], entry["label"], lm.text_model(entry["loaded"]), texts, entry["texts_key"], "encoder_page")
