@@ -106,9 +106,10 @@ def sae_panel(session, loaded, label: str, model, texts, texts_key) -> None:
     st.caption("The SAE features page shows this SAE's features (their tokens in context, the next tokens they promote) and the same steering: pick this model in its picker.")
 
 
-def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: str) -> dict | None:
+def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: str, can_open: bool = False) -> dict | None:
     """The block picker and this session's SAE on the picked block (``explain_causal``'s result), trained with a progress bar
-    when the button is pressed (Home's box and the SAE page share them); None until it is there."""
+    when the button is pressed (Home's box and the SAE page share them), or, with ``can_open``, an SAELens SAE opened for the
+    block (``open_saelens``), with a button to swap it for another; None until it is there."""
     from ui.training_panel import _live_callbacks
 
     names = lm.blocks(model.tree)
@@ -119,6 +120,8 @@ def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: st
     if key not in memo:
         if not st.button("Train an SAE on this block", key=f"{prefix}_train", type="primary"):
             st.caption("Trains a TopK SAE on the block's token activations of your texts' training part (the last fifth is held out), as `explain sae --model` does.")
+            if can_open:
+                open_saelens(session, loaded, label, texts, layer, memo, key, prefix)
             return None
         try:
             with st.status(f"Training an SAE on {layer}...", expanded=True) as status:
@@ -129,7 +132,47 @@ def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: st
             show_error(exc, "Training the SAE")
             return None
         st.rerun()  # drawn again without the button
+    opened = memo[key].get("opened")
+    if can_open:
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.caption(f"The SAE on {layer}: " + (f"the SAELens SAE '{opened}', opened here." if opened else "trained here on your texts."))
+        if right.button("Use another SAE", key=f"{prefix}_another", help="Train an SAE on this block again, or open an SAELens SAE for it."):
+            del memo[key]
+            st.rerun()
     return memo[key]["result"]
+
+
+def open_saelens(session, loaded, label: str, texts, layer: str, memo: dict, key, prefix: str) -> None:
+    """Or an SAELens SAE for the block: a zipped folder or the folder itself, checked (an SAELens SAE whose d_in is the block's
+    width), kept in the session's store and measured as ``explain sae --model ... --sae`` measures it."""
+    from interp_core import foreign
+    from interp_core.families.sae.causal import save_opened_sae
+    from interp_core.saelens import CFG_FILE, FOLDER, WEIGHTS_FILE
+    from ui.uploads import folder_name
+
+    components.heading("Or open an SAELens SAE for this block", level="subheader")
+    st.caption(f"An SAE trained with SAELens on {layer}'s output (one vector per token): its folder ({CFG_FILE}, {WEIGHTS_FILE}) or the folder as a .zip. "
+               "Its weights are checked before anything runs (nothing in them is executed) and its d_in must be the block's width.")
+    left, right = st.columns(2)
+    zipped = left.file_uploader("A zipped SAELens folder (.zip)", type=["zip"], key=f"{prefix}_saelens_zip")
+    folder = right.file_uploader("Or the SAELens folder", accept_multiple_files="directory", key=f"{prefix}_saelens_folder")
+    if not st.button("Open this SAE on this block", key=f"{prefix}_open", disabled=zipped is None and not folder):
+        return
+    try:
+        if folder:
+            name = folder_name(folder, "sae")
+            files = foreign.folder_files([(f.name, f.getvalue()) for f in folder], name, FOLDER)
+        else:
+            name = zipped.name.removesuffix(".zip").removesuffix(".ZIP") or "sae"
+            files = foreign.zip_files(zipped.getvalue(), zipped.name, FOLDER)
+        with st.spinner(f"Opening the SAELens SAE '{name}' on {layer} and measuring it on your texts..."):
+            path = save_opened_sae(session.store, loaded, texts, layer, files, name)
+            result = explain_causal(loaded, texts, session.store, layer=layer, sae_path=path)
+    except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
+        show_error(exc, f"Opening the SAELens SAE on {layer}")
+        return
+    memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "opened": name, "result": {**result, "sae_path": str(path)}}
+    st.rerun()
 
 
 def quality(result: dict) -> None:
@@ -167,7 +210,7 @@ def sae_page_body(session) -> None:
         return
     st.caption(f"A causal language model: the SAE reads a block's output at every token of {texts.name} (one vector per token); "
                "its features are described by the tokens they fire on and the next tokens they promote.")
-    result = trained_sae(session, loaded, entry["label"], model, texts, entry["texts_key"], "causal_lm_page")
+    result = trained_sae(session, loaded, entry["label"], model, texts, entry["texts_key"], "causal_lm_page", can_open=True)
     if result is None:
         return
     quality(result)

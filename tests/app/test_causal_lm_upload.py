@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -228,3 +229,47 @@ def chart_titled(at, start: str) -> dict:
     found = [c for c in charts if c["layout"]["title"]["text"].startswith(start)]
     assert found, [c["layout"]["title"]["text"] for c in charts]
     return found[0]
+
+
+def test_the_sae_page_opens_an_saelens_folder_on_a_causal_lms_block_and_refuses_a_wrong_width(app, gpt_zip, tmp_path):
+    """Instead of training, the panel opens a zipped SAELens folder on the picked block: the same numbers as `explain sae
+    --model ... --sae` on that block and the four views on it; an SAE whose d_in is not the block's width, and a folder
+    without cfg.json, are one sentence each (the width's naming both) and leave the button there."""
+    from interp_core import causal_lm as lm
+    from interp_core.families.sae.causal import explain_causal
+    from interp_core.families.sae.saelens import export_sae
+    from interp_core.families.sae.train import make_sae
+    from interp_core.modelfiles import load_model_path
+    from interp_core.store import Store
+    from tests.app.test_foreign_layers import _zipped
+
+    _model_zip, lines, folder = gpt_zip
+    loaded = load_model_path(folder)
+    data = lm.lm_texts(loaded, lines, "texts.txt")
+    trained = Path(explain_causal(loaded, data, Store(tmp_path / "store"), layer="transformer.h.0")["sae_path"])  # an SAELens folder, for block 0
+    export_sae(make_sae("topk", 8, {"width": 16, "k": 2}), tmp_path / "narrow", hook_name="transformer.h.1")
+    at = measured_on(app, gpt_zip, "views/sae.py")
+    at.selectbox(key="causal_lm_page_layer").set_value("transformer.h.1").run()
+
+    def opened(name: str, source: Path, drop: str = ""):
+        upload(at, "causal_lm_page_saelens_zip", f"{name}.zip", _zipped({f"{name}/{p.name}": p.read_bytes() for p in source.iterdir() if p.name != drop}))
+        at.button(key="causal_lm_page_open").click().run()
+        assert not at.exception, at.exception
+        return [e.value for e in at.error]
+
+    errors = opened("narrow", tmp_path / "narrow")
+    assert len(errors) == 1 and "reads 8 values per token" in errors[0] and "gives 16" in errors[0] and "--sae" not in errors[0], errors
+    errors = opened("halves", trained, drop="cfg.json")
+    assert len(errors) == 1 and errors[0].startswith("'halves' has no cfg.json"), errors
+    assert at.button(key="causal_lm_page_train") and not at.session_state["_causal_lm_saes"]  # nothing opened
+    assert not opened("mine", trained), texts(at.error)  # a block-0 SAE on block 1: same width, so it opens, and is measured there
+    expected = explain_causal(loaded, data, Store(tmp_path / "store"), layer="transformer.h.1", sae_path=trained)
+    assert metric(at, "L0") == f"{expected['l0']:.1f}" and metric(at, "Loss with the SAE") == f"{expected['loss_sae']:.3f}"
+    assert "the SAELens SAE 'mine', opened here" in " ".join(str(c.value) for c in at.caption)
+    assert chart_titled(at, "Feature map (PCA)")
+    for view in ("Feature", "Example", "Quality"):
+        at.session_state["causal_lm_page_view"] = view
+        at.run()
+        assert not at.exception and not at.error, (view, texts(at.error))
+    at.button(key="causal_lm_page_another").click().run()  # back to the choice: train or open
+    assert at.button(key="causal_lm_page_train") and at.button(key="causal_lm_page_open")

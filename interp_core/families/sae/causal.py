@@ -253,6 +253,33 @@ def feature_effects(loaded, sae_path, feature: int, layer: str | None = None) ->
     return logit_effects(sae, model, loaded.tokenizer, check_features([feature], sae.width))[int(feature)]
 
 
+BLOCK_INSTEAD = "train an SAE on this block with the button above"  # what an opened SAE's width refusal suggests in the app
+
+
+def save_opened_sae(store, loaded, data: lm.LMTexts, layer: str, files: dict[str, bytes], label: str, instead: str = BLOCK_INSTEAD) -> Path:
+    """An uploaded SAELens folder (its files by plain name: ``foreign.folder_files`` / ``zip_files``) written into the store
+    (``causal-lm-saes/opened-...``, named by its content and the block) once it reads as an SAELens SAE whose d_in is the
+    width of ``layer``'s output per token; else one sentence naming ``label`` (the width's names both), and nothing is kept."""
+    import shutil
+
+    from interp_core.data.userfiles import safe_name
+    from interp_core.families.sae.saelens import load_saelens_sae
+
+    digest = hashlib.sha256(repr((layer, sorted((name, hashlib.sha256(data_).hexdigest()) for name, data_ in files.items()))).encode()).hexdigest()[:12]
+    folder = Path(store.root) / SAE_FOLDER / f"opened-{safe_name(Path(label).stem or 'sae')[:60]}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, content in files.items():
+            (folder / Path(name).name).write_bytes(content)
+        sae = load_saelens_sae(folder, label)
+        acts, _text, _position = lm.token_activations(lm.causal_lm(loaded, layer), data.ids[:1])
+        check_width(sae, label, int(acts.shape[1]), layer, "token", instead)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
 def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap: bool = False) -> TokenSAE:
     """The SAE at ``sae_path`` (an SAELens folder: the one ``explain_causal`` wrote, or the user's) read on every real token
     of ``data`` at ``layer`` (default: the SAE's hook name), with the decoder's PCA map (and UMAP when asked) and each
