@@ -42,7 +42,9 @@ n_train = model.manifest["source"]["n_train"]
 
 st.markdown(f"**{recipe.description}**  \n{model.manifest['source']['description']}")
 sections.render_item(family_sections.headline(model))  # the same key numbers as the report's
-st.caption(f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
+opened = model.manifest.get("model_config", {}).get("opened")  # an SAELens SAE opened on a user's model's layer, not trained here
+st.caption(f"Opened from '{opened}' at {model.manifest.get('created')}; measured on {n_examples:,} examples ({n_examples - n_train:,} of them held out)." if opened else
+           f"Trained on {model.manifest.get('device_name')} at {model.manifest.get('created')} ({model.status}); {n_examples:,} examples ({n_train:,} used for training).")
 adapters.saelens_download(name, model)
 
 # The example passport: arriving from another page with an example of this SAE's data opens it in the

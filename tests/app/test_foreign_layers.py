@@ -244,7 +244,7 @@ def test_the_sae_page_trains_an_sae_on_a_picked_layer_downloads_it_as_an_saelens
     opened_by_panel("1", folder, "mine")
     assert not at.error, texts(at.error)
     assert at.sidebar.selectbox(key="recipe").value == "upload-mlp-model-sae-1-saelens"
-    assert "Opened upload-mlp-model-sae-1-saelens" in texts(at.success)
+    assert "Opened upload-mlp-model-sae-1-saelens" in texts(at.success) and "Opened from 'mine'" in texts(at.caption)
     assert {label: metric(at, label) for label in shown} == shown  # the same SAE, so the same numbers
     for view in ("Feature", "Quality", "Example"):
         at.segmented_control(key="v_view").set_value(view).run()
