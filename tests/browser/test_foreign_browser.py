@@ -1,6 +1,8 @@
 """A user's own model in a real browser (issue 17): a .pt2 series classifier and its data go in through
 Home's "Bring your own model" file inputs, the layer picker lists its layers, and Home and Time series
-explore it; a Hugging Face classifier goes in as a folder through the directory input."""
+explore it; a Hugging Face classifier goes in as a folder through the directory input; a .pt2 table classifier runs on
+Home, Rules, SAE features (trained, downloaded as an SAELens folder and opened again), Concepts and Prototypes, and a text
+classifier on SAE features, Concepts, Prototypes and Time series."""
 
 import re
 
@@ -20,21 +22,26 @@ def _files(tmp_path):
     return tmp_path / "cnn.pt2", tmp_path / "series.npz"
 
 
+def explore_pt2(tab, server, model, data, name: str) -> None:
+    """A .pt2 and its data through Home's model box, explored: Home shows it as the recipe in use, with its accuracy."""
+    tab.open(server.url)
+    open_expander(tab, "Bring your own model")
+    upload(tab, 1, model)  # the hub's uploaders: 0 = data, 1 = model file, 2 = config, 3 = folder, then the model's data
+    tab.page.get_by_text("exported program (arbitrary PyTorch graph)").first.wait_for()
+    upload(tab, 4, data)
+    tab.page.get_by_text("Layer for the embedding map").wait_for()
+    tab.page.get_by_role("button", name="Explore this model").click()
+    tab.page.get_by_text(f"Recipe in use: {name}").wait_for(timeout=120_000)
+    tab.wait_ready()
+    assert name in sidebar_recipe(tab)
+    tab.page.locator("[data-testid=stMetric]", has_text="Test accuracy").first.wait_for()
+
+
 def test_a_pt2_and_a_hugging_face_folder_are_explored_through_the_upload_inputs(server, browser, tmp_path):
     model, data = _files(tmp_path)
     tab = AppPage(browser, height=2600)
     try:
-        tab.open(server.url)
-        open_expander(tab, "Bring your own model")
-        upload(tab, 1, model)  # the hub's uploaders: 0 = data, 1 = model file, 2 = config, 3 = folder, then the model's data
-        tab.page.get_by_text("exported program (arbitrary PyTorch graph)").first.wait_for()
-        upload(tab, 4, data)
-        tab.page.get_by_text("Layer for the embedding map").wait_for()
-        tab.page.get_by_role("button", name="Explore this model").click()
-        tab.page.get_by_text("Recipe in use: upload-cnn-model").wait_for(timeout=120_000)
-        tab.wait_ready()
-        assert "upload-cnn-model" in sidebar_recipe(tab)
-        tab.page.locator("[data-testid=stMetric]", has_text="Test accuracy").first.wait_for()
+        explore_pt2(tab, server, model, data, "upload-cnn-model")
         tab.screenshot("foreign-pt2-home")
         explore_on(tab, "Time series", "upload-cnn-model")
         tab.page.locator("[data-testid=stMetric]", has_text="Best AUPRC").first.wait_for(timeout=180_000)
@@ -62,9 +69,10 @@ def open_page(tab, page: str) -> None:
     tab.wait_ready()
 
 
-def explain_on_three_pages(tab, name: str, shots: str) -> None:
+def explain_on_three_pages(tab, name: str, shots: str, after_sae=None) -> None:
     """With the user's model stored (Home's model box), open SAE features, Concepts and Prototypes and run each
-    page's panel on the default layer: each shows its chart(s) or numbers, no error box; a screenshot of each."""
+    page's panel on the default layer: each shows its chart(s) or numbers, no error box; a screenshot of each.
+    ``after_sae(tab)`` runs on the SAE page once its SAE is shown."""
     open_page(tab, "SAE features")
     open_expander(tab, "SAE features at a layer of your own model")
     tab.page.get_by_role("button", name="Train an SAE on this layer").click()
@@ -73,9 +81,15 @@ def explain_on_three_pages(tab, name: str, shots: str) -> None:
     tab.page.locator(".js-plotly-plot").first.wait_for()
     tab.screenshot(f"{shots}-sae")
     assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+    if after_sae is not None:
+        after_sae(tab)
 
     open_page(tab, "Concepts")
     open_expander(tab, "TCAV at a layer of your own model")
+    runs = tab.page.locator("[data-testid=stExpander]", has_text="TCAV at a layer of your own model").get_by_role("spinbutton", name="Random sets").first
+    runs.fill("3")  # three random sets, not ten: a third of the CAVs to train
+    runs.press("Enter")
+    tab.wait_ready()
     tab.page.get_by_role("button", name="Run TCAV at this layer").click()
     tab.page.get_by_text("TCAV at layer").filter(has_text="done").first.wait_for(timeout=180_000)
     tab.wait_ready()
@@ -114,6 +128,12 @@ def test_a_text_classifier_folder_and_its_texts_on_the_sae_concepts_and_prototyp
         tab.page.get_by_text("upload-review-bert-model is in the sidebar").wait_for(timeout=120_000)
         tab.wait_ready()
         explain_on_three_pages(tab, "upload-review-bert-model", "foreign-text")
+        explore_on(tab, "Time series", "upload-review-bert-model")  # token attributions: the heat map and the deletion / insertion curves
+        tab.page.locator("[data-testid=stMetric]", has_text="Best deletion area").first.wait_for(timeout=180_000)
+        tab.wait_ready()
+        assert tab.page.locator(".js-plotly-plot").count() >= 2
+        tab.screenshot("foreign-text-timeseries")
+        assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
         assert tab.problems() == []
     finally:
         tab.close()
@@ -133,9 +153,7 @@ def test_a_causal_lm_folder_on_time_series_and_the_sae_pages_four_views(server, 
     try:
         tab.open(server.url)
         open_expander(tab, "Bring your own model")
-        tab.page.locator("[data-testid=stFileUploader]").nth(3).locator("input[type=file]").set_input_files(str(tmp_path / "tiny-gpt"))
-        tab.page.wait_for_timeout(500)
-        tab.wait_ready()
+        upload(tab, 3, tmp_path / "tiny-gpt")  # the folder input
         tab.page.get_by_text("causal language model").first.wait_for()
         upload(tab, 4, tmp_path / "texts.txt")
         tab.page.locator("[data-testid=stMetric]", has_text="Perplexity").first.wait_for(timeout=60_000)
@@ -176,6 +194,59 @@ def test_a_causal_lm_folder_on_time_series_and_the_sae_pages_four_views(server, 
         tab.wait_ready()
         tab.screenshot("causal-lm-sae-quality")
         assert errors.count() == 0
+        assert tab.problems() == []
+    finally:
+        tab.close()
+
+
+def _open_downloaded_sae(tmp_path):
+    """On the SAE page of a trained SAE: download it as an SAELens folder (.zip), then open that zip on the same layer
+    through the panel's upload input; the opened SAE is shown like the trained one."""
+
+    def run(tab) -> None:
+        with tab.page.expect_download() as download:
+            tab.page.get_by_role("button", name="Download as an SAELens folder (.zip)").click()
+        zipped = tmp_path / download.value.suggested_filename
+        download.value.save_as(zipped)
+        tab.wait_ready()
+        title = "SAE features at a layer of your own model"
+        panel = tab.page.locator("[data-testid=stExpander]", has_text=title).first
+        panel.locator("[data-testid=stFileUploader]").first.locator("input[type=file]").set_input_files(str(zipped))
+        tab.page.wait_for_timeout(500)
+        tab.wait_ready()
+        if panel.locator("details").first.get_attribute("open") is None:  # a rerun that moved the panel draws it folded
+            open_expander(tab, title)
+        tab.page.get_by_role("button", name="Open this SAE on this layer").click()
+        tab.page.get_by_text("Opened upload-mlp-model-sae-").first.wait_for(timeout=180_000)
+        tab.wait_ready()
+        tab.page.locator(".js-plotly-plot").first.wait_for()
+        assert "-saelens" in sidebar_recipe(tab)
+        tab.screenshot("foreign-table-sae-saelens")
+        assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+
+    return run
+
+
+def test_a_pt2_table_classifier_on_home_rules_sae_concepts_and_prototypes(server, browser, tmp_path):
+    """An MLP exported with torch.export and its table (with concepts) through Home's upload inputs: Home, Rules, then
+    an SAE trained on its layer, downloaded as an SAELens folder and opened again from that zip, TCAV and a prototype head."""
+    import torch
+
+    from tests.foreign_models import export_pt2, save_npz, table_data, trained_mlp
+
+    X, y, concepts = table_data(200)
+    model = export_pt2(trained_mlp(X, y, steps=100), torch.as_tensor(X[:4]), tmp_path / "mlp.pt2")
+    data = save_npz(tmp_path / "table.npz", X, y, concepts, ["x0 high", "x5 high"])
+    tab = AppPage(browser, height=2600)
+    try:
+        explore_pt2(tab, server, model, data, "upload-mlp-model")
+        tab.screenshot("foreign-table-home")
+        explore_on(tab, "Rules", "upload-mlp-model")
+        tab.page.get_by_text("Fidelity (held-out)").first.wait_for(timeout=120_000)
+        tab.wait_ready()
+        tab.screenshot("foreign-table-rules")
+        assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+        explain_on_three_pages(tab, "upload-mlp-model", "foreign-table", after_sae=_open_downloaded_sae(tmp_path))
         assert tab.problems() == []
     finally:
         tab.close()
