@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from interp_core.figures.common import PALETTE, class_color, how_to_read, styled
 
-how_to_read("tcav_bars", "Bar height is the TCAV score: the share of this class's test examples whose class score rises when the layer's activations move towards the concept (0.5 = no preference). Whiskers span one standard deviation over the random runs; hatched, pale bars failed the t-test against random concepts (not significant; on the page, after Holm's adjustment for all the run's tests). The strip below gives each bar's CAV accuracy: how well a line separates the concept from random examples in that layer (0.5 = chance, so a score built on it means little).")
+how_to_read("tcav_bars", "Bar height is the TCAV score, written over the bar: the share of this class's test examples whose class score rises when the layer's activations move towards the concept (0.5 = no preference). Whiskers span one standard deviation over the random runs; hatched, pale bars failed the t-test against random concepts (not significant; on the page, after Holm's adjustment for all the run's tests). The strip below gives each bar's CAV accuracy: how well a line separates the concept from random examples in that layer (0.5 = chance, so a score built on it means little).")
 how_to_read("cace_vs_tcav", "Each bar is a concept's causal effect on this class (CaCE): the mean change of the class logit when only that concept is switched on in otherwise identical pictures drawn by the generator (red raises the class, blue lowers it, grey is no material effect); the whisker is its 95% interval. Below, one marker per layer gives TCAV's verdict after Holm's adjustment (+ pushes towards the class, − away, · not significant): green where it agrees with the effect, orange where it does not. Without a generator the bar is an observed difference matched on the other concepts, which is not causal.")
 how_to_read("tcav_box", "Each box holds the TCAV scores of one layer: the concept against each random set (coloured) and random-vs-random pairs (grey, the null). The p-value of a two-sided t-test is written above; * marks p < 0.05. Far-apart boxes mean the model is consistently sensitive to the concept.")
 how_to_read("tcav_heatmap", "TCAV score of every concept (rows) for every class (columns) at one layer: red above 0.5 (the concept pushes towards the class), blue below (it pushes away); cells marked n.s. failed the significance test.")
@@ -59,6 +59,7 @@ def tcav_bars(result, class_index: int, truth: dict | None = None, title: str | 
         ]
         fig.add_trace(go.Bar(
             x=ticks, y=scores[:, class_index, l], name=layer, legendgroup=layer,
+            text=[f"{v:.2f}" for v in scores[:, class_index, l]], textposition="outside", textfont={"size": 9}, cliponaxis=False,  # a score of 0 draws no bar: its number says it is there
             error_y={"type": "data", "array": runs[:, class_index, l].std(axis=1), "visible": True, "thickness": 1.2, "width": 3, "color": "#444"},
             marker={
                 "color": color,
