@@ -149,6 +149,37 @@ def test_an_sae_on_a_stored_user_model_saves_as_a_recipe_and_loads_back_the_same
     assert "model.pt2" not in again.manifest["files"] and again.metrics["explained_variance"] == trained.metrics["explained_variance"]
 
 
+def test_an_saelens_folder_opened_on_a_stored_user_model_is_stored_like_a_trained_sae_and_loads_back(mlp_files, tmp_store, tmp_path):
+    """open_foreign_sae (the page's 'open an SAELens SAE'): the folder's files become a recipe whose artifact holds the
+    SAE's weights (loaded back through the sae-saelens architecture, same codes); training that recipe again, with no
+    folder to open, is one sentence; a transcoder is refused for export in one sentence."""
+    from interp_core import recipes
+    from interp_core.errors import RecipeError
+    from interp_core.families.sae.foreign import open_foreign_sae
+    from interp_core.families.sae.models import TopKTranscoder
+    from interp_core.families.sae.saelens import export_problem, load_saelens_sae
+    from interp_core.foreign import model_files, save_foreign
+    from interp_core.store import Catalog
+
+    _model, pt2, _npz, dataset = mlp_files
+    loaded = load_model_path(pt2)
+    base = foreign_model(loaded, dataset, None, name="upload-mlp-pt2-model")
+    save_foreign(tmp_store, base, model_files(loaded))
+    torch.manual_seed(2)
+    export_sae(make_sae("topk", 16, {"width": 24, "k": 3}), tmp_path / "mine", hook_name="1")
+    files = {p.name: p.read_bytes() for p in (tmp_path / "mine").iterdir()}
+    opened = open_foreign_sae(base.name, "1", dataset, files, "mine", store=tmp_store)
+    assert opened.name == "upload-mlp-pt2-model-sae-1-saelens" and opened.extras["recipe"].model_config["opened"] == "mine"
+    again = recipes.load(opened.name, Catalog(tmp_store, Store(tmp_store.root / "none", readonly=True)), "cpu", dataset=dataset)
+    acts = torch.as_tensor(opened.extras["source"].acts_test)
+    with torch.no_grad():
+        torch.testing.assert_close(again.extras["sae"].encode(acts), load_saelens_sae(tmp_path / "mine").encode(acts))
+    assert again.metrics["explained_variance"] == opened.metrics["explained_variance"] and again.manifest["sae"]["arch"] == "saelens"
+    with pytest.raises(RecipeError, match="opened on your model's layer, not trained here"):
+        recipes.train(opened.extras["recipe"], store=tmp_store, dataset=dataset, device="cpu")
+    assert export_problem(again.extras["sae"]) is None and "transcoder cannot be written" in export_problem(TopKTranscoder(16, 8, k=2, d_out=16))
+
+
 def test_cli_explains_a_layer_of_a_hugging_face_text_classifier(tmp_path, capsys, interp_store_env):
     pytest.importorskip("transformers")
     bert = tiny_bert(tmp_path / "tiny-bert")
