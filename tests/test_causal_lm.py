@@ -151,3 +151,38 @@ def test_steer_model_mistakes_are_one_sentence(gpt, explained, capsys):
     assert code == 2 and "needs a RECIPE" in result["error"] and "--model" in result["error"]
     code, result, _err = run(capsys, "steer", "digits-sae", "--model", str(folder), "--sae", str(path), "--feature", "0", "--text", "the film")
     assert code == 2 and "not both" in result["error"]
+
+
+def test_the_sae_pages_token_reading_is_the_cli_sae_on_every_token(gpt, explained):
+    """``causal.token_sae`` (what the SAE page's four views draw): every real token's codes as the SAE encodes the block there,
+    each feature's label and logit effects as explain sae --json lists them, the decoder's map, each held-out text's spliced
+    loss averaging to the JSON's loss_sae; and a typed text's codes (``text_codes``) equal to its row when it is one of the texts."""
+    from collections import Counter
+
+    from interp_core.families.sae.causal import feature_effects, text_codes, token_sae
+
+    _folder, _module, texts, loaded = gpt
+    _code, result, _store = explained
+    data = lm.lm_texts(loaded, texts)
+    view = token_sae(loaded, data, result["sae_path"])
+    sae = load_saelens_sae(result["sae_path"]).eval()
+    acts, text, position = lm.token_activations(lm.causal_lm(loaded, result["layer"]), data.ids)
+    with torch.no_grad():
+        codes = sae.encode(torch.as_tensor(acts)).numpy()
+    assert view.codes.n == len(acts) and (view.text == text).all() and (view.position == position).all()
+    np.testing.assert_allclose(view.codes.to_scipy().toarray(), codes, rtol=1e-3, atol=1e-3)  # stored as float16, as every SAE's codes
+    assert view.maps["pca"].shape == (result["n_features"], 2) and view.W_dec.shape == (result["n_features"], result["d_in"])
+    for row in result["features"][:3]:
+        j = row["feature"]
+        assert view.labels[j] == row["label"] and feature_effects(loaded, result["sae_path"], j) == {"promotes": row["promotes"], "suppresses": row["suppresses"]}
+        counts = Counter(int(t) for t in data.ids[text, position][codes[:, j] > 0])
+        top = sorted(counts, key=lambda t: (-counts[t], t))[:3]
+        assert row["label"] == " / ".join(t.strip() or repr(t) for t in lm.token_labels(loaded.tokenizer, top))
+    scored = (data.test != data.pad_id).sum(1) - 1  # the tokens each held-out text predicts
+    assert view.loss_clean == pytest.approx([t["loss"] for t in result["test_texts"]], abs=1e-5)
+    assert float(np.dot(view.loss_sae, scored) / scored.sum()) == pytest.approx(result["loss_sae"], abs=1e-5)
+    index = data.n_train + 2
+    tokens, typed = text_codes(loaded, result["sae_path"], data.texts[index])
+    rows = view.token_rows(index)
+    assert tokens == lm.token_labels(loaded.tokenizer, data.ids[index, position[rows]])
+    np.testing.assert_allclose(typed, codes[rows], atol=1e-4)
