@@ -155,7 +155,7 @@ def test_an_saelens_folder_opened_on_a_stored_user_model_is_stored_like_a_traine
     folder to open, is one sentence; a transcoder is refused for export in one sentence."""
     from interp_core import recipes
     from interp_core.errors import RecipeError
-    from interp_core.families.sae.foreign import open_foreign_sae
+    from interp_core.families.sae.foreign import foreign_sae_recipe, open_foreign_sae
     from interp_core.families.sae.models import TopKTranscoder
     from interp_core.families.sae.saelens import export_problem, load_saelens_sae
     from interp_core.foreign import model_files, save_foreign
@@ -178,6 +178,8 @@ def test_an_saelens_folder_opened_on_a_stored_user_model_is_stored_like_a_traine
     with pytest.raises(RecipeError, match="opened on your model's layer, not trained here"):
         recipes.train(opened.extras["recipe"], store=tmp_store, dataset=dataset, device="cpu")
     assert export_problem(again.extras["sae"]) is None and "transcoder cannot be written" in export_problem(TopKTranscoder(16, 8, k=2, d_out=16))
+    names = {foreign_sae_recipe(base.name, layer, dataset.name).name for layer in ("encoder.layer.0", "encoder.layer.1", "encoder.layer")}
+    assert len(names) == 3  # each layer its own recipe (a file-name slug had dropped the last part: all three were '...-sae-encoder-layer')
 
 
 def test_cli_explains_a_layer_of_a_hugging_face_text_classifier(tmp_path, capsys, interp_store_env):

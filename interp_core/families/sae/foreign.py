@@ -133,18 +133,24 @@ TRAINER = "sae-foreign"
 OPENED = "saelens"  # the arch of an SAELens SAE opened on the layer rather than trained
 
 
+def layer_slug(layer: str) -> str:
+    """A module name as part of a recipe name, every part kept: 'encoder.layer.0' and 'encoder.layer.1' stay apart
+    (data.safe_name reads the last part as a file extension and drops it)."""
+    import re
+
+    return re.sub(r"[^a-z0-9_]+", "-", str(layer).lower()).strip("-")[:60] or "layer"
+
+
 def foreign_sae_recipe(base: str, layer: str, dataset_name: str, arch: str = "topk", opened: str | None = None) -> Recipe:
     """The recipe of an SAE of ``arch`` on layer ``layer`` of the stored user's model ``base`` (a "foreign" recipe);
     ``opened``: the name of the SAELens folder opened on that layer instead (arch ``saelens``)."""
-    from interp_core.data import safe_name
-
     config = {"source": SOURCE_KIND, "base_recipe": base, "layer": layer}
     if opened is not None:
-        return Recipe(f"{base}-sae-{safe_name(layer)}-{OPENED}", FAMILY, dataset_name, f"sae-{OPENED}", {**config, "opened": opened}, {},
+        return Recipe(f"{base}-sae-{layer_slug(layer)}-{OPENED}", FAMILY, dataset_name, f"sae-{OPENED}", {**config, "opened": opened}, {},
                       f"The SAELens SAE '{opened}' opened on layer '{layer}' of your model ({base})", trainer=TRAINER)
     default_user_sae(1, None, arch)  # an unknown architecture is refused in one sentence before any work
     suffix = "" if arch == "topk" else f"-{arch}"
-    return Recipe(f"{base}-sae-{safe_name(layer)}{suffix}", FAMILY, dataset_name, f"sae-{arch}", config, {},
+    return Recipe(f"{base}-sae-{layer_slug(layer)}{suffix}", FAMILY, dataset_name, f"sae-{arch}", config, {},
                   f"A {arch} SAE on layer '{layer}' of your model ({base})", trainer=TRAINER)
 
 
