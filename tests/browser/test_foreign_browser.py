@@ -69,10 +69,8 @@ def open_page(tab, page: str) -> None:
     tab.wait_ready()
 
 
-def explain_on_three_pages(tab, name: str, shots: str, after_sae=None) -> None:
-    """With the user's model stored (Home's model box), open SAE features, Concepts and Prototypes and run each
-    page's panel on the default layer: each shows its chart(s) or numbers, no error box; a screenshot of each.
-    ``after_sae(tab)`` runs on the SAE page once its SAE is shown."""
+def train_sae_on_own_model(tab, name: str, shots: str) -> None:
+    """On SAE features, the own-model panel's SAE trained on the default layer and shown (a chart, no error box; a screenshot)."""
     open_page(tab, "SAE features")
     open_expander(tab, "SAE features at a layer of your own model")
     tab.page.get_by_role("button", name="Train an SAE on this layer").click()
@@ -81,6 +79,13 @@ def explain_on_three_pages(tab, name: str, shots: str, after_sae=None) -> None:
     tab.page.locator(".js-plotly-plot").first.wait_for()
     tab.screenshot(f"{shots}-sae")
     assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+
+
+def explain_on_three_pages(tab, name: str, shots: str, after_sae=None) -> None:
+    """With the user's model stored (Home's model box), open SAE features, Concepts and Prototypes and run each
+    page's panel on the default layer: each shows its chart(s) or numbers, no error box; a screenshot of each.
+    ``after_sae(tab)`` runs on the SAE page once its SAE is shown."""
+    train_sae_on_own_model(tab, name, shots)
     if after_sae is not None:
         after_sae(tab)
 

@@ -1,5 +1,5 @@
 """Uploads in a real browser: a CSV, an NPZ and a safetensors model go in through the file inputs of
-[data-testid=stFileUploader] and are explored on the matching pages; a second browser session
+[data-testid=stFileUploader] and are explored on the matching pages (the model also on SAE features, at a layer); a second browser session
 does not see them, not even with the first one's URL; bad files get one sentence."""
 
 import io
@@ -135,6 +135,9 @@ def test_csv_npz_and_model_uploads_are_explored_and_stay_in_their_session(server
         assert "upload-cells-model" in sidebar_recipe(first)
         first.page.get_by_text("Fidelity (held-out)").first.wait_for(timeout=120_000)
         first.screenshot("upload-model-rules")
+        from tests.browser.test_foreign_browser import train_sae_on_own_model
+
+        train_sae_on_own_model(first, "upload-cells-model", "upload-model")  # a layer of it on SAE features, as of a .pt2
 
         # the other session cannot open the uploaded model by URL either
         second.open(f"{server.url}/rules?recipe=upload-cells-model")
