@@ -32,7 +32,7 @@ from interp_core.families.sae import sections as family_sections
 from ui import components
 from ui.causal_lm import _token as shown
 from ui.components import chart, show_error
-from ui.sae_page import VIEWS, section_items, show_contexts
+from ui.sae_page import VIEWS, interval_label, section_items, show_contexts
 from ui.sections import render_item
 
 PREFIX = "causal_lm_page"
@@ -156,7 +156,7 @@ def features_view(p: CausalPage) -> None:
 # -- Feature --------------------------------------------------------------------------------------------
 def feature_view(p: CausalPage, steer=None) -> None:
     """One feature: its numbers, activation histogram, strongest tokens in context, logit effects, and the steer panel."""
-    from interp_core.families.sae.token_contexts import top_token_contexts
+    from interp_core.families.sae.token_contexts import token_context, top_token_contexts
 
     sae, selected = p.sae, p.selected
     features = sae.features
@@ -174,6 +174,7 @@ def feature_view(p: CausalPage, steer=None) -> None:
         st.warning("This feature never fires on any token of your texts: it is dead. Dead features are hidden from the table by default.")
         return
     column = sae.column(selected)
+    grid = sae.grid(selected, p.texts.ids.shape)  # its code at each (text, position) of the texts' ids
     c = st.columns(4)
     components.metric(c[0], "Density", f"{row['density']:.3%}", help="Share of the texts' tokens it fires on.")
     components.metric(c[1], "Mean activation", f"{row['mean_activation']:.3f}")
@@ -182,7 +183,7 @@ def feature_view(p: CausalPage, steer=None) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Where feature {selected} fires most**")
-        contexts = top_token_contexts(sae.grid(selected, p.texts.ids.shape), p.texts.ids, p.tokens, p.texts.pad_id)
+        contexts = top_token_contexts(grid, p.texts.ids, p.tokens, p.texts.pad_id)
         show_contexts([(c.activation, c.tokens, c.values, c.focus) for c in contexts], contexts[0].activation)
         st.caption("The tokens where the feature is strongest, with four tokens either side, shaded by its activation on each (the token underlined).")
     with right:
@@ -196,13 +197,24 @@ def feature_view(p: CausalPage, steer=None) -> None:
                                       [shown(t["token"]) for t in down], np.array([t["logit"] for t in down]), what="next-token logit"),
                   "sae_output_effects", key=f"{PREFIX}_effects_{selected}")
     counts, edges = explain.activation_histogram(column)
-    chart(figs.activation_histogram(counts, edges, explain.activation_intervals(column, seed=selected).edges, selected, unit="tokens"),
-          "sae_activation_histogram", key=f"{PREFIX}_hist_{selected}", explain=False)
-    components.reading("sae_activation_histogram", "Activations of this feature on the tokens where it fires; the shaded bands are 10 equal-width "
-                                                   "intervals from 0 to its largest activation (the contexts above are the top of the last one).")
+    intervals = explain.activation_intervals(column, seed=selected)
+    chart(figs.activation_histogram(counts, edges, intervals.edges, selected, unit="tokens"), "sae_activation_histogram", key=f"{PREFIX}_hist_{selected}", explain=False)
+    components.reading("sae_activation_histogram", "Activations of this feature on the tokens where it fires; the shaded bands are the 10 equal-width "
+                                                   "intervals the token lists below come from (the contexts above are the top of the last one).")
     if steer is not None:
         components.heading("Steer the next word")
         steer(selected)
+    st.markdown("#### Tokens by activation interval")
+    st.caption("Ten equal-width intervals from 0 to the maximum activation, highest first; each heading gives the share of the feature's firing tokens "
+               "that fall in it, and up to five samples in their context.")
+    for b in reversed(range(len(intervals.share))):
+        rows = intervals.samples[b]
+        with st.expander(interval_label(intervals, b, "tokens"), expanded=b >= len(intervals.share) - 3):
+            if len(rows) == 0:
+                st.caption("No tokens in this interval.")
+                continue
+            shown_contexts = [token_context(grid, p.texts.ids, p.tokens, p.texts.pad_id, int(sae.text[r]), int(sae.position[r])) for r in rows]
+            show_contexts([(c.activation, c.tokens, c.values, c.focus) for c in shown_contexts], float(column.max()))
 
 
 # -- Example --------------------------------------------------------------------------------------------

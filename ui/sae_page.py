@@ -307,9 +307,8 @@ def feature_view(p: Page) -> None:
     st.markdown("#### Examples by activation interval")
     st.caption("Ten equal-width intervals from 0 to the maximum activation, highest first; each heading gives the share of the feature's firing examples that fall in it, and up to five samples.")
     for b in reversed(range(len(intervals.share))):
-        lo, hi = intervals.edges[b], intervals.edges[b + 1]
         ids = intervals.samples[b]
-        with st.expander(f"Interval {b + 1}: {lo:.2f} to {hi:.2f}, {intervals.share[b]:.1%} of activations ({intervals.counts[b]} examples)", expanded=b == len(intervals.share) - 1 or (kind == "text" and b >= len(intervals.share) - 3)):
+        with st.expander(interval_label(intervals, b), expanded=b == len(intervals.share) - 1 or (kind == "text" and b >= len(intervals.share) - 3)):
             if len(ids) == 0:
                 st.caption("No examples in this interval.")
             elif kind == "image":
@@ -318,6 +317,12 @@ def feature_view(p: Page) -> None:
                 st.markdown("  \n".join(f"`{column[i]:.2f}` example {i}: true features on " + ", ".join(f"**{t}** ({X_all[i, t]:.2f})" if t == match else f"{t} ({X_all[i, t]:.2f})" for t in np.flatnonzero(X_all[i] > 0)) for i in ids))
             else:
                 show_examples(p, ids, column[ids], column, "", f"sae_int_{name}_{selected}_{b}", match)
+
+
+def interval_label(intervals, b: int, unit: str = "examples") -> str:
+    """The heading of activation interval ``b`` (``explain.activation_intervals``): its range, share and count."""
+    lo, hi = intervals.edges[b], intervals.edges[b + 1]
+    return f"Interval {b + 1}: {lo:.2f} to {hi:.2f}, {intervals.share[b]:.1%} of activations ({intervals.counts[b]} {unit})"
 
 
 # -- Example: which features fire on one input -------------------------------------------------------

@@ -191,6 +191,10 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
     hist = chart_titled(at, f"Activation histogram of feature {feature}")
     assert int(_values(hist["data"][0]["y"]).sum()) == int((codes[:, feature] > 0).sum()) and hist["layout"]["yaxis"]["title"]["text"] == "tokens"
     assert at.text_input(key="causal_lm_page_steer_text").value == data.texts[0]  # the steer panel, on this feature
+    import re
+
+    intervals = [e.label for e in at.expander if e.label.startswith("Interval ")]  # its firing tokens, ten intervals, each counted
+    assert len(intervals) == 10 and sum(int(re.search(r"\((\d+) tokens\)", label).group(1)) for label in intervals) == int((codes[:, feature] > 0).sum())
     other = int(np.argsort(-density, kind="stable")[1])  # another feature picked: its own page
     at.selectbox(key=f"causal_lm_page_feature_{feature}").set_value(other).run()
     assert chart_titled(at, f"Activation histogram of feature {other}")

@@ -64,11 +64,18 @@ def top_token_contexts(codes: np.ndarray, ids: np.ndarray, tokens_of: Callable[[
     for index in order:
         if flat[index] <= 0:
             break
-        example, position = divmod(int(index), codes.shape[1])
-        span = [p for p in range(max(0, position - window), min(codes.shape[1], position + window + 1)) if ids[example, p] != pad_id]
-        contexts.append(TokenContext(example, position, float(flat[index]), list(tokens_of([int(ids[example, p]) for p in span])),
-                                     codes[example, span], span.index(position)))
+        contexts.append(token_context(codes, ids, tokens_of, pad_id, *divmod(int(index), codes.shape[1]), window=window))
     return contexts
+
+
+def token_context(codes: np.ndarray, ids: np.ndarray, tokens_of: Callable[[list[int]], list[str]], pad_id: int, example: int, position: int,
+                  window: int = 4) -> TokenContext:
+    """The token at (``example``, ``position``) with up to ``window`` tokens either side in its own text (padding left out)
+    and the feature's code on each (``codes``: (n, tokens), as ``token_codes`` gives them)."""
+    codes, ids = np.asarray(codes, dtype=np.float32), np.asarray(ids).round().astype(np.int64)
+    span = [p for p in range(max(0, position - window), min(codes.shape[1], position + window + 1)) if ids[example, p] != pad_id]
+    return TokenContext(int(example), int(position), float(codes[example, position]), list(tokens_of([int(ids[example, p]) for p in span])),
+                        codes[example, span], span.index(position))
 
 
 def context_table(contexts: list[TokenContext]) -> pd.DataFrame:
