@@ -240,7 +240,8 @@ def _explore_button(working: str, label: str, save) -> None:
     except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
         show_error(exc, f"Saving {label[:60]}")
         return
-    st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open Rules or Time series to explain it, or SAE features, Concepts or Prototypes to explore a layer of it."
+    page = {"rules": "Rules", "timeseries": "Time series"}.get(recipe.family, "Rules or Time series")  # the page foreign_recipe lists it on (a text model: not Rules)
+    st.session_state["_model_upload_done"] = f"{recipe.name} is in the sidebar for this session: Home shows it now; open {page} to explain it, or SAE features, Concepts or Prototypes to explore a layer of it."
     state.request(recipe=recipe.name, example=0)
 
 

@@ -115,6 +115,7 @@ def test_a_text_model_on_the_sae_concepts_and_prototypes_pages_gives_the_clis_nu
     upload(at, "upload_model_data", "reviews.jsonl", jsonl.read_bytes())
     at.button(key="upload_model_explore").click().run()
     assert not at.exception, at.exception
+    assert "open Time series to explain it" in texts(at.success)  # token attributions; Rules takes no texts
 
     at.switch_page("views/sae.py")
     at.run()
@@ -201,6 +202,7 @@ def test_the_sae_page_trains_an_sae_on_a_picked_layer_downloads_it_as_an_saelens
     upload(at, "upload_model_data", "table.npz", npz(X=X, y=y))
     at.button(key="upload_model_explore").click().run()
     assert not at.exception, at.exception
+    assert "open Rules to explain it" in texts(at.success)  # a table classifier's page
     at.switch_page("views/sae.py")
     at.run()
     assert not at.exception, at.exception

@@ -132,11 +132,14 @@ def test_a_text_classifier_folder_and_its_texts_on_the_sae_concepts_and_prototyp
         tab.page.get_by_role("button", name="Explore this model").click()
         tab.page.get_by_text("upload-review-bert-model is in the sidebar").wait_for(timeout=120_000)
         tab.wait_ready()
+        tab.page.locator("[data-testid=stMetric]", has_text="Test accuracy").first.wait_for()
+        tab.screenshot("foreign-text-home")
         explain_on_three_pages(tab, "upload-review-bert-model", "foreign-text")
         explore_on(tab, "Time series", "upload-review-bert-model")  # token attributions: the heat map and the deletion / insertion curves
         tab.page.locator("[data-testid=stMetric]", has_text="Best deletion area").first.wait_for(timeout=180_000)
         tab.wait_ready()
         assert tab.page.locator(".js-plotly-plot").count() >= 2
+        tab.page.mouse.move(700, 5)  # off the sidebar, where the recipe's option was picked: no help tooltip in the picture
         tab.screenshot("foreign-text-timeseries")
         assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
         assert tab.problems() == []
