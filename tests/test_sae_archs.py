@@ -4,6 +4,8 @@ hierarchical toy and feature absorption."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -32,6 +34,50 @@ def test_every_architecture_recovers_the_flat_toy_s_features(flat_toy, arch):
     recovery = explain.feature_recovery(sae.W_dec.detach().numpy(), truth)
     assert recovery.mmcs >= 0.9, (arch, recovery.mmcs)
     assert explain.reconstruction_metrics(sae, acts[SMALL_FLAT.n_train :])["l0"] < 6  # sparse, not a dense copy of the input
+
+
+def _trained_on_flat_toy(flat_toy, arch: str, settings: dict, epochs: int):
+    """(sae, held-out L0) of a 24-latent SAE trained briefly on SMALL_FLAT (lr 1e-2, batches of 256)."""
+    acts = flat_toy[0]
+    train = acts[: SMALL_FLAT.n_train]
+    torch.manual_seed(0)
+    sae = build_sae(arch, {"d_in": SMALL_FLAT.d, "width": 24, **settings}).fit_input(torch.as_tensor(train))
+    config = explain.SAETrainConfig(epochs=epochs, batch_size=256, lr=1e-2, dead_window=50, resample_every=0 if sae.uses_aux_loss else 40)
+    explain.train_sae(sae, train, config, device="cpu")
+    return sae, explain.reconstruction_metrics(sae, acts[SMALL_FLAT.n_train :])["l0"]
+
+
+def test_l0_threshold_by_hand():
+    from interp_core.families.sae.models import l0_threshold
+
+    pre = torch.tensor([[3.0, 1.0, 0.0], [2.0, 5.0, -1.0]])
+    # l0 1.5 over 2 rows: the 3rd and 4th largest of 5, 3, 2, 1, 0, -1 are 2 and 1; above 1.5 fire 5, 3, 2 (1.5 a row)
+    assert l0_threshold(lambda rows: rows, pre, 1.5) == pytest.approx(1.5)
+    assert l0_threshold(lambda rows: rows, pre, 1.5, chunk=1) == pytest.approx(1.5)  # chunked: the same
+    assert l0_threshold(lambda rows: rows, pre, 3.0) == -math.inf  # all 6 must fire: no value lies below them
+
+
+@pytest.mark.parametrize("arch", ["batchtopk", "matryoshka"])
+def test_batchtopk_s_calibrated_threshold_fires_k_on_held_out_data(flat_toy, arch):
+    # after 2 epochs the running threshold lags (held-out L0 0.9 for k = 2); calibrated on training rows it fires k
+    running, running_l0 = _trained_on_flat_toy(flat_toy, arch, {"k": 2, "calibration_samples": 0}, epochs=2)
+    calibrated, l0 = _trained_on_flat_toy(flat_toy, arch, {"k": 2}, epochs=2)
+    assert abs(running_l0 - 2) > 0.5 and running.config.calibrated_threshold is None
+    assert l0 == pytest.approx(2, rel=0.1)
+    assert calibrated.config.calibrated_threshold == pytest.approx(float(calibrated.threshold)) and float(calibrated.threshold) > 0
+    stored = build_sae(arch, calibrated.config.to_dict())  # a stored SAE's config rebuilds the same threshold
+    assert float(stored.threshold) == float(calibrated.threshold)
+    old = {k: v for k, v in calibrated.config.to_dict().items() if k not in ("calibration_samples", "calibrated_threshold")}
+    assert build_sae(arch, old).config.calibrated_threshold is None  # a config from before: its stored running threshold loads as it was
+
+
+@pytest.mark.parametrize("arch, start", [("relu", "l1_coefficient"), ("jumprelu", "l0_coefficient")])
+def test_target_l0_reaches_the_asked_l0_where_a_fixed_penalty_misses_it(flat_toy, arch, start):
+    fixed, fixed_l0 = _trained_on_flat_toy(flat_toy, arch, {start: 0.1}, epochs=5)
+    targeted, l0 = _trained_on_flat_toy(flat_toy, arch, {start: 0.1, "target_l0": 2.0}, epochs=5)
+    assert abs(fixed_l0 - 2) > 0.5 * 2 and fixed.sparsity_coefficient == 0.1  # ReLU 6.1, JumpReLU 3.0 at a fixed 0.1
+    assert l0 == pytest.approx(2, rel=0.25)
+    assert targeted.sparsity_coefficient != 0.1 and targeted.config.to_dict()[start] == 0.1  # the controller moved it; the config keeps its start
 
 
 def test_jumprelu_s_straight_through_estimator_by_hand():

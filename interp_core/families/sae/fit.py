@@ -36,6 +36,7 @@ class SAETrainConfig:
     resample_every: int = 0  # resample dead latents every N steps (0: off; SAEs without an aux loss use it)
     grad_clip: float | None = 1.0
     lr_decay_fraction: float = 0.0  # linear decay to 0 over the last share of steps
+    sparsity_gain: float = 0.05  # SparsityController's step (log units) for SAEs with a target_l0
 
     @classmethod
     def from_dict(cls, values: dict) -> "SAETrainConfig":
@@ -57,6 +58,7 @@ class SAETrainResult:
     seconds: float = 0.0
     resampled: int = 0
     activations_per_second: float = 0.0
+    sparsity_coefficient: float | None = None  # the penalty's coefficient at the end, where SparsityController set it
 
 
 @contextlib.contextmanager
@@ -127,11 +129,64 @@ def train_sae(
     else:
         batches = _memory_batches(data, generator, batch_size, rank * local, (rank + 1) * local)
     loss_fn = world.wrap(sae) if world is not None else sae.training_loss
+    controller = SparsityController.for_sae(sae, config)
     with threads_for(6.0 * local * sae.d_in * sae.width, device):
-        _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result, generator, batch_size, total, decay_from, device, progress, cancel, log_points)
-    sae.eval()
+        _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result, generator, batch_size, total, decay_from, device, progress, cancel, log_points, controller)
+        sae.eval()
+        if getattr(sae.config, "calibration_samples", 0):  # BatchTopK, Matryoshka, JumpReLU: the thresholds inference uses
+            calibrate(sae, data, batches, sae.config.calibration_samples, generator, world)
+    if controller is not None:
+        result.sparsity_coefficient = controller.coefficient
     result.steps = total
     return result
+
+
+class SparsityController:
+    """Brings a penalty SAE's batch L0 to ``config.target_l0`` (ReLU + L1, JumpReLU) by integral control
+    of the log of its sparsity coefficient: after every step, log c += gain * log(L0 / target), with the
+    batch's L0 (across processes, their mean) floored at 0.1 so a batch where nothing fired still lowers
+    c. The penalty's strength that reaches a given L0 depends on the data, the width and the training
+    budget (the L1 coefficient hand-set on one synthetic model collapsed the SAE on a 4x larger one), so
+    the controller, not a hand-tuned constant, sets it; the config's coefficient is only where it starts.
+    ``gain`` in log units per step: 0.05 moves c by 5% a step at twice the target's L0."""
+
+    def __init__(self, sae, target: float, gain: float):
+        self.sae, self.target, self.gain = sae, float(target), float(gain)
+
+    @classmethod
+    def for_sae(cls, sae, config) -> "SparsityController | None":
+        target = getattr(sae.config, "target_l0", None)
+        if target is None:
+            return None
+        if not target > 0:
+            raise RecipeError(f"target_l0 is {target}; expected a positive number of firing latents per example.")
+        return cls(sae, target, config.sparsity_gain)
+
+    @property
+    def coefficient(self) -> float:
+        return float(self.sae.sparsity_coefficient)
+
+    def update(self, l0: float) -> None:
+        step = self.gain * (math.log(max(l0, 0.1)) - math.log(self.target))
+        self.sae.sparsity_coefficient = float(self.sae.sparsity_coefficient * math.exp(step))
+
+
+@torch.no_grad()
+def calibrate(sae, data, batches, samples: int, generator: torch.Generator, world=None):
+    """``sae.calibrate_threshold`` on ``samples`` training activations: a seeded sample of the rows in memory
+    (the same on every rank), else the next streamed batches (rank 0's, its thresholds broadcast)."""
+    if data is not None:
+        sample = data[torch.randperm(len(data), generator=generator)[:samples].to(data.device)]
+    else:
+        taken, count = [], 0
+        while count < samples:
+            taken.append(next(batches))
+            count += len(taken[-1])
+        sample = torch.cat(taken)[:samples]
+    value = sae.calibrate_threshold(sample)
+    if world is not None and data is None:
+        world.broadcast_parameters(sae)
+    return value
 
 
 def _memory_batches(data: torch.Tensor, generator: torch.Generator, batch_size: int, lo: int, hi: int):
@@ -147,7 +202,7 @@ def _memory_batches(data: torch.Tensor, generator: torch.Generator, batch_size: 
         cursor += batch_size
 
 
-def _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result, generator, batch_size, total, decay_from, device, progress, cancel, log_points) -> None:
+def _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result, generator, batch_size, total, decay_from, device, progress, cancel, log_points, controller=None) -> None:
     since_fired = torch.zeros(sae.width, dtype=torch.long, device=device)
     every = max(1, total // max(1, log_points))
     start = time.perf_counter()
@@ -168,6 +223,8 @@ def _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result,
         sae.normalize_decoder()
         since_fired += 1
         since_fired[world.any(stats["fired"]) if world is not None else stats["fired"]] = 0
+        if controller is not None:
+            controller.update(float(world.mean(stats["l0"]) if world is not None else stats["l0"]))
         if config.resample_every and step % config.resample_every == 0 and step < 0.8 * total:
             result.resampled += resample_dead(sae, optimizer, batch if data is None else data, since_fired > config.dead_window, generator, world)
             since_fired[since_fired > config.dead_window] = 0

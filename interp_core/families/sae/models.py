@@ -59,6 +59,7 @@ class SAEConfig:
 @dataclass
 class ReLUConfig(SAEConfig):
     l1_coefficient: float = 5e-3  # penalty per unit of (normalised) activation, summed over latents
+    target_l0: float | None = None  # set: the trainer adapts the coefficient (starting here) until the batch L0 is this (SparsityController)
 
 
 @dataclass
@@ -70,7 +71,9 @@ class TopKConfig(SAEConfig):
 
 @dataclass
 class BatchTopKConfig(TopKConfig):
-    threshold_momentum: float = 0.99  # running estimate of the inference threshold
+    threshold_momentum: float = 0.99  # running estimate of the inference threshold (used while no calibrated one is set)
+    calibration_samples: int = 16384  # training activations the threshold is calibrated on after training (0: keep the running one)
+    calibrated_threshold: float | None = None  # the inference threshold calibrate_threshold found (mean L0 = k on its sample)
 
 
 @dataclass
@@ -81,6 +84,8 @@ class JumpReLUConfig(SAEConfig):
     l0_coefficient: float = 0.05  # penalty per firing latent, as a share of the input's variance d
     initial_threshold: float = 0.5
     bandwidth: float = 0.3  # width of the straight-through estimator's rectangle kernel
+    target_l0: float | None = None  # set: the trainer adapts l0_coefficient (starting here) until the batch L0 is this (SparsityController)
+    calibration_samples: int = 16384  # with a target_l0: training activations the thresholds are scaled on after training (0: not)
 
 
 @dataclass
@@ -93,6 +98,8 @@ class MPConfig(SAEConfig):
     k: int = 8  # at most k pursuit steps
     tolerance: float = 1e-3  # stop when ||residual||^2 < tolerance * ||x||^2
 
+
+FIT_ROWS = 65536  # rows of fit_input's activations a penalty SAE's starting threshold is read from
 
 # -- the sparse training path ------------------------------------------------------------------
 class _SelectedPreActs(torch.autograd.Function):
@@ -134,6 +141,22 @@ def fit_scale(values: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> 
     value = float(torch.sqrt(variance / values.shape[1])) if variance > 0 else 1.0
     scale.fill_(value if value > 1e-8 else 1.0)
     bias.copy_(mean / scale)
+
+
+@torch.no_grad()
+def l0_threshold(pre_acts: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, l0: float, chunk: int = 4096) -> float:
+    """The threshold t at which the rows of ``x`` (N, d_in) have on average ``l0`` pre-activations above it:
+    the midpoint of the (l0*N)-th and (l0*N+1)-th largest of all N * width pre-activations (-inf when
+    there are fewer), found chunk by chunk so the (N, width) matrix is never whole."""
+    need = int(round(l0 * len(x))) + 1
+    kept = None
+    for lo in range(0, len(x), chunk):  # the need largest values so far
+        pre = pre_acts(x[lo : lo + chunk]).reshape(-1)
+        pool = pre if kept is None else torch.cat([kept, pre])
+        kept = pool.topk(min(need, pool.numel()), sorted=False).values
+    if kept is None or kept.numel() < need or need < 2:
+        return -math.inf if need >= 2 else math.inf
+    return float(kept.neg().topk(2).values.sum().neg()) / 2  # kept's two smallest: the (l0*N)-th and (l0*N+1)-th largest
 
 
 # -- the SAE registry ---------------------------------------------------------------------------
@@ -218,13 +241,26 @@ class ReLUSAE(SparseAutoencoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.pre_acts(x))
 
+    def __init__(self, d_in: int, width: int, **settings):
+        super().__init__(d_in, width, **settings)
+        self.sparsity_coefficient = float(self.config.l1_coefficient)  # the trainer's SparsityController moves it when target_l0 is set
+
+    @torch.no_grad()
+    def fit_input(self, acts: torch.Tensor) -> "ReLUSAE":
+        """As every SAE; with a target_l0, the encoder bias also starts at minus the threshold that the
+        target L0 needs on these activations, so training starts at the target and the controller holds it."""
+        super().fit_input(acts)
+        if self.config.target_l0 is not None:
+            self.b_enc.fill_(-max(0.0, l0_threshold(self.pre_acts, acts[:FIT_ROWS].float(), self.config.target_l0)))
+        return self
+
     def training_loss(self, x, dead=None):
         codes = self.encode(x)
         target = x / self.input_scale
         recon = codes @ self.W_dec + self.b_dec
         mse = (recon - target).pow(2).sum(1).mean()
         l1 = codes.sum(1).mean()
-        loss = mse + self.config.l1_coefficient * self.d_in * l1
+        loss = mse + self.sparsity_coefficient * self.d_in * l1
         return loss, {"mse": mse.detach(), "l0": (codes > 0).sum(1).float().mean(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
 
 
@@ -310,7 +346,20 @@ class BatchTopKSAE(TopKSAE):
 
     def __init__(self, d_in: int, width: int, **settings):
         super().__init__(d_in, width, **settings)
-        self.register_buffer("threshold", torch.zeros(()))
+        calibrated = self.config.calibrated_threshold
+        self.register_buffer("threshold", torch.tensor(float(calibrated) if calibrated is not None else 0.0))
+
+    @torch.no_grad()
+    def calibrate_threshold(self, x: torch.Tensor) -> float:
+        """Set the inference threshold so that the mean L0 on the raw inputs ``x`` (N, d_in) is k
+        (``l0_threshold``; at least 0: codes are never negative). The running mean of training's smallest
+        kept value lags behind a changing encoder (7 of k = 12 latents fired after 97 steps). Recorded in
+        ``config.calibrated_threshold`` as well as the buffer, so a stored SAE rebuilt from its config
+        has it; returns it."""
+        value = max(0.0, l0_threshold(self.pre_acts, x, self.k))
+        self.threshold.fill_(value)
+        self.config.calibrated_threshold = value
+        return value
 
     def select(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.training:
@@ -406,10 +455,37 @@ class JumpReLUSAE(SparseAutoencoder):
     def __init__(self, d_in: int, width: int, **settings):
         super().__init__(d_in, width, **settings)
         self.log_threshold = nn.Parameter(torch.full((width,), math.log(self.config.initial_threshold)))
+        self.sparsity_coefficient = float(self.config.l0_coefficient)  # the trainer's SparsityController moves it when target_l0 is set
+
+    @torch.no_grad()
+    def fit_input(self, acts: torch.Tensor) -> "JumpReLUSAE":
+        """As every SAE; with a target_l0, every threshold also starts where the target L0 is reached on these
+        activations (log thresholds move about lr a step under Adam, so from initial_threshold a short run
+        stays far from it: L0 99-123 for k = 12 after 97 steps)."""
+        super().fit_input(acts)
+        if self.config.target_l0 is not None:
+            found = l0_threshold(self.pre_acts, acts[:FIT_ROWS].float(), self.config.target_l0)
+            self.log_threshold.fill_(math.log(found if 1e-3 < found < math.inf else self.config.initial_threshold))
+        return self
 
     @property
     def threshold(self) -> torch.Tensor:
         return self.log_threshold.exp()
+
+    @torch.no_grad()
+    def calibrate_threshold(self, x: torch.Tensor) -> float | None:
+        """With a target_l0: scale every threshold by one factor so that the mean L0 on the raw inputs ``x``
+        is the target (``l0_threshold`` of pre-activation / threshold), keeping the thresholds' ratios the
+        training set; the factor (None without a target). A short run's thresholds cannot follow the
+        encoder (log thresholds move about lr a step), so the controller alone left L0 at 7 for 12."""
+        if self.config.target_l0 is None:
+            return None
+        threshold = self.threshold
+        factor = l0_threshold(lambda rows: self.pre_acts(rows) / threshold, x, self.config.target_l0)
+        if not 0 < factor < math.inf:
+            return None
+        self.log_threshold.add_(math.log(factor))
+        return factor
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.pre_acts(x)
@@ -423,7 +499,7 @@ class JumpReLUSAE(SparseAutoencoder):
         recon = codes @ self.W_dec + self.b_dec
         mse = (recon - target).pow(2).sum(1).mean()
         l0 = _Step.apply(pre, threshold, bandwidth).sum(1).mean()
-        loss = mse + self.config.l0_coefficient * self.d_in * l0
+        loss = mse + self.sparsity_coefficient * self.d_in * l0
         return loss, {"mse": mse.detach(), "l0": l0.detach(), "fired": (codes > 0).any(0), "target": target, "recon": recon.detach()}
 
 

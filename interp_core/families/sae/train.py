@@ -34,7 +34,8 @@ from interp_core.families.sae.shards import ShardSet, StreamedActivations, featu
 FAMILY = "sae"
 TRAINER = "sae"
 
-SAE_SETTINGS = ("width", "k", "l1_coefficient", "tolerance", "aux_k", "aux_coefficient", "threshold_momentum", "l0_coefficient", "initial_threshold", "bandwidth", "groups")
+SAE_SETTINGS = ("width", "k", "l1_coefficient", "tolerance", "aux_k", "aux_coefficient", "threshold_momentum", "l0_coefficient", "initial_threshold", "bandwidth", "groups",
+                "target_l0", "calibration_samples")
 
 
 # -- SAEs, and the default one for a user's activations -------------------------------------------
@@ -77,9 +78,9 @@ def sae_recipe(name: str) -> Recipe:
 
 def default_user_sae(d: int, n_true: int | None, arch: str = "topk") -> tuple[str, dict]:
     """An SAE of ``arch`` with 4x d latents (or 2x the known true features, if more) at an L0 of about
-    k = sqrt(d): TopK, BatchTopK, Matryoshka and MP keep k; ReLU's L1 and JumpReLU's L0 penalties are
-    set from k (0.3 / k and 0.15 / k of the input's variance per unit / per firing latent: on the toys
-    of docs/sae.md these give an L0 near k)."""
+    k = sqrt(d): TopK, BatchTopK, Matryoshka and MP keep k; ReLU + L1 and JumpReLU get target_l0 = k, so the
+    trainer's SparsityController adapts their penalty until the L0 is k, starting from 0.3 / k and 0.15 / k of
+    the input's variance per unit / per firing latent (on the toys of docs/sae.md these give an L0 near k)."""
     from interp_core.families.sae.models import SAE_ARCHITECTURES
 
     arch = (arch or "topk").lower()
@@ -87,7 +88,8 @@ def default_user_sae(d: int, n_true: int | None, arch: str = "topk") -> tuple[st
         raise RecipeError(f"Unknown SAE architecture '{arch}'; expected one of: {', '.join(sorted(SAE_ARCHITECTURES))}.")
     width = max(4 * d, 2 * (n_true or 0))
     k = max(1, min(width, int(round(math.sqrt(d)))))
-    settings = {"relu": {"l1_coefficient": round(0.3 / k, 6)}, "jumprelu": {"l0_coefficient": round(0.15 / k, 6)}}.get(arch, {"k": k})
+    settings = {"relu": {"l1_coefficient": round(0.3 / k, 6), "target_l0": float(k)},
+                "jumprelu": {"l0_coefficient": round(0.15 / k, 6), "target_l0": float(k)}}.get(arch, {"k": k})
     return arch, {"width": width, **settings}
 
 
