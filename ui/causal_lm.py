@@ -223,7 +223,7 @@ def sae_page_body(session) -> None:
         st.info(result["sae_path"])
         return
     causal_sae_views.draw(loaded, texts, entry["texts_key"], result,
-                          steer=lambda feature: steer_fragment(loaded, result, texts.texts[0], prefix="causal_lm_page", feature=feature))
+                          steer=lambda feature, text: steer_fragment(loaded, result, text, prefix=f"causal_lm_page_f{feature}", feature=feature))
 
 
 def timeseries_page_panel() -> None:

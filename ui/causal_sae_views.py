@@ -94,7 +94,8 @@ def token_reading(loaded, texts, texts_key, result: dict) -> causal.TokenSAE | N
 
 
 def draw(loaded, texts, texts_key, result: dict, steer) -> None:
-    """The four views, picked as on a recipe's page; ``steer(feature)`` draws the steer panel in the Feature view."""
+    """The four views, picked as on a recipe's page; ``steer(feature, text)`` draws the steer panel in the Feature view (on the
+    text where the feature fires most, so that an edit has something to act on)."""
     sae = token_reading(loaded, texts, texts_key, result)
     if sae is None:
         return
@@ -203,7 +204,7 @@ def feature_view(p: CausalPage, steer=None) -> None:
                                                    "intervals the token lists below come from (the contexts above are the top of the last one).")
     if steer is not None:
         components.heading("Steer the next word")
-        steer(selected)
+        steer(selected, p.texts.texts[contexts[0].example])
     st.markdown("#### Tokens by activation interval")
     st.caption("Ten equal-width intervals from 0 to the maximum activation, highest first; each heading gives the share of the feature's firing tokens "
                "that fall in it, and up to five samples in their context.")

@@ -72,7 +72,7 @@ def test_a_causal_lm_is_measured_and_steered_on_home(app, gpt_zip):
     assert not at.exception, at.exception
     at.session_state["causal_lm_page_view"] = "Feature"
     at.run()
-    at.text_input(key="causal_lm_page_steer_text").set_value("the plot was").run()
+    at.text_input(key=f"causal_lm_page_f{at.session_state['_causal_lm_page_selected']}_steer_text").set_value("the plot was").run()
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     steered = next(c for c in charts if c["layout"]["title"]["text"].startswith("Feature "))
     assert steered["layout"]["xaxis"]["title"]["text"] == "next token"
@@ -190,7 +190,7 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
     assert _values(effects["data"][0]["x"]).tolist() == pytest.approx([t["logit"] for t in expected["features"][0]["promotes"]])
     hist = chart_titled(at, f"Activation histogram of feature {feature}")
     assert int(_values(hist["data"][0]["y"]).sum()) == int((codes[:, feature] > 0).sum()) and hist["layout"]["yaxis"]["title"]["text"] == "tokens"
-    assert at.text_input(key="causal_lm_page_steer_text").value == data.texts[0]  # the steer panel, on this feature
+    assert at.text_input(key=f"causal_lm_page_f{feature}_steer_text").value == data.texts[text[top]]  # the steer panel, on this feature and the text it fires most on
     import re
 
     intervals = [e.label for e in at.expander if e.label.startswith("Interval ")]  # its firing tokens, ten intervals, each counted
