@@ -38,6 +38,7 @@ from ui.sections import render_item
 PREFIX = "causal_lm_page"
 VIEW = f"{PREFIX}_view"  # the segmented control's key
 SELECTED = f"_{PREFIX}_selected"  # the feature in view (a plain key: the picker is drawn in the Feature view only)
+SHOWN = f"_{PREFIX}_shown"  # the SAE (its folder) whose feature SELECTED is
 _VIEWS_MEMO = "_causal_lm_token_saes"  # {(sae path, texts key, layer): causal.TokenSAE}
 _MAPS_MEMO = "_causal_lm_umaps"  # {sae path: the UMAP of its decoder}
 CAUSAL_LABELS = {  # the quality table's rows: the recipe labels, the splice said in next-token terms
@@ -99,11 +100,10 @@ def draw(loaded, texts, texts_key, result: dict, steer) -> None:
     sae = token_reading(loaded, texts, texts_key, result)
     if sae is None:
         return
-    density = sae.density
     selected = st.session_state.get(SELECTED)
-    if not isinstance(selected, int) or not 0 <= selected < sae.codes.width:
-        selected = int(np.argmax(density))  # the most often firing feature
-        st.session_state[SELECTED] = selected
+    if st.session_state.get(SHOWN) != result["sae_path"] or not isinstance(selected, int) or not 0 <= selected < sae.codes.width:
+        selected = int(np.argmax(sae.density))  # another SAE (another block, or one opened): its most often firing feature
+        st.session_state[SELECTED], st.session_state[SHOWN] = selected, result["sae_path"]
     if st.session_state.get(VIEW) not in VIEWS:
         st.session_state[VIEW] = VIEWS[0]
     view = st.segmented_control("View", VIEWS, key=VIEW, help="Features: map and table. Feature: one feature's page. Example: what fires on each token of a text. Quality: how faithful the SAE is.")
