@@ -209,6 +209,15 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
     bars = chart_titled(at, "Features firing on")
     assert int(_values(bars["data"][0]["customdata"])[0]) == int(np.argmax(codes[rows[2]]))
     assert len(_values(bars["data"][0]["x"])) == min(20, int((codes[rows[2]] > 0).sum()))
+    at.radio(key="causal_lm_page_example_mode").set_value("Your own text").run()  # a typed text: its own tokens and codes
+    typed = "the actor was dull and the plot was great"
+    at.text_area(key="causal_lm_page_free_text").set_value(typed).run()
+    x = torch.as_tensor(lm.encode_text(loaded, typed))
+    with torch.no_grad():
+        own = sae.encode(lm.causal_lm(loaded, "transformer.h.0").token_acts(x)[0]).numpy()
+    at.selectbox(key=f"causal_lm_page_free_{hash(typed)}_token").set_value(3).run()
+    bars = chart_titled(at, "Features firing on")
+    assert int(_values(bars["data"][0]["customdata"])[0]) == int(np.argmax(own[3])) and "(token 3)" in bars["layout"]["title"]["text"]
     # Quality: the quality table, the splice, the density histogram and each held-out text's loss, clean as the CLI's test_texts
     at.session_state["causal_lm_page_view"] = "Quality"
     at.run()
