@@ -83,7 +83,12 @@ def model_section(trained, history: dict, maps: dict | None = None, method: str 
     from interp_core.figures.models import training_curve
 
     manifest, dataset = trained.manifest, trained.dataset
-    intro = f"{dataset.description} Trained on {manifest.get('device_name')} at {manifest.get('created')}, seed {manifest.get('seed')}."
+    described = dataset.description.rstrip()
+    described += "" if described.endswith((".", "!", "?")) else "."  # an upload's is its file's name: 'Uploaded file table.npz'
+    if manifest.get("uploaded"):  # a user's own model: measured here, not trained
+        intro = f"{described} Your model, evaluated on the CPU at {manifest.get('created')}."
+    else:
+        intro = f"{described} Trained on {manifest.get('device_name')} at {manifest.get('created')}, seed {manifest.get('seed')}."
     section = Section(MODEL_SECTION, [model_metrics(trained)], intro=intro)
     if history.get("epoch"):
         section.items.append(Figure(training_curve(history, trained.metrics.get("best_epoch")), "training_curve"))

@@ -203,6 +203,7 @@ def test_the_sae_page_trains_an_sae_on_a_picked_layer_downloads_it_as_an_saelens
     at.button(key="upload_model_explore").click().run()
     assert not at.exception, at.exception
     assert "open Rules to explain it" in texts(at.success)  # a table classifier's page
+    assert "Uploaded file table.npz. Your model, evaluated on the CPU at" in texts(at.caption) + texts(at.markdown)  # measured here, not trained
     at.switch_page("views/sae.py")
     at.run()
     assert not at.exception, at.exception

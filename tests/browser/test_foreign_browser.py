@@ -249,6 +249,9 @@ def test_a_pt2_table_classifier_on_home_rules_sae_concepts_and_prototypes(server
     try:
         explore_pt2(tab, server, model, data, "upload-mlp-model")
         tab.screenshot("foreign-table-home")
+        embedding_map = tab.page.locator("[data-testid=stPlotlyChart]").first  # below the box: the map from the picked layer
+        embedding_map.scroll_into_view_if_needed()
+        tab.screenshot("foreign-table-home-map")
         explore_on(tab, "Rules", "upload-mlp-model")
         tab.page.get_by_text("Fidelity (held-out)").first.wait_for(timeout=120_000)
         tab.wait_ready()
