@@ -91,10 +91,6 @@ def explain_on_three_pages(tab, name: str, shots: str, after_sae=None) -> None:
 
     open_page(tab, "Concepts")
     open_expander(tab, "TCAV at a layer of your own model")
-    runs = tab.page.locator("[data-testid=stExpander]", has_text="TCAV at a layer of your own model").get_by_role("spinbutton", name="Random sets").first
-    runs.fill("3")  # three random sets, not ten: a third of the CAVs to train
-    runs.press("Enter")
-    tab.wait_ready()
     tab.page.get_by_role("button", name="Run TCAV at this layer").click()
     tab.page.get_by_text("TCAV at layer").filter(has_text="done").first.wait_for(timeout=180_000)
     tab.wait_ready()
