@@ -22,7 +22,7 @@ from interp_core.families.sae import figures as sae_figs
 from interp_core.families.sae.causal import explain_causal, steer_causal
 from interp_core.figures import models as model_figs
 from ui import components
-from ui.components import chart, show_error
+from ui.components import chart, shown_token as _token, show_error
 from ui.sae_steer import MODES, edit_words
 
 _SAES = "_causal_lm_saes"  # {(model key, texts key, layer): explain_causal's result}
@@ -145,26 +145,19 @@ def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: st
 def open_saelens(session, loaded, label: str, texts, layer: str, memo: dict, key, prefix: str) -> None:
     """Or an SAELens SAE for the block: a zipped folder or the folder itself, checked (an SAELens SAE whose d_in is the block's
     width), kept in the session's store and measured as ``explain sae --model ... --sae`` measures it."""
-    from interp_core import foreign
     from interp_core.families.sae.causal import save_opened_sae
-    from interp_core.saelens import CFG_FILE, FOLDER, WEIGHTS_FILE
-    from ui.uploads import folder_name
+    from interp_core.saelens import CFG_FILE, WEIGHTS_FILE
+    from ui.folders import saelens_input
 
     components.heading("Or open an SAELens SAE for this block", level="subheader")
     st.caption(f"An SAE trained with SAELens on {layer}'s output (one vector per token): its folder ({CFG_FILE}, {WEIGHTS_FILE}) or the folder as a .zip. "
                "Its weights are checked before anything runs (nothing in them is executed) and its d_in must be the block's width.")
-    left, right = st.columns(2)
-    zipped = left.file_uploader("A zipped SAELens folder (.zip)", type=["zip"], key=f"{prefix}_saelens_zip")
-    folder = right.file_uploader("Or the SAELens folder", accept_multiple_files="directory", key=f"{prefix}_saelens_folder")
-    if not st.button("Open this SAE on this block", key=f"{prefix}_open", disabled=zipped is None and not folder):
+    picked = saelens_input(prefix, "Open this SAE on this block")
+    if picked is None:
         return
+    name, read = picked
     try:
-        if folder:
-            name = folder_name(folder, "sae")
-            files = foreign.folder_files([(f.name, f.getvalue()) for f in folder], name, FOLDER)
-        else:
-            name = zipped.name.removesuffix(".zip").removesuffix(".ZIP") or "sae"
-            files = foreign.zip_files(zipped.getvalue(), zipped.name, FOLDER)
+        files = read()
         with st.spinner(f"Opening the SAELens SAE '{name}' on {layer} and measuring it on your texts..."):
             path = save_opened_sae(session.store, loaded, texts, layer, files, name)
             result = explain_causal(loaded, texts, session.store, layer=layer, sae_path=path)
@@ -189,10 +182,6 @@ def quality(result: dict) -> None:
     components.metric(cols[2], "Loss with the SAE", f"{result['loss_sae']:.3f}", delta=f"{result['loss_sae'] - result['loss_clean']:+.3f} vs clean", delta_color="inverse",
                       help="The model's loss on the held-out texts with the block's output replaced by the SAE's reconstruction.")
     components.metric(cols[3], "Loss recovered", f"{result['loss_recovered']:.3f}", help="(zero-ablated - SAE) / (zero-ablated - clean): 1 means the reconstruction loses nothing.")
-
-
-def _token(text: str) -> str:
-    return repr(text)[1:-1]  # a byte-level token as it reads, its leading space and newlines visible
 
 
 def sae_page_body(session) -> None:

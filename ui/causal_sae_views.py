@@ -30,8 +30,8 @@ from interp_core.families.sae import explain
 from interp_core.families.sae import figures as figs
 from interp_core.families.sae import sections as family_sections
 from ui import components
-from ui.causal_lm import _token as shown
 from ui.components import chart, show_error
+from ui.components import shown_token as shown
 from ui.sae_page import VIEWS, interval_label, section_items, show_contexts
 from ui.sections import render_item
 

@@ -197,3 +197,8 @@ def show_error(exc: BaseException, context: str) -> None:
     else:
         log.exception("%s failed", context)
         st.error(f"{context} failed: {type(exc).__name__}: {str(exc)[:200]}. The app keeps running; nothing saved was changed.")
+
+
+def shown_token(text: str) -> str:
+    """A token as it reads, its leading space and newlines visible (a byte-level token: ' story', '\\n')."""
+    return repr(text)[1:-1]

@@ -20,8 +20,8 @@ from interp_core import causal_lm as lm
 from interp_core.errors import InterpError
 from interp_core.figures import models as model_figs
 from ui import components
-from ui.causal_lm import _model_key, _short, _token, quality, texts_input, trained_sae
-from ui.components import chart, show_error
+from ui.causal_lm import _model_key, _short, quality, texts_input, trained_sae
+from ui.components import chart, shown_token as _token, show_error
 
 _CURRENT = "_encoder_current"  # the encoder and texts last mapped in Home's box: {"loaded", "label", "texts", "texts_key"}
 TEXT = "encoder_text"  # the selected text's selectbox

@@ -20,6 +20,7 @@ import streamlit as st
 from interp_core import recipes, sessions
 from ui import cache, components, sections, state
 from ui.components import chart, show_error
+from ui.folders import saelens_input
 from ui.training_panel import _live_callbacks
 
 FOREIGN_TRAINER = "foreign"  # interp_core.foreign.TRAINER: a user's model stored in the session
@@ -117,26 +118,15 @@ def _open_panel(base: str, layer: str, dataset) -> None:
     st.caption(f"An SAE trained with SAELens (or downloaded from this page) on layer {layer}: its folder ({CFG_FILE}, {WEIGHTS_FILE}) or the folder as a .zip. "
                "Its weights are checked before anything runs (nothing in them is executed) and its d_in must be the layer's width; "
                "it is then stored in this session and every view of this page explores it.")
-    left, right = st.columns(2)
-    zipped = left.file_uploader("A zipped SAELens folder (.zip)", type=["zip"], key="sae_foreign_saelens_zip")
-    folder = right.file_uploader("Or the SAELens folder", accept_multiple_files="directory", key="sae_foreign_saelens_folder")
-    if st.button("Open this SAE on this layer", key="sae_foreign_open", disabled=zipped is None and not folder):
-        _open(base, layer, dataset, zipped, folder)
+    picked = saelens_input("sae_foreign", "Open this SAE on this layer")
+    if picked is not None:
+        _open(base, layer, dataset, *picked)
 
 
-def _open(base: str, layer: str, dataset, zipped, folder) -> None:
-    from interp_core import foreign
+def _open(base: str, layer: str, dataset, label: str, read) -> None:
     from interp_core.families.sae.foreign import open_foreign_sae
-    from interp_core.saelens import FOLDER
-    from ui.uploads import folder_name
 
     session = sessions.current()
-    if folder:
-        label = folder_name(folder, "sae")
-        read = lambda: foreign.folder_files([(f.name, f.getvalue()) for f in folder], label, FOLDER)  # noqa: E731
-    else:
-        label = zipped.name.removesuffix(".zip").removesuffix(".ZIP") or "sae"
-        read = lambda: foreign.zip_files(zipped.getvalue(), zipped.name, FOLDER)  # noqa: E731
     _store_sae(f"Opening the SAELens SAE '{label}' on layer {layer}", "Opened", lambda progress, on_stage: open_foreign_sae(
         base, layer, dataset, read(), label, store=session.store, progress=progress, on_stage=on_stage))
 

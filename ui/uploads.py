@@ -20,6 +20,7 @@ from interp_core.store import default_root
 from ui import state, teaching
 from ui import components
 from ui.components import show_error
+from ui.folders import folder_name
 from ui.training_panel import _live_callbacks
 
 _SESSION = "_interp_session"
@@ -180,12 +181,6 @@ def _load_model(weights, config, folder):
         files = foreign.model_files(loaded, data, config.getvalue() if config is not None else None)
     st.session_state[_MODEL] = {memo_key: (loaded, files, label)}  # keep only the latest model
     return loaded, files, label
-
-
-def folder_name(folder, default: str = "model") -> str:
-    """The uploaded folder's name (the first part of its files' paths), or ``default``."""
-    parts = str(folder[0].name).replace("\\", "/").split("/")
-    return parts[0] if len(parts) > 1 and parts[0] else default
 
 
 def model_panel() -> None:
