@@ -149,3 +149,32 @@ def test_explain_sae_mistakes_on_an_encoder_are_one_sentence(encoder, explained)
                         (("--layer", "encoder.layer.7"), "nearest")):
         code, result = run("explain", "sae", "--model", str(folder), "--data", str(texts), *argv)
         assert code == 2 and words in result["error"] and "\n" not in result["error"], result
+
+
+def test_the_sae_pages_token_reading_of_an_encoder_gives_each_held_out_texts_cosines(encoder, explained):
+    """``causal.token_sae`` on an encoder (what the SAE page's four views draw): each held-out text's sentence-embedding cosine
+    with the SAE spliced in and with the block zeroed, as transformers gives them run by hand; a typed text's codes
+    (``text_codes``) are its rows; asking for a feature's logit effects is one sentence (no unembedding)."""
+    from interp_core.errors import RecipeError
+    from interp_core.families.sae.causal import feature_effects, text_codes, token_sae
+
+    _folder, module, texts, loaded = encoder
+    result = explained[1]
+    data = lm.lm_texts(loaded, texts)
+    view = token_sae(loaded, data, result["sae_path"])
+    sae = load_saelens_sae(result["sae_path"]).eval()
+    test = torch.as_tensor(data.test)
+    clean = sentence_embeddings(module, test)
+    with torch.no_grad():
+        spliced = sentence_embeddings(module, test, lambda out: sae(out.reshape(-1, 16)).reshape(out.shape))
+    cos = torch.nn.functional.cosine_similarity
+    assert view.encoder and view.layer == LAYER and not view.loss_clean
+    assert view.cosine_sae == pytest.approx(cos(spliced, clean).tolist(), abs=1e-5)
+    assert view.cosine_zero == pytest.approx(cos(sentence_embeddings(module, test, torch.zeros_like), clean).tolist(), abs=1e-5)
+    index = data.n_train + 1
+    tokens, typed = text_codes(loaded, result["sae_path"], data.texts[index])
+    rows = view.token_rows(index)
+    assert len(tokens) == len(rows)
+    np.testing.assert_allclose(typed, view.codes.to_scipy().toarray()[rows], atol=2e-2)  # the view's codes are stored as float16
+    with pytest.raises(RecipeError, match="no unembedding"):
+        feature_effects(loaded, result["sae_path"], 0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -182,27 +182,17 @@ def explain_text_model(loaded, data: lm.LMTexts, store, *, layer: str | None = N
 explain_causal = explain_text_model  # the name its first callers (a causal LM's) use
 
 
-def feature_contexts(loaded, data: lm.LMTexts, sae_path, feature: int, k: int = 8) -> list:
-    """The ``k`` tokens of ``data`` where ``feature`` of the SAE at ``sae_path`` (an SAELens folder for a block of the model)
-    is largest, each in its context (``token_contexts.top_token_contexts``; texts numbered as in ``data``)."""
-    from interp_core.families.sae.saelens import load_saelens_sae
-    from interp_core.families.sae.token_contexts import token_codes, top_token_contexts
-
-    sae = load_saelens_sae(sae_path).eval()
-    model = lm.text_model(loaded, sae.config.hook_name)
-    feature = check_features([feature], sae.width)[0]
-    codes = token_codes(sae, model, data.ids, feature)
-    return top_token_contexts(codes, data.ids, lambda ids: lm.token_labels(loaded.tokenizer, ids), model.pad_id, k=k)
-
-
 # -- the SAE page's four views: the arrays behind explain_causal's JSON -----------------------------------
 @dataclass
 class TokenSAE:
-    """An SAE on a causal LM's block read over the texts, token by token, for the SAE page's views (Features, Feature,
-    Example, Quality): row i of ``codes`` is the real token ``token_ids[i]`` at column ``position[i]`` of text ``text[i]``
-    (texts in order, the first ``n_train_texts`` the training ones); ``W_dec`` (width, d) the decoder directions, ``maps``
-    their 2-D maps (``explain.decoder_maps``), ``labels`` each feature's most frequent tokens (``fired_tokens``), and
-    ``loss_clean`` / ``loss_sae`` each held-out text's next-token loss, clean and with the SAE's reconstruction spliced in."""
+    """An SAE on a text model's block (a causal LM's or an encoder's) read over the texts, token by token, for the SAE
+    page's views (Features, Feature, Example, Quality): row i of ``codes`` is the real token ``token_ids[i]`` at column
+    ``position[i]`` of text ``text[i]`` (texts in order, the first ``n_train_texts`` the training ones); ``W_dec`` (width, d)
+    the decoder directions, ``maps`` their 2-D maps (``explain.decoder_maps``), ``labels`` each feature's most frequent
+    tokens (``fired_tokens``). Each held-out text's splice: for a causal LM ``loss_clean`` / ``loss_sae``, its next-token
+    loss clean and with the SAE's reconstruction spliced in; for an encoder (``encoder`` true) ``cosine_sae`` /
+    ``cosine_zero``, its sentence embedding's cosine with the clean one, the SAE spliced in or the block zeroed
+    (``explain.text_cosines``); the other pair is empty."""
 
     layer: str
     codes: explain.Codes
@@ -213,8 +203,11 @@ class TokenSAE:
     maps: dict
     labels: list[str]
     n_train_texts: int
-    loss_clean: list
-    loss_sae: list
+    loss_clean: list = field(default_factory=list)
+    loss_sae: list = field(default_factory=list)
+    cosine_sae: list = field(default_factory=list)
+    cosine_zero: list = field(default_factory=list)
+    encoder: bool = False
 
     @property
     def density(self) -> np.ndarray:
@@ -240,16 +233,19 @@ class TokenSAE:
 
 
 def sae_on(loaded, sae_path, layer: str | None = None):
-    """(the SAE at ``sae_path``, the causal LM read at ``layer``: default the SAE's hook name); its width is checked where the block is run."""
+    """(the SAE at ``sae_path``, the text model (causal LM or encoder) read at ``layer``: default the SAE's hook name); its
+    width is checked where the block is run."""
     from interp_core.families.sae.saelens import load_saelens_sae
 
     sae = load_saelens_sae(sae_path).eval()
-    return sae, lm.causal_lm(loaded, layer or sae.config.hook_name)
+    return sae, lm.text_model(loaded, layer or sae.config.hook_name)
 
 
 def feature_effects(loaded, sae_path, feature: int, layer: str | None = None) -> dict:
-    """One feature's logit effects (``logit_effects``: the next tokens its decoder direction promotes and suppresses)."""
+    """One feature's logit effects (``logit_effects``: the next tokens its decoder direction promotes and suppresses); a causal LM's only."""
     sae, model = sae_on(loaded, sae_path, layer)
+    if not isinstance(model, lm.CausalLM):
+        raise RecipeError(f"'{Path(loaded.path).name}' is an encoder: it has no unembedding, so a feature has no effect on a next token to read.")
     return logit_effects(sae, model, loaded.tokenizer, check_features([feature], sae.width))[int(feature)]
 
 
@@ -259,7 +255,7 @@ BLOCK_INSTEAD = "train an SAE on this block with the button above"  # what an op
 def save_opened_sae(store, loaded, data: lm.LMTexts, layer: str, files: dict[str, bytes], label: str, instead: str = BLOCK_INSTEAD) -> Path:
     """An uploaded SAELens folder (its files by plain name: ``foreign.folder_files`` / ``zip_files``) written into the store
     (``causal-lm-saes/opened-...``, named by its content and the block) once it reads as an SAELens SAE whose d_in is the
-    width of ``layer``'s output per token; else one sentence naming ``label`` (the width's names both), and nothing is kept."""
+    width of ``layer``'s output per token (of a causal LM or an encoder); else one sentence naming ``label`` (the width's names both), and nothing is kept."""
     import shutil
 
     from interp_core.data.userfiles import safe_name
@@ -272,7 +268,7 @@ def save_opened_sae(store, loaded, data: lm.LMTexts, layer: str, files: dict[str
         for name, content in files.items():
             (folder / Path(name).name).write_bytes(content)
         sae = load_saelens_sae(folder, label)
-        acts, _text, _position = lm.token_activations(lm.causal_lm(loaded, layer), data.ids[:1])
+        acts, _text, _position = lm.token_activations(lm.text_model(loaded, layer), data.ids[:1])
         check_width(sae, label, int(acts.shape[1]), layer, "token", instead)
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
@@ -281,9 +277,12 @@ def save_opened_sae(store, loaded, data: lm.LMTexts, layer: str, files: dict[str
 
 
 def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap: bool = False) -> TokenSAE:
-    """The SAE at ``sae_path`` (an SAELens folder: the one ``explain_causal`` wrote, or the user's) read on every real token
-    of ``data`` at ``layer`` (default: the SAE's hook name), with the decoder's PCA map (and UMAP when asked) and each
-    held-out text's loss clean and spliced; an SAE whose width is not the block's is one sentence."""
+    """The SAE at ``sae_path`` (an SAELens folder: the one ``explain_text_model`` wrote, or the user's) read on every real
+    token of ``data`` at ``layer`` (default: the SAE's hook name) of a causal LM or an encoder, with the decoder's PCA map
+    (and UMAP when asked) and each held-out text's splice (a causal LM's loss clean and spliced, an encoder's sentence-
+    embedding cosines spliced and zeroed); an SAE whose width is not the block's is one sentence."""
+    from interp_core.families.sae.models import SplicedModel
+
     sae, model = sae_on(loaded, sae_path, layer)
     acts, text, position = lm.token_activations(model, data.ids)
     check_width(sae, sae_path, int(acts.shape[1]), model.layer, "token")
@@ -291,9 +290,12 @@ def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap
     token_ids = data.ids[text, position]
     W_dec = sae.W_dec.detach().float().cpu().numpy()
     labels = [token_label(loaded.tokenizer, ids) if len(ids) else "" for ids in fired_tokens(codes, token_ids)]
+    view = TokenSAE(model.layer, codes, text, position, token_ids, W_dec, explain.decoder_maps(W_dec, umap=umap), labels, data.n_train)
+    if isinstance(model, lm.Encoder):
+        cosines = explain.text_cosines(SplicedModel(sae, model), data.test)
+        return replace(view, cosine_sae=cosines["cosine_sae"].tolist(), cosine_zero=cosines["cosine_zero"].tolist(), encoder=True)
     clean, spliced = (lm.lm_metrics(model, data.test, transform)["per_text"] for transform in (None, reconstruct(sae)))
-    return TokenSAE(model.layer, codes, text, position, token_ids, W_dec, explain.decoder_maps(W_dec, umap=umap), labels, data.n_train,
-                    [row["loss"] for row in clean], [row["loss"] for row in spliced])
+    return replace(view, loss_clean=[row["loss"] for row in clean], loss_sae=[row["loss"] for row in spliced])
 
 
 def text_codes(loaded, sae_path, text: str, layer: str | None = None) -> tuple[list[str], np.ndarray]:

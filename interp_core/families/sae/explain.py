@@ -202,18 +202,23 @@ def spliced_metrics(model: SplicedModel, X: np.ndarray, y: np.ndarray, loss: str
 
 
 @torch.no_grad()
-def spliced_cosines(model: SplicedModel, X: np.ndarray, batch_size: int = 32) -> dict:
-    """For a host with sentence embeddings (MiniLM): the mean cosine similarity between the clean
-    embedding of each window of ``X`` and the one with the SAE's reconstruction (``cosine_sae``) or
-    zeros (``cosine_zero``) spliced in; 1 = the embedding is unchanged."""
+def text_cosines(model: SplicedModel, X: np.ndarray, batch_size: int = 32) -> dict[str, np.ndarray]:
+    """For a host with sentence embeddings (MiniLM, a user's encoder): each window or text of ``X``'s cosine similarity
+    between its clean embedding and the one with the SAE's reconstruction (``cosine_sae``) or zeros (``cosine_zero``)
+    spliced in, one value per row of ``X``; 1 = the embedding is unchanged."""
     device = next(model.sae.parameters()).device
-    sums = {"cosine_sae": 0.0, "cosine_zero": 0.0}
+    out: dict[str, list] = {"cosine_sae": [], "cosine_zero": []}
     for lo in range(0, len(X), batch_size):
         xb = torch.as_tensor(X[lo : lo + batch_size], dtype=torch.float32, device=device)
         clean = model.source.embed(xb)
         for key, mode in (("cosine_sae", "sae"), ("cosine_zero", "zero")):
-            sums[key] += float(torch.nn.functional.cosine_similarity(model.source.embed(xb, model.transform(mode)), clean, dim=-1).sum())
-    return {key: value / max(len(X), 1) for key, value in sums.items()}
+            out[key].append(torch.nn.functional.cosine_similarity(model.source.embed(xb, model.transform(mode)), clean, dim=-1).double().cpu().numpy())
+    return {key: np.concatenate(parts) if parts else np.zeros(0) for key, parts in out.items()}
+
+
+def spliced_cosines(model: SplicedModel, X: np.ndarray, batch_size: int = 32) -> dict:
+    """The mean of ``text_cosines`` over ``X``: ``cosine_sae`` (the SAE spliced in) and ``cosine_zero`` (zeros)."""
+    return {key: float(values.sum()) / max(len(X), 1) for key, values in text_cosines(model, X, batch_size).items()}
 
 
 # -- feature statistics, top examples, intervals, effects ----------------------------------------
