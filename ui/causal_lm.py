@@ -49,34 +49,52 @@ def _measured(loaded, model, raw: bytes, name: str):
     return texts, lm.lm_metrics(model, texts.ids)
 
 
-def texts_input(intro: str, label: str, help: str, empty: str):
-    """A text model's box (a causal LM's, an encoder's): its ``intro``, the texts input and, until texts come, what they
-    are for (``empty``); the upload, or None."""
+PROMPTS = {  # a text model's box, per kind: its intro, the texts input's label and help, and what the texts are for until they come
+    "causal": ("A **causal language model**: it predicts each next token, so it has no classes. Home measures it on your texts here, "
+               "and an SAE on one of its blocks lets you steer its next word. The Time series page then shows which tokens drive its next word, and the SAE features page "
+               "lists it in its model picker; Rules, Concepts and Prototypes need classes and do not take it.",
+               "Your texts to measure it on (.txt one a line, .jsonl, or a CSV with a 'text' column)",
+               "Labels, if any, are not used: the model is scored on predicting each next token of the texts.",
+               "Upload texts to measure the model on: its loss, perplexity and next-token accuracy, and the next-token top-5 of one text."),
+    "encoder": ("An **encoder**: it gives hidden states, not class scores or next words. Home maps your texts by one of its layers here "
+                "(each text the mean of its tokens' vectors) and trains an SAE on one of its blocks; the SAE features page lists it in its model picker "
+                "and shows the SAE's features on each token. Rules, Time series, Concepts and Prototypes need class scores and do not take it.",
+                "Your texts to map (.txt one a line, .jsonl with an optional 'label', or a CSV with a 'text' column)",
+                "With labels, the map is coloured by them; the model itself is not scored on them (it has no classes).",
+                "Upload texts to map with the model: a layer's vector of each text, and an SAE on a block's token vectors."),
+}
+
+
+def box_texts(kind: str, loaded, label: str, memoised, parse, state_key: str):
+    """A text model's box (``kind``: "causal" or "encoder") up to its heading: the intro and texts input (``PROMPTS[kind]``), the
+    texts read once per file (``parse(raw, name)``, through the uploads' ``memoised``: the LMTexts, or a tuple that starts with
+    them), kept with the model as this session's entry under ``state_key`` (what the SAE and Time series pages offer), and the
+    heading; (what ``parse`` gave, the texts' key), or None until texts come or after one sentence shown."""
+    intro, input_label, help, empty = PROMPTS[kind]
     st.caption(intro)
-    data = st.file_uploader(label, key="upload_model_data", help=help)
+    data = st.file_uploader(input_label, key="upload_model_data", help=help)
     if data is None:
         st.info(empty)
-    return data
+        return None
+    texts_key = (data.file_id, data.name)
+    try:
+        parsed = memoised((*texts_key, f"{kind}-texts"), lambda: parse(data.getvalue(), data.name))
+    except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
+        show_error(exc, f"Running {label[:60]} on the texts")
+        return None
+    texts = parsed[0] if isinstance(parsed, tuple) else parsed
+    st.session_state[state_key] = {"loaded": loaded, "label": label, "texts": texts, "texts_key": texts_key}
+    st.markdown(f"##### {label} on {texts.name}")
+    return parsed, texts_key
 
 
 def panel(session, loaded, label: str, memoised) -> None:
     """The causal LM's part of the model box (``memoised(key, parse)``: the uploads' per-file memo)."""
-    data = texts_input("A **causal language model**: it predicts each next token, so it has no classes. Home measures it on your texts here, "
-                       "and an SAE on one of its blocks lets you steer its next word. The Time series page then shows which tokens drive its next word, and the SAE features page "
-                       "lists it in its model picker; Rules, Concepts and Prototypes need classes and do not take it.",
-                       "Your texts to measure it on (.txt one a line, .jsonl, or a CSV with a 'text' column)",
-                       "Labels, if any, are not used: the model is scored on predicting each next token of the texts.",
-                       "Upload texts to measure the model on: its loss, perplexity and next-token accuracy, and the next-token top-5 of one text.")
-    if data is None:
+    model = lm.causal_lm(loaded)
+    got = box_texts("causal", loaded, label, memoised, lambda raw, name: _measured(loaded, model, raw, name), _CURRENT)
+    if got is None:
         return
-    try:
-        model = lm.causal_lm(loaded)
-        texts, summary = memoised((data.file_id, data.name, "lm-texts"), lambda: _measured(loaded, model, data.getvalue(), data.name))
-    except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
-        show_error(exc, f"Running {label[:60]} on the texts")
-        return
-    st.session_state[_CURRENT] = {"loaded": loaded, "label": label, "texts": texts, "texts_key": (data.file_id, data.name)}
-    st.markdown(f"##### {label} on {texts.name}")
+    (texts, summary), texts_key = got
     cols = st.columns(4)
     components.metric(cols[0], "Loss", f"{summary['loss']:.3f}", help="Mean cross-entropy (nats) of each real next token of your texts.")
     components.metric(cols[1], "Perplexity", f"{summary['perplexity']:.2f}", help="exp(loss): roughly how many tokens the model hesitates between.")
@@ -90,7 +108,7 @@ def panel(session, loaded, label: str, memoised) -> None:
           "next_tokens", key="causal_lm_next_tokens")
     if own is not None:
         st.caption(f"This text's own loss is {own:.3f} (perplexity {summary['per_text'][index]['perplexity']:.2f}).")
-    sae_panel(session, loaded, label, model, texts, (data.file_id, data.name))
+    sae_panel(session, loaded, label, model, texts, texts_key)
 
 
 def sae_panel(session, loaded, label: str, model, texts, texts_key) -> None:
@@ -185,34 +203,43 @@ def quality(result: dict) -> None:
 
 
 def sae_page_body(session) -> None:
-    """The SAE page's panel for the causal LM of Home's box (picked in the page's own model picker): the block, this
-    session's SAE on it (trained here with a progress bar, or the one Home's box trained), its key numbers, and the
-    page's four views of it (``ui.causal_sae_views``: Features, Feature with the steer panel, Example, Quality)."""
-    from ui import causal_sae_views
-
+    """The SAE page's panel for the causal LM of Home's box (picked in the page's own model picker): ``text_sae_page`` with
+    the steer panel in the Feature view."""
     entry = current()
-    loaded, texts = entry["loaded"], entry["texts"]
     try:
-        model = lm.causal_lm(loaded)
+        model = lm.causal_lm(entry["loaded"])
     except InterpError as exc:
         show_error(exc, "Reading the model's blocks")
         return
-    st.caption(f"A causal language model: the SAE reads a block's output at every token of {texts.name} (one vector per token); "
-               "its features are described by the tokens they fire on and the next tokens they promote.")
-    result = trained_sae(session, loaded, entry["label"], model, texts, entry["texts_key"], "causal_lm_page", can_open=True)
+    text_sae_page(session, entry, model, "causal_lm_page",
+                  f"A causal language model: the SAE reads a block's output at every token of {entry['texts'].name} (one vector per token); "
+                  "its features are described by the tokens they fire on and the next tokens they promote.",
+                  steer=lambda result: lambda feature, text: steer_fragment(entry["loaded"], result, text, prefix=f"causal_lm_page_f{feature}", feature=feature))
+
+
+def text_sae_page(session, entry: dict, model, prefix: str, intro: str, steer=None) -> None:
+    """The SAE page's panel for a text model of Home's box (``entry``: a causal LM's or an encoder's ``current()``): the block,
+    this session's SAE on it (trained here with a progress bar, or the one Home's box trained, or an SAELens SAE opened for the
+    block), its key numbers, and the page's four views of it (``ui.causal_sae_views``: Features, Feature, Example, Quality);
+    ``steer(result)``, a causal LM's, gives the Feature view's steer panel."""
+    from ui import causal_sae_views
+
+    loaded, texts = entry["loaded"], entry["texts"]
+    st.caption(intro)
+    result = trained_sae(session, loaded, entry["label"], model, texts, entry["texts_key"], prefix, can_open=True)
     if result is None:
         return
     quality(result)
-    st.caption(f"{result['n_features']} features, {result['dead_fraction']:.0%} never firing; measured on {result['n_test']:,} held-out tokens "
-               f"(next-token loss clean {result['loss_clean']:.3f}, with the block zeroed {result['loss_zero']:.3f}).")
+    splice = (". An encoder has no next word, so there are no logit effects or steering here: the splice is judged on the sentence embedding."
+              if "cosine_sae" in result else f" (next-token loss clean {result['loss_clean']:.3f}, with the block zeroed {result['loss_zero']:.3f}).")
+    st.caption(f"{result['n_features']} features, {result['dead_fraction']:.0%} never firing; measured on {result['n_test']:,} held-out tokens{splice}")
     if not result["features"]:
         st.info("No feature fires on these texts, so there are no features to show.")
         return
     if str(result.get("sae_path", "")).startswith("not written"):
         st.info(result["sae_path"])
         return
-    causal_sae_views.draw(loaded, texts, entry["texts_key"], result,
-                          steer=lambda feature, text: steer_fragment(loaded, result, text, prefix=f"causal_lm_page_f{feature}", feature=feature))
+    causal_sae_views.draw(loaded, texts, entry["texts_key"], result, prefix, steer=steer(result) if steer else None)
 
 
 def timeseries_page_panel() -> None:

@@ -4,15 +4,15 @@ An encoder gives hidden states, not class scores or next words, so it is not mad
 classifier: the box shows, on the user's texts, the map of the texts at a layer the user picks (each text the
 mean of its tokens' vectors, coloured by the texts' labels when they have some) with one text selected, then
 the SAE panel the causal LM's box has (``ui.causal_lm.trained_sae``: a block, an SAE trained on its token
-activations with a progress bar, its quality with the sentence embedding's cosines) and its features with the
-tokens they fire on, in context. The SAE features page's own model picker lists the encoder too
-(``sae_page_body``). Steering is left out: an encoder has no next word to change. The engine is
+activations with a progress bar, its quality with the sentence embedding's cosines). The SAE features page's own
+model picker lists the encoder too (``sae_page_body``: the causal LM's panel, ``causal_lm.text_sae_page``, with the
+page's four views of the SAE and an SAELens SAE opened for a block). Logit effects and steering are left out: an
+encoder has no unembedding and no next word to change. The engine is
 ``interp_core.causal_lm`` (``Encoder``, ``text_map``) and ``interp_core.families.sae.causal``.
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 import torch
 
@@ -20,7 +20,7 @@ from interp_core import causal_lm as lm
 from interp_core.errors import InterpError
 from interp_core.figures import models as model_figs
 from ui import components
-from ui.causal_lm import _model_key, _short, quality, texts_input, trained_sae
+from ui.causal_lm import _model_key, _short, box_texts, quality, text_sae_page, trained_sae
 from ui.components import chart, shown_token as _token, show_error
 
 _CURRENT = "_encoder_current"  # the encoder and texts last mapped in Home's box: {"loaded", "label", "texts", "texts_key"}
@@ -34,23 +34,11 @@ def current() -> dict | None:
 
 def panel(session, loaded, label: str, memoised) -> None:
     """The encoder's part of the model box (``memoised(key, parse)``: the uploads' per-file memo)."""
-    data = texts_input("An **encoder**: it gives hidden states, not class scores or next words. Home maps your texts by one of its layers here "
-                       "(each text the mean of its tokens' vectors), and an SAE on one of its blocks shows the features it reads on each token; "
-                       "the SAE features page lists it in its model picker. Rules, Time series, Concepts and Prototypes need class scores and do not take it.",
-                       "Your texts to map (.txt one a line, .jsonl with an optional 'label', or a CSV with a 'text' column)",
-                       "With labels, the map is coloured by them; the model itself is not scored on them (it has no classes).",
-                       "Upload texts to map with the model: a layer's vector of each text, and an SAE on a block's token vectors.")
-    if data is None:
+    got = box_texts("encoder", loaded, label, memoised, lambda raw, name: lm.lm_texts(loaded, raw, name), _CURRENT)
+    if got is None:
         return
-    texts_key = (data.file_id, data.name)
-    try:
-        texts = memoised((*texts_key, "encoder-texts"), lambda: lm.lm_texts(loaded, data.getvalue(), data.name))
-        model = lm.text_model(loaded)
-    except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
-        show_error(exc, f"Running {label[:60]} on the texts")
-        return
-    st.session_state[_CURRENT] = {"loaded": loaded, "label": label, "texts": texts, "texts_key": texts_key}
-    st.markdown(f"##### {label} on {texts.name}")
+    texts, texts_key = got
+    model = lm.text_model(loaded)
     blocks = lm.blocks(model.tree)
     n_tokens = int(model.mask(torch.as_tensor(texts.ids)).sum())
     cols = st.columns(4)
@@ -85,7 +73,12 @@ def panel(session, loaded, label: str, memoised) -> None:
         st.code(" ".join(_token(t) for t in _tokens(loaded, model, texts.ids[index])), language=None, wrap_lines=True)
         st.caption("The text as the model reads it: its tokens, padding dropped.")
     st.markdown("##### SAE features on a block")
-    sae_body(session, loaded, label, model, texts, texts_key, "encoder")
+    result = trained_sae(session, loaded, label, model, texts, texts_key, "encoder")
+    if result is not None:
+        quality(result)
+        st.caption("An encoder has no next word, so there are no logit effects or steering: the splice is judged on the sentence embedding. "
+                   "The SAE features page shows this SAE's features (the map and table, each feature's tokens in context, a text token by token, "
+                   "the quality charts) and opens an SAELens SAE for a block: pick this model in its picker.")
 
 
 def _map(loaded, texts, texts_key, layer: str):
@@ -102,45 +95,10 @@ def _tokens(loaded, model, row) -> list[str]:
     return loaded.tokenizer.convert_ids_to_tokens([int(i) for i in row[model.mask(torch.as_tensor(row[None]))[0].numpy()]])
 
 
-def sae_body(session, loaded, label: str, model, texts, texts_key, prefix: str) -> None:
-    """The block picker, this session's SAE on it (trained with a progress bar, shared by Home's box and the SAE page), its
-    quality, its most often firing features and one feature's strongest tokens in context."""
-    from interp_core.families.sae.causal import feature_contexts
-    from ui.sae_page import show_contexts
-
-    result = trained_sae(session, loaded, label, model, texts, texts_key, prefix)
-    if result is None:
-        return
-    quality(result)
-    st.caption(f"{result['n_features']} features, {result['dead_fraction']:.0%} never firing; measured on {result['n_test']:,} held-out tokens. "
-               "An encoder has no next word, so there is no logit effect or steering here: the splice is judged on the sentence embedding.")
-    rows = result["features"]
-    if not rows:
-        st.info("No feature fires on these texts, so there are no features to show.")
-        return
-    if str(result.get("sae_path", "")).startswith("not written"):
-        st.info(result["sae_path"])
-        return
-    components.heading("The most often firing features")
-    components.table(pd.DataFrame([{"feature": r["feature"], "label": r["label"], "density": r["density"], "fires on": ", ".join(_token(t) for t in r["fires_on"])}
-                                   for r in rows]), hide_index=True)
-    labels = {r["feature"]: f"{r['feature']}: fires on {r['label']}" for r in rows}
-    feature = st.selectbox("Feature", list(labels), format_func=labels.get, key=f"{prefix}_feature")
-    st.markdown(f"**Where feature {feature} fires most**")
-    try:
-        contexts = feature_contexts(loaded, texts, result["sae_path"], feature)
-    except InterpError as exc:
-        show_error(exc, "The feature's token contexts")
-        return
-    if contexts:
-        show_contexts([(c.activation, [_token(t) for t in c.tokens], c.values, c.focus) for c in contexts], contexts[0].activation)
-        st.caption("The tokens where the feature is strongest, with four tokens either side, shaded by its activation on each (the token underlined).")
-
-
 def sae_page_body(session) -> None:
-    """The SAE page's panel for the encoder of Home's box (picked in the page's own model picker): the same block, SAE and features as the box."""
+    """The SAE page's panel for the encoder of Home's box (picked in the page's own model picker): the causal LM's panel
+    (``causal_lm.text_sae_page``: the same block, SAE, SAELens opening and four views), without logit effects or steering."""
     entry = current()  # Home's box read its blocks already (lm.text_model)
-    texts = entry["texts"]
-    st.caption(f"An encoder: the SAE reads a block's output at every token of {texts.name} (one vector per token); its features are described by "
-               "the tokens they fire on.")
-    sae_body(session, entry["loaded"], entry["label"], lm.text_model(entry["loaded"]), texts, entry["texts_key"], "encoder_page")
+    text_sae_page(session, entry, lm.text_model(entry["loaded"]), "encoder_page",
+                  f"An encoder: the SAE reads a block's output at every token of {entry['texts'].name} (one vector per token); its features are "
+                  "described by the tokens they fire on.")

@@ -31,6 +31,8 @@ how_to_read("sae_steer", "Each class's probability on this example before the ed
 how_to_read("sae_arch_comparison", "Each group of bars is one SAE architecture trained the same way on two generated toys with known features. MMCS (higher is better) says how well it recovers the true directions; absorption (lower is better) is the share of examples with a parent and a child feature on where the parent's latent stays silent because a child's latent writes the parent's direction.")
 how_to_read("sae_circuit", "Each row is an upstream transcoder feature, strongest connection first. Grey: how much one unit of it moves this feature's pre-activation, read from the weights alone (the same on every input). Colour: how much this feature's activation actually drops when the upstream feature is zeroed, averaged over the examples where both fire (n). Click a row to open that upstream feature.")
 how_to_read("sae_per_text_loss", "Each dot is one held-out text: its loss with the layer's real output (across) and with the SAE's reconstruction spliced in (up). Dots on the dashed line lose nothing; dots above it are texts the SAE's reconstruction makes harder to predict.")
+how_to_read("sae_splice_cosine", "The mean cosine between each held-out text's sentence embedding (the last layer, mean-pooled) with the block's real output (1 by definition), with the SAE's reconstruction in its place, and with the block zeroed. SAE close to 1 means the features keep what the embedding uses.")
+how_to_read("sae_per_text_cosine", "Each dot is one held-out text: its sentence embedding's cosine with the clean one when the block is zeroed (across) and when the SAE's reconstruction is spliced in (up). Dots above the dashed line are texts the SAE keeps closer to the clean embedding than zeroing the block does; near the top, it loses almost nothing.")
 how_to_read("sae_class_share", "Share of this feature's total activation that falls on examples of each class (or on examples whose strongest true feature is each one).")
 
 _DEAD = "#b0b0b0"
@@ -122,18 +124,25 @@ def activation_histogram(counts: np.ndarray, edges: np.ndarray, interval_edges: 
 
 
 def per_text_loss(clean: list, spliced: list, names: list[str], what: str = "next-token loss") -> go.Figure:
-    """Each held-out text's loss clean (x) against with the SAE spliced in (y), one dot per text (None: a text with no
-    scored token, left out), with the line where they are equal."""
-    keep = [i for i, (a, b) in enumerate(zip(clean, spliced)) if a is not None and b is not None]
-    x, y = np.array([clean[i] for i in keep], dtype=float), np.array([spliced[i] for i in keep], dtype=float)
+    """Each held-out text's loss clean (x) against with the SAE spliced in (y) (``per_text_splice``)."""
+    return per_text_splice(clean, spliced, names, what)
+
+
+def per_text_splice(base: list, spliced: list, names: list[str], what: str, base_label: str = "clean", better: str = "lower") -> go.Figure:
+    """Each held-out text's ``what`` with ``base_label`` (x: clean, or the block zeroed) against with the SAE spliced in
+    (y), one dot per text (None: a text with no scored token, left out), with the line where they are equal; the title
+    counts the texts the SAE leaves worse (``better``: "lower" for a loss, "higher" for a cosine)."""
+    keep = [i for i, (a, b) in enumerate(zip(base, spliced)) if a is not None and b is not None]
+    x, y = np.array([base[i] for i in keep], dtype=float), np.array([spliced[i] for i in keep], dtype=float)
     fig = go.Figure()
     if len(keep):
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
         fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": "#7f7f7f", "dash": "dash"}, name="no change", hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=x, y=y, mode="markers", marker={"color": class_color(0), "size": 9}, name="held-out texts", text=[html.escape(names[i]) for i in keep],
-                                 hovertemplate="%{text}<br>clean %{x:.3f}<br>SAE spliced in %{y:.3f}<extra></extra>"))
-    worse = int((y > x + 1e-9).sum())
-    styled(fig, f"Each held-out text's {what}: {worse} of {len(keep)} worse with the SAE spliced in", f"{what}, clean", f"{what}, SAE spliced in", height=380)
+                                 hovertemplate=f"%{{text}}<br>{base_label} %{{x:.3f}}<br>SAE spliced in %{{y:.3f}}<extra></extra>"))
+    worse = int((y > x + 1e-9).sum() if better == "lower" else (y < x - 1e-9).sum())
+    than = "" if base_label == "clean" else f" than with the {base_label}"
+    styled(fig, f"Each held-out text's {what}: {worse} of {len(keep)} worse with the SAE spliced in{than}", f"{what}, {base_label}", f"{what}, SAE spliced in", height=380)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"b": 90})
     return fig
 
@@ -270,6 +279,18 @@ def splice_chart(metrics: dict) -> go.Figure:
     fig.update_yaxes(title_text=metrics.get("loss_kind", "loss"), row=1, col=2)
     fig.update_yaxes(range=[0, 1.15], row=1, col=1)
     fig.update_yaxes(range=[0, max([v for v in loss if v == v] + [1e-6]) * 1.2], row=1, col=2)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def cosine_splice_chart(metrics: dict) -> go.Figure:
+    """An encoder's splice: the mean cosine between the held-out texts' sentence embeddings clean and with the SAE's
+    reconstruction spliced in (``cosine_sae``) or the layer zeroed (``cosine_zero``); clean is 1 by definition."""
+    names = ["clean model", "SAE spliced in", "block zeroed"]
+    values = [1.0, float(metrics["cosine_sae"]), float(metrics["cosine_zero"])]
+    fig = go.Figure(go.Bar(x=names, y=values, marker_color=["#2ca02c", class_color(0), "#7f7f7f"], text=[f"{v:.3f}" for v in values], textposition="outside"))
+    styled(fig, f"The sentence embedding with the SAE spliced in (cosine {values[1]:.3f})", "", "cosine with the clean embedding", height=360)
+    fig.update_yaxes(range=[min(0.0, min(values) * 1.15), 1.15])
     fig.update_layout(showlegend=False)
     return fig
 
