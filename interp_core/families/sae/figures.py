@@ -142,8 +142,8 @@ def per_text_splice(base: list, spliced: list, names: list[str], what: str, base
                                  hovertemplate=f"%{{text}}<br>{base_label} %{{x:.3f}}<br>SAE spliced in %{{y:.3f}}<extra></extra>"))
     worse = int((y > x + 1e-9).sum() if better == "lower" else (y < x - 1e-9).sum())
     than = "" if base_label == "clean" else f" than with the {base_label}"
-    styled(fig, f"Each held-out text's {what}: {worse} of {len(keep)} worse with the SAE spliced in{than}", f"{what}, {base_label}", f"{what}, SAE spliced in", height=380)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"b": 90})
+    styled(fig, f"Each held-out text's {what}<br><sup>{worse} of {len(keep)} worse with the SAE spliced in{than}</sup>", f"{what}, {base_label}", f"{what}, SAE spliced in", height=400)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0.0}, margin={"t": 70, "b": 90})
     return fig
 
 
