@@ -146,7 +146,8 @@ def test_a_text_classifier_folder_and_its_texts_on_the_sae_concepts_and_prototyp
 def test_a_causal_lm_folder_on_time_series_and_the_sae_pages_four_views(server, browser, tmp_path):
     """A tiny GPT-2 folder and its texts through Home's inputs: measured there, its next token attributed on Time
     series, and on the SAE features page an SAE trained on a block, its four views opened (screenshots causal-lm-*),
-    and a click on a point of the feature map opening that point's feature."""
+    and a click on a point of the feature map opening that point's feature. Then a tiny BertModel encoder and labelled
+    texts through the same inputs: Home's map, and its SAE on the SAE page (screenshots encoder-*)."""
     pytest.importorskip("transformers")
     from tests.foreign_models import tiny_gpt2
 
@@ -198,6 +199,36 @@ def test_a_causal_lm_folder_on_time_series_and_the_sae_pages_four_views(server, 
         tab.wait_ready()
         tab.screenshot("causal-lm-sae-quality")
         assert errors.count() == 0
+
+        # an encoder (a BertModel, no head) in the same session: Home maps its texts, the SAE page's picker lists it
+        # beside the causal LM and shows its SAE in the same views
+        import json
+
+        from tests.foreign_models import review_texts, tiny_encoder
+
+        tiny_encoder(tmp_path / "tiny-bert")
+        reviews, labels = review_texts(40)
+        (tmp_path / "reviews.jsonl").write_text("\n".join(json.dumps({"text": t, "label": l}) for t, l in zip(reviews, labels)))
+        open_page(tab, "Home")
+        open_expander(tab, "Bring your own model")
+        upload(tab, 3, tmp_path / "tiny-bert")
+        tab.page.get_by_text("An encoder").first.wait_for(timeout=60_000)
+        upload(tab, 4, tmp_path / "reviews.jsonl")
+        tab.page.locator("[data-testid=stPlotlyChart]", has_text="Embedding map (PCA)").first.wait_for(timeout=60_000)
+        tab.wait_ready()
+        assert errors.count() == 0
+        tab.screenshot("encoder-home")
+        open_page(tab, "SAE features")
+        picker = tab.page.locator("[data-testid=stSelectbox]", has_text="Your model").first
+        picker.click()
+        tab.page.get_by_role("option", name=re.compile(r"tiny-bert \(encoder")).click()
+        tab.wait_ready()
+        tab.page.get_by_role("button", name="Train an SAE on this block").click()
+        tab.page.locator("[data-testid=stPlotlyChart]", has_text="Feature map (PCA)").first.wait_for(timeout=120_000)
+        tab.wait_ready()
+        assert tab.page.locator("[data-testid=stMetric]", has_text="Embedding cosine").count() == 1  # the encoder's splice, not a next-token loss
+        assert errors.count() == 0
+        tab.screenshot("encoder-sae-features")
         assert tab.problems() == []
     finally:
         tab.close()
