@@ -99,12 +99,45 @@ def explain_on_three_pages(tab, name: str, shots: str, after_sae=None) -> None:
     tab.screenshot(f"{shots}-concepts")
     assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
 
+    train_prototype_head(tab, shots)
+
+
+def train_prototype_head(tab, shots: str) -> None:
+    """On Prototypes, the own-model panel's prototype head trained on the default layer: its agreement with the model shown, no error box."""
     open_page(tab, "Prototypes")
     open_expander(tab, "Prototypes for your own model")
     tab.page.get_by_role("button", name="Train a prototype head on this layer").click()
     tab.page.locator("[data-testid=stMetric]", has_text="Agreement with your model").first.wait_for(timeout=180_000)
     tab.wait_ready()
     tab.screenshot(f"{shots}-prototypes")
+    assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
+
+
+def pick_a_concept_on_the_map(tab, shots: str) -> None:
+    """On Concepts, for data without concept labels: a lasso drawn round the left half of the layer's map picks the
+    examples of a concept, which TCAV then scores for every class (a success line with a score and p-value per class)."""
+    open_page(tab, "Concepts")
+    open_expander(tab, "TCAV at a layer of your own model")
+    figure = tab.page.locator("[data-testid=stPlotlyChart]").filter(has_text="Your examples mapped by layer")
+    figure.scroll_into_view_if_needed()
+    area = figure.locator(".nsewdrag").first.bounding_box()
+    left, right = area["x"] + 0.02 * area["width"], area["x"] + 0.5 * area["width"]
+    top, bottom = area["y"] + 0.02 * area["height"], area["y"] + 0.98 * area["height"]
+    tab.page.mouse.move(left, top)
+    tab.page.mouse.down()
+    for x, y in [(right, top), (right, bottom), (left, bottom), (left, top + 1)]:  # the map's drag is a lasso
+        tab.page.mouse.move(x, y, steps=8)
+    tab.page.mouse.up()
+    tab.page.wait_for_timeout(500)
+    tab.wait_ready()
+    button = tab.page.get_by_role("button", name="Score this concept at this layer")
+    assert button.is_enabled()  # the box picked examples
+    button.click()
+    success = tab.page.locator("[data-testid=stAlertContentSuccess]").filter(has_text="my concept")
+    success.wait_for(timeout=120_000)
+    tab.wait_ready()
+    assert re.search(r"class \S+ TCAV score \d\.\d\d, p = ", success.inner_text()), success.inner_text()
+    tab.screenshot(f"{shots}-concepts")
     assert tab.page.locator("[data-testid=stAlertContentError]").count() == 0
 
 

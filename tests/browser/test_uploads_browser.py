@@ -135,9 +135,11 @@ def test_csv_npz_and_model_uploads_are_explored_and_stay_in_their_session(server
         assert "upload-cells-model" in sidebar_recipe(first)
         first.page.get_by_text("Fidelity (held-out)").first.wait_for(timeout=120_000)
         first.screenshot("upload-model-rules")
-        from tests.browser.test_foreign_browser import train_sae_on_own_model
+        from tests.browser.test_foreign_browser import pick_a_concept_on_the_map, train_prototype_head, train_sae_on_own_model
 
         train_sae_on_own_model(first, "upload-cells-model", "upload-model")  # a layer of it on SAE features, as of a .pt2
+        pick_a_concept_on_the_map(first, "upload-model")  # its data has no concept labels: a concept picked on the layer's map
+        train_prototype_head(first, "upload-model")
 
         # the other session cannot open the uploaded model by URL either
         second.open(f"{server.url}/rules?recipe=upload-cells-model")
