@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +62,17 @@ def zero(acts: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(acts)
 
 
-def spliced_loss(model: lm.CausalLM, ids: np.ndarray, sae) -> dict:
-    """The LM's loss and next-token accuracy on ``ids`` clean, with the SAE's reconstruction spliced in and zero-ablated;
-    ``loss_recovered`` = (zero - sae) / (zero - clean), as ``explain.spliced_metrics`` defines it for recipes."""
+def splice_runs(model: lm.CausalLM, ids: np.ndarray, sae) -> dict[str, dict]:
+    """``lm.lm_metrics`` on ``ids`` clean, with the SAE's reconstruction spliced in and zero-ablated, by mode ("clean", "sae", "zero")."""
+    return {mode: lm.lm_metrics(model, ids, transform) for mode, transform in (("clean", None), ("sae", reconstruct(sae)), ("zero", zero))}
+
+
+def spliced_loss(model: lm.CausalLM, ids: np.ndarray, sae, runs: dict[str, dict] | None = None) -> dict:
+    """The LM's loss and next-token accuracy on ``ids`` clean, with the SAE's reconstruction spliced in and zero-ablated
+    (``runs``: ``splice_runs``' result when already run); ``loss_recovered`` = (zero - sae) / (zero - clean), as
+    ``explain.spliced_metrics`` defines it for recipes."""
     out = {}
-    for mode, transform in (("clean", None), ("sae", reconstruct(sae)), ("zero", zero)):
-        metrics = lm.lm_metrics(model, ids, transform)
+    for mode, metrics in (runs or splice_runs(model, ids, sae)).items():
         out[f"loss_{mode}"], out[f"accuracy_{mode}"], out[f"perplexity_{mode}"] = metrics["loss"], metrics["next_token_accuracy"], metrics["perplexity"]
     gap = out["loss_zero"] - out["loss_clean"]
     out["loss_recovered"] = (out["loss_zero"] - out["loss_sae"]) / gap if abs(gap) > 1e-12 else float("nan")
@@ -127,8 +133,9 @@ def splice_check(model: lm.TextModel, data: lm.LMTexts, sae) -> dict:
 
     if isinstance(model, lm.Encoder):
         return {**{k: rounded(v) for k, v in explain.spliced_cosines(SplicedModel(sae, model), data.test).items()}, "splice_kind": "sentence-embedding cosine"}
-    result = {k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae).items()}
-    clean = lm.lm_metrics(model, data.test)
+    runs = splice_runs(model, data.test, sae)
+    result = {k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae, runs).items()}
+    clean = runs["clean"]  # the model's own loss on the held-out texts: the clean run, not a fourth pass
     result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"]),
                    "test_texts": [{"index": data.n_train + i, "text": t, "loss": None if row["loss"] is None else rounded(row["loss"]),
                                    "perplexity": None if row["perplexity"] is None else rounded(row["perplexity"])}
@@ -209,11 +216,11 @@ class TokenSAE:
     cosine_zero: list = field(default_factory=list)
     encoder: bool = False
 
-    @property
+    @cached_property  # read on every rerun of the page's views: computed once per reading
     def density(self) -> np.ndarray:
         return explain.densities(self.codes)
 
-    @property
+    @cached_property
     def features(self) -> pd.DataFrame:
         """The feature table (``explain.feature_table``): density, mean and max activation, label, dead."""
         return explain.feature_table(self.codes, self.labels)
