@@ -6,6 +6,7 @@ look the name (or an older alias) up in the registry.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -66,6 +67,11 @@ def cmd_train(args) -> dict:
     world_size, rank = int(os.environ.get("WORLD_SIZE", "1") or 1), int(os.environ.get("RANK", "0") or 0)  # torchrun sets them
     if world_size > 1 and recipe.family != "sae":
         raise RecipeError(f"torchrun trains SAE recipes across processes; '{recipe.name}' is a {recipe.family} recipe: train it with one process.")
+    precision = getattr(args, "precision", "fp32")
+    if precision != "fp32":
+        if recipe.family != "sae":
+            raise RecipeError(f"--precision {precision} applies to SAE recipes; '{recipe.name}' is a {recipe.family} recipe: train it without --precision.")
+        recipe = dataclasses.replace(recipe, train_config={**recipe.train_config, "precision": precision})  # recorded in the manifest's train_config
     store = Store(args.store) if args.store else Store()
     bar, update = progress_bar(f"train {recipe.name}" + (f" (rank {rank} of {world_size})" if world_size > 1 else ""))
     start = time.perf_counter()
@@ -92,6 +98,7 @@ def cmd_train(args) -> dict:
         "epochs_run": metrics["epochs_run"],
         "artifact": str(trained.artifact.location),
         "world_size": world_size,
+        **({"precision": precision} if recipe.family == "sae" else {}),
         **({"explained_variance": metrics["explained_variance"], "l0": metrics["l0"]} if recipe.family == "sae" else {}),
     }
 

@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", nargs="?", help="recipe name (see 'recipes'); omit with --data")
     p.add_argument("--epochs", type=whole_number(1, "the number of epochs, 1 or more"), default=None, help="override the recipe's maximum number of epochs")
     p.add_argument("--no-umap", action="store_true", help="skip the UMAP map at train time (PCA only)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="SAE recipes: bf16 runs the step's matrix products under bf16 autocast (for GPUs with bf16 units; parameters and the loss stay float32)")
     _common(p)
 
     p = sub.add_parser("collect-acts", help="write a layer's activations to the store as safetensors shards (resumable, with a progress bar)")

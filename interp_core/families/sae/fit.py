@@ -37,6 +37,7 @@ class SAETrainConfig:
     grad_clip: float | None = 1.0
     lr_decay_fraction: float = 0.0  # linear decay to 0 over the last share of steps
     sparsity_gain: float = 0.05  # SparsityController's step (log units) for SAEs with a target_l0
+    precision: str = "fp32"  # "bf16": the loss's matrix products under bf16 autocast (PRECISIONS)
 
     @classmethod
     def from_dict(cls, values: dict) -> "SAETrainConfig":
@@ -49,6 +50,23 @@ class SAETrainConfig:
         if self.steps:
             return int(self.steps)
         return max(1, self.epochs * max(1, math.ceil(n / self.batch_size)))
+
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast_for(precision: str, device: torch.device):
+    """The context a training step's forward runs in: bf16 autocast for "bf16", nothing for "fp32".
+
+    Under bf16 the matrix products (the encoder's above all, most of a step's FLOPs) run in bfloat16;
+    parameters, Adam's state, the loss and the TopK family's chosen values stay float32 (TopKSAE
+    recomputes the chosen pre-activations exactly, so bf16 only decides which latents are chosen).
+    Worth it on GPUs with bf16 units; a CPU without them (AVX2 only) runs bf16 products slower."""
+    if precision not in PRECISIONS:
+        raise RecipeError(f"The precision '{precision}' is not known; expected one of {', '.join(PRECISIONS)}.")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 @dataclass
@@ -109,6 +127,7 @@ def train_sae(
     """
     config = config or SAETrainConfig()
     device = resolve_device(device)
+    autocast_for(config.precision, device)  # an unknown precision fails before any work
     generator = seed_everything(seed)
     rank, world_size = (world.rank, world.world_size) if world is not None else (0, 1)
     streamed = hasattr(acts, "batches")  # shards.StreamedActivations
@@ -211,7 +230,8 @@ def _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result,
             raise TrainingCancelled("Training was cancelled; nothing was saved.")
         batch = next(batches)
         dead = since_fired > config.dead_window if sae.uses_aux_loss else None
-        loss, stats = loss_fn(batch, dead)
+        with autocast_for(config.precision, device):
+            loss, stats = loss_fn(batch, dead)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:

@@ -299,7 +299,7 @@ class TopKSAE(SparseAutoencoder):
         with torch.no_grad():
             pre = torch.addmm(self.b_enc, x_c, self.W_enc.t())
             rows, cols = self.select(pre)
-            chosen = pre[rows, cols]
+            chosen = self._chosen(pre, x_c, rows, cols)
         values = F.relu(_SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen))
         loss, recon = self._reconstruction_loss(rows, cols, values, target)
         with torch.no_grad():
@@ -312,6 +312,14 @@ class TopKSAE(SparseAutoencoder):
                 loss = loss + self._aux_loss(x_c, pre, dead, n_dead, (target - recon).detach())
         l0 = (values > 0).sum().float() / len(x)
         return loss, {"mse": mse.detach(), "l0": l0, "fired": fired, "target": target, "recon": recon.detach()}
+
+    def _chosen(self, pre, x_c, rows, cols) -> torch.Tensor:
+        """The chosen pairs' pre-activations in float32: read from ``pre``, or, when ``pre`` came from a
+        lower-precision product (bf16 autocast), recomputed exactly (k dot products a row, ~k/width
+        of the encoder's work), so the reduced precision only decides which latents are chosen."""
+        if pre.dtype == torch.float32:
+            return pre[rows, cols]
+        return (x_c[rows].float() * self.W_enc[cols].float()).sum(1) + self.b_enc[cols].float()  # elementwise: autocast leaves it in float32
 
     def _reconstruction_loss(self, rows, cols, values, target) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss, reconstruction) of the chosen codes: the squared error of the whole reconstruction."""
@@ -328,7 +336,7 @@ class TopKSAE(SparseAutoencoder):
             idx = masked.topk(k_aux, dim=1, sorted=False).indices
             rows = torch.arange(len(pre), device=pre.device).repeat_interleave(k_aux)
             cols = idx.reshape(-1)
-            chosen = pre[rows, cols]
+            chosen = self._chosen(pre, x_c, rows, cols)
         values = _SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen)
         recon = sparse_decode(rows, cols, values, len(x_c), self.W_dec)
         return self.config.aux_coefficient * scale * (recon - residual).pow(2).sum(1).mean()
