@@ -200,3 +200,21 @@ def test_explain_sae_reports_absorption_for_the_hierarchical_toy(capsys, interp_
     assert code == 0 and result["arch"] == "matryoshka"
     assert 0 <= result["absorption"] <= result["parent_silent"] <= 1 and result["mmcs"] > 0.5
     assert "accuracy_sae" not in result  # a generated toy has no model to splice into
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "ties", "dead"])
+def test_row_topk_picks_the_same_values_as_torchs_topk(kind):
+    from interp_core.families.sae.models import row_topk
+
+    g = torch.Generator().manual_seed(3)
+    pre = torch.randn(64, 1024, generator=g)
+    if kind == "ties":  # few distinct values: many equal candidates at the boundary
+        pre = torch.randint(0, 6, (64, 1024), generator=g).float()
+    if kind == "dead":  # -inf everywhere but a few columns, as AuxK's masked rows are
+        pre = pre.masked_fill(torch.rand(64, 1024, generator=g) > 0.05, -math.inf)
+    values, indices = row_topk(pre, 16)
+    want = pre.topk(16, dim=1).values
+    assert indices.shape == (64, 16) and torch.equal(pre.gather(1, indices), values)  # each value is its index's
+    assert torch.equal(values.sort(1, descending=True).values, want)  # the k largest of every row
+    assert all(len(set(row.tolist())) == 16 for row in indices)  # no index twice
+    assert torch.equal(row_topk(pre[:, :100], 16)[0].sort(1).values, pre[:, :100].topk(16, dim=1).values.sort(1).values)  # the short-row path

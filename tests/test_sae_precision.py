@@ -45,18 +45,18 @@ def test_bf16_autocast_keeps_each_architectures_metrics(arch, toy_acts):
 
 def test_bf16_picks_latents_from_a_bf16_product_but_trains_on_exact_float32_values(toy_acts, monkeypatch):
     seen = []
-    real = TopKSAE.select
-    monkeypatch.setattr(TopKSAE, "select", lambda self, pre: (seen.append(pre.dtype), real(self, pre))[1])
+    real = TopKSAE.select_values
+    monkeypatch.setattr(TopKSAE, "select_values", lambda self, pre: (seen.append(pre.dtype), real(self, pre))[1])
     sae = build_sae("topk", {"d_in": 32, "width": 128, "k": 8}).fit_input(toy_acts[:1024])
     x = toy_acts[:64]
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss, stats = sae.training_loss(x)
     assert seen == [torch.bfloat16] and loss.dtype == torch.float32
-    rows, cols = sae.select(sae.pre_acts(x).bfloat16())
+    rows, cols, low = sae.select_values(sae.pre_acts(x).bfloat16())
     exact = sae.pre_acts(x)[rows, cols]  # the float32 product's values of the same pairs
-    chosen = sae._chosen(sae.pre_acts(x).bfloat16(), x / sae.input_scale - sae.b_dec, rows, cols)
+    chosen = sae._chosen(low, x / sae.input_scale - sae.b_dec, rows, cols)
     assert chosen.dtype == torch.float32 and torch.allclose(chosen, exact, atol=1e-5)
-    assert not torch.allclose(sae.pre_acts(x).bfloat16().float()[rows, cols], exact, atol=1e-5)  # bf16's own values would not be
+    assert not torch.allclose(low.float(), exact, atol=1e-5)  # bf16's own values would not be
 
 
 def test_an_unknown_precision_is_refused_in_one_sentence(toy_acts):

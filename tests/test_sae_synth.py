@@ -86,6 +86,21 @@ def test_bench_sae_reports_medians_of_its_rounds(monkeypatch):
     assert result["matmul_gflops"] == pytest.approx(float(np.median([r["matmul_gflops"] for r in rounds])), abs=1e-2)
     spread = result["ours_matmul_share_spread"]
     assert spread["min"] <= spread["median"] <= spread["max"]
+    # the ceiling (encoder product + torch's top-k alone) is measured in every round and bounds our share
+    assert all(0 < r["ours_matmul_share"] < r["ceiling_matmul_share"] and r["ours_of_ceiling"] < 1 for r in rounds)
+    assert result["ceiling_matmul_share"] == pytest.approx(float(np.median([r["ceiling_matmul_share"] for r in rounds])), abs=1e-4)
+    assert "bf16_vs_fp32" not in result and result["config"]["precision"] == "fp32"  # bf16 only where asked (or on CUDA)
+
+
+def test_bench_sae_times_bf16_beside_fp32_when_asked(monkeypatch):
+    monkeypatch.setattr(bench, "QUICK_CONFIG", {**bench.QUICK_CONFIG, "width": 128, "k": 4, "batch_size": 256, "steps": 2, "repeats": 1})
+    real = bench.matmul_gflops
+    monkeypatch.setattr(bench, "matmul_gflops", lambda device: real(device, n=256, repeats=2))
+    result = bench.bench_sae(Namespace(quick=True, device="cpu", seed=0, json=True, precision="both"))
+    row = result["rounds"][0]
+    assert row["bf16_vs_fp32"] == pytest.approx(row["ours_seconds"] / row["ours_bf16_seconds"], rel=0.01)
+    assert 0 < row["ours_bf16_explained_variance"] <= 1 and result["ours_bf16_explained_variance"] == row["ours_bf16_explained_variance"]
+    assert row["ours_bf16_explained_variance"] == pytest.approx(row["ours_explained_variance"], abs=0.05)  # two steps from the same start
 
 
 TINY = SynthConfig(n_features=128, d=32, seed=1, roots=2, branching=2, depth=2, correlation_rank=4)

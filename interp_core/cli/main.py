@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", nargs="?", default=None, help="ui (every page's visits and clicks in a browser, beside a bare Streamlit page) or a family benchmark (e.g. sae, timeseries); default: the app and engine")
     p.add_argument("--quick", action="store_true", help="fewer recipes and no browser (a smoke run); with ui: the floor and Home only")
     p.add_argument("--no-browser", action="store_true", help="skip the server and page timings")
+    p.add_argument("--precision", choices=("fp32", "bf16", "both"), default=None, help="sae: our trainer in fp32, under bf16 autocast, or both side by side (default: both on CUDA, fp32 elsewhere)")
     _common(p)
 
     sweeps = [kind for family in families().values() if family.sweep is not None for kind in (family.name, *family.aliases)]
