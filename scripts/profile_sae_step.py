@@ -4,8 +4,8 @@
     OMP_NUM_THREADS=1 .venv/bin/python scripts/profile_sae_step.py --alternatives
 
 ``--alternatives`` times, on the same shapes, what the profile points at against what could replace
-it: the top-k selection (one ``topk`` per row; two stages over 4, 8 or 16 chunks; a block-maximum
-threshold filter) and W_enc's sparse gradient (the COO product in use; the same pairs as a CSR
+it: the top-k selection (one ``topk`` per row; ``row_topk``'s strided blocks, in use; two stages over
+4, 8 or 16 chunks; a block-maximum threshold filter) and W_enc's sparse gradient (the COO product in use; the same pairs as a CSR
 matrix transposed, sorted into a CSR by latent, or scattered into a dense matrix), median of 7.
 
 Trains a TopK SAE (d 384, width 3072, k 32, AuxK 1/32) on seeded Gaussian activations for a
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from interp_core.families.sae import explain  # noqa: E402
 from interp_core.families.sae.bench import BENCH_CONFIG  # noqa: E402
-from interp_core.families.sae.models import build_sae  # noqa: E402
+from interp_core.families.sae.models import build_sae, encoder_product, row_topk  # noqa: E402
 
 
 def _median_ms(f, repeats: int = 7) -> float:
@@ -86,8 +86,10 @@ def alternatives(cfg: dict) -> None:
 
     exact = pre.topk(k, dim=1).indices.sort(1).values
     assert torch.equal(chunked(8)()[1].sort(1).values, exact) and torch.equal(block_threshold().sort(1).values, exact)
+    assert torch.equal(row_topk(pre, k)[1].sort(1).values, exact)
     print(f"top-k of ({n} x {width}), k {k}; {torch.get_num_threads()} torch threads; median of 7, ms")
-    print(f"  one topk per row (in use)      {_median_ms(lambda: pre.topk(k, dim=1, sorted=False)):8.1f}")
+    print(f"  one topk per row                {_median_ms(lambda: pre.topk(k, dim=1, sorted=False)):8.1f}")
+    print(f"  strided blocks' maxima, then candidates (row_topk, in use) {_median_ms(lambda: row_topk(pre, k)):8.1f}")
     for c in (4, 8, 16):
         print(f"  two stages, {c:>2} chunks          {_median_ms(chunked(c)):8.1f}")
     print(f"  block-maximum bound, then topk  {_median_ms(block_threshold):8.1f}")
@@ -95,7 +97,8 @@ def alternatives(cfg: dict) -> None:
     for name, f in (("COO product (in use)", coo), ("CSR transposed", csr_transposed), ("CSR sorted by latent", csr_by_latent), ("dense scatter + product", dense)):
         print(f"  {name:<30} {_median_ms(f):8.1f}")
     W_enc, b_enc = torch.randn(width, d, generator=g), torch.zeros(width)
-    print(f"the encoder product ({n} x {d}) @ ({d} x {width}), for scale: {_median_ms(lambda: torch.addmm(b_enc, x_c, W_enc.t())):.1f}")
+    print(f"the encoder product ({n} x {d}) @ ({d} x {width}), for scale: addmm {_median_ms(lambda: torch.addmm(b_enc, x_c, W_enc.t())):.1f}, "
+          f"product + in-place bias (encoder_product, in use) {_median_ms(lambda: encoder_product(x_c, W_enc, b_enc)):.1f}")
 
 
 def main() -> None:
