@@ -32,7 +32,6 @@ import torch
 from torch import nn
 
 from interp_core.data import Dataset
-from interp_core.device import resolve_device
 from interp_core.training import batched
 
 PURITY_NEIGHBOURS = 10
@@ -181,7 +180,6 @@ def forward_details(model: nn.Module, X: np.ndarray | None, prototypes: torch.Te
 @torch.no_grad()
 def noisy_top_prototypes(model: nn.Module, X: np.ndarray, noise_level: float = NOISE_LEVEL, repeats: int = NOISE_REPEATS, seed: int = 0) -> np.ndarray:
     """(repeats, n) most similar prototype after adding N(0, noise_level^2) in the model's scaled input units."""
-    device = _model_device(model)
     generator = torch.Generator().manual_seed(seed)
     x = torch.as_tensor(np.asarray(X, dtype=np.float32))
     scale = model.input_scale.scale.detach().cpu()

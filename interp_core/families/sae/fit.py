@@ -249,7 +249,7 @@ def _loop(sae, batches, data, loss_fn, world, config, optimizer, params, result,
             result.resampled += resample_dead(sae, optimizer, batch if data is None else data, since_fired > config.dead_window, generator, world)
             since_fired[since_fired > config.dead_window] = 0
         if step % every == 0 or step == total:
-            target, recon = stats["target"], stats["recon"]
+            target = stats["target"]
             variance = (target - target.mean(0)).pow(2).sum(1).mean()
             ev = 1.0 - float(stats["mse"]) / max(float(variance), 1e-12)
             mse, l0 = float(stats["mse"]), float(stats["l0"])
