@@ -164,7 +164,7 @@ def test_the_sae_pages_token_reading_is_the_cli_sae_on_every_token(gpt, explaine
     _folder, _module, texts, loaded = gpt
     _code, result, _store = explained
     data = lm.lm_texts(loaded, texts)
-    view = token_sae(loaded, data, result["sae_path"])
+    view = token_sae(loaded, data, result["sae_path"])  # the SAE folder read from scratch
     sae = load_saelens_sae(result["sae_path"]).eval()
     acts, text, position = lm.token_activations(lm.causal_lm(loaded, result["layer"]), data.ids)
     with torch.no_grad():
@@ -181,6 +181,14 @@ def test_the_sae_pages_token_reading_is_the_cli_sae_on_every_token(gpt, explaine
     scored = (data.test != data.pad_id).sum(1) - 1  # the tokens each held-out text predicts
     assert view.loss_clean == pytest.approx([t["loss"] for t in result["test_texts"]], abs=1e-5)
     assert float(np.dot(view.loss_sae, scored) / scored.sum()) == pytest.approx(result["loss_sae"], abs=1e-5)
+    from interp_core.families.sae.causal import read_text_model
+    from interp_core.store import Store
+
+    again, reading = read_text_model(loaded, data, Store(_store), sae_path=result["sae_path"])  # one pass: the JSON and the views' reading
+    assert again["loss_sae"] == pytest.approx(result["loss_sae"], abs=1e-5) and reading.labels == view.labels and reading.layer == view.layer
+    np.testing.assert_allclose(reading.codes.to_scipy().toarray(), view.codes.to_scipy().toarray(), atol=1e-3)
+    assert reading.loss_clean == pytest.approx(view.loss_clean, abs=1e-6) and reading.loss_sae == pytest.approx(view.loss_sae, abs=1e-6)
+    assert (reading.text == view.text).all() and (reading.token_ids == view.token_ids).all() and not reading.encoder
     index = data.n_train + 2
     tokens, typed = text_codes(loaded, result["sae_path"], data.texts[index])
     rows = view.token_rows(index)

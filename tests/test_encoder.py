@@ -171,6 +171,12 @@ def test_the_sae_pages_token_reading_of_an_encoder_gives_each_held_out_texts_cos
     assert view.encoder and view.layer == LAYER and not view.loss_clean
     assert view.cosine_sae == pytest.approx(cos(spliced, clean).tolist(), abs=1e-5)
     assert view.cosine_zero == pytest.approx(cos(sentence_embeddings(module, test, torch.zeros_like), clean).tolist(), abs=1e-5)
+    from interp_core.families.sae.causal import read_text_model
+
+    again, reading = read_text_model(loaded, data, None, sae_path=result["sae_path"])  # one pass: the JSON and the views' reading
+    assert reading.encoder and reading.cosine_sae == pytest.approx(view.cosine_sae, abs=1e-6) and reading.cosine_zero == pytest.approx(view.cosine_zero, abs=1e-6)
+    assert again["cosine_sae"] == pytest.approx(float(np.mean(view.cosine_sae)), abs=1e-5) and reading.labels == view.labels
+    np.testing.assert_allclose(reading.codes.to_scipy().toarray(), view.codes.to_scipy().toarray(), atol=1e-3)
     index = data.n_train + 1
     tokens, typed = text_codes(loaded, result["sae_path"], data.texts[index])
     rows = view.token_rows(index)

@@ -19,13 +19,13 @@ import streamlit as st
 from interp_core import causal_lm as lm
 from interp_core.errors import InterpError
 from interp_core.families.sae import figures as sae_figs
-from interp_core.families.sae.causal import explain_causal, steer_causal
+from interp_core.families.sae.causal import read_text_model, steer_causal
 from interp_core.figures import models as model_figs
 from ui import components
 from ui.components import chart, shown_token as _token, show_error
 from ui.sae_steer import MODES, edit_words
 
-_SAES = "_causal_lm_saes"  # {(model key, texts key, layer): explain_causal's result}
+_SAES = "_causal_lm_saes"  # {(model key, texts key, layer): read_text_model's result}
 _CURRENT = "_causal_lm_current"  # the causal LM and texts last measured in Home's box: {"loaded", "label", "texts", "texts_key"}
 _TOKENS = "_causal_lm_token_reports"  # {(model key, texts key): (next-token report, next-token accuracy)}
 
@@ -125,9 +125,10 @@ def sae_panel(session, loaded, label: str, model, texts, texts_key) -> None:
 
 
 def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: str, can_open: bool = False) -> dict | None:
-    """The block picker and this session's SAE on the picked block (``explain_causal``'s result), trained with a progress bar
+    """The block picker and this session's SAE on the picked block (``read_text_model``'s result), trained with a progress bar
     when the button is pressed (Home's box and the SAE page share them), or, with ``can_open``, an SAELens SAE opened for the
     block (``open_saelens``), with a button to swap it for another; None until it is there."""
+    from ui import causal_sae_views
     from ui.training_panel import _live_callbacks
 
     names = lm.blocks(model.tree)
@@ -139,12 +140,15 @@ def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: st
         if not st.button("Train an SAE on this block", key=f"{prefix}_train", type="primary"):
             st.caption("Trains a TopK SAE on the block's token activations of your texts' training part (the last fifth is held out), as `explain sae --model` does.")
             if can_open:
-                open_saelens(session, loaded, label, texts, layer, memo, key, prefix)
+                open_saelens(session, loaded, label, texts, texts_key, layer, memo, key, prefix)
             return None
         try:
             with st.status(f"Training an SAE on {layer}...", expanded=True) as status:
                 on_progress, _on_stage = _live_callbacks(st.progress(0.0, text="reading the block's activations"), st.empty(), st.empty())
-                memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "result": explain_causal(loaded, texts, session.store, layer=layer, progress=on_progress)}
+                result, reading = read_text_model(loaded, texts, session.store, layer=layer, progress=on_progress)
+                memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "result": result}
+                if not str(result.get("sae_path", "")).startswith("not written"):
+                    causal_sae_views.remember(texts_key, result, reading)
                 status.update(label="Trained", state="complete", expanded=False)
         except Exception as exc:  # noqa: BLE001
             show_error(exc, "Training the SAE")
@@ -160,10 +164,11 @@ def trained_sae(session, loaded, label: str, model, texts, texts_key, prefix: st
     return memo[key]["result"]
 
 
-def open_saelens(session, loaded, label: str, texts, layer: str, memo: dict, key, prefix: str) -> None:
+def open_saelens(session, loaded, label: str, texts, texts_key, layer: str, memo: dict, key, prefix: str) -> None:
     """Or an SAELens SAE for the block: a zipped folder or the folder itself, checked (an SAELens SAE whose d_in is the block's
     width), kept in the session's store and measured as ``explain sae --model ... --sae`` measures it."""
     from interp_core.families.sae.causal import save_opened_sae
+    from ui import causal_sae_views
     from interp_core.saelens import CFG_FILE, WEIGHTS_FILE
     from ui.folders import saelens_input
 
@@ -178,11 +183,12 @@ def open_saelens(session, loaded, label: str, texts, layer: str, memo: dict, key
         files = read()
         with st.spinner(f"Opening the SAELens SAE '{name}' on {layer} and measuring it on your texts..."):
             path = save_opened_sae(session.store, loaded, texts, layer, files, name)
-            result = explain_causal(loaded, texts, session.store, layer=layer, sae_path=path)
+            result, reading = read_text_model(loaded, texts, session.store, layer=layer, sae_path=path)
     except Exception as exc:  # noqa: BLE001 - one sentence; the app keeps serving
         show_error(exc, f"Opening the SAELens SAE on {layer}")
         return
     memo[key] = {"loaded": loaded, "label": label, "text": texts.texts[0], "opened": name, "result": {**result, "sae_path": str(path)}}
+    causal_sae_views.remember(texts_key, memo[key]["result"], reading)
     st.rerun()
 
 

@@ -93,6 +93,12 @@ def open_feature(prefix: str, feature: int) -> None:
         st.session_state[view_key(prefix)] = "Feature"
 
 
+def remember(texts_key, result: dict, reading: causal.TokenSAE) -> None:
+    """Keep the reading ``causal.read_text_model`` built with ``result`` (trained or opened in this session), so the views
+    draw it without running the model over the texts again."""
+    st.session_state.setdefault(_VIEWS_MEMO, {})[(result["sae_path"], texts_key, result["layer"])] = reading
+
+
 def token_reading(loaded, texts, texts_key, result: dict) -> causal.TokenSAE | None:
     """The engine's token-level reading of this SAE (once per SAE and texts, with a progress note); None after an error shown."""
     memo = st.session_state.setdefault(_VIEWS_MEMO, {})

@@ -130,7 +130,7 @@ def test_the_time_series_page_attributes_a_causal_lms_next_token_as_the_cli_does
     assert any(c["layout"]["title"]["text"].startswith("Text 2:") for c in charts)
 
 
-def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_features(app, gpt_zip, tmp_path):
+def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_features(app, gpt_zip, tmp_path, monkeypatch):
     """The SAE page's "Your model" picker lists the causal LM of Home's box: picking a block and pressing the button
     trains the token-level SAE the engine trains (same quality numbers, spliced next-token loss included), then the page's
     four views of it, each checked against the codes read here: Features (one map point per feature, the live features
@@ -144,6 +144,11 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
     from interp_core.modelfiles import load_model_path
     from interp_core.store import Store
 
+    from interp_core.families.sae import causal
+
+    read_again = []  # the views draw the reading the training built, not the SAE folder read from scratch (causal.token_sae)
+    real = causal.token_sae
+    monkeypatch.setattr(causal, "token_sae", lambda *args, **kwargs: (read_again.append(args), real(*args, **kwargs))[1])
     _model_zip, lines, folder = gpt_zip
     at = measured_on(app, gpt_zip, "views/sae.py")
     picker = at.selectbox(key="sae_foreign_model")
@@ -165,7 +170,7 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
         codes = sae.encode(torch.as_tensor(acts)).numpy()
     density = (codes > 0).mean(0)
     # Features: the map has one point per feature (its customdata the feature a click opens), the table lists the live ones
-    assert at.session_state["causal_lm_page_view"] == "Features"
+    assert at.session_state["causal_lm_page_view"] == "Features" and not read_again
     feature_map = chart_titled(at, "Feature map (PCA)")
     points = sorted(int(j) for trace in feature_map["data"] if trace.get("name") != f"feature {int(np.argmax(density))}" for j in _values(trace["customdata"]))
     assert points == list(range(width))

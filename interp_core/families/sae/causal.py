@@ -125,22 +125,26 @@ def trained_sae_path(store, loaded, layer: str, data: lm.LMTexts, arch: str, see
     return Path(store.root) / SAE_FOLDER / f"{plain}-{key}"
 
 
-def splice_check(model: lm.TextModel, data: lm.LMTexts, sae) -> dict:
+def splice_check(model: lm.TextModel, data: lm.LMTexts, sae) -> tuple[dict, dict]:
     """What the model does on the held-out texts with the SAE spliced in: a causal LM's next-token loss clean, spliced and
     zeroed (``spliced_loss``) and each held-out text's own loss; an encoder's sentence embedding compared with the clean one
-    (``explain.spliced_cosines``: ``cosine_sae`` spliced, ``cosine_zero`` the layer zeroed)."""
+    (``explain.text_cosines``' means: ``cosine_sae`` spliced, ``cosine_zero`` the layer zeroed). Returns (the JSON's keys,
+    each held-out text's values as ``TokenSAE`` holds them)."""
     from interp_core.families.sae.models import SplicedModel
 
     if isinstance(model, lm.Encoder):
-        return {**{k: rounded(v) for k, v in explain.spliced_cosines(SplicedModel(sae, model), data.test).items()}, "splice_kind": "sentence-embedding cosine"}
+        cosines = explain.text_cosines(SplicedModel(sae, model), data.test)
+        means = {key: rounded(value) for key, value in explain.cosine_means(cosines).items()}
+        return {**means, "splice_kind": "sentence-embedding cosine"}, {key: values.tolist() for key, values in cosines.items()} | {"encoder": True}
     runs = splice_runs(model, data.test, sae)
     result = {k: rounded(v) if isinstance(v, float) else v for k, v in spliced_loss(model, data.test, sae, runs).items()}
     clean = runs["clean"]  # the model's own loss on the held-out texts: the clean run, not a fourth pass
+    per_text = {"loss_clean": [row["loss"] for row in clean["per_text"]], "loss_sae": [row["loss"] for row in runs["sae"]["per_text"]]}
     result.update({"model_loss": rounded(clean["loss"]), "model_perplexity": rounded(clean["perplexity"]), "model_test_accuracy": rounded(clean["next_token_accuracy"]),
                    "test_texts": [{"index": data.n_train + i, "text": t, "loss": None if row["loss"] is None else rounded(row["loss"]),
                                    "perplexity": None if row["perplexity"] is None else rounded(row["perplexity"])}
                                   for i, (t, row) in enumerate(zip(data.texts[data.n_train :], clean["per_text"]))]})
-    return result
+    return result, per_text
 
 
 def sae_layer(loaded, sae_path) -> str | None:
@@ -153,6 +157,14 @@ def sae_layer(loaded, sae_path) -> str | None:
 
 def explain_text_model(loaded, data: lm.LMTexts, store, *, layer: str | None = None, sae_path=None, arch: str = "topk", device="cpu", seed: int = 0, progress=None) -> dict:
     """``explain sae --model CAUSAL_LM_OR_ENCODER --data texts``: the JSON (see the module docstring)."""
+    return read_text_model(loaded, data, store, layer=layer, sae_path=sae_path, arch=arch, device=device, seed=seed, progress=progress)[0]
+
+
+def read_text_model(loaded, data: lm.LMTexts, store, *, layer: str | None = None, sae_path=None, arch: str = "topk", device="cpu", seed: int = 0,
+                    progress=None) -> tuple[dict, "TokenSAE"]:
+    """(``explain_text_model``'s JSON, the token-level reading the SAE page's views draw) from one pass: the reading is built from
+    the activations, codes and splice the JSON was measured on, so the page need not run the model over the texts again
+    (``token_sae`` reads an SAE folder from scratch)."""
     from interp_core.families.sae.saelens import export_sae
 
     if layer is None and sae_path is not None:
@@ -174,8 +186,10 @@ def explain_text_model(loaded, data: lm.LMTexts, store, *, layer: str | None = N
     result.update({k: rounded(v) for k, v in explain.reconstruction_metrics(sae, acts[~train], "cpu").items()})
     codes = explain.encode_codes(sae, acts, "cpu")
     result.update({"dead_fraction": rounded(float((explain.densities(codes) == 0).mean())), "n_features": int(sae.width)})
-    result.update(splice_check(model, data, sae))
+    spliced, per_text = splice_check(model, data, sae)
+    result.update(spliced)
     result["features"] = feature_rows(codes, token_ids, sae, model, loaded.tokenizer)
+    reading = replace(_token_view(model, loaded.tokenizer, sae, codes, text, position, token_ids, data.n_train), **per_text)
     if origin == "trained":
         path = trained_sae_path(store, loaded, model.layer, data, arch, seed)
         try:
@@ -183,7 +197,7 @@ def explain_text_model(loaded, data: lm.LMTexts, store, *, layer: str | None = N
             result["sae_path"] = str(path)
         except ModelFileError as exc:  # an architecture SAELens cannot hold (matching pursuit): measured, not kept
             result["sae_path"] = f"not written: {exc}"
-    return result
+    return result, reading
 
 
 explain_causal = explain_text_model  # the name its first callers (a causal LM's) use
@@ -237,6 +251,13 @@ class TokenSAE:
     def token_rows(self, text: int) -> np.ndarray:
         """The rows of ``codes`` of one text's tokens, in order."""
         return np.flatnonzero(self.text == text)
+
+
+def _token_view(model, tokenizer, sae, codes, text, position, token_ids, n_train_texts: int, umap: bool = False) -> "TokenSAE":
+    """A ``TokenSAE`` without its splice (``token_sae`` and ``read_text_model`` add it): codes, decoder, its maps and the labels."""
+    W_dec = sae.W_dec.detach().float().cpu().numpy()
+    labels = [token_label(tokenizer, ids) if len(ids) else "" for ids in fired_tokens(codes, token_ids)]
+    return TokenSAE(model.layer, codes, text, position, token_ids, W_dec, explain.decoder_maps(W_dec, umap=umap), labels, n_train_texts)
 
 
 def sae_on(loaded, sae_path, layer: str | None = None):
@@ -294,10 +315,7 @@ def token_sae(loaded, data: lm.LMTexts, sae_path, layer: str | None = None, umap
     acts, text, position = lm.token_activations(model, data.ids)
     check_width(sae, sae_path, int(acts.shape[1]), model.layer, "token")
     codes = explain.encode_codes(sae, acts, "cpu")
-    token_ids = data.ids[text, position]
-    W_dec = sae.W_dec.detach().float().cpu().numpy()
-    labels = [token_label(loaded.tokenizer, ids) if len(ids) else "" for ids in fired_tokens(codes, token_ids)]
-    view = TokenSAE(model.layer, codes, text, position, token_ids, W_dec, explain.decoder_maps(W_dec, umap=umap), labels, data.n_train)
+    view = _token_view(model, loaded.tokenizer, sae, codes, text, position, data.ids[text, position], data.n_train, umap)
     if isinstance(model, lm.Encoder):
         cosines = explain.text_cosines(SplicedModel(sae, model), data.test)
         return replace(view, cosine_sae=cosines["cosine_sae"].tolist(), cosine_zero=cosines["cosine_zero"].tolist(), encoder=True)

@@ -218,7 +218,12 @@ def text_cosines(model: SplicedModel, X: np.ndarray, batch_size: int = 32) -> di
 
 def spliced_cosines(model: SplicedModel, X: np.ndarray, batch_size: int = 32) -> dict:
     """The mean of ``text_cosines`` over ``X``: ``cosine_sae`` (the SAE spliced in) and ``cosine_zero`` (zeros)."""
-    return {key: float(values.sum()) / max(len(X), 1) for key, values in text_cosines(model, X, batch_size).items()}
+    return cosine_means(text_cosines(model, X, batch_size))
+
+
+def cosine_means(cosines: dict[str, np.ndarray]) -> dict:
+    """``text_cosines``' per-row values averaged (0 rows: 0)."""
+    return {key: float(values.sum()) / max(len(values), 1) for key, values in cosines.items()}
 
 
 # -- feature statistics, top examples, intervals, effects ----------------------------------------
