@@ -93,6 +93,17 @@ def open_feature(prefix: str, feature: int) -> None:
         st.session_state[view_key(prefix)] = "Feature"
 
 
+def _once(what: str, key, compute):
+    """``compute()`` once per ``key`` in this session (the last 32 kept): the Feature view's logit effects and a typed text's
+    codes each load the SAE from its folder and run the model, and every click reruns the page."""
+    memo = st.session_state.setdefault(f"_causal_views_{what}", {})
+    if key not in memo:
+        if len(memo) >= 32:
+            memo.pop(next(iter(memo)))
+        memo[key] = compute()
+    return memo[key]
+
+
 def remember(texts_key, result: dict, reading: causal.TokenSAE) -> None:
     """Keep the reading ``causal.read_text_model`` built with ``result`` (trained or opened in this session), so the views
     draw it without running the model over the texts again."""
@@ -215,7 +226,7 @@ def feature_view(p: TokenPage, steer=None) -> None:
                        "the tokens it fires on, at the left and by interval below.")
         else:
             try:
-                effects = causal.feature_effects(p.loaded, p.sae_path, selected, p.layer)
+                effects = _once("effects", (str(p.loaded.path), p.sae_path, p.layer, selected), lambda: causal.feature_effects(p.loaded, p.sae_path, selected, p.layer))
             except InterpError as exc:
                 show_error(exc, "The feature's logit effects")
             else:
@@ -252,7 +263,7 @@ def example_view(p: TokenPage) -> None:
     if mode == "Your own text":
         text = st.text_area("Type some text", value=texts.texts[-1][:2000], max_chars=2000, key=f"{p.prefix}_free_text")
         try:
-            tokens, codes = causal.text_codes(p.loaded, p.sae_path, text, p.layer)
+            tokens, codes = _once("typed", (str(p.loaded.path), p.sae_path, p.layer, text), lambda: causal.text_codes(p.loaded, p.sae_path, text, p.layer))
         except InterpError as exc:
             show_error(exc, "Reading your text")
             return
