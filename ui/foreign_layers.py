@@ -58,25 +58,29 @@ def pick_model_and_layer(prefix: str, layer_help: str, others: tuple[str, ...] =
     return base, trained, layer
 
 
-def _panel(title: str, prefix: str, layer_help: str, body, expanded: bool = False, others: tuple[str, ...] = ()) -> None:
-    """An expander with the session-model and layer pickers, then ``body(picked)``; nothing without a session model (or one of ``others``)."""
+def _panel(title: str, prefix: str, layer_help: str, body, expanded: bool = False, others: tuple[str, ...] = ()):
+    """An expander with the session-model and layer pickers, then ``body(picked)``; nothing without a session model (or one of
+    ``others``). Returns what was picked (None: nothing)."""
     if not session_models() and not others:
-        return
+        return None
     with st.expander(title, expanded=expanded):
         picked = pick_model_and_layer(prefix, layer_help, others)
         if picked is not None:
             body(picked)
+    return picked
 
 
-def sae_panel() -> None:
+def sae_panel() -> bool:
     """Pick one of the session's own models and a layer, and train an SAE on it; the causal LM and the encoder of Home's box
     are listed too (``causal_lm.sae_page_body``: a block, its token-level SAE, features and steering; ``encoder.sae_page_body``:
-    the same without steering)."""
+    the same without steering). True when the panel shows one of those text models (its SAE is drawn in the panel, so the
+    page's recipe below is another SAE)."""
     from ui import causal_lm, encoder
 
     others = tuple(name for name in (_causal_name(causal_lm.current()), _encoder_name(encoder.current())) if name)
-    _panel("SAE features at a layer of your own model", "sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).",
+    picked = _panel("SAE features at a layer of your own model", "sae", "Each layer with its output shape on your data; the SAE reads one vector per example (the layer's output, flattened).",
            _sae_body, expanded=bool(others), others=others)
+    return picked is not None and picked[1] is None
 
 
 def _causal_name(entry: dict | None) -> str | None:

@@ -7,7 +7,7 @@ import streamlit as st
 from interp_core import recipes
 from interp_core.errors import InterpError
 from interp_core.families.sae import sections as family_sections
-from ui import cache, passport, sidebar, state
+from ui import cache, components, passport, sidebar, state
 from ui import foreign_layers, uploads
 from ui import sae as adapters
 from ui import sae_page as tabs
@@ -27,10 +27,13 @@ st.caption(
 
 uploads.data_panel("sae")
 foreign_layers.done_message()
-foreign_layers.sae_panel()  # the user's own model (Home's model box): an SAE at a layer they pick; a causal LM: a block, its features, steering
+text_model = foreign_layers.sae_panel()  # the user's own model (Home's model box): an SAE at a layer they pick; a causal LM: a block, its features, steering
 name = st.session_state["recipe"]
 recipe = recipes.get_recipe(name)
 model = load_or_stop(name, adapters.model)
+if text_model:  # two SAEs on one page: say which one this is
+    components.heading(f"The recipe in use: {name}")
+    st.caption("Your model's SAE is in the panel above; below is the recipe picked in the sidebar, as on every page.")
 
 stamp = cache.artifact_stamp(name)
 analysis = model.extras["analysis"]

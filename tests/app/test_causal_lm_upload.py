@@ -171,6 +171,7 @@ def test_the_sae_pages_own_picker_trains_a_causal_lms_block_and_shows_its_featur
     density = (codes > 0).mean(0)
     # Features: the map has one point per feature (its customdata the feature a click opens), the table lists the live ones
     assert at.session_state["causal_lm_page_view"] == "Features" and not read_again
+    assert [h.value for h in at.subheader if h.value.startswith("The recipe in use")] == [f"The recipe in use: {at.session_state['recipe']}"]  # two SAEs on the page: which is below
     feature_map = chart_titled(at, "Feature map (PCA)")
     points = sorted(int(j) for trace in feature_map["data"] if trace.get("name") != f"feature {int(np.argmax(density))}" for j in _values(trace["customdata"]))
     assert points == list(range(width))

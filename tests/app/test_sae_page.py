@@ -52,6 +52,7 @@ def test_every_recipe_renders_every_view(app, recipe):
 
 def test_search_and_dead_filter(app):
     at = open_sae(app, "toy-sae")
+    assert not [h for h in at.subheader if h.value.startswith("The recipe in use")]  # one SAE on the page: no heading to tell two apart
     everything = at.dataframe[0].value
     at.checkbox(key="v_dead").check().run()
     with_dead = at.dataframe[0].value
