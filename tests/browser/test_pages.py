@@ -11,14 +11,20 @@ from ui.catalog import built_pages
 pytestmark = pytest.mark.browser
 
 
-def test_a_deep_link_reproduces_the_view_in_a_fresh_browser(server, tab):
-    tab.open(f"{server.url}/?recipe=gunpoint-cnn&example=5")
-    assert tab.problems() == []
-    sidebar = tab.page.locator("[data-testid=stSidebar]")
-    assert sidebar.get_by_role("combobox", name="Recipe in use").input_value() == "gunpoint-cnn"
-    assert sidebar.get_by_role("spinbutton").input_value() == "5"
-    assert tab.page.get_by_role("heading", name="Example 5").count() == 1
-    assert "recipe=gunpoint-cnn" in tab.page.url and "example=5" in tab.page.url
+def test_a_deep_link_reproduces_the_view_in_a_fresh_browser(server, browser):
+    from tools.apprunner import AppPage
+
+    tab = AppPage(browser)  # its own context: no cookies, storage or cache from the other tests' tabs
+    try:
+        tab.open(f"{server.url}/?recipe=gunpoint-cnn&example=5")
+        assert tab.problems() == []
+        sidebar = tab.page.locator("[data-testid=stSidebar]")
+        assert sidebar.get_by_role("combobox", name="Recipe in use").input_value() == "gunpoint-cnn"
+        assert sidebar.get_by_role("spinbutton").input_value() == "5"
+        assert tab.page.get_by_role("heading", name="Example 5").count() == 1
+        assert "recipe=gunpoint-cnn" in tab.page.url and "example=5" in tab.page.url
+    finally:
+        tab.close()
 
 
 def test_clicking_a_point_on_the_map_selects_that_example(server, tab):
