@@ -129,8 +129,8 @@ class _SelectedPreActs(torch.autograd.Function):
 
 def encoder_product(x: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor) -> torch.Tensor:
     """x @ W_enc.T + b_enc as a product and an in-place add: ``addmm`` first copies the broadcast bias
-    into the whole (n, width) output, a strided copy that took 28 ms of a 260 ms TopK step (torch
-    profiler, bench sae's shapes, 1 thread) against ~4 ms for the add."""
+    into the whole (n, width) output, a strided copy far slower than the add (``scripts/profile_sae_step.py
+    --alternatives`` times both; docs/sae.md quotes them)."""
     return torch.mm(x, W_enc.t()).add_(b_enc)
 
 
@@ -139,9 +139,10 @@ def row_topk(pre: torch.Tensor, k: int, blocks: int = 8) -> tuple[torch.Tensor, 
     two smaller top-k's on the CPU. The row is cut into width/blocks strided blocks of ``blocks`` values;
     the k blocks with the largest maxima hold the row's k largest values (a value outside them is below
     k block maxima, so below k distinct values), and a top-k of those k * blocks candidates finds them.
-    torch's CPU top-k costs ~2.8 us a row plus ~3.5 ns a value; the two stages read 1/8 + 1/12 of the
-    values: 44 against 67 ms for bench sae's 4,096 x 3,072, k 32 (1 thread, median of 9). Elsewhere (a
-    GPU's top-k is one kernel) or when the row is too short to gain, the one top-k."""
+    torch's CPU top-k pays per row and per value; the two stages read a row once for the maxima, then
+    1/8 and 1/12 of its values (``scripts/profile_sae_step.py --alternatives`` times it against the one
+    top-k; docs/sae.md quotes them). Elsewhere (a GPU's top-k is one kernel) or when the row is too
+    short to gain, the one top-k."""
     n, width = pre.shape
     span = width // blocks
     if pre.device.type != "cpu" or width % blocks or span < 4 * k:
