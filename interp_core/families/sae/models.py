@@ -128,10 +128,9 @@ class _SelectedPreActs(torch.autograd.Function):
 
 
 def encoder_product(x: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor) -> torch.Tensor:
-    """x @ W_enc.T + b_enc as a product and an in-place add: ``addmm`` first copies the broadcast bias
-    into the whole (n, width) output, a strided copy far slower than the add (``scripts/profile_sae_step.py
-    --alternatives`` times both; docs/sae.md quotes them)."""
-    return torch.mm(x, W_enc.t()).add_(b_enc)
+    """x @ W_enc.T + b_enc (n, width): the dense encoder product, written once for every SAE and the bench's ceiling.
+    One ``addmm``: a product and then an in-place bias add measured the same (``scripts/profile_sae_step.py --alternatives``)."""
+    return torch.addmm(b_enc, x, W_enc.t())
 
 
 def row_topk(pre: torch.Tensor, k: int, blocks: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
