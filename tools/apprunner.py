@@ -25,16 +25,6 @@ READY_JS = """() => {
       && !document.querySelector('[data-testid=stSkeleton]')
       && !document.querySelector('[data-testid=stStatusWidget]');
 }"""
-# Counts the script runs the page has seen start (data-test-script-state turning 'running'), so that
-# wait_ready knows when the rerun a click asked for has begun instead of always sleeping for it.
-RUN_COUNTER_JS = """() => {
-  window.__interpRuns = 0;
-  new MutationObserver((changes) => {
-    for (const c of changes) {
-      if (c.target.getAttribute('data-test-script-state') === 'running' && c.oldValue !== 'running') window.__interpRuns += 1;
-    }
-  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
-}"""
 
 
 def free_port() -> int:
@@ -108,8 +98,6 @@ class AppPage:
         self._owns_context = context is None
         self.context = context or browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
-        self.page.add_init_script(f"({RUN_COUNTER_JS})()")
-        self._runs_seen = 0  # script runs started in this document when the page last settled
         if not self._owns_context:
             self.page.set_viewport_size({"width": width, "height": height})
         self.console_errors: list[str] = []
@@ -121,25 +109,16 @@ class AppPage:
 
     def open(self, url: str, timeout_ms: int = 120_000) -> float:
         start = time.perf_counter()
-        self._runs_seen = 0  # a new document counts from zero
         self.page.goto(url)
         self.wait_ready(timeout_ms)
         return time.perf_counter() - start
 
     def wait_ready(self, timeout_ms: int = 120_000) -> None:
         self.page.wait_for_selector("[data-testid=stApp]", timeout=timeout_ms)
-        # The rerun an action asked for: up to 400 ms for it to start, no longer once it has started.
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        try:
-            self.page.wait_for_function(f"() => (window.__interpRuns || 0) > {self._runs_seen}", timeout=400)
-        except PlaywrightTimeout:  # no run started (the action reran nothing, or a reload reset the count): as before
-            pass
-        self.page.wait_for_function(READY_JS, timeout=timeout_ms)
-        # A rerun may start right after that one (URL state, deep links): wait until it has settled again.
-        self.page.wait_for_timeout(400)
-        self.page.wait_for_function(READY_JS, timeout=timeout_ms)
-        self._runs_seen = self.page.evaluate("() => window.__interpRuns || 0")
+        # A rerun may start right after load (URL state, deep links): wait until it has settled twice.
+        for _ in range(2):
+            self.page.wait_for_timeout(400)
+            self.page.wait_for_function(READY_JS, timeout=timeout_ms)
 
     def problems(self) -> list[str]:
         """Exception elements, console errors and failed requests, less Streamlit's base-path probes.
