@@ -142,18 +142,8 @@ def test_every_page_has_a_share_setup():
     assert {path for path, _ in PAGES} <= set(SETUPS), "a new page needs its setup in this test"
 
 
-# The first half of the pages here, the second in test_share2_browser.py: with --dist loadfile each file
-# is one worker's, so the two halves (about two minutes each) run side by side.
-HALF = len(PAGES) // 2
-
-
-@pytest.mark.parametrize("url_path,heading", PAGES[:HALF], ids=[p[0] or "home" for p in PAGES[:HALF]])
+@pytest.mark.parametrize("url_path,heading", PAGES, ids=[p[0] or "home" for p in PAGES])
 def test_a_copied_link_reopens_the_same_view_in_a_fresh_browser(server, browser, tab, tmp_path, url_path, heading):
-    check_a_copied_link(server, browser, tab, tmp_path, url_path, heading)
-
-
-def check_a_copied_link(server, browser, tab, tmp_path, url_path: str, heading: str) -> None:
-    """Set up the page's view by clicking, copy its link, reopen it in a fresh browser context: the same view and report."""
     tab.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     tab.open(f"{server.url}/{url_path}")
     expected, headline = SETUPS[url_path](tab)
