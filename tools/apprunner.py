@@ -88,18 +88,11 @@ def _is_base_path_probe(entry: str) -> bool:
 
 
 class AppPage:
-    """One browser tab on the app, recording console errors and failed requests.
+    """One browser tab on the app, recording console errors and failed requests."""
 
-    Its own browser context (no cookies, no cache) unless ``context`` is given: a tab in a shared
-    context is still a new Streamlit session, and opens faster (Chromium reuses the context's
-    cached and compiled JavaScript, about 1.5 s of each first page load on a 2-core machine)."""
-
-    def __init__(self, browser, width: int = 1400, height: int = 2200, context=None):
-        self._owns_context = context is None
-        self.context = context or browser.new_context(viewport={"width": width, "height": height})
+    def __init__(self, browser, width: int = 1400, height: int = 2200):
+        self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
-        if not self._owns_context:
-            self.page.set_viewport_size({"width": width, "height": height})
         self.console_errors: list[str] = []
         self.failed_requests: list[str] = []
         self.page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
@@ -148,7 +141,4 @@ class AppPage:
         return path
 
     def close(self) -> None:
-        if self._owns_context:
-            self.context.close()
-        else:
-            self.page.close()
+        self.context.close()

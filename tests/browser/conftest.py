@@ -23,20 +23,10 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="session")
-def shared_context(browser):
-    """One browser context for the ``tab`` fixture's tabs: each is a new Streamlit session, and the
-    context's cache keeps Streamlit's and Plotly's JavaScript compiled between tests. A test that needs
-    a browser with no cookies or cache (a shared link, a second user) makes its own AppPage(browser)."""
-    context = browser.new_context()
-    yield context
-    context.close()
-
-
 @pytest.fixture
-def tab(browser, shared_context):
+def tab(browser):
     from tools.apprunner import AppPage
 
-    page = AppPage(browser, context=shared_context)
+    page = AppPage(browser)
     yield page
     page.close()
