@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from interp_core.families.sae import explain  # noqa: E402
 from interp_core.families.sae.bench import BENCH_CONFIG  # noqa: E402
-from interp_core.families.sae.models import build_sae, encoder_product, row_topk  # noqa: E402
+from interp_core.families.sae.models import build_sae  # noqa: E402
+from interp_core.families.sae.sparse_step import encoder_product, row_topk  # noqa: E402
 
 
 def _median_ms(f, repeats: int = 7) -> float:

@@ -204,7 +204,7 @@ def test_explain_sae_reports_absorption_for_the_hierarchical_toy(capsys, interp_
 
 @pytest.mark.parametrize("kind", ["gaussian", "ties", "dead"])
 def test_row_topk_picks_the_same_values_as_torchs_topk(kind):
-    from interp_core.families.sae.models import row_topk
+    from interp_core.families.sae.sparse_step import row_topk
 
     g = torch.Generator().manual_seed(3)
     pre = torch.randn(64, 1024, generator=g)

@@ -12,7 +12,8 @@ from interp_core.device import device_name, resolve_device
 from interp_core.families.sae import data as sources
 from interp_core.families.sae import explain as explain
 from interp_core.families.sae.hosts import MiniLMTopics
-from interp_core.families.sae.models import build_sae, encoder_product, row_topk
+from interp_core.families.sae.models import build_sae
+from interp_core.families.sae.sparse_step import encoder_product, row_topk
 
 BENCH_CONFIG = {"d": 384, "width": 3072, "k": 32, "batch_size": 4096, "steps": 20, "lr": 3e-4, "aux_coefficient": 1 / 32, "dead_window": 1000, "repeats": 5}
 QUICK_CONFIG = {**BENCH_CONFIG, "width": 1536, "batch_size": 1024, "steps": 20, "repeats": 3}

@@ -18,7 +18,7 @@ so E||x - mean||^2 = d_in) before encoding and multiplied back after decoding.
 
 TopK and BatchTopK train through a sparse path: the encoder's gradient touches only the
 selected (example, latent) pairs and the decoder is an ``embedding_bag``, so a training step
-costs one dense matrix product (the encoder's forward) instead of six.
+costs one dense matrix product (the encoder's forward) instead of six (the operations: ``sparse_step``).
 
 Also here: ``SplicedModel``, which runs a source model with an SAE's reconstruction spliced in.
 The source models themselves (the toy model, the digits MLP's hidden layer, MiniLM) are in ``hosts``.
@@ -35,6 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from interp_core.errors import RecipeError
+from interp_core.families.sae.sparse_step import SelectedPreActs, encoder_product, row_topk, sparse_decode
 from interp_core.models.configs import check_config
 
 
@@ -100,62 +101,6 @@ class MPConfig(SAEConfig):
 
 
 FIT_ROWS = 65536  # rows of fit_input's activations a penalty SAE's starting threshold is read from
-
-# -- the sparse training path ------------------------------------------------------------------
-class _SelectedPreActs(torch.autograd.Function):
-    """Pre-activations of chosen (row, latent) pairs, with a gradient that touches only those pairs.
-
-    forward(x, b_dec, W_enc, b_enc, rows, cols, values) returns ``values`` (already computed by
-    the dense forward); backward scatters into b_enc and into the chosen rows of W_enc
-    (a sparse-dense product) and gives b_dec its gradient through the centring x - b_dec.
-    """
-
-    @staticmethod
-    def forward(ctx, x_c, b_dec, W_enc, b_enc, rows, cols, values):
-        ctx.save_for_backward(x_c, W_enc, rows, cols)
-        return values.clone()
-
-    @staticmethod
-    def backward(ctx, grad):
-        x_c, W_enc, rows, cols = ctx.saved_tensors
-        width = W_enc.shape[0]
-        grad = grad.contiguous()
-        grad_b_enc = torch.zeros(width, dtype=grad.dtype, device=grad.device).index_add_(0, cols, grad)
-        scatter = torch.sparse_coo_tensor(torch.stack([cols, rows]), grad, (width, x_c.shape[0]), check_invariants=False)
-        grad_W_enc = torch.sparse.mm(scatter, x_c)
-        grad_b_dec = -(grad_b_enc @ W_enc)
-        return None, grad_b_dec, grad_W_enc, grad_b_enc, None, None, None
-
-
-def encoder_product(x: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor) -> torch.Tensor:
-    """x @ W_enc.T + b_enc (n, width): the dense encoder product, written once for every SAE and the bench's ceiling.
-    One ``addmm``: a product and then an in-place bias add measured the same (``scripts/profile_sae_step.py --alternatives``)."""
-    return torch.addmm(b_enc, x, W_enc.t())
-
-
-def row_topk(pre: torch.Tensor, k: int, blocks: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values, indices) of the k largest of each row, unsorted: ``pre.topk(k, dim=1, sorted=False)``, in
-    two smaller top-k's on the CPU. The row is cut into width/blocks strided blocks of ``blocks`` values;
-    the k blocks with the largest maxima hold the row's k largest values (a value outside them is below
-    k block maxima, so below k distinct values), and a top-k of those k * blocks candidates finds them.
-    torch's CPU top-k pays per row and per value; the two stages read a row once for the maxima, then
-    1/8 and 1/12 of its values (``scripts/profile_sae_step.py --alternatives`` times it against the one
-    top-k; docs/sae.md quotes them). Elsewhere (a GPU's top-k is one kernel) or when the row is too
-    short to gain, the one top-k."""
-    n, width = pre.shape
-    span = width // blocks
-    if pre.device.type != "cpu" or width % blocks or span < 4 * k:
-        return pre.topk(k, dim=1, sorted=False)
-    view = pre.view(n, blocks, span)
-    best = view.amax(1).topk(k, dim=1, sorted=False).indices  # (n, k): the blocks with the largest maxima
-    values, pick = view.gather(2, best.unsqueeze(1).expand(n, blocks, k)).reshape(n, blocks * k).topk(k, dim=1, sorted=False)
-    return values, best.gather(1, pick % k) + (pick // k) * span
-
-
-def sparse_decode(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, n: int, W_dec: torch.Tensor) -> torch.Tensor:
-    """sum_j values_j * W_dec[cols_j] per row, as an embedding_bag (rows sorted ascending)."""
-    offsets = torch.searchsorted(rows, torch.arange(n, device=rows.device))
-    return F.embedding_bag(cols, W_dec, offsets, mode="sum", per_sample_weights=values)
 
 
 @torch.no_grad()
@@ -330,7 +275,7 @@ class TopKSAE(SparseAutoencoder):
             pre = encoder_product(x_c, self.W_enc, self.b_enc)
             rows, cols, chosen = self.select_values(pre)
             chosen = self._chosen(chosen, x_c, rows, cols)
-        values = F.relu(_SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen))
+        values = F.relu(SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen))
         loss, recon, mse = self._reconstruction_loss(rows, cols, values, target)
         fired = torch.zeros(self.width, dtype=torch.bool, device=x.device)
         fired[cols[values > 0]] = True
@@ -366,7 +311,7 @@ class TopKSAE(SparseAutoencoder):
             rows = torch.arange(len(pre), device=pre.device).repeat_interleave(k_aux)
             cols = top.indices.reshape(-1)
             chosen = self._chosen(top.values.reshape(-1), x_c, rows, cols)
-        values = _SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen)
+        values = SelectedPreActs.apply(x_c, self.b_dec, self.W_enc, self.b_enc, rows, cols, chosen)
         recon = sparse_decode(rows, cols, values, len(x_c), self.W_dec)
         return self.config.aux_coefficient * scale * (recon - residual).pow(2).sum(1).mean()
 
