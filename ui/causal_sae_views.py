@@ -107,13 +107,18 @@ def _once(what: str, key, compute):
 def remember(texts_key, result: dict, reading: causal.TokenSAE) -> None:
     """Keep the reading ``causal.read_text_model`` built with ``result`` (trained or opened in this session), so the views
     draw it without running the model over the texts again."""
-    st.session_state.setdefault(_VIEWS_MEMO, {})[(result["sae_path"], texts_key, result["layer"])] = reading
+    st.session_state.setdefault(_VIEWS_MEMO, {})[_reading_key(result, texts_key)] = reading
+
+
+def _reading_key(result: dict, texts_key) -> tuple:
+    """Which SAE read on which texts at which block: a reading's key in the views' memo."""
+    return result["sae_path"], texts_key, result["layer"]
 
 
 def token_reading(loaded, texts, texts_key, result: dict) -> causal.TokenSAE | None:
     """The engine's token-level reading of this SAE (once per SAE and texts, with a progress note); None after an error shown."""
     memo = st.session_state.setdefault(_VIEWS_MEMO, {})
-    key = (result["sae_path"], texts_key, result["layer"])
+    key = _reading_key(result, texts_key)
     if key not in memo:
         try:
             with st.spinner(f"Reading the SAE on every token of {texts.name}..."):
